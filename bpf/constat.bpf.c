@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * constat: per-container syscall statistics, aggregated in the kernel.
+ *
+ * sys_enter stores the start time in task-local storage (no leak when a thread
+ * exits mid-syscall, cheaper than a tid-keyed hash); sys_exit adds count,
+ * errors, elapsed and max into per-CPU slots.
+ *
+ * Two modes, chosen in .rodata before load (the verifier prunes the other):
+ *  - one target cgroup: per-CPU array indexed by syscall nr (lookup inlined);
+ *  - every cgroup: per-CPU hash keyed by (cgroup id, nr).
+ *
+ * Interval reports lose nothing: every slot exists twice, selected by
+ * `epoch`. Userspace flips epoch, waits for running programs to finish (an
+ * ARRAY_OF_MAPS update waits for an RCU grace period), then reads and clears
+ * the slot nobody writes any more.
+ */
+#include "contrace_vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "cgroup_filter.h"
+#include "constat.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+const volatile bool per_cgroup = false; /* key by (cgroup, nr) */
+const volatile u32 nr_exit = 60;        /* syscalls that never return: */
+const volatile u32 nr_exit_group = 231; /* counted at entry */
+
+u32 epoch = 0;   /* which half of the slots is live (0 or 1) */
+u64 dropped = 0; /* updates that found no room (map full, no storage) */
+
+struct start {
+	u64 ts;
+	u32 nr;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct start);
+} starts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 2 * CONSTAT_NR_SLOTS);
+	__type(key, u32);
+	__type(value, struct constat_stats);
+} stats SEC(".maps");
+
+#define CG_STATS_MAP                                                                   \
+	struct {                                                                       \
+		__uint(type, BPF_MAP_TYPE_PERCPU_HASH);                                \
+		__uint(map_flags, BPF_F_NO_PREALLOC);                                  \
+		__uint(max_entries, 16384);                                            \
+		__type(key, struct constat_key);                                       \
+		__type(value, struct constat_stats);                                   \
+	}
+CG_STATS_MAP cg_stats0 SEC(".maps");
+CG_STATS_MAP cg_stats1 SEC(".maps");
+
+/* Never read by a program: userspace updates it to wait for an RCU grace
+ * period, i.e. for every program that may still see the old epoch. */
+struct sync_inner {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, u32);
+} sync_inner SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__array(values, struct sync_inner);
+} sync_outer SEC(".maps");
+
+static __always_inline void add(struct constat_stats *s, u64 delta, long ret)
+{
+	s->count++;
+	/* -4095..-1 is the kernel's error range; mmap addresses are never there. */
+	if (ret < 0 && ret >= -4095)
+		s->errors++;
+	s->total_ns += delta;
+	if (delta > s->max_ns)
+		s->max_ns = delta;
+}
+
+static __always_inline void account(struct task_struct *task, u32 nr, u64 delta, long ret)
+{
+	u32 ep = epoch & 1;
+
+	if (!per_cgroup) {
+		u32 idx = ep * CONSTAT_NR_SLOTS + nr;
+		struct constat_stats *s = bpf_map_lookup_elem(&stats, &idx);
+
+		if (s)
+			add(s, delta, ret);
+		return;
+	}
+
+	struct constat_key key = { .cgroup_id = task_cgroup_id(task), .nr = nr };
+	void *map = ep ? (void *)&cg_stats1 : (void *)&cg_stats0;
+	struct constat_stats *s = bpf_map_lookup_elem(map, &key);
+
+	if (!s) {
+		struct constat_stats zero = {};
+
+		/* EEXIST from a racing CPU is fine: the lookup finds its entry. */
+		bpf_map_update_elem(map, &key, &zero, BPF_NOEXIST);
+		s = bpf_map_lookup_elem(map, &key);
+		if (!s) {
+			__sync_fetch_and_add(&dropped, 1);
+			return;
+		}
+	}
+	add(s, delta, ret);
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(constat_enter, struct pt_regs *regs, long id)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct start *st;
+
+	if (!task_in_target(task))
+		return 0;
+	if ((u64)id >= CONSTAT_NR_SLOTS)
+		return 0;
+	if (id == nr_exit || id == nr_exit_group) {
+		account(task, id, 0, 0);
+		return 0;
+	}
+	st = bpf_task_storage_get(&starts, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!st) {
+		__sync_fetch_and_add(&dropped, 1);
+		return 0;
+	}
+	st->nr = id;
+	st->ts = bpf_ktime_get_ns();
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(constat_exit, struct pt_regs *regs, long ret)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct start *st;
+	u64 ts;
+
+	if (!task_in_target(task))
+		return 0;
+	st = bpf_task_storage_get(&starts, task, 0, 0);
+	/* No start: the call began before we attached (or its thread moved in). */
+	if (!st || !st->ts)
+		return 0;
+	ts = st->ts;
+	st->ts = 0;
+	account(task, st->nr & (CONSTAT_NR_SLOTS - 1), bpf_ktime_get_ns() - ts, ret);
+	return 0;
+}

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Structures shared by constat.bpf.c and the constat crate. */
+#ifndef __CONSTAT_H
+#define __CONSTAT_H
+
+/* Syscall numbers at or above this are ignored (x32 and compat ranges). */
+#define CONSTAT_NR_SLOTS 1024
+
+struct constat_stats {
+	__u64 count;
+	__u64 errors;
+	__u64 total_ns;
+	__u64 max_ns;
+};
+
+struct constat_key {
+	__u64 cgroup_id;
+	__u32 nr;
+	__u32 pad;
+};
+
+#endif /* __CONSTAT_H */

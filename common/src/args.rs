@@ -1,0 +1,95 @@
+//! Argument parsers shared by the tools' clap definitions.
+
+use std::time::Duration;
+
+/// Longest accepted `-d`/`-i`: one year. Anything larger is a typo.
+const MAX_SECONDS: f64 = 365.0 * 24.0 * 3600.0;
+
+/// Parses a positive number of seconds (`10`, `0.5`) for `-d` and `-i`.
+pub fn seconds(text: &str) -> Result<Duration, String> {
+    let value: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{text}' is not a number of seconds (e.g. 5 or 0.5)"))?;
+    if !value.is_finite() || value <= 0.0 {
+        return Err(format!(
+            "'{text}' must be a positive number of seconds (e.g. 5)"
+        ));
+    }
+    if value > MAX_SECONDS {
+        return Err(format!(
+            "'{text}' seconds is more than a year; use a smaller value"
+        ));
+    }
+    let duration = Duration::from_secs_f64(value);
+    if duration < Duration::from_millis(1) {
+        return Err(format!(
+            "'{text}' is below the 1 ms resolution; use at least 0.001"
+        ));
+    }
+    Ok(duration)
+}
+
+/// Parses a positive whole number of milliseconds (`-t 500`).
+pub fn millis(text: &str) -> Result<Duration, String> {
+    let value: u64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{text}' is not a whole number of milliseconds (e.g. 500)"))?;
+    if value == 0 {
+        return Err("the period must be at least 1 ms (e.g. -t 500)".into());
+    }
+    if value as f64 / 1000.0 > MAX_SECONDS {
+        return Err(format!(
+            "'{text}' ms is more than a year; use a smaller value"
+        ));
+    }
+    Ok(Duration::from_millis(value))
+}
+
+/// Parses a positive count (`-T 10`).
+pub fn positive(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) if n > 1_000_000 => Err(format!("'{text}' is too large (at most 1000000)")),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("'{text}' is not a whole number")),
+    }
+}
+
+/// Parses a process id that must exist now.
+pub fn pid(text: &str) -> Result<u32, String> {
+    let pid: u32 = text
+        .trim()
+        .parse()
+        .ok()
+        .filter(|&p| p > 0)
+        .ok_or_else(|| format!("'{text}' is not a process id"))?;
+    if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+        return Err(format!("no process {pid} (is it still running?)"));
+    }
+    Ok(pid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_rejects() {
+        assert_eq!(seconds("2").unwrap(), Duration::from_secs(2));
+        assert_eq!(seconds("0.5").unwrap(), Duration::from_millis(500));
+        for bad in ["0", "-1", "abc", "", "NaN", "inf", "1e12", "0.0000001"] {
+            assert!(seconds(bad).is_err(), "{bad}");
+        }
+        assert_eq!(millis("500").unwrap(), Duration::from_millis(500));
+        for bad in ["0", "-5", "1.5", "x", "99999999999999999"] {
+            assert!(millis(bad).is_err(), "{bad}");
+        }
+        assert!(positive("0").is_err());
+        assert_eq!(positive("3").unwrap(), 3);
+        assert!(pid("0").is_err());
+        assert!(pid("abc").is_err());
+        assert!(pid("1").is_ok());
+    }
+}

@@ -1,0 +1,418 @@
+//! TARGET strings (`-c`): a cgroup v2 path (absolute or relative to the
+//! cgroup2 mount), `pid:N`, a container id or unique prefix, or a systemd
+//! unit. Each resolves to one cgroup v2 directory: its path, id and depth.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Component, Path, PathBuf};
+
+use anyhow::Result;
+use walkdir::WalkDir;
+
+use super::Hierarchy;
+use crate::exit::usage;
+
+const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
+const CGROUP_SUPER_MAGIC: i64 = 0x0027_e0eb;
+
+/// Shortest container-id prefix accepted (shorter ones match too much).
+pub const MIN_ID_PREFIX: usize = 4;
+
+/// Directory-name patterns container runtimes use for a container's cgroup:
+/// (prefix, suffix) around the id.
+const RUNTIME_PATTERNS: &[(&str, &str)] = &[
+    ("docker-", ".scope"),
+    ("cri-containerd-", ".scope"),
+    ("crio-", ".scope"),
+    ("libpod-", ".scope"),
+    ("", ""), // cgroupfs driver: the bare id
+];
+
+/// Unit suffixes systemd gives cgroup directories.
+const UNIT_SUFFIXES: &[&str] = &[".service", ".scope", ".slice", ".socket", ".mount", ".swap"];
+
+/// What the user typed, classified.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TargetSpec {
+    /// `/sys/fs/cgroup/...`
+    Absolute(PathBuf),
+    /// `system.slice/foo.service`: below the cgroup2 mount.
+    Relative(String),
+    /// `pid:1234`: that process's cgroup.
+    Pid(u32),
+    /// `3f2a9c1e...`: a container id or prefix (hex, at least 4 chars).
+    ContainerId(String),
+    /// `nginx.service`, `session-2.scope`, `user.slice`.
+    Unit(String),
+}
+
+/// A resolved cgroup v2 directory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cgroup {
+    /// Absolute path of the directory.
+    pub path: PathBuf,
+    /// Path relative to the cgroup2 mount, starting with `/` (`/` is the root).
+    pub rel: String,
+    /// cgroup v2 id: the directory's inode, what BPF reads from kernfs.
+    pub id: u64,
+    /// Depth below the cgroup2 root (root = 0).
+    pub level: u32,
+}
+
+fn is_hex_id(text: &str) -> bool {
+    (MIN_ID_PREFIX..=64).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+impl TargetSpec {
+    /// Classifies a TARGET string; only the form is checked here.
+    pub fn parse(text: &str) -> Result<Self> {
+        let trimmed = text.trim();
+        if trimmed.is_empty() {
+            return Err(usage(
+                "empty target: give a cgroup v2 directory, pid:N, a container id or a unit name",
+            ));
+        }
+        if let Some(pid) = trimmed.strip_prefix("pid:") {
+            return match pid.parse::<u32>() {
+                Ok(p) if p > 0 => Ok(Self::Pid(p)),
+                _ => Err(usage(format!(
+                    "target '{text}': expected pid:<number>, e.g. pid:1234"
+                ))),
+            };
+        }
+        if trimmed.starts_with('/') {
+            return Ok(Self::Absolute(PathBuf::from(trimmed)));
+        }
+        if Path::new(trimmed)
+            .components()
+            .any(|c| c == Component::ParentDir)
+        {
+            return Err(usage(format!(
+                "target '{text}': '..' is not allowed in a relative cgroup path; \
+                 give the path below the cgroup2 mount or an absolute path"
+            )));
+        }
+        if !trimmed.contains('/') && UNIT_SUFFIXES.iter().any(|s| trimmed.ends_with(s)) {
+            return Ok(Self::Unit(trimmed.to_string()));
+        }
+        if !trimmed.contains('/') && is_hex_id(trimmed) {
+            return Ok(Self::ContainerId(trimmed.to_ascii_lowercase()));
+        }
+        Ok(Self::Relative(trimmed.trim_end_matches('/').to_string()))
+    }
+
+    /// Finds the cgroup v2 directory this target names.
+    pub fn resolve(&self, hierarchy: &Hierarchy) -> Result<Cgroup> {
+        let root = &hierarchy.root;
+        match self {
+            Self::Absolute(path) => Cgroup::from_dir(hierarchy, path),
+            Self::Relative(rel) => Cgroup::from_dir(hierarchy, &root.join(rel)),
+            Self::Pid(pid) => Cgroup::from_dir(hierarchy, &root.join(pid_cgroup(*pid)?)),
+            Self::ContainerId(prefix) => {
+                // A directory of that name right below the mount wins: the
+                // user may have meant a relative path that looks like hex.
+                let direct = root.join(prefix);
+                if direct.is_dir() {
+                    return Cgroup::from_dir(hierarchy, &direct);
+                }
+                let path = find_container(root, prefix)?;
+                Cgroup::from_dir(hierarchy, &path)
+            }
+            Self::Unit(unit) => Cgroup::from_dir(hierarchy, &find_unit(root, unit)?),
+        }
+    }
+}
+
+/// cgroup v2 path of a process, from /proc/PID/cgroup (the `0::` line).
+fn pid_cgroup(pid: u32) -> Result<String> {
+    let text = match fs::read_to_string(format!("/proc/{pid}/cgroup")) {
+        Ok(t) => t,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Err(usage(format!("target 'pid:{pid}': no such process")))
+        }
+        Err(e) => {
+            return Err(usage(format!(
+                "target 'pid:{pid}': reading /proc/{pid}/cgroup: {e}"
+            )))
+        }
+    };
+    parse_proc_cgroup(&text).ok_or_else(|| {
+        usage(format!(
+            "target 'pid:{pid}': the process has no cgroup v2 entry in /proc/{pid}/cgroup"
+        ))
+    })
+}
+
+/// The v2 path (`/system.slice/x.service`) from /proc/PID/cgroup text,
+/// without the leading `/`.
+pub fn parse_proc_cgroup(text: &str) -> Option<String> {
+    text.lines().find_map(|l| l.strip_prefix("0::")).map(|p| {
+        p.trim_end_matches(" (deleted)")
+            .trim_start_matches('/')
+            .to_string()
+    })
+}
+
+/// Every cgroup directory below `root` (not `root` itself), with its name.
+fn walk_dirs(root: &Path) -> impl Iterator<Item = (PathBuf, String)> {
+    WalkDir::new(root)
+        .min_depth(1)
+        .follow_links(false)
+        .same_file_system(true)
+        .into_iter()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_dir())
+        .map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            (e.into_path(), name)
+        })
+}
+
+/// The container id a directory name carries, if it follows a runtime's
+/// naming (`docker-<id>.scope`, bare 64-hex `<id>`, ...).
+pub fn container_id_of(name: &str) -> Option<&str> {
+    RUNTIME_PATTERNS.iter().find_map(|(prefix, suffix)| {
+        let id = name.strip_prefix(prefix)?.strip_suffix(suffix)?;
+        let full = if prefix.is_empty() {
+            id.len() == 64
+        } else {
+            id.len() >= 12
+        };
+        (full && id.bytes().all(|b| b.is_ascii_hexdigit())).then_some(id)
+    })
+}
+
+fn list(paths: &[PathBuf]) -> String {
+    paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The directory of the container whose id starts with `prefix`.
+pub fn find_container(root: &Path, prefix: &str) -> Result<PathBuf> {
+    // id -> shallowest directory carrying it.
+    let mut found: BTreeMap<String, PathBuf> = BTreeMap::new();
+    for (path, name) in walk_dirs(root) {
+        if let Some(id) = container_id_of(&name) {
+            if id.to_ascii_lowercase().starts_with(prefix) {
+                let shallower = found
+                    .get(id)
+                    .is_none_or(|p| path.components().count() < p.components().count());
+                if shallower {
+                    found.insert(id.to_string(), path);
+                }
+            }
+        }
+    }
+    let paths: Vec<PathBuf> = found.into_values().collect();
+    match paths.len() {
+        0 => Err(usage(format!(
+            "target '{prefix}': no container with that id under {} (looked for \
+             docker-<id>.scope, cri-containerd-<id>.scope, crio-<id>.scope, libpod-<id>.scope \
+             and bare <id> directories); check the id, or give the cgroup path",
+            root.display()
+        ))),
+        1 => Ok(paths.into_iter().next().unwrap_or_default()),
+        _ => Err(usage(format!(
+            "target '{prefix}': ambiguous container id prefix, matches {}: give more characters",
+            list(&paths)
+        ))),
+    }
+}
+
+/// The cgroup directory of a systemd unit.
+pub fn find_unit(root: &Path, unit: &str) -> Result<PathBuf> {
+    let paths: Vec<PathBuf> = walk_dirs(root)
+        .filter(|(_, n)| n == unit)
+        .map(|(p, _)| p)
+        .collect();
+    match paths.len() {
+        0 => Err(usage(format!(
+            "target '{unit}': no cgroup named {unit} under {} (is the unit running?)",
+            root.display()
+        ))),
+        1 => Ok(paths.into_iter().next().unwrap_or_default()),
+        _ => Err(usage(format!(
+            "target '{unit}': ambiguous, several cgroups have that name: {}; give the path",
+            list(&paths)
+        ))),
+    }
+}
+
+impl Cgroup {
+    /// Validates that `path` is a cgroup v2 directory of this host's
+    /// hierarchy and reads its id and depth.
+    pub fn from_dir(hierarchy: &Hierarchy, path: &Path) -> Result<Self> {
+        let shown = path.display();
+        let meta = match fs::metadata(path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(usage(format!(
+                    "target {shown}: no such directory; give an existing cgroup v2 directory \
+                     (cgroup2 is mounted at {})",
+                    hierarchy.root.display()
+                )))
+            }
+            Err(e) => return Err(usage(format!("target {shown}: {e}"))),
+        };
+        if !meta.is_dir() {
+            return Err(usage(format!(
+                "target {shown}: is a file, not a cgroup directory; give its directory"
+            )));
+        }
+        let canonical =
+            fs::canonicalize(path).map_err(|e| usage(format!("target {shown}: {e}")))?;
+        let magic = nix::sys::statfs::statfs(&canonical)
+            .map(|s| s.filesystem_type().0 as i64)
+            .unwrap_or(0);
+        if magic == CGROUP_SUPER_MAGIC
+            || (magic != CGROUP2_SUPER_MAGIC && hierarchy.is_v1(&canonical))
+        {
+            return Err(usage(format!(
+                "target {shown}: is a cgroup v1 directory; contrace traces cgroup v2: \
+                 give the matching directory under {}",
+                hierarchy.root.display()
+            )));
+        }
+        if magic != CGROUP2_SUPER_MAGIC {
+            return Err(usage(format!(
+                "target {shown}: is not a cgroup directory; cgroup v2 is mounted at {}",
+                hierarchy.root.display()
+            )));
+        }
+        let root = fs::canonicalize(&hierarchy.root).unwrap_or_else(|_| hierarchy.root.clone());
+        let Ok(below) = canonical.strip_prefix(&root) else {
+            return Err(usage(format!(
+                "target {shown}: is outside the host's cgroup2 mount {}",
+                hierarchy.root.display()
+            )));
+        };
+        let level = below.components().count() as u32;
+        let rel = format!("/{}", below.display());
+        Ok(Self {
+            path: canonical,
+            rel,
+            id: meta.ino(),
+            level,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const ID: &str = "3f2a9c1e5b7d4e6f8a9b0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e1f";
+
+    #[test]
+    fn classifies_targets() {
+        assert_eq!(TargetSpec::parse("pid:42").unwrap(), TargetSpec::Pid(42));
+        assert!(TargetSpec::parse("pid:x").is_err());
+        assert!(TargetSpec::parse("pid:0").is_err());
+        assert!(TargetSpec::parse("").is_err());
+        assert!(TargetSpec::parse("  ").is_err());
+        assert!(TargetSpec::parse("../etc").is_err());
+        assert!(TargetSpec::parse("a/../../b").is_err());
+        assert_eq!(
+            TargetSpec::parse("/sys/fs/cgroup/x").unwrap(),
+            TargetSpec::Absolute("/sys/fs/cgroup/x".into())
+        );
+        assert_eq!(
+            TargetSpec::parse("nginx.service").unwrap(),
+            TargetSpec::Unit("nginx.service".into())
+        );
+        assert_eq!(
+            TargetSpec::parse("3F2A").unwrap(),
+            TargetSpec::ContainerId("3f2a".into())
+        );
+        assert_eq!(
+            TargetSpec::parse("abc").unwrap(),
+            TargetSpec::Relative("abc".into())
+        );
+        assert_eq!(
+            TargetSpec::parse("system.slice/foo.service/").unwrap(),
+            TargetSpec::Relative("system.slice/foo.service".into())
+        );
+    }
+
+    #[test]
+    fn runtime_names() {
+        assert_eq!(container_id_of(&format!("docker-{ID}.scope")), Some(ID));
+        assert_eq!(
+            container_id_of(&format!("cri-containerd-{ID}.scope")),
+            Some(ID)
+        );
+        assert_eq!(container_id_of(&format!("crio-{ID}.scope")), Some(ID));
+        assert_eq!(container_id_of(&format!("libpod-{ID}.scope")), Some(ID));
+        assert_eq!(container_id_of(ID), Some(ID));
+        assert_eq!(container_id_of(&format!("crio-conmon-{ID}.scope")), None);
+        assert_eq!(container_id_of("deadbeef"), None);
+        assert_eq!(container_id_of("user.slice"), None);
+    }
+
+    #[test]
+    fn finds_containers_and_units_in_a_tree() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let other = format!("3f2b{}", &ID[4..]);
+        fs::create_dir_all(root.join(format!("system.slice/docker-{ID}.scope"))).unwrap();
+        fs::create_dir_all(root.join(format!("kubepods/pod1/{other}"))).unwrap();
+        fs::create_dir_all(root.join("system.slice/nginx.service")).unwrap();
+        fs::create_dir_all(root.join("user.slice/a/dup.scope")).unwrap();
+        fs::create_dir_all(root.join("user.slice/b/dup.scope")).unwrap();
+
+        let found = find_container(root, "3f2a").unwrap();
+        assert!(found.ends_with(format!("docker-{ID}.scope")));
+        assert!(find_container(root, "3f2b").unwrap().ends_with(&other));
+        let err = find_container(root, "3f2").unwrap_err().to_string();
+        assert!(err.contains("ambiguous"), "{err}");
+        assert!(find_container(root, "ffff")
+            .unwrap_err()
+            .to_string()
+            .contains("no container"));
+        assert!(find_unit(root, "nginx.service")
+            .unwrap()
+            .ends_with("nginx.service"));
+        assert!(find_unit(root, "dup.scope")
+            .unwrap_err()
+            .to_string()
+            .contains("ambiguous"));
+        assert!(find_unit(root, "gone.service").is_err());
+    }
+
+    #[test]
+    fn proc_cgroup_lines() {
+        assert_eq!(
+            parse_proc_cgroup("12:blkio:/user.slice\n0::/system.slice/x.service\n").as_deref(),
+            Some("system.slice/x.service")
+        );
+        assert_eq!(parse_proc_cgroup("0::/\n").as_deref(), Some(""));
+        assert_eq!(parse_proc_cgroup("0::/a (deleted)\n").as_deref(), Some("a"));
+        assert_eq!(parse_proc_cgroup("1:name=systemd:/x\n"), None);
+    }
+
+    proptest! {
+        #[test]
+        fn parse_never_panics(text in "\\PC{0,80}") {
+            let _ = TargetSpec::parse(&text);
+        }
+
+        #[test]
+        fn relative_targets_never_escape(parts in proptest::collection::vec("[a-z.]{1,4}", 1..5)) {
+            let text = parts.join("/");
+            if let Ok(TargetSpec::Relative(rel)) = TargetSpec::parse(&text) {
+                prop_assert!(!Path::new(&rel).components().any(|c| c == Component::ParentDir));
+            }
+        }
+
+        #[test]
+        fn proc_cgroup_never_panics(text in "\\PC{0,200}") {
+            let _ = parse_proc_cgroup(&text);
+        }
+    }
+}

@@ -1,0 +1,15 @@
+//! Shared by every contrace tool: resolving container targets to cgroup v2
+//! ids, naming syscalls and errnos, the signal-aware run loop, preflight
+//! checks, BPF plumbing, and table/NDJSON output.
+
+pub mod args;
+pub mod bpf;
+pub mod cgroup;
+pub mod errno;
+pub mod escape;
+pub mod exit;
+pub mod output;
+pub mod preflight;
+pub mod runloop;
+pub mod syscalls;
+pub mod timefmt;

@@ -1,0 +1,80 @@
+//! Output: human tables on stdout by default, NDJSON with `--output json`;
+//! status lines go to stderr so pipelines see only data.
+
+use std::io::{self, Write};
+
+use anyhow::Result;
+use clap::ValueEnum;
+use comfy_table::{presets, CellAlignment, ColumnConstraint, ContentArrangement, Table, Width};
+use serde::Serialize;
+
+/// `--output`: how reports are printed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Aligned columns for people.
+    #[default]
+    Table,
+    /// One JSON object per line (NDJSON) for programs.
+    Json,
+}
+
+/// Writes `text` to stdout and flushes; a closed pipe surfaces as an
+/// `io::Error` of kind `BrokenPipe`, which `exit::main_with` turns into a
+/// quiet exit.
+pub fn print(text: &str) -> Result<()> {
+    let mut out = io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    if !text.ends_with('\n') {
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// Prints one NDJSON line.
+pub fn json_line<T: Serialize>(value: &T) -> Result<()> {
+    print(&serde_json::to_string(value)?)
+}
+
+/// A status line on stderr (never mixed into the data on stdout). A closed
+/// stderr is ignored: status is best effort.
+pub fn status(text: &str) {
+    let _ = writeln!(io::stderr().lock(), "{text}");
+}
+
+/// Column alignment of a table built by [`table`].
+#[derive(Clone, Copy)]
+pub enum Align {
+    Left,
+    Right,
+}
+
+/// A borderless table in the style of the libbpf-tools (header row, columns
+/// separated by spaces, numbers right-aligned), never wrapped.
+pub fn table(headers: &[(&str, Align)]) -> Table {
+    let mut table = Table::new();
+    table
+        .load_preset(presets::NOTHING)
+        .set_content_arrangement(ContentArrangement::Disabled)
+        .set_header(headers.iter().map(|(h, _)| *h));
+    for (i, (_, align)) in headers.iter().enumerate() {
+        if let Some(col) = table.column_mut(i) {
+            col.set_padding((0, 2));
+            col.set_cell_alignment(match align {
+                Align::Left => CellAlignment::Left,
+                Align::Right => CellAlignment::Right,
+            });
+            col.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(1)));
+        }
+    }
+    table
+}
+
+/// Renders a table as text with trailing spaces trimmed.
+pub fn render(table: &Table) -> String {
+    table
+        .lines()
+        .map(|l| l.trim_end().to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
+}

@@ -1,0 +1,88 @@
+//! Timestamps: local `HH:MM:SS` for interval headers, RFC 3339 UTC for JSON,
+//! and kernel monotonic nanoseconds turned into wall-clock time.
+
+use std::sync::OnceLock;
+
+use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
+use time::{Duration, OffsetDateTime, UtcOffset};
+
+static LOCAL_OFFSET: OnceLock<UtcOffset> = OnceLock::new();
+
+/// Reads the local UTC offset. Call once at startup while the process is
+/// still single-threaded (the `time` crate refuses later on Linux).
+pub fn init_local_offset() {
+    let offset = UtcOffset::current_local_offset().unwrap_or(UtcOffset::UTC);
+    let _ = LOCAL_OFFSET.set(offset);
+}
+
+fn local_offset() -> UtcOffset {
+    *LOCAL_OFFSET.get().unwrap_or(&UtcOffset::UTC)
+}
+
+/// `[HH:MM:SS]` header of interval reports, local time.
+pub fn clock_header() -> String {
+    let now = OffsetDateTime::now_utc().to_offset(local_offset());
+    let fmt = format_description!("[hour]:[minute]:[second]");
+    format!("[{}]", now.format(&fmt).unwrap_or_default())
+}
+
+/// RFC 3339 UTC with microseconds: `2026-11-23T10:42:32.123456Z`.
+pub fn rfc3339(t: OffsetDateTime) -> String {
+    let t = t.to_offset(UtcOffset::UTC);
+    let micros = Duration::microseconds(t.microsecond() as i64);
+    let t = t.replace_nanosecond(0).unwrap_or(t) + micros;
+    t.format(&Rfc3339).unwrap_or_default()
+}
+
+/// Current time as RFC 3339.
+pub fn now_rfc3339() -> String {
+    rfc3339(OffsetDateTime::now_utc())
+}
+
+/// Converts `bpf_ktime_get_ns()` (CLOCK_MONOTONIC) values to wall-clock time,
+/// anchored once at startup.
+#[derive(Clone, Copy, Debug)]
+pub struct MonotonicClock {
+    wall_at_anchor: OffsetDateTime,
+    mono_at_anchor_ns: i128,
+}
+
+impl MonotonicClock {
+    pub fn new() -> Self {
+        let mono = nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC)
+            .map(|ts| ts.tv_sec() as i128 * 1_000_000_000 + ts.tv_nsec() as i128)
+            .unwrap_or(0);
+        Self {
+            wall_at_anchor: OffsetDateTime::now_utc(),
+            mono_at_anchor_ns: mono,
+        }
+    }
+
+    /// Wall-clock time of a kernel monotonic timestamp.
+    pub fn wall(&self, mono_ns: u64) -> OffsetDateTime {
+        let delta = mono_ns as i128 - self.mono_at_anchor_ns;
+        self.wall_at_anchor + Duration::nanoseconds(delta as i64)
+    }
+}
+
+impl Default for MonotonicClock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_microseconds() {
+        let t = OffsetDateTime::from_unix_timestamp_nanos(1_795_000_000_123_456_789).unwrap();
+        assert_eq!(rfc3339(t), "2026-11-18T09:06:40.123456Z");
+        let clock = MonotonicClock::new();
+        let a = clock.wall(1_000_000_000);
+        let b = clock.wall(2_000_000_000);
+        assert_eq!((b - a).whole_milliseconds(), 1000);
+    }
+}

@@ -1,0 +1,171 @@
+//! Loading constat's BPF program and draining its per-CPU counters.
+
+use std::mem::MaybeUninit;
+
+use anyhow::{Context, Result};
+use common::bpf::{lookup_percpu, wait_for_running_programs, zero_percpu, Pod};
+use common::cgroup::Cgroup;
+use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
+use libbpf_rs::{MapCore, OpenObject};
+
+#[allow(clippy::all, non_camel_case_types, dead_code, unused_imports)]
+mod skel {
+    include!(concat!(env!("OUT_DIR"), "/constat.skel.rs"));
+}
+use skel::types::{constat_key, constat_stats};
+use skel::{ConstatSkel, ConstatSkelBuilder};
+
+// SAFETY: generated #[repr(C)] structs of integers only.
+unsafe impl Pod for constat_stats {}
+// SAFETY: as above (the explicit `pad` field covers the tail).
+unsafe impl Pod for constat_key {}
+
+/// Syscall numbers at or above this are not counted (must match constat.h).
+const NR_SLOTS: u32 = 1024;
+
+/// One row of kernel data: a syscall (and its cgroup in all-cgroups mode).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Row {
+    pub cgroup_id: Option<u64>,
+    pub nr: u32,
+    pub count: u64,
+    pub errors: u64,
+    pub total_ns: u64,
+    pub max_ns: u64,
+}
+
+/// What one drain returns: the rows since the previous drain.
+pub struct Sample {
+    pub rows: Vec<Row>,
+    pub dropped: u64,
+}
+
+pub struct Collector<'obj> {
+    skel: ConstatSkel<'obj>,
+    per_cgroup: bool,
+    dropped_seen: u64,
+}
+
+fn sum(per_cpu: &[constat_stats]) -> constat_stats {
+    per_cpu.iter().fold(constat_stats::default(), |mut acc, s| {
+        acc.count += s.count;
+        acc.errors += s.errors;
+        acc.total_ns += s.total_ns;
+        acc.max_ns = acc.max_ns.max(s.max_ns);
+        acc
+    })
+}
+
+impl<'obj> Collector<'obj> {
+    /// Opens, configures, loads and attaches the BPF program.
+    pub fn start(
+        open_object: &'obj mut MaybeUninit<OpenObject>,
+        target: Option<&Cgroup>,
+        exact: bool,
+    ) -> Result<Self> {
+        let mut open = ConstatSkelBuilder::default()
+            .open(open_object)
+            .context("opening the BPF object")?;
+        let rodata = open
+            .maps
+            .rodata_data
+            .as_deref_mut()
+            .context("BPF .rodata is not memory-mapped")?;
+        let (nr_exit, nr_exit_group) = common::syscalls::never_returning();
+        rodata.nr_exit = nr_exit;
+        rodata.nr_exit_group = nr_exit_group;
+        rodata.per_cgroup = target.is_none();
+        if let Some(cg) = target {
+            rodata.filter_cgroup = true;
+            rodata.filter_exact = exact;
+            rodata.target_cgid = cg.id;
+            rodata.target_level = cg.level;
+        }
+        let mut skel = open
+            .load()
+            .context("loading the BPF program into the kernel (rerun with -v for libbpf's log)")?;
+        skel.attach()
+            .context("attaching to the raw_syscalls tracepoints")?;
+        Ok(Self {
+            skel,
+            per_cgroup: target.is_none(),
+            dropped_seen: 0,
+        })
+    }
+
+    /// Flips the live half of the counters, waits until no program can
+    /// write the old half, then reads and clears it. Nothing is lost
+    /// between two drains.
+    pub fn drain(&mut self) -> Result<Sample> {
+        let bss = self
+            .skel
+            .maps
+            .bss_data
+            .as_deref_mut()
+            .context("BPF .bss is not memory-mapped")?;
+        let old = bss.epoch & 1;
+        // SAFETY: `epoch` lives in the mmap'd .bss; a volatile store makes
+        // the flip visible to BPF programs before the wait below.
+        unsafe { std::ptr::write_volatile(&mut bss.epoch, old ^ 1) };
+        let dropped_total = bss.dropped;
+        let maps = &self.skel.maps;
+        wait_for_running_programs(&maps.sync_outer, &maps.sync_inner)?;
+
+        let rows = if self.per_cgroup {
+            let map = if old == 0 {
+                &maps.cg_stats0
+            } else {
+                &maps.cg_stats1
+            };
+            drain_hash(map)?
+        } else {
+            drain_array(&maps.stats, old)?
+        };
+        let dropped = dropped_total - self.dropped_seen;
+        self.dropped_seen = dropped_total;
+        Ok(Sample { rows, dropped })
+    }
+}
+
+fn row(cgroup_id: Option<u64>, nr: u32, s: constat_stats) -> Row {
+    Row {
+        cgroup_id,
+        nr,
+        count: s.count,
+        errors: s.errors,
+        total_ns: s.total_ns,
+        max_ns: s.max_ns,
+    }
+}
+
+/// One target cgroup: the old half of the per-CPU array, indexed by nr.
+fn drain_array(map: &impl MapCore, half: u32) -> Result<Vec<Row>> {
+    let mut rows = Vec::new();
+    for nr in 0..NR_SLOTS {
+        let idx = half * NR_SLOTS + nr;
+        let stats = sum(&lookup_percpu::<u32, constat_stats>(map, &idx)?);
+        if stats.count > 0 {
+            rows.push(row(None, nr, stats));
+            zero_percpu::<u32, constat_stats>(map, &idx)?;
+        }
+    }
+    Ok(rows)
+}
+
+/// Every cgroup: the old per-CPU hash, emptied after reading.
+fn drain_hash(map: &impl MapCore) -> Result<Vec<Row>> {
+    let keys: Vec<Vec<u8>> = map.keys().collect();
+    let mut rows = Vec::with_capacity(keys.len());
+    for raw in keys {
+        let Some(key) = common::bpf::from_bytes::<constat_key>(&raw) else {
+            continue;
+        };
+        let stats = sum(&lookup_percpu::<constat_key, constat_stats>(map, &key)?);
+        map.delete(&raw)
+            .context("clearing the per-cgroup counters")?;
+        if stats.count > 0 {
+            rows.push(row(Some(key.cgroup_id), key.nr, stats));
+        }
+    }
+    Ok(rows)
+}

@@ -1,0 +1,231 @@
+//! Turning drained counters into a sorted report: a table or one JSON object.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use common::cgroup::{Cgroup, CgroupNames};
+use common::output::{self, Align};
+use serde::Serialize;
+
+use crate::collect::{Row, Sample};
+use crate::SortKey;
+
+#[derive(Debug, Serialize)]
+pub struct JsonRow {
+    /// cgroup path relative to the cgroup2 mount (every-cgroup mode only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cgroup: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cgroup_id: Option<u64>,
+    pub syscall: String,
+    pub nr: u32,
+    pub count: u64,
+    pub errors: u64,
+    pub elapsed_ns: u64,
+    pub avg_ns: u64,
+    pub max_ns: u64,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct Totals {
+    pub count: u64,
+    pub errors: u64,
+    pub elapsed_ns: u64,
+    pub max_ns: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TargetInfo {
+    pub path: String,
+    pub cgroup: String,
+    pub id: u64,
+    pub descendants: bool,
+}
+
+/// One report: what `--output json` prints as one line.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub time: String,
+    /// Length of the interval covered, with -i; null for a whole-run report.
+    pub interval_s: Option<f64>,
+    /// True for the last report of the run.
+    #[serde(rename = "final")]
+    pub last: bool,
+    pub target: Option<TargetInfo>,
+    pub rows: Vec<JsonRow>,
+    pub total: Totals,
+    /// Updates the kernel side could not record (map full, no memory).
+    pub dropped: u64,
+    #[serde(skip)]
+    per_cgroup: bool,
+}
+
+fn sort_rows(rows: &mut [Row], key: SortKey) {
+    match key {
+        SortKey::Count => rows.sort_by(|a, b| b.count.cmp(&a.count).then(a.nr.cmp(&b.nr))),
+        SortKey::Time => rows.sort_by(|a, b| b.total_ns.cmp(&a.total_ns).then(a.nr.cmp(&b.nr))),
+        SortKey::Errors => rows.sort_by(|a, b| b.errors.cmp(&a.errors).then(b.count.cmp(&a.count))),
+        SortKey::Name => {
+            rows.sort_by(|a, b| common::syscalls::name(a.nr).cmp(&common::syscalls::name(b.nr)))
+        }
+    }
+}
+
+/// Value a cgroup is ranked by for `-T` in every-cgroup mode.
+fn weight(rows: &[Row], key: SortKey) -> u64 {
+    rows.iter()
+        .map(|r| match key {
+            SortKey::Time => r.total_ns,
+            SortKey::Errors => r.errors,
+            SortKey::Count | SortKey::Name => r.count,
+        })
+        .sum()
+}
+
+impl Report {
+    pub fn build(
+        sample: Sample,
+        target: Option<&Cgroup>,
+        exact: bool,
+        names: &mut CgroupNames,
+        sort: SortKey,
+        top: Option<usize>,
+        interval: Option<Duration>,
+        last: bool,
+    ) -> Self {
+        let mut total = Totals::default();
+        for r in &sample.rows {
+            total.count += r.count;
+            total.errors += r.errors;
+            total.elapsed_ns += r.total_ns;
+            total.max_ns = total.max_ns.max(r.max_ns);
+        }
+        let per_cgroup = target.is_none();
+        let mut ordered: Vec<Row> = Vec::with_capacity(sample.rows.len());
+        if per_cgroup {
+            let mut groups: HashMap<u64, Vec<Row>> = HashMap::new();
+            for r in sample.rows {
+                groups.entry(r.cgroup_id.unwrap_or(0)).or_default().push(r);
+            }
+            let mut groups: Vec<(u64, Vec<Row>)> = groups.into_iter().collect();
+            groups.sort_by(|a, b| {
+                weight(&b.1, sort)
+                    .cmp(&weight(&a.1, sort))
+                    .then(a.0.cmp(&b.0))
+            });
+            groups.truncate(top.unwrap_or(usize::MAX));
+            for (_, mut rows) in groups {
+                sort_rows(&mut rows, sort);
+                ordered.extend(rows);
+            }
+        } else {
+            ordered = sample.rows;
+            sort_rows(&mut ordered, sort);
+            ordered.truncate(top.unwrap_or(usize::MAX));
+        }
+        let rows = ordered
+            .into_iter()
+            .map(|r| JsonRow {
+                cgroup: r.cgroup_id.map(|id| names.name(id)),
+                cgroup_id: r.cgroup_id,
+                syscall: common::syscalls::name(r.nr).into_owned(),
+                nr: r.nr,
+                count: r.count,
+                errors: r.errors,
+                elapsed_ns: r.total_ns,
+                avg_ns: r.total_ns.checked_div(r.count).unwrap_or(0),
+                max_ns: r.max_ns,
+            })
+            .collect();
+        Self {
+            time: common::timefmt::now_rfc3339(),
+            interval_s: interval.map(|i| i.as_secs_f64()),
+            last,
+            target: target.map(|cg| TargetInfo {
+                path: cg.path.display().to_string(),
+                cgroup: cg.rel.clone(),
+                id: cg.id,
+                descendants: !exact,
+            }),
+            rows,
+            total,
+            dropped: sample.dropped,
+            per_cgroup,
+        }
+    }
+
+    /// The human table, with an `[HH:MM:SS]` header in interval mode.
+    pub fn table(&self, with_clock: bool) -> String {
+        let pct = |part: u64, whole: u64| {
+            if whole == 0 {
+                "0.00%".to_string()
+            } else {
+                format!("{:.2}%", part as f64 * 100.0 / whole as f64)
+            }
+        };
+        let ms = |ns: u64| format!("{:.3}", ns as f64 / 1e6);
+        let us = |ns: u64| format!("{:.3}", ns as f64 / 1e3);
+        let mut headers = Vec::new();
+        if self.per_cgroup {
+            headers.push(("CGROUP", Align::Left));
+        }
+        headers.extend([
+            ("SYSCALL", Align::Left),
+            ("COUNT", Align::Right),
+            ("(%)", Align::Right),
+            ("ERRORS", Align::Right),
+            ("ELAPSED(ms)", Align::Right),
+            ("(%)", Align::Right),
+            ("AVG(us)", Align::Right),
+            ("MAX(us)", Align::Right),
+        ]);
+        let mut table = output::table(&headers);
+        for r in &self.rows {
+            let mut cells = Vec::new();
+            if let Some(cg) = &r.cgroup {
+                cells.push(common::escape::for_terminal(cg.as_bytes()));
+            }
+            cells.extend([
+                r.syscall.clone(),
+                r.count.to_string(),
+                pct(r.count, self.total.count),
+                r.errors.to_string(),
+                ms(r.elapsed_ns),
+                pct(r.elapsed_ns, self.total.elapsed_ns),
+                us(r.avg_ns),
+                us(r.max_ns),
+            ]);
+            table.add_row(cells);
+        }
+        let mut all = Vec::new();
+        if self.per_cgroup {
+            all.push(String::new());
+        }
+        let t = &self.total;
+        all.extend([
+            "ALL".to_string(),
+            t.count.to_string(),
+            "---".into(),
+            t.errors.to_string(),
+            ms(t.elapsed_ns),
+            "---".into(),
+            us(t.elapsed_ns.checked_div(t.count).unwrap_or(0)),
+            us(t.max_ns),
+        ]);
+        table.add_row(all);
+        let mut text = String::new();
+        if with_clock {
+            text.push_str(&common::timefmt::clock_header());
+            text.push('\n');
+        }
+        text.push_str(&output::render(&table));
+        if self.dropped > 0 {
+            output::status(&format!(
+                "warning: {} updates dropped by the kernel side (map full or out of memory)",
+                self.dropped
+            ));
+        }
+        text.push('\n');
+        text
+    }
+}
