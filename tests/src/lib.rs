@@ -1,0 +1,319 @@
+//! Harness for the end-to-end tests: test cgroups that clean up after
+//! themselves, the workload helper, and running a tool until it has attached.
+//!
+//! Root is required. Outside CI a non-root run skips with a message; with
+//! `REQUIRE_BPF_TESTS=1` (set by `.ci/run` and `scripts/test`) it fails.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::cgroup::Hierarchy;
+
+/// How long a tool may take to load and attach its BPF program.
+const ATTACH_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// True when the test may run. Without root: a skip message, or a panic when
+/// `REQUIRE_BPF_TESTS` is set, so CI never passes by skipping.
+pub fn require_root() -> bool {
+    if nix::unistd::geteuid().is_root() {
+        return true;
+    }
+    if std::env::var_os("REQUIRE_BPF_TESTS").is_some() {
+        panic!("REQUIRE_BPF_TESTS is set but the tests are not running as root");
+    }
+    eprintln!("skipping: needs root (set REQUIRE_BPF_TESTS=1 to make this a failure)");
+    false
+}
+
+/// Where the workspace's binaries are (`target/<profile>/`).
+pub fn bin_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    // target/<profile>/deps/<test>-<hash>
+    exe.parent().and_then(Path::parent).expect("target/<profile>").to_path_buf()
+}
+
+/// Path of a workspace binary; panics with the fix when it was not built.
+pub fn bin(name: &str) -> PathBuf {
+    let path = bin_dir().join(name);
+    assert!(
+        path.exists(),
+        "{} not built: run `cargo build --workspace --bins` before the tests (scripts/test does)",
+        path.display()
+    );
+    path
+}
+
+/// The cgroup2 mount of this host.
+pub fn cgroup2_root() -> PathBuf {
+    Hierarchy::detect().expect("cgroup2 mount").root
+}
+
+static SEQ: AtomicUsize = AtomicUsize::new(0);
+
+/// A cgroup made for one test, removed (processes killed first) on drop.
+pub struct TestCgroup {
+    pub path: PathBuf,
+}
+
+impl TestCgroup {
+    /// `<cgroup2>/contrace-test-<name>-<pid>-<n>`.
+    pub fn new(name: &str) -> Self {
+        let n = SEQ.fetch_add(1, Ordering::SeqCst);
+        let path = cgroup2_root().join(format!("contrace-test-{name}-{}-{n}", std::process::id()));
+        std::fs::create_dir(&path).unwrap_or_else(|e| panic!("mkdir {}: {e}", path.display()));
+        Self { path }
+    }
+
+    /// A child cgroup of this one (removed with it).
+    pub fn child(&self, name: &str) -> PathBuf {
+        let path = self.path.join(name);
+        std::fs::create_dir(&path).unwrap_or_else(|e| panic!("mkdir {}: {e}", path.display()));
+        path
+    }
+
+    /// The path as a string, for `-c`.
+    pub fn arg(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    /// The cgroup id (directory inode).
+    pub fn id(&self) -> u64 {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(&self.path).expect("stat cgroup").ino()
+    }
+}
+
+fn kill_and_remove(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+            kill_and_remove(&e.path());
+        }
+    }
+    let _ = std::fs::write(dir.join("cgroup.kill"), "1");
+    if let Ok(procs) = std::fs::read_to_string(dir.join("cgroup.procs")) {
+        for pid in procs.lines().filter_map(|l| l.trim().parse::<i32>().ok()) {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+        }
+    }
+    for _ in 0..100 {
+        if std::fs::remove_dir(dir).is_ok() || !dir.exists() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+impl Drop for TestCgroup {
+    fn drop(&mut self) {
+        kill_and_remove(&self.path);
+    }
+}
+
+/// A running workload, parked before its first action until [`go`](Self::go).
+pub struct Workload {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    stdout: BufReader<ChildStdout>,
+    pub pid: u32,
+}
+
+impl Workload {
+    /// Starts `workload --cgroup DIR ARGS...` and waits until it is inside.
+    pub fn spawn(cgroup: Option<&Path>, args: &[&str]) -> Self {
+        let mut cmd = Command::new(bin("workload"));
+        if let Some(cg) = cgroup {
+            cmd.arg("--cgroup").arg(cg);
+        }
+        cmd.args(args).stdin(Stdio::piped()).stdout(Stdio::piped());
+        let mut child = cmd.spawn().expect("spawn workload");
+        let stdin = child.stdin.take();
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut line = String::new();
+        stdout.read_line(&mut line).expect("workload ready line");
+        assert!(line.starts_with("ready"), "workload said {line:?}");
+        let pid = child.id();
+        Self { child, stdin, stdout, pid }
+    }
+
+    /// Lets the workload run its actions.
+    pub fn go(&mut self) {
+        if let Some(mut stdin) = self.stdin.take() {
+            // A --no-wait workload may already be done: ignore EPIPE.
+            let _ = stdin.write_all(b"go\n");
+        }
+    }
+
+    /// Runs to the end; returns its result lines. Panics if it failed.
+    pub fn finish(mut self) -> Vec<String> {
+        self.go();
+        let mut rest = String::new();
+        self.stdout.read_to_string(&mut rest).expect("workload output");
+        let status = self.child.wait().expect("wait workload");
+        assert!(status.success(), "workload failed: {status}; output {rest}");
+        rest.lines().map(str::to_string).collect()
+    }
+
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs the workload to completion right away (no tracer synchronisation).
+pub fn run_workload(cgroup: Option<&Path>, args: &[&str]) -> Vec<String> {
+    Workload::spawn(cgroup, args).finish()
+}
+
+/// A tool running in the background, started only once it has attached.
+pub struct Tool {
+    child: Child,
+    stdout: mpsc::Receiver<String>,
+    stderr: Arc<Mutex<String>>,
+}
+
+/// What a tool printed and how it ended.
+#[derive(Debug)]
+pub struct Finished {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Finished {
+    /// stdout parsed as NDJSON, one value per line.
+    pub fn json(&self) -> Vec<serde_json::Value> {
+        self.stdout
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}")))
+            .collect()
+    }
+}
+
+impl Tool {
+    /// Starts a tool and waits for its "Ctrl-C" status line on stderr, which
+    /// every tool prints once its programs are attached.
+    pub fn start(name: &str, args: &[&str]) -> Self {
+        let mut child = Command::new(bin(name))
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {name}: {e}"));
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let (ready_tx, ready_rx) = mpsc::channel();
+        {
+            let stderr = Arc::clone(&stderr);
+            let pipe = child.stderr.take().expect("stderr");
+            std::thread::spawn(move || {
+                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                    if line.contains("Ctrl-C") {
+                        let _ = ready_tx.send(());
+                    }
+                    let mut s = stderr.lock().unwrap();
+                    s.push_str(&line);
+                    s.push('\n');
+                }
+            });
+        }
+        let (out_tx, out_rx) = mpsc::channel();
+        let pipe = child.stdout.take().expect("stdout");
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                if out_tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let deadline = Instant::now() + ATTACH_TIMEOUT;
+        loop {
+            if ready_rx.recv_timeout(Duration::from_millis(100)).is_ok() {
+                break;
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                std::thread::sleep(Duration::from_millis(100));
+                panic!("{name} exited ({status}) before attaching: {}", stderr.lock().unwrap());
+            }
+            assert!(Instant::now() < deadline, "{name} did not attach in time: {}", stderr.lock().unwrap());
+        }
+        Self { child, stdout: out_rx, stderr }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Next stdout line, waiting up to `timeout`.
+    pub fn next_line(&self, timeout: Duration) -> Option<String> {
+        self.stdout.recv_timeout(timeout).ok()
+    }
+
+    /// Sends a signal and collects the output.
+    pub fn signal(self, sig: nix::sys::signal::Signal) -> Finished {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        nix::sys::signal::kill(pid, sig).expect("signal tool");
+        self.wait()
+    }
+
+    /// SIGINT (Ctrl-C) and the final report.
+    pub fn stop(self) -> Finished {
+        self.signal(nix::sys::signal::Signal::SIGINT)
+    }
+
+    /// Waits for the tool to exit by itself (e.g. after `-d`).
+    pub fn wait(mut self) -> Finished {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("wait tool") {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("tool did not exit: {}", self.stderr.lock().unwrap());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let mut stdout = String::new();
+        while let Ok(line) = self.stdout.recv_timeout(Duration::from_secs(5)) {
+            stdout.push_str(&line);
+            stdout.push('\n');
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        let stderr = self.stderr.lock().unwrap().clone();
+        Finished { code: status.code(), stdout, stderr }
+    }
+}
+
+impl Drop for Tool {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs a tool to completion (for bad-input tests): exit code and stderr.
+pub fn run_tool(name: &str, args: &[&str]) -> Finished {
+    let out = Command::new(bin(name)).args(args).stdin(Stdio::null()).output().expect("run tool");
+    Finished {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// The JSON row of `syscall` in a constat/syscount report.
+pub fn row<'a>(report: &'a serde_json::Value, syscall: &str) -> Option<&'a serde_json::Value> {
+    report["rows"].as_array()?.iter().find(|r| r["syscall"] == syscall)
+}
+
+/// Numeric field of a JSON value (0 when absent).
+pub fn u(v: Option<&serde_json::Value>, field: &str) -> u64 {
+    v.and_then(|v| v[field].as_u64()).unwrap_or(0)
+}

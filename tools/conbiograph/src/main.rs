@@ -1,0 +1,6 @@
+//! conbiograph: under construction.
+
+fn main() {
+    eprintln!("conbiograph: not implemented yet");
+    std::process::exit(1);
+}

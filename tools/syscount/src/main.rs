@@ -1,0 +1,6 @@
+//! syscount: under construction.
+
+fn main() {
+    eprintln!("syscount: not implemented yet");
+    std::process::exit(1);
+}

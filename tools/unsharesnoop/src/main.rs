@@ -1,0 +1,6 @@
+//! unsharesnoop: under construction.
+
+fn main() {
+    eprintln!("unsharesnoop: not implemented yet");
+    std::process::exit(1);
+}
