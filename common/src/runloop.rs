@@ -6,7 +6,7 @@
 //! doing. A second signal while the final report is printed exits at once.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, TryRecvError};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -73,6 +73,21 @@ impl RunLoop {
     pub fn watch(mut self, watch: Watch) -> Self {
         self.watch = Some(watch);
         self
+    }
+
+    /// Non-blocking check for loops that block elsewhere (a ring-buffer
+    /// poll with a short timeout): a signal, the end of `-d` or a vanished
+    /// target, if one is due now. Interval reports come only from `wait`.
+    pub fn try_wake(&mut self) -> Option<Wake> {
+        match self.signals.try_recv() {
+            Ok(()) | Err(TryRecvError::Disconnected) => return Some(Wake::Finish(Stop::Signal)),
+            Err(TryRecvError::Empty) => {}
+        }
+        if self.deadline.is_some_and(|d| Instant::now() >= d) {
+            return Some(Wake::Finish(Stop::Duration));
+        }
+        let reason = self.watch.as_mut().and_then(|w| w())?;
+        Some(Wake::Finish(Stop::TargetGone(reason)))
     }
 
     /// Sleeps until the next event and says what it was.

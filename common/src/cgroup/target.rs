@@ -267,7 +267,12 @@ impl Cgroup {
         let canonical =
             fs::canonicalize(path).map_err(|e| usage(format!("target {shown}: {e}")))?;
         let magic = nix::sys::statfs::statfs(&canonical)
-            .map(|s| s.filesystem_type().0 as i64)
+            // f_type's C type differs between architectures.
+            .map(|s| {
+                #[allow(clippy::unnecessary_cast, clippy::useless_conversion)]
+                let t = s.filesystem_type().0 as i64;
+                t
+            })
             .unwrap_or(0);
         if magic == CGROUP_SUPER_MAGIC
             || (magic != CGROUP2_SUPER_MAGIC && hierarchy.is_v1(&canonical))

@@ -15,7 +15,7 @@ use common::output::{self, Format};
 use common::runloop::{RunLoop, Stop, Wake};
 
 use crate::collect::Collector;
-use crate::report::Report;
+use crate::report::{Options, Report};
 
 const EXAMPLES: &str = "\
 EXAMPLES:
@@ -80,6 +80,9 @@ fn main() -> ExitCode {
 }
 
 fn run() -> Result<ExitCode> {
+    if let Some(code) = common::docs::generate_if_asked::<Args>()? {
+        return Ok(code);
+    }
     let args = Args::parse();
     let sort = if args.by_time {
         SortKey::Time
@@ -124,18 +127,15 @@ fn run() -> Result<ExitCode> {
         }));
     }
     let mut names = common::cgroup::CgroupNames::new(hierarchy.root.clone());
+    let opts = Options {
+        sort,
+        top: args.top,
+        interval: args.interval,
+        exact: args.exact,
+    };
     let mut render = |collector: &mut Collector, last: bool| -> Result<()> {
         let sample = collector.drain()?;
-        let report = Report::build(
-            sample,
-            target.as_ref(),
-            args.exact,
-            &mut names,
-            sort,
-            args.top,
-            args.interval,
-            last,
-        );
+        let report = Report::build(sample, target.as_ref(), &opts, &mut names, last);
         match args.output {
             Format::Table => output::print(&report.table(args.interval.is_some())),
             Format::Json => output::json_line(&report),

@@ -10,6 +10,16 @@ use serde::Serialize;
 use crate::collect::{Row, Sample};
 use crate::SortKey;
 
+/// How the user asked for reports to be shaped.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    pub sort: SortKey,
+    pub top: Option<usize>,
+    pub interval: Option<Duration>,
+    /// The target excludes its descendants (`--exact`).
+    pub exact: bool,
+}
+
 #[derive(Debug, Serialize)]
 pub struct JsonRow {
     /// cgroup path relative to the cgroup2 mount (every-cgroup mode only).
@@ -86,13 +96,16 @@ impl Report {
     pub fn build(
         sample: Sample,
         target: Option<&Cgroup>,
-        exact: bool,
+        opts: &Options,
         names: &mut CgroupNames,
-        sort: SortKey,
-        top: Option<usize>,
-        interval: Option<Duration>,
         last: bool,
     ) -> Self {
+        let Options {
+            sort,
+            top,
+            interval,
+            exact,
+        } = *opts;
         let mut total = Totals::default();
         for r in &sample.rows {
             total.count += r.count;
