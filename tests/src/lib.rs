@@ -34,7 +34,10 @@ pub fn require_root() -> bool {
 pub fn bin_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
     // target/<profile>/deps/<test>-<hash>
-    exe.parent().and_then(Path::parent).expect("target/<profile>").to_path_buf()
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>")
+        .to_path_buf()
 }
 
 /// Path of a workspace binary; panics with the fix when it was not built.
@@ -89,7 +92,9 @@ impl TestCgroup {
 }
 
 fn kill_and_remove(dir: &Path) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in entries.flatten() {
         if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
             kill_and_remove(&e.path());
@@ -98,7 +103,10 @@ fn kill_and_remove(dir: &Path) {
     let _ = std::fs::write(dir.join("cgroup.kill"), "1");
     if let Ok(procs) = std::fs::read_to_string(dir.join("cgroup.procs")) {
         for pid in procs.lines().filter_map(|l| l.trim().parse::<i32>().ok()) {
-            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
         }
     }
     for _ in 0..100 {
@@ -138,7 +146,12 @@ impl Workload {
         stdout.read_line(&mut line).expect("workload ready line");
         assert!(line.starts_with("ready"), "workload said {line:?}");
         let pid = child.id();
-        Self { child, stdin, stdout, pid }
+        Self {
+            child,
+            stdin,
+            stdout,
+            pid,
+        }
     }
 
     /// Lets the workload run its actions.
@@ -153,7 +166,9 @@ impl Workload {
     pub fn finish(mut self) -> Vec<String> {
         self.go();
         let mut rest = String::new();
-        self.stdout.read_to_string(&mut rest).expect("workload output");
+        self.stdout
+            .read_to_string(&mut rest)
+            .expect("workload output");
         let status = self.child.wait().expect("wait workload");
         assert!(status.success(), "workload failed: {status}; output {rest}");
         rest.lines().map(str::to_string).collect()
@@ -239,11 +254,22 @@ impl Tool {
             }
             if let Ok(Some(status)) = child.try_wait() {
                 std::thread::sleep(Duration::from_millis(100));
-                panic!("{name} exited ({status}) before attaching: {}", stderr.lock().unwrap());
+                panic!(
+                    "{name} exited ({status}) before attaching: {}",
+                    stderr.lock().unwrap()
+                );
             }
-            assert!(Instant::now() < deadline, "{name} did not attach in time: {}", stderr.lock().unwrap());
+            assert!(
+                Instant::now() < deadline,
+                "{name} did not attach in time: {}",
+                stderr.lock().unwrap()
+            );
         }
-        Self { child, stdout: out_rx, stderr }
+        Self {
+            child,
+            stdout: out_rx,
+            stderr,
+        }
     }
 
     pub fn pid(&self) -> u32 {
@@ -287,7 +313,11 @@ impl Tool {
         }
         std::thread::sleep(Duration::from_millis(50));
         let stderr = self.stderr.lock().unwrap().clone();
-        Finished { code: status.code(), stdout, stderr }
+        Finished {
+            code: status.code(),
+            stdout,
+            stderr,
+        }
     }
 }
 
@@ -300,7 +330,11 @@ impl Drop for Tool {
 
 /// Runs a tool to completion (for bad-input tests): exit code and stderr.
 pub fn run_tool(name: &str, args: &[&str]) -> Finished {
-    let out = Command::new(bin(name)).args(args).stdin(Stdio::null()).output().expect("run tool");
+    let out = Command::new(bin(name))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run tool");
     Finished {
         code: out.status.code(),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -310,7 +344,10 @@ pub fn run_tool(name: &str, args: &[&str]) -> Finished {
 
 /// The JSON row of `syscall` in a constat/syscount report.
 pub fn row<'a>(report: &'a serde_json::Value, syscall: &str) -> Option<&'a serde_json::Value> {
-    report["rows"].as_array()?.iter().find(|r| r["syscall"] == syscall)
+    report["rows"]
+        .as_array()?
+        .iter()
+        .find(|r| r["syscall"] == syscall)
 }
 
 /// Numeric field of a JSON value (0 when absent).

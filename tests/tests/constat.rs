@@ -38,7 +38,15 @@ fn counts_exact_getppid_and_failing_openat() {
     assert_eq!(report["target"]["id"], cg.id());
     // Documented fields of every row.
     for r in report["rows"].as_array().unwrap() {
-        for f in ["syscall", "nr", "count", "errors", "elapsed_ns", "avg_ns", "max_ns"] {
+        for f in [
+            "syscall",
+            "nr",
+            "count",
+            "errors",
+            "elapsed_ns",
+            "avg_ns",
+            "max_ns",
+        ] {
             assert!(!r[f].is_null(), "row lacks {f}: {r}");
         }
     }
@@ -58,7 +66,10 @@ fn elapsed_time_of_nanosleep() {
     assert_eq!(u(r, "count"), 5, "{report}");
     let elapsed = u(r, "elapsed_ns");
     let expect = 5 * 40_000_000u64;
-    assert!(elapsed >= expect && elapsed <= expect * 115 / 100, "elapsed {elapsed} vs {expect}");
+    assert!(
+        elapsed >= expect && elapsed <= expect * 115 / 100,
+        "elapsed {elapsed} vs {expect}"
+    );
     assert!(u(r, "max_ns") >= 40_000_000);
 }
 
@@ -80,7 +91,11 @@ fn descendants_by_default_not_with_exact_and_outsiders_never() {
             inner.finish();
             other.finish();
         });
-        assert_eq!(u(row(&report, "getppid"), "count"), want, "{flags:?}: {report}");
+        assert_eq!(
+            u(row(&report, "getppid"), "count"),
+            want,
+            "{flags:?}: {report}"
+        );
     }
 }
 
@@ -109,17 +124,26 @@ fn interval_reports_lose_nothing() {
         return;
     }
     let cg = TestCgroup::new("constat-interval");
-    let tool = Tool::start("constat", &["-c", &cg.arg(), "-i", "0.2", "--output", "json"]);
+    let tool = Tool::start(
+        "constat",
+        &["-c", &cg.arg(), "-i", "0.2", "--output", "json"],
+    );
     for _ in 0..5 {
         run_workload(Some(&cg.path), &["--no-wait", "getppid", "1000"]);
         std::thread::sleep(Duration::from_millis(70));
     }
     let done = tool.stop();
     let reports = done.json();
-    assert!(reports.len() >= 2, "several interval reports expected: {}", done.stdout);
+    assert!(
+        reports.len() >= 2,
+        "several interval reports expected: {}",
+        done.stdout
+    );
     let total: u64 = reports.iter().map(|r| u(row(r, "getppid"), "count")).sum();
     assert_eq!(total, 5000, "{}", done.stdout);
-    assert!(reports.iter().all(|r| r["interval_s"].as_f64() == Some(0.2)));
+    assert!(reports
+        .iter()
+        .all(|r| r["interval_s"].as_f64() == Some(0.2)));
 }
 
 #[test]
@@ -155,11 +179,29 @@ fn exit_group_is_counted_and_table_has_all_row() {
     let done = tool.stop();
     let lines: Vec<&str> = done.stdout.lines().collect();
     assert!(lines[0].starts_with("SYSCALL"), "{}", done.stdout);
-    for col in ["COUNT", "(%)", "ERRORS", "ELAPSED(ms)", "AVG(us)", "MAX(us)"] {
+    for col in [
+        "COUNT",
+        "(%)",
+        "ERRORS",
+        "ELAPSED(ms)",
+        "AVG(us)",
+        "MAX(us)",
+    ] {
         assert!(lines[0].contains(col));
     }
-    assert!(lines.iter().any(|l| l.split_whitespace().next() == Some("exit_group")), "{}", done.stdout);
-    let getppid: Vec<&str> = lines.iter().find(|l| l.starts_with("getppid")).unwrap().split_whitespace().collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.split_whitespace().next() == Some("exit_group")),
+        "{}",
+        done.stdout
+    );
+    let getppid: Vec<&str> = lines
+        .iter()
+        .find(|l| l.starts_with("getppid"))
+        .unwrap()
+        .split_whitespace()
+        .collect();
     assert_eq!(getppid[1], "10");
     assert!(lines.last().unwrap().starts_with("ALL"));
 }
@@ -184,15 +226,27 @@ fn bad_input_is_one_line_and_exit_2() {
     let root = cgroup2_root();
     let file = root.join("cgroup.procs");
     let cases: Vec<(Vec<String>, &str)> = vec![
-        (vec!["-c".into(), "/nonexistent/cg".into()], "no such directory"),
+        (
+            vec!["-c".into(), "/nonexistent/cg".into()],
+            "no such directory",
+        ),
         (vec!["-c".into(), file.display().to_string()], "is a file"),
         (vec!["-c".into(), "/tmp".into()], "not a cgroup"),
         (vec!["-c".into(), "".into()], "empty target"),
         (vec!["-c".into(), "../../etc".into()], "'..'"),
-        (vec!["-c".into(), format!("{}/../../../../../../tmp", root.display())], "not a cgroup"),
+        (
+            vec![
+                "-c".into(),
+                format!("{}/../../../../../../tmp", root.display()),
+            ],
+            "not a cgroup",
+        ),
         (vec!["-c".into(), "pid:999999999".into()], "no such process"),
         (vec!["-c".into(), "deadbeefdeadbeef".into()], "no container"),
-        (vec!["-c".into(), "nosuch.service".into()], "no cgroup named"),
+        (
+            vec!["-c".into(), "nosuch.service".into()],
+            "no cgroup named",
+        ),
         (vec!["-d".into(), "0".into()], "positive"),
         (vec!["-d".into(), "-3".into()], ""),
         (vec!["-i".into(), "abc".into()], "not a number"),
@@ -235,7 +289,12 @@ fn preflight_failures_exit_1() {
 
     // Unprivileged: drop to nobody with setpriv (util-linux).
     let out = std::process::Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all"])
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--inh-caps=-all",
+        ])
         .arg(bin("constat"))
         .args(["-d", "1"])
         .output()
@@ -254,11 +313,17 @@ fn closed_pipe_exits_quietly() {
     }
     let out = std::process::Command::new("sh")
         .arg("-c")
-        .arg(format!("{} -i 0.1 -d 3 --output json | head -1", bin("constat").display()))
+        .arg(format!(
+            "{} -i 0.1 -d 3 --output json | head -1",
+            bin("constat").display()
+        ))
         .output()
         .unwrap();
     assert!(out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!err.contains("panicked") && !err.contains("Broken pipe"), "{err}");
+    assert!(
+        !err.contains("panicked") && !err.contains("Broken pipe"),
+        "{err}"
+    );
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
 }

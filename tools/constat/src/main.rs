@@ -83,7 +83,7 @@ fn run() -> Result<ExitCode> {
     if let Some(code) = common::docs::generate_if_asked::<Args>()? {
         return Ok(code);
     }
-    let args = Args::parse();
+    let args: Args = common::args::parse()?;
     let sort = if args.by_time {
         SortKey::Time
     } else {

@@ -1,0 +1,330 @@
+//! Hardening, across all four tools: bad input, privileges, signals, pipes,
+//! cleanup after kill -9, a target that disappears, concurrent instances,
+//! hostile names and many threads.
+
+use std::collections::BTreeSet;
+use std::process::Command;
+use std::time::Duration;
+
+use contrace_tests::*;
+use nix::sys::signal::Signal;
+
+const TOOLS: [&str; 4] = ["constat", "syscount", "unsharesnoop", "conbiograph"];
+
+/// Ids of every loaded BPF program (bpftool).
+fn loaded_programs() -> BTreeSet<u64> {
+    let out = Command::new("bpftool")
+        .args(["-j", "prog", "show"])
+        .output()
+        .expect("bpftool");
+    let progs: serde_json::Value = serde_json::from_slice(&out.stdout).expect("bpftool JSON");
+    progs
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p["id"].as_u64())
+        .collect()
+}
+
+/// Ids of the programs a process holds through its fds (program and link
+/// fds both show `prog_id:` in /proc/PID/fdinfo).
+fn programs_held_by(pid: u32) -> BTreeSet<u64> {
+    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/fdinfo")) else {
+        return BTreeSet::new();
+    };
+    dir.flatten()
+        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+        .flat_map(|info| {
+            info.lines()
+                .filter_map(|l| {
+                    l.strip_prefix("prog_id:")
+                        .and_then(|v| v.trim().parse().ok())
+                })
+                .collect::<Vec<u64>>()
+        })
+        .collect()
+}
+
+/// The bpf(2) commands a run issued, from strace: a refused run must not
+/// load or attach anything.
+fn bpf_commands(tool: &str, args: &[&str]) -> String {
+    let log = std::env::temp_dir().join(format!("contrace-strace-{}-{tool}", std::process::id()));
+    let _ = Command::new("strace")
+        .args(["-f", "-qq", "-e", "trace=bpf,perf_event_open", "-o"])
+        .arg(&log)
+        .arg(bin(tool))
+        .args(args)
+        .output()
+        .expect("strace (scripts/setup installs it)");
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    let _ = std::fs::remove_file(&log);
+    text
+}
+
+#[test]
+fn bad_input_gets_one_line_and_exit_2_in_every_tool() {
+    if !require_root() {
+        return;
+    }
+    let root = cgroup2_root();
+    let fakes = TestCgroup::new("hard-ids");
+    fakes.child("docker-abcd111111111111111111111111111111111111111111111111111111111111.scope");
+    fakes.child("docker-abcd222222222222222222222222222222222222222222222222222222222222.scope");
+    let file = root.join("cgroup.procs").display().to_string();
+    let dotdot = format!("{}/../../../../../../tmp", root.display());
+    let mut cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["-c", "/nonexistent/cg"], "/nonexistent/cg"),
+        (vec!["-c", &file], "is a file"),
+        (vec!["-c", "/tmp"], "not a cgroup"),
+        (vec!["-c", ""], "empty target"),
+        (vec!["-c", "../x"], "'..'"),
+        (vec!["-c", &dotdot], "not a cgroup"),
+        (vec!["-c", "pid:999999999"], "no such process"),
+        (vec!["-c", "feedfacefeedface"], "no container"),
+        (vec!["-c", "abcd"], "ambiguous"),
+        (vec!["-d", "0"], "positive"),
+        (vec!["-d", "-1"], ""),
+        (vec!["-d", "abc"], "not a number"),
+        (vec!["-d", "99999999999"], "more than a year"),
+    ];
+    let v1 = common::cgroup::Hierarchy::detect()
+        .unwrap()
+        .v1
+        .first()
+        .map(|p| p.display().to_string());
+    if let Some(v1) = &v1 {
+        cases.push((vec!["-c", v1], "cgroup v1"));
+    }
+    for tool in TOOLS {
+        for (args, needle) in &cases {
+            let out = run_tool(tool, args);
+            assert_eq!(out.code, Some(2), "{tool} {args:?}: {}", out.stderr);
+            assert!(
+                out.stderr.contains(needle),
+                "{tool} {args:?}: {}",
+                out.stderr
+            );
+            assert_eq!(
+                out.stderr.trim().lines().count(),
+                1,
+                "{tool} {args:?}: one line: {}",
+                out.stderr
+            );
+            assert!(out.stdout.is_empty(), "{tool} {args:?}");
+        }
+        let calls = bpf_commands(tool, &["-c", "/nonexistent/cg"]);
+        for cmd in [
+            "BPF_PROG_LOAD",
+            "BPF_LINK_CREATE",
+            "BPF_RAW_TRACEPOINT_OPEN",
+            "perf_event_open",
+        ] {
+            assert!(
+                !calls.contains(cmd),
+                "{tool}: refused run still did {cmd}:\n{calls}"
+            );
+        }
+    }
+}
+
+#[test]
+fn unprivileged_run_names_the_capabilities() {
+    if !require_root() {
+        return;
+    }
+    for tool in TOOLS {
+        let out = Command::new("setpriv")
+            .args([
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                "--inh-caps=-all",
+            ])
+            .arg(bin(tool))
+            .args(["-d", "1"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{tool}: {err}");
+        assert!(
+            err.contains("root") && err.contains("CAP_BPF") && err.contains("CAP_PERFMON"),
+            "{tool}: {err}"
+        );
+        assert!(!err.to_lowercase().contains("memlock"), "{tool}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{tool}: {err}");
+    }
+}
+
+#[test]
+fn sigterm_and_sighup_print_the_final_report() {
+    if !require_root() {
+        return;
+    }
+    let cg = TestCgroup::new("hard-signals");
+    for tool in TOOLS {
+        for sig in [Signal::SIGTERM, Signal::SIGHUP, Signal::SIGINT] {
+            let t = Tool::start(tool, &["-c", &cg.arg(), "--output", "json"]);
+            let done = t.signal(sig);
+            assert_eq!(done.code, Some(0), "{tool} {sig}: {}", done.stderr);
+            assert!(!done.json().is_empty(), "{tool} {sig}: no final report");
+            assert!(!done.stderr.contains("panicked"), "{tool}: {}", done.stderr);
+        }
+    }
+}
+
+#[test]
+fn closed_pipe_exits_quietly_in_every_tool() {
+    if !require_root() {
+        return;
+    }
+    for tool in TOOLS {
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "{} --output json -d 1 | head -c 1 >/dev/null",
+                bin(tool).display()
+            ))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{tool}: {err}");
+        assert!(
+            !err.contains("panicked")
+                && !err.contains("Broken pipe")
+                && !err.contains("os error 32"),
+            "{tool}: {err}"
+        );
+    }
+}
+
+#[test]
+fn kill_9_leaves_nothing_attached() {
+    if !require_root() {
+        return;
+    }
+    let cg = TestCgroup::new("hard-kill");
+    for tool in TOOLS {
+        let t = Tool::start(tool, &["-c", &cg.arg()]);
+        let ours = programs_held_by(t.pid());
+        assert!(!ours.is_empty(), "{tool} holds no program?");
+        t.signal(Signal::SIGKILL);
+        // Programs are freed once their last fd and link go (RCU-deferred).
+        let mut left: BTreeSet<u64> = ours.clone();
+        for _ in 0..100 {
+            left = loaded_programs().intersection(&ours).copied().collect();
+            if left.is_empty() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert!(
+            left.is_empty(),
+            "{tool}: programs {left:?} still loaded after kill -9"
+        );
+    }
+    let pinned = Command::new("sh")
+        .arg("-c")
+        .arg("ls -A /sys/fs/bpf 2>/dev/null | grep -ci contrace")
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&pinned.stdout).trim(), "0");
+}
+
+#[test]
+fn removed_target_ends_the_run_with_a_report() {
+    if !require_root() {
+        return;
+    }
+    for tool in TOOLS {
+        let cg = TestCgroup::new("hard-gone");
+        let t = Tool::start(tool, &["-c", &cg.arg(), "--output", "json"]);
+        std::fs::remove_dir(&cg.path).expect("rmdir test cgroup");
+        let done = t.wait();
+        assert_eq!(done.code, Some(0), "{tool}: {}", done.stderr);
+        assert!(done.stderr.contains("removed"), "{tool}: {}", done.stderr);
+        assert!(!done.json().is_empty(), "{tool}: no final report");
+    }
+}
+
+#[test]
+fn four_concurrent_instances_count_exactly() {
+    if !require_root() {
+        return;
+    }
+    let cg = TestCgroup::new("hard-concurrent");
+    for tool in ["constat", "syscount"] {
+        let tools: Vec<Tool> = (0..4)
+            .map(|_| Tool::start(tool, &["-c", &cg.arg(), "--output", "json"]))
+            .collect();
+        run_workload(Some(&cg.path), &["--no-wait", "getppid", "2500"]);
+        for t in tools {
+            let done = t.stop();
+            let report = done.json().into_iter().last().expect("report");
+            assert_eq!(
+                u(row(&report, "getppid"), "count"),
+                2500,
+                "{tool}: {report}"
+            );
+        }
+    }
+}
+
+#[test]
+fn hostile_cgroup_names_are_escaped_and_json_stays_valid() {
+    if !require_root() {
+        return;
+    }
+    let cg = TestCgroup::new("hard-names");
+    let evil = cg.child("evil \x1b[31mred\x1b[0m\tname");
+    let t = Tool::start("constat", &["-T", "1000"]);
+    run_workload(Some(&evil), &["--no-wait", "getppid", "10"]);
+    let table = t.stop();
+    assert!(!table.stdout.contains('\x1b'), "raw escape in table");
+    assert!(table.stdout.contains("\\e[31mred"), "{}", table.stdout);
+    let t = Tool::start("constat", &["--output", "json"]);
+    run_workload(Some(&evil), &["--no-wait", "getppid", "10"]);
+    let done = t.stop();
+    let report = &done.json()[0];
+    let name = format!(
+        "/{}/evil \x1b[31mred\x1b[0m\tname",
+        cg.path.file_name().unwrap().to_string_lossy()
+    );
+    assert!(
+        report["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["cgroup"] == name.as_str()),
+        "{report}"
+    );
+}
+
+#[test]
+fn many_short_lived_threads_are_counted_and_leak_nothing() {
+    if !require_root() {
+        return;
+    }
+    let cg = TestCgroup::new("hard-threads");
+    let t = Tool::start("constat", &["-c", &cg.arg(), "--output", "json"]);
+    let rss_before = rss_kib(t.pid());
+    run_workload(Some(&cg.path), &["--no-wait", "threads", "20000"]);
+    let rss_after = rss_kib(t.pid());
+    let done = t.stop();
+    let report = &done.json()[0];
+    // One getppid per thread, each thread a fresh task-storage entry.
+    assert_eq!(u(row(report, "getppid"), "count"), 20000, "{report}");
+    assert_eq!(report["dropped"], 0);
+    assert!(
+        rss_after < rss_before + 8 * 1024,
+        "RSS grew from {rss_before} to {rss_after} KiB"
+    );
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
