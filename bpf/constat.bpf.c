@@ -80,8 +80,10 @@ static __always_inline void add(struct constat_stats *s, u64 delta, long ret)
 {
 	s->count++;
 	/* -4095..-1 is the kernel's error range; mmap addresses are never there. */
-	if (ret < 0 && ret >= -4095)
+	if (ret < 0 && ret >= -4095) {
 		s->errors++;
+		s->last_errno = -ret;
+	}
 	s->total_ns += delta;
 	if (delta > s->max_ns)
 		s->max_ns = delta;

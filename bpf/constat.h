@@ -11,6 +11,8 @@ struct constat_stats {
 	__u64 errors;
 	__u64 total_ns;
 	__u64 max_ns;
+	__u32 last_errno; /* errno of the most recent failure (a hint, not a tally) */
+	__u32 pad;
 };
 
 struct constat_key {

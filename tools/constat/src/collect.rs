@@ -32,6 +32,8 @@ pub struct Row {
     pub errors: u64,
     pub total_ns: u64,
     pub max_ns: u64,
+    /// errno of the most recent failure in the period (0: none).
+    pub last_errno: u32,
 }
 
 /// What one drain returns: the rows since the previous drain.
@@ -52,6 +54,7 @@ fn sum(per_cpu: &[constat_stats]) -> constat_stats {
         acc.errors += s.errors;
         acc.total_ns += s.total_ns;
         acc.max_ns = acc.max_ns.max(s.max_ns);
+        acc.last_errno = acc.last_errno.max(s.last_errno);
         acc
     })
 }
@@ -135,6 +138,7 @@ fn row(cgroup_id: Option<u64>, nr: u32, s: constat_stats) -> Row {
         errors: s.errors,
         total_ns: s.total_ns,
         max_ns: s.max_ns,
+        last_errno: s.last_errno,
     }
 }
 

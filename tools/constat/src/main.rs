@@ -117,9 +117,9 @@ fn run() -> Result<ExitCode> {
             hierarchy.root.display()
         )),
     }
-    output::status("Collecting events... Ctrl-C to stop and show stat");
-
+    // Handler first, then the prompt: a Ctrl-C right after it must not kill us.
     let mut run_loop = RunLoop::start(args.interval, args.duration)?;
+    output::status("Collecting events... Ctrl-C to stop and show stat");
     if let Some(cg) = &target {
         let path = cg.path.clone();
         run_loop = run_loop.watch(Box::new(move || {
