@@ -1,6 +1,310 @@
-//! conbiograph: under construction.
+//! conbiograph: a container's block I/O over time as a braille chart, each
+//! bio charged to the container that caused it (including writeback of pages
+//! it dirtied), with per-period rows as NDJSON or CSV.
 
-fn main() {
-    eprintln!("conbiograph: not implemented yet");
-    std::process::exit(1);
+mod chart;
+mod collect;
+mod devices;
+mod report;
+mod series;
+mod units;
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Result;
+use clap::{ArgGroup, Parser, ValueEnum};
+use common::cgroup::{Cgroup, Hierarchy, TargetSpec};
+use common::output;
+use common::runloop::{RunLoop, Stop, Wake};
+
+use crate::collect::{Collector, Config};
+use crate::report::{PeriodRow, Summary, Target};
+use crate::series::{Dir, Metric, Period, Series};
+
+const EXAMPLES: &str = "\
+EXAMPLES:
+    conbiograph -t 500 -c /sys/fs/cgroup/system.slice/docker-3f2a9c1e.scope
+                                 # bytes per 0.5 s, chart on Ctrl-C
+    conbiograph -c 3f2a9c1e --live
+                                 # the same by container id, redrawn every period
+    conbiograph -c pid:1234 --write --count -d 30
+                                 # write requests per second for 30 s
+    conbiograph -c mypod --device vda --avg
+                                 # average request size on one disk
+    conbiograph -c mypod -t 100 --output csv > io.csv
+                                 # one row per 100 ms period for plotting elsewhere";
+
+/// `--output`: the chart and a summary, or one row per period.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum OutputFormat {
+    /// Braille chart and a summary paragraph.
+    Table,
+    /// NDJSON: one object per period, then a summary object.
+    Json,
+    /// CSV: a header and one line per period (summary on stderr).
+    Csv,
+}
+
+/// A container's block I/O over time, charged to the container that caused
+/// it: direct I/O and reads by its tasks, and writeback of pages it dirtied.
+#[derive(Debug, Parser)]
+#[command(name = "conbiograph", version, after_help = EXAMPLES)]
+#[command(group(ArgGroup::new("metric").args(["count", "avg"])))]
+#[command(group(ArgGroup::new("direction").args(["read", "write"])))]
+struct Args {
+    /// Container to trace: cgroup v2 directory (absolute or relative to the
+    /// cgroup2 mount), pid:N, container id (prefix of 4+ hex chars) or a
+    /// systemd unit. Without it: all block I/O of the host.
+    #[arg(short = 'c', long = "cgroup", value_name = "TARGET")]
+    target: Option<String>,
+    /// Only the target cgroup itself, not its descendants.
+    #[arg(long, requires = "target")]
+    exact: bool,
+    /// Length of a period in milliseconds.
+    #[arg(short = 't', long = "period", value_name = "MS", default_value = "1000",
+          value_parser = common::args::millis)]
+    period: Duration,
+    /// Plot requests per period instead of bytes.
+    #[arg(long)]
+    count: bool,
+    /// Plot the average request size per period instead of bytes.
+    #[arg(long)]
+    avg: bool,
+    /// Only reads.
+    #[arg(long)]
+    read: bool,
+    /// Only writes.
+    #[arg(long)]
+    write: bool,
+    /// Only this block device (name as in lsblk, or MAJ:MIN); a whole disk
+    /// includes its partitions.
+    #[arg(long, value_name = "NAME")]
+    device: Option<String>,
+    /// Stop after SECONDS and show the chart.
+    #[arg(short = 'd', long, value_name = "SECONDS", value_parser = common::args::seconds)]
+    duration: Option<Duration>,
+    /// Redraw the chart every period.
+    #[arg(long)]
+    live: bool,
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Table)]
+    output: OutputFormat,
+    /// Show libbpf's log.
+    #[arg(short, long)]
+    verbose: bool,
+}
+
+/// Shortest period: below it, waking up and draining would cost more than
+/// the I/O being graphed.
+const MIN_PERIOD: Duration = Duration::from_millis(10);
+
+fn main() -> ExitCode {
+    common::exit::main_with("conbiograph", run)
+}
+
+/// Terminal columns from $COLUMNS (set by interactive shells), else 80.
+fn terminal_columns() -> u32 {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse().ok())
+        .filter(|&c: &u32| c >= 40)
+        .unwrap_or(80)
+}
+
+struct View {
+    dirs: Vec<Dir>,
+    metric: Metric,
+    tty: bool,
+}
+
+impl View {
+    fn chart(&self, series: &Series) -> String {
+        let rows = if self.dirs.len() > 1 { 8 } else { 12 };
+        chart::render(
+            series,
+            &self.dirs,
+            self.metric,
+            chart::Size::for_terminal(terminal_columns(), rows),
+        )
+    }
+}
+
+fn run() -> Result<ExitCode> {
+    if let Some(code) = common::docs::generate_if_asked::<Args>()? {
+        return Ok(code);
+    }
+    let args: Args = common::args::parse()?;
+    if args.period < MIN_PERIOD {
+        return Err(common::exit::usage(format!(
+            "-t {}: the period must be at least {} ms (e.g. -t 100)",
+            args.period.as_millis(),
+            MIN_PERIOD.as_millis()
+        )));
+    }
+    if args.live && args.output != OutputFormat::Table {
+        return Err(common::exit::usage(
+            "--live redraws the chart; drop it or drop --output json/csv",
+        ));
+    }
+    let (dirs, dir_mask) = match (args.read, args.write) {
+        (true, _) => (vec![Dir::Read], 1u32),
+        (_, true) => (vec![Dir::Write], 2),
+        _ => (vec![Dir::Write, Dir::Read], 3),
+    };
+    let metric = if args.count {
+        Metric::Count
+    } else if args.avg {
+        Metric::Avg
+    } else {
+        Metric::Bytes
+    };
+    let hierarchy = Hierarchy::detect()?;
+    let target: Option<Cgroup> = args
+        .target
+        .as_deref()
+        .map(|t| TargetSpec::parse(t)?.resolve(&hierarchy))
+        .transpose()?;
+    let device = args.device.as_deref().map(devices::resolve).transpose()?;
+    common::preflight::check("conbiograph", common::preflight::Needs::default())?;
+    common::bpf::init_libbpf_log(args.verbose);
+
+    let mut open_object = std::mem::MaybeUninit::uninit();
+    let mut collector = Collector::start(
+        &mut open_object,
+        &Config {
+            period: args.period,
+            target: target.as_ref(),
+            exact: args.exact,
+            dir_mask,
+            device,
+        },
+    )?;
+    match &target {
+        Some(cg) => output::status(&format!(
+            "Tracing block I/O of cgroup {} (id {}{})",
+            cg.path.display(),
+            cg.id,
+            if args.exact {
+                ", exact"
+            } else {
+                ", with descendants"
+            }
+        )),
+        None => output::status("Tracing all block I/O of the host"),
+    }
+    // Handler first, then the prompt: a Ctrl-C right after it must not kill us.
+    let mut run_loop = RunLoop::start(Some(args.period), args.duration)?;
+    output::status(&format!(
+        "Collecting events in {} ms periods... Ctrl-C to stop and show stat",
+        args.period.as_millis()
+    ));
+
+    let view = View {
+        dirs,
+        metric,
+        tty: std::io::stdout().is_terminal(),
+    };
+    let mut series = Series::new(args.period);
+    if let Some(cg) = &target {
+        let path = cg.path.clone();
+        run_loop = run_loop.watch(Box::new(move || {
+            (!path.exists()).then(|| format!("target cgroup {} was removed", path.display()))
+        }));
+    }
+    if args.output == OutputFormat::Csv {
+        output::print(report::CSV_HEADER)?;
+    }
+    let mut dots = false;
+    let emit = |series: &Series, rows: &[Period]| -> Result<()> {
+        for p in rows {
+            let row = PeriodRow::new(series, p);
+            match args.output {
+                OutputFormat::Json => output::json_line(&row)?,
+                OutputFormat::Csv => output::print(&report::csv_line(&row))?,
+                OutputFormat::Table => {}
+            }
+        }
+        Ok(())
+    };
+    loop {
+        match run_loop.wait() {
+            Wake::Report => {
+                let rows = collector.drain()?;
+                series.extend(&rows);
+                emit(&series, &rows)?;
+                if args.output == OutputFormat::Table && !rows.is_empty() {
+                    if args.live {
+                        redraw(&view, &series)?;
+                    } else {
+                        // The seed's progress: a dot per period.
+                        let mut err = std::io::stderr().lock();
+                        let _ = err.write_all(".".repeat(rows.len()).as_bytes());
+                        let _ = err.flush();
+                        dots = true;
+                    }
+                }
+            }
+            Wake::Finish(stop) => {
+                if dots {
+                    output::status("");
+                }
+                match stop {
+                    Stop::Signal => output::status("[!] Received Ctrl-C and summarizing"),
+                    Stop::Duration => {}
+                    Stop::TargetGone(why) => output::status(&format!("{why}; summarizing")),
+                }
+                let (rows, devices, dropped) = collector.finish()?;
+                series.extend(&rows);
+                emit(&series, &rows)?;
+                let summary = Summary::build(
+                    &series,
+                    target.as_ref().map(|cg| Target {
+                        path: cg.path.display().to_string(),
+                        id: cg.id,
+                    }),
+                    &devices,
+                    collector.merged,
+                    dropped,
+                );
+                match args.output {
+                    OutputFormat::Table => {
+                        if args.live && view.tty {
+                            output::print("\x1b[H\x1b[2J")?;
+                        }
+                        output::print(&view.chart(&series))?;
+                        output::print(&summary.text(&view.dirs))?;
+                    }
+                    OutputFormat::Json => output::json_line(&summary)?,
+                    OutputFormat::Csv => output::status(&summary.text(&view.dirs)),
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+        }
+    }
+}
+
+/// One frame of `--live`: the chart so far and the running totals; on a
+/// terminal the previous frame is erased first.
+fn redraw(view: &View, series: &Series) -> Result<()> {
+    let mut frame = String::new();
+    if view.tty {
+        frame.push_str("\x1b[H\x1b[2J");
+    }
+    frame.push_str(&view.chart(series));
+    let totals: Vec<String> = view
+        .dirs
+        .iter()
+        .map(|&d| {
+            let t = series.totals(d);
+            format!("{} {} in {} ops", d.name(), units::bytes(t.bytes), t.ops)
+        })
+        .collect();
+    frame.push_str(&format!(
+        "{} so far: {}\n",
+        units::seconds(series.span().as_millis() as u64),
+        totals.join(", ")
+    ));
+    output::print(&frame)
 }

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Structures shared by conbiograph.bpf.c and the conbiograph crate. */
+#ifndef __CONBIOGRAPH_H
+#define __CONBIOGRAPH_H
+
+/* Period slots in the ring (power of two). Userspace drains every period,
+ * so it may fall this many periods behind before slots are reused. */
+#define CBG_NR_SLOTS 256
+
+/* Index of the read and write halves of every counter pair. */
+#define CBG_READ 0
+#define CBG_WRITE 1
+
+/* One period's I/O on one CPU. */
+struct cbg_period {
+	__u64 bytes[2];     /* bytes queued, [CBG_READ] and [CBG_WRITE] */
+	__u64 ops[2];       /* bios queued */
+	__u64 lat_ns[2];    /* sum of issue->complete times completed in the period */
+	__u64 lat_count[2]; /* completions in lat_ns */
+	__u64 dirtier_bytes; /* writes charged through the dirtying cgroup (writeback) */
+};
+
+/* Devices told apart per CPU; more distinct devices count as dropped. */
+#define CBG_NR_DEVS 8
+
+/* Totals of one block device (kernel dev_t, 0 = free slot) on one CPU. */
+struct cbg_dev_stats {
+	__u32 dev;
+	__u32 pad;
+	__u64 bytes[2];
+	__u64 ops[2];
+};
+
+/* A CPU's device table: scanned linearly (one inlined array lookup, no
+ * hash helper on the I/O path). */
+struct cbg_devices {
+	struct cbg_dev_stats slot[CBG_NR_DEVS];
+};
+
+#endif /* __CONBIOGRAPH_H */

@@ -1,0 +1,486 @@
+//! conbiograph end to end: real BPF program, real cgroups, real block I/O.
+//!
+//! The I/O goes to a directory on a real block device (tmpfs and overlay
+//! make no bios): /var/tmp when it is on one, else an ext4 image on a loop
+//! device made for the test.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use contrace_tests::*;
+use serde_json::Value;
+
+const MIB: u64 = 1 << 20;
+const SIZE: u64 = 32 * MIB;
+
+static SEQ: AtomicUsize = AtomicUsize::new(0);
+
+/// A scratch directory on a block device, removed on drop (with its loop
+/// device and mount when one had to be made).
+struct BlockDir {
+    path: PathBuf,
+    /// Name of the block device under the directory (`vda`, `loop3`).
+    device: String,
+    loop_mount: Option<(String, PathBuf, PathBuf)>,
+}
+
+fn run(cmd: &str, args: &[&str]) -> String {
+    let out = Command::new(cmd)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{cmd}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// The block device (sysfs name) holding `dir`, if any.
+fn device_of(dir: &Path) -> Option<String> {
+    let dev = std::fs::metadata(dir).ok()?.dev();
+    let (major, minor) = (libc::major(dev), libc::minor(dev));
+    if major == 0 {
+        return None;
+    }
+    let uevent = std::fs::read_to_string(format!("/sys/dev/block/{major}:{minor}/uevent")).ok()?;
+    uevent
+        .lines()
+        .find_map(|l| l.strip_prefix("DEVNAME="))
+        .map(str::to_string)
+}
+
+impl BlockDir {
+    fn new(name: &str) -> Self {
+        let n = SEQ.fetch_add(1, Ordering::SeqCst);
+        let base = PathBuf::from("/var/tmp");
+        let leaf = format!("contrace-cbg-{name}-{}-{n}", std::process::id());
+        if std::env::var_os("CONBIOGRAPH_TEST_LOOP").is_none() {
+            if let Some(device) = device_of(&base) {
+                let path = base.join(leaf);
+                std::fs::create_dir(&path).expect("mkdir scratch dir");
+                return Self {
+                    path,
+                    device,
+                    loop_mount: None,
+                };
+            }
+        }
+        // No block device under /var/tmp: an ext4 image on a loop device.
+        let image = base.join(format!("{leaf}.img"));
+        let mnt = base.join(format!("{leaf}.mnt"));
+        std::fs::File::create(&image)
+            .and_then(|f| f.set_len(256 * MIB))
+            .expect("create image");
+        run("mkfs.ext4", &["-q", "-F", image.to_str().unwrap()]);
+        let loopdev = run("losetup", &["--find", "--show", image.to_str().unwrap()]);
+        std::fs::create_dir(&mnt).expect("mkdir mount point");
+        run("mount", &[&loopdev, mnt.to_str().unwrap()]);
+        let device = loopdev.trim_start_matches("/dev/").to_string();
+        Self {
+            path: mnt.clone(),
+            device,
+            loop_mount: Some((loopdev, mnt, image)),
+        }
+    }
+
+    fn file(&self, name: &str) -> String {
+        self.path.join(name).display().to_string()
+    }
+}
+
+impl Drop for BlockDir {
+    fn drop(&mut self) {
+        match &self.loop_mount {
+            None => {
+                let _ = std::fs::remove_dir_all(&self.path);
+            }
+            Some((loopdev, mnt, image)) => {
+                let _ = Command::new("umount").arg(mnt).status();
+                let _ = Command::new("losetup").args(["-d", loopdev]).status();
+                let _ = std::fs::remove_dir(mnt);
+                let _ = std::fs::remove_file(image);
+            }
+        }
+    }
+}
+
+/// Everything `--output json` printed: the period rows and the summary.
+struct JsonRun {
+    periods: Vec<Value>,
+    summary: Value,
+}
+
+fn json_run(args: &[&str], work: impl FnOnce()) -> JsonRun {
+    let mut all = args.to_vec();
+    all.extend(["--output", "json"]);
+    let tool = Tool::start("conbiograph", &all);
+    work();
+    let done = tool.stop();
+    assert_eq!(done.code, Some(0), "conbiograph failed: {}", done.stderr);
+    let mut lines = done.json();
+    let summary = lines.pop().expect("summary line");
+    assert_eq!(summary["type"], "summary", "{}", done.stdout);
+    for p in &lines {
+        assert_eq!(p["type"], "period", "{p}");
+    }
+    JsonRun {
+        periods: lines,
+        summary,
+    }
+}
+
+fn sum(rows: &[Value], field: &str) -> u64 {
+    rows.iter()
+        .map(|r| {
+            r[field]
+                .as_u64()
+                .unwrap_or_else(|| panic!("{field} in {r}"))
+        })
+        .sum()
+}
+
+/// The json periods add up to the summary, field by field.
+fn assert_periods_add_up(run: &JsonRun) {
+    for (field, dir, key) in [
+        ("read_bytes", "read", "bytes"),
+        ("write_bytes", "write", "bytes"),
+        ("read_ops", "read", "ops"),
+        ("write_ops", "write", "ops"),
+    ] {
+        assert_eq!(
+            sum(&run.periods, field),
+            u(Some(&run.summary[dir]), key),
+            "{field}: {}",
+            run.summary
+        );
+    }
+    assert_eq!(
+        sum(&run.periods, "writeback_bytes"),
+        u(Some(&run.summary), "writeback_bytes")
+    );
+}
+
+#[test]
+fn direct_write_counts_exactly_its_bytes() {
+    if !require_root() {
+        return;
+    }
+    let cg = TestCgroup::new("cbg-dwrite");
+    let dir = BlockDir::new("dwrite");
+    let file = dir.file("data");
+    let size = SIZE.to_string();
+    let w = Workload::spawn(Some(&cg.path), &["write-direct", &file, &size]);
+    let run = json_run(&["-t", "200", "-c", &cg.arg()], || {
+        w.finish();
+    });
+    let s = &run.summary;
+    assert_eq!(u(Some(&s["write"]), "bytes"), SIZE, "{s}");
+    assert!(u(Some(&s["write"]), "ops") >= SIZE / (4 * MIB), "{s}");
+    assert_eq!(u(Some(s), "writeback_bytes"), 0, "{s}");
+    assert!(
+        s["write"]["mean_lat_ns"].as_u64().is_some_and(|ns| ns > 0),
+        "latency: {s}"
+    );
+    assert_eq!(s["target"]["id"], cg.id());
+    assert_eq!(s["period_ms"], 200);
+    let devices = s["devices"].as_array().expect("devices");
+    assert!(
+        devices.iter().any(|d| d["device"] == dir.device.as_str()),
+        "{s}"
+    );
+    assert_periods_add_up(&run);
+    // Periods are consecutive, one every 200 ms from 0.
+    for (i, p) in run.periods.iter().enumerate() {
+        assert_eq!(p["t_ms"].as_u64(), Some(i as u64 * 200), "{p}");
+    }
+}
+
+#[test]
+fn direct_read_counts_exactly_its_bytes() {
+    if !require_root() {
+        return;
+    }
+    let cg = TestCgroup::new("cbg-dread");
+    let dir = BlockDir::new("dread");
+    let file = dir.file("data");
+    let size = SIZE.to_string();
+    // Written before the tracer starts, by a process outside the target.
+    run_workload(None, &["--no-wait", "write-direct", &file, &size]);
+    let w = Workload::spawn(Some(&cg.path), &["read-direct", &file, &size]);
+    let run = json_run(&["-t", "200", "-c", &cg.arg()], || {
+        w.finish();
+    });
+    let s = &run.summary;
+    assert_eq!(u(Some(&s["read"]), "bytes"), SIZE, "{s}");
+    assert_eq!(u(Some(&s["write"]), "bytes"), 0, "{s}");
+    assert_periods_add_up(&run);
+}
+
+#[test]
+fn buffered_write_with_its_own_fsync_is_charged() {
+    if !require_root() {
+        return;
+    }
+    let cg = TestCgroup::new("cbg-fsync");
+    let dir = BlockDir::new("fsync");
+    let file = dir.file("data");
+    let size = SIZE.to_string();
+    let w = Workload::spawn(
+        Some(&cg.path),
+        &["write-buffered", &file, &size, "fsync", &file],
+    );
+    let run = json_run(&["-t", "200", "-c", &cg.arg(), "--write"], || {
+        w.finish();
+    });
+    let written = u(Some(&run.summary["write"]), "bytes");
+    // The data, plus at most the inode/bitmap blocks fsync writes itself.
+    assert!((SIZE..=SIZE + MIB).contains(&written), "{}", run.summary);
+    assert_eq!(
+        u(Some(&run.summary["read"]), "bytes"),
+        0,
+        "--write counts no reads"
+    );
+    assert_periods_add_up(&run);
+}
+
+#[test]
+fn writeback_forced_by_sync_outside_is_charged_to_the_dirtier() {
+    if !require_root() {
+        return;
+    }
+    let cg = TestCgroup::new("cbg-sync");
+    let dir = BlockDir::new("sync");
+    let file = dir.file("data");
+    let size = SIZE.to_string();
+    let w = Workload::spawn(Some(&cg.path), &["write-buffered", &file, &size]);
+    let run = json_run(&["-t", "200", "-c", &cg.arg()], || {
+        w.finish();
+        // The workload has exited; `sync` runs here, outside the cgroup,
+        // and kernel flusher threads write the pages.
+        run("sync", &[]);
+    });
+    let s = &run.summary;
+    assert_eq!(u(Some(&s["write"]), "bytes"), SIZE, "{s}");
+    assert_eq!(
+        u(Some(s), "writeback_bytes"),
+        SIZE,
+        "charged through the dirtier: {s}"
+    );
+    assert_periods_add_up(&run);
+}
+
+#[test]
+fn io_of_other_cgroups_is_never_counted() {
+    if !require_root() {
+        return;
+    }
+    let cg = TestCgroup::new("cbg-mine");
+    let other = TestCgroup::new("cbg-other");
+    let dir = BlockDir::new("others");
+    let (mine, theirs, theirs_buffered) =
+        (dir.file("mine"), dir.file("theirs"), dir.file("theirs-buf"));
+    let half = (SIZE / 2).to_string();
+    let size = SIZE.to_string();
+    let own = Workload::spawn(Some(&cg.path), &["write-direct", &mine, &half]);
+    let outsider = Workload::spawn(
+        Some(&other.path),
+        &[
+            "write-direct",
+            &theirs,
+            &size,
+            "read-direct",
+            &theirs,
+            &size,
+            "write-buffered",
+            &theirs_buffered,
+            &size,
+            "fsync",
+            &theirs_buffered,
+            "write-buffered",
+            &theirs,
+            &size,
+        ],
+    );
+    let run = json_run(&["-t", "200", "-c", &cg.arg()], || {
+        let mut outsider = outsider;
+        outsider.go();
+        own.finish();
+        outsider.finish();
+        run("sync", &[]);
+    });
+    let s = &run.summary;
+    assert_eq!(u(Some(&s["write"]), "bytes"), SIZE / 2, "{s}");
+    // The outsider read 32 MiB; the target reads at most the metadata
+    // blocks its own file creation needs (bitmaps on a fresh filesystem).
+    assert!(u(Some(&s["read"]), "bytes") < MIB, "{s}");
+    assert_eq!(u(Some(s), "writeback_bytes"), 0, "{s}");
+}
+
+#[test]
+fn chart_renders_with_labels_and_summary() {
+    if !require_root() {
+        return;
+    }
+    let cg = TestCgroup::new("cbg-chart");
+    let dir = BlockDir::new("chart");
+    let file = dir.file("data");
+    let size = SIZE.to_string();
+    let w = Workload::spawn(
+        Some(&cg.path),
+        &["write-direct", &file, &size, "read-direct", &file, &size],
+    );
+    let tool = Tool::start("conbiograph", &["-t", "200", "-c", &cg.arg()]);
+    w.finish();
+    std::thread::sleep(Duration::from_millis(500));
+    let done = tool.stop();
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    let out = &done.stdout;
+    let braille = out
+        .chars()
+        .filter(|c| ('\u{2801}'..='\u{28ff}').contains(c))
+        .count();
+    assert!(braille > 20, "no braille chart: {out}");
+    assert!(out.contains("write bytes per 0.2s ("), "{out}");
+    assert!(out.contains("read bytes per 0.2s ("), "{out}");
+    // y axis: the peak at the top right, zero at the bottom, with units.
+    assert!(
+        out.lines()
+            .any(|l| l.ends_with(" MiB") && !l.ends_with(" 0 MiB")),
+        "y max label: {out}"
+    );
+    assert!(
+        out.lines().any(|l| l.ends_with(" 0 MiB")),
+        "y min label: {out}"
+    );
+    assert!(out.contains("0.0s"), "x label: {out}");
+    assert!(out.contains("write: 32.0 MiB in "), "summary: {out}");
+    assert!(out.contains("read: 32.0 MiB in "), "summary: {out}");
+    assert!(out.contains("mean issue→complete"), "{out}");
+    assert!(done.stderr.contains('.'), "progress dots: {}", done.stderr);
+    assert!(done.stderr.contains("summarizing"), "{}", done.stderr);
+}
+
+#[test]
+fn csv_rows_add_up_and_device_filter_applies() {
+    if !require_root() {
+        return;
+    }
+    let cg = TestCgroup::new("cbg-csv");
+    let dir = BlockDir::new("csv");
+    let file = dir.file("data");
+    let size = SIZE.to_string();
+    let w = Workload::spawn(Some(&cg.path), &["write-direct", &file, &size]);
+    let tool = Tool::start(
+        "conbiograph",
+        &[
+            "-t",
+            "250",
+            "-c",
+            &cg.arg(),
+            "--device",
+            &dir.device,
+            "--output",
+            "csv",
+        ],
+    );
+    w.finish();
+    let done = tool.stop();
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    let mut lines = done.stdout.lines();
+    let header: Vec<&str> = lines.next().expect("header").split(',').collect();
+    for f in ["t_ms", "read_bytes", "write_bytes", "read_ops", "write_ops"] {
+        assert!(header.contains(&f), "{header:?}");
+    }
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let (t, wb) = (col("t_ms"), col("write_bytes"));
+    let mut total = 0u64;
+    for (i, line) in lines.enumerate() {
+        let cells: Vec<&str> = line.split(',').collect();
+        assert_eq!(cells.len(), header.len(), "{line}");
+        assert_eq!(cells[t].parse::<u64>().unwrap(), i as u64 * 250);
+        total += cells[wb].parse::<u64>().unwrap();
+    }
+    assert_eq!(total, SIZE, "{}", done.stdout);
+    assert!(
+        done.stderr.contains("write: 32.0 MiB"),
+        "summary on stderr: {}",
+        done.stderr
+    );
+
+    // Another device sees none of it.
+    let others: Vec<String> = std::fs::read_dir("/sys/block")
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| *n != dir.device && !dir.device.starts_with(n.as_str()))
+        .collect();
+    if let Some(other) = others.first() {
+        let w = Workload::spawn(Some(&cg.path), &["write-direct", &file, &size]);
+        let run = json_run(&["-c", &cg.arg(), "--device", other], || {
+            w.finish();
+        });
+        assert_eq!(
+            u(Some(&run.summary["write"]), "bytes"),
+            0,
+            "--device {other}: {}",
+            run.summary
+        );
+    }
+}
+
+#[test]
+fn live_redraws_every_period() {
+    if !require_root() {
+        return;
+    }
+    let cg = TestCgroup::new("cbg-live");
+    let tool = Tool::start(
+        "conbiograph",
+        &["-t", "100", "-c", &cg.arg(), "--live", "-d", "1"],
+    );
+    let done = tool.wait();
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    let frames = done.stdout.matches(" so far: ").count();
+    assert!(
+        (5..=11).contains(&frames),
+        "{frames} frames: {}",
+        done.stdout
+    );
+    assert!(
+        done.stdout.contains("write: none; read: none."),
+        "{}",
+        done.stdout
+    );
+}
+
+#[test]
+fn bad_input_exits_2_without_attaching() {
+    if !require_root() {
+        return;
+    }
+    for args in [
+        vec!["-t", "0"],
+        vec!["-t", "5"],
+        vec!["-t", "abc"],
+        vec!["--count", "--avg"],
+        vec!["--read", "--write"],
+        vec!["--live", "--output", "json"],
+        vec!["--device", "no-such-disk-zz"],
+        vec!["-c", "/sys/fs/cgroup/no-such-cgroup-zz"],
+        vec!["--output", "xml"],
+    ] {
+        let done = run_tool("conbiograph", &args);
+        assert_eq!(done.code, Some(2), "{args:?}: {}", done.stderr);
+        assert!(
+            !done.stderr.contains("Ctrl-C"),
+            "{args:?} attached: {}",
+            done.stderr
+        );
+        assert!(done.stdout.is_empty(), "{args:?}: {}", done.stdout);
+    }
+}

@@ -1,0 +1,152 @@
+//! The braille step chart (textplots): x = seconds since the start, y = the
+//! chosen metric per period, one chart per direction, each labelled with its
+//! unit and peak.
+
+use textplots::{Chart, LabelBuilder, LabelFormat, Plot, Shape};
+
+use crate::series::{Dir, Metric, Series};
+use crate::units;
+
+/// Size of the drawing in characters (a braille cell is 2×4 dots).
+#[derive(Clone, Copy, Debug)]
+pub struct Size {
+    pub columns: u32,
+    pub rows: u32,
+}
+
+impl Size {
+    /// Fits the plot and its labels into `columns` terminal columns.
+    pub fn for_terminal(columns: u32, rows: u32) -> Self {
+        Self {
+            columns: columns.saturating_sub(14).clamp(16, 200),
+            rows: rows.clamp(2, 50),
+        }
+    }
+}
+
+/// `unit per period` wording of the y axis.
+fn y_title(metric: Metric, series: &Series) -> String {
+    let per = units::period_label(series.period);
+    match metric {
+        Metric::Bytes => format!("bytes per {per}"),
+        Metric::Count => format!("requests per {per}"),
+        Metric::Avg => format!("bytes per request, per {per}"),
+    }
+}
+
+/// Renders one chart per direction in `dirs` (in that order).
+pub fn render(series: &Series, dirs: &[Dir], metric: Metric, size: Size) -> String {
+    let mut out = String::new();
+    for &dir in dirs {
+        out.push_str(&render_one(series, dir, metric, size));
+    }
+    out
+}
+
+fn render_one(series: &Series, dir: Dir, metric: Metric, size: Size) -> String {
+    let title = format!("{} {}", dir.name(), y_title(metric, series));
+    let values: Vec<f64> = series
+        .periods
+        .iter()
+        .map(|p| p.value(dir, metric))
+        .collect();
+    let peak = values.iter().copied().fold(0.0f64, f64::max);
+    if values.is_empty() || peak <= 0.0 {
+        return format!("{title}: none\n");
+    }
+    let (scale, unit) = match metric {
+        Metric::Count => units::count_scale(peak),
+        Metric::Bytes | Metric::Avg => units::byte_scale(peak),
+    };
+    // Step chart: the value of period i holds from t_i to t_(i+1); textplots
+    // draws each step at the height of the following point.
+    let period_s = series.period.as_secs_f64();
+    let mut points: Vec<(f32, f32)> = Vec::with_capacity(values.len() + 1);
+    points.push((0.0, 0.0));
+    for (i, v) in values.iter().enumerate() {
+        points.push((((i + 1) as f64 * period_s) as f32, (v / scale) as f32));
+    }
+    let xmax = (values.len() as f64 * period_s) as f32;
+    let ymax = (peak / scale) as f32;
+    let shape = Shape::Steps(&points);
+    let y_unit = unit.to_string();
+    let text = {
+        let mut chart =
+            Chart::new_with_y_range(size.columns * 2, size.rows * 4, 0.0, xmax, 0.0, ymax);
+        let chart = chart
+            .x_label_format(LabelFormat::Custom(Box::new(|x| format!("{x:.1}s"))))
+            .y_label_format(LabelFormat::Custom(Box::new(move |y| {
+                units::trim_number(y as f64, &y_unit)
+            })))
+            .lineplot(&shape);
+        chart.axis();
+        chart.figures();
+        format!("{chart}")
+    };
+    format!("{title} ({unit}):\n{text}")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::series::Period;
+
+    fn series(writes: &[u64]) -> Series {
+        let mut s = Series::new(Duration::from_millis(500));
+        let rows: Vec<Period> = writes
+            .iter()
+            .enumerate()
+            .map(|(i, &w)| Period {
+                index: i as u64,
+                bytes: [0, w],
+                ops: [0, u64::from(w > 0)],
+                ..Period::default()
+            })
+            .collect();
+        s.extend(&rows);
+        s
+    }
+
+    #[test]
+    fn draws_braille_with_unit_labels() {
+        let s = series(&[0, 4 << 20, 96 << 20, 8 << 20, 0]);
+        let text = render(
+            &s,
+            &[Dir::Write, Dir::Read],
+            Metric::Bytes,
+            Size::for_terminal(80, 8),
+        );
+        assert!(
+            text.chars().any(|c| ('\u{2801}'..='\u{28ff}').contains(&c)),
+            "{text}"
+        );
+        assert!(text.contains("write bytes per 0.5s (MiB)"), "{text}");
+        assert!(text.contains("96 MiB"), "peak label: {text}");
+        assert!(
+            text.contains("0.0s") && text.contains("2.5s"),
+            "x labels: {text}"
+        );
+        assert!(text.contains("read bytes per 0.5s: none"), "{text}");
+    }
+
+    #[test]
+    fn count_metric_uses_plain_numbers() {
+        let s = series(&[4096, 8192]);
+        let text = render(&s, &[Dir::Write], Metric::Count, Size::for_terminal(60, 4));
+        assert!(
+            text.contains("write requests per 0.5s (requests)"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn empty_series_says_none() {
+        let s = series(&[]);
+        assert_eq!(
+            render(&s, &[Dir::Write], Metric::Bytes, Size::for_terminal(80, 8)),
+            "write bytes per 0.5s: none\n"
+        );
+    }
+}
