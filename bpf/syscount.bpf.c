@@ -1,5 +1,278 @@
 // SPDX-License-Identifier: GPL-2.0
+/*
+ * syscount: syscall counts (and latencies), aggregated in the kernel.
+ *
+ * Count-only mode is one tp_btf/sys_exit program: the syscall number comes
+ * from the saved registers (orig_ax / syscallno), so no entry hook is needed.
+ * Filters that need no memory (number, return value) run first; the task is
+ * fetched only when a filter or key needs it. -L and --histogram add
+ * tp_btf/sys_enter, which keeps the start time in task-local storage.
+ *
+ * Where counts go, chosen in .rodata before load (the verifier prunes the
+ * rest):
+ *  - per syscall: an array of [cpu][epoch][nr] slots (CPU id and lookup
+ *    both inlined by the JIT), memory-mapped by userspace, so reading it
+ *    costs no syscalls that would show up in the counts;
+ *  - -P / --by-cgroup / --errno: per-CPU hash keyed by (cgroup, nr or tgid,
+ *    errno), unused parts 0;
+ *  - --histogram: per-CPU hash of log2 buckets, same key without errno.
+ *
+ * Interval reports lose nothing (as in constat): every slot exists twice,
+ * selected by `epoch`; userspace flips it, waits for running programs to
+ * finish, then reads and clears the half nobody writes any more.
+ */
 #include "contrace_vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "cgroup_filter.h"
+#include "syscount.h"
+
+#if !defined(__TARGET_ARCH_x86) && !defined(__TARGET_ARCH_arm64)
+#error "syscount reads the syscall number from pt_regs: x86 and arm64 only"
+#endif
 
 char LICENSE[] SEC("license") = "GPL";
+
+/* Filters (0 / false = off). */
+const volatile u32 filter_tgid = 0;        /* -p */
+const volatile bool filter_failed = false; /* -x */
+const volatile s32 filter_errno = 0;       /* -e ERRNO */
+const volatile bool filter_syscalls = false;
+const volatile u64 syscall_mask[SYSCOUNT_NR_SLOTS / 64] = {}; /* --syscall */
+
+/* What to measure and how to key it. */
+const volatile bool need_task = false;       /* a filter or key reads the task */
+const volatile bool measure_latency = false; /* -L / --histogram */
+const volatile bool histogram = false;       /* --histogram */
+const volatile u32 hist_unit_ns = 1000;      /* bucket unit: us, or ms with -m */
+const volatile bool use_hash = false;        /* any of the three below */
+const volatile bool by_process = false;      /* -P */
+const volatile bool by_cgroup = false;       /* --by-cgroup */
+const volatile bool by_errno = false;        /* --errno */
+
+u32 epoch = 0;   /* which half of the slots is live (0 or 1) */
+u64 dropped = 0; /* updates that found no room (map full, no storage) */
+
+struct start {
+	u64 ts;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct start);
+} starts SEC(".maps");
+
+/* uapi BPF_F_MMAPABLE: the array can be mmap'd by userspace. */
+#define SYSCOUNT_F_MMAPABLE (1U << 10)
+
+/* [cpu][epoch][nr]: each CPU writes only its own rows, so plain increments
+ * are safe (as in a per-CPU map). Sized for every possible CPU at open. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, SYSCOUNT_F_MMAPABLE);
+	__uint(max_entries, 2 * SYSCOUNT_NR_SLOTS);
+	__type(key, u32);
+	__type(value, struct syscount_slot);
+} counts SEC(".maps");
+
+#define SYSCOUNT_HASH(value_type, entries)                                             \
+	struct {                                                                       \
+		__uint(type, BPF_MAP_TYPE_PERCPU_HASH);                                \
+		__uint(map_flags, BPF_F_NO_PREALLOC);                                  \
+		__uint(max_entries, entries);                                          \
+		__type(key, struct syscount_key);                                      \
+		__type(value, value_type);                                             \
+	}
+SYSCOUNT_HASH(struct syscount_stats, 16384) keyed0 SEC(".maps");
+SYSCOUNT_HASH(struct syscount_stats, 16384) keyed1 SEC(".maps");
+SYSCOUNT_HASH(struct syscount_hist, 4096) hists0 SEC(".maps");
+SYSCOUNT_HASH(struct syscount_hist, 4096) hists1 SEC(".maps");
+
+/* Never read by a program: userspace updates it to wait for an RCU grace
+ * period, i.e. for every program that may still see the old epoch. */
+struct sync_inner {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, u32);
+} sync_inner SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__array(values, struct sync_inner);
+} sync_outer SEC(".maps");
+
+static __always_inline u64 syscall_nr(struct pt_regs *regs)
+{
+#if defined(__TARGET_ARCH_arm64)
+	return (u64)(s64)regs->syscallno; /* -1 (not a syscall) fails the bound */
+#else
+	return regs->orig_ax;
+#endif
+}
+
+static __always_inline bool syscall_wanted(u64 nr)
+{
+	if (!filter_syscalls)
+		return true;
+	return syscall_mask[(nr >> 6) & (SYSCOUNT_NR_SLOTS / 64 - 1)] & (1ULL << (nr & 63));
+}
+
+/* Filters on the task: the target cgroup and -p. */
+static __always_inline bool task_wanted(struct task_struct *task)
+{
+	if (!task_in_target(task))
+		return false;
+	return !filter_tgid || task->tgid == filter_tgid;
+}
+
+static __always_inline u32 log2_u64(u64 v)
+{
+	u32 r, shift;
+
+	r = (v > 0xffffffffULL) << 5;
+	v >>= r;
+	shift = (v > 0xffff) << 4;
+	v >>= shift;
+	r |= shift;
+	shift = (v > 0xff) << 3;
+	v >>= shift;
+	r |= shift;
+	shift = (v > 0xf) << 2;
+	v >>= shift;
+	r |= shift;
+	shift = (v > 0x3) << 1;
+	v >>= shift;
+	r |= shift;
+	return r | (u32)(v >> 1);
+}
+
+/* Finds or creates @key in a per-CPU hash; NULL (and counted) when full. */
+static __always_inline void *lookup_or_init(void *map, struct syscount_key *key, const void *zero)
+{
+	void *v = bpf_map_lookup_elem(map, key);
+
+	if (v)
+		return v;
+	/* EEXIST from a racing CPU is fine: the lookup finds its entry. */
+	bpf_map_update_elem(map, key, zero, BPF_NOEXIST);
+	v = bpf_map_lookup_elem(map, key);
+	if (!v)
+		__sync_fetch_and_add(&dropped, 1);
+	return v;
+}
+
+/* Initial values of new hash entries: globals, not 256 bytes of stack. */
+const struct syscount_stats zero_stats = {};
+const struct syscount_hist zero_hist = {};
+
+static __always_inline void add_hist(u32 ep, struct syscount_key *key, u64 delta)
+{
+	struct syscount_hist *h;
+	u32 slot;
+
+	h = lookup_or_init(ep ? (void *)&hists1 : (void *)&hists0, key, (void *)&zero_hist);
+	if (!h)
+		return;
+	slot = log2_u64(delta / hist_unit_ns);
+	if (slot >= SYSCOUNT_HIST_SLOTS)
+		slot = SYSCOUNT_HIST_SLOTS - 1;
+	h->slots[slot]++;
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(syscount_enter, struct pt_regs *regs, long id)
+{
+	struct task_struct *task;
+	struct start *st;
+
+	if ((u64)id >= SYSCOUNT_NR_SLOTS || !syscall_wanted(id))
+		return 0;
+	task = bpf_get_current_task_btf();
+	if (!task_wanted(task))
+		return 0;
+	st = bpf_task_storage_get(&starts, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!st) {
+		__sync_fetch_and_add(&dropped, 1);
+		return 0;
+	}
+	st->ts = bpf_ktime_get_ns();
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(syscount_exit, struct pt_regs *regs, long ret)
+{
+	struct task_struct *task = 0;
+	u64 nr = syscall_nr(regs);
+	u64 delta = 0;
+	u32 ep;
+
+	/* Cheapest tests first: registers only. */
+	if (nr >= SYSCOUNT_NR_SLOTS)
+		return 0;
+	/* -4095..-1 is the kernel's error range; mmap addresses are never there. */
+	if (filter_failed && (ret >= 0 || ret < -4095))
+		return 0;
+	if (filter_errno && ret != -(long)filter_errno)
+		return 0;
+	if (!syscall_wanted(nr))
+		return 0;
+	if (need_task) {
+		task = bpf_get_current_task_btf();
+		if (!task_wanted(task))
+			return 0;
+	}
+	if (measure_latency) {
+		struct start *st = bpf_task_storage_get(&starts, task, 0, 0);
+
+		/* No start: the call began before we attached. */
+		if (!st || !st->ts)
+			return 0;
+		delta = bpf_ktime_get_ns() - st->ts;
+		st->ts = 0;
+	}
+	ep = epoch & 1;
+
+	if (!use_hash) {
+		u32 idx = ((bpf_get_smp_processor_id() * 2 + ep) * SYSCOUNT_NR_SLOTS) + (u32)nr;
+		struct syscount_slot *s = bpf_map_lookup_elem(&counts, &idx);
+
+		if (!s)
+			return 0;
+		s->count++;
+		if (measure_latency)
+			s->total_ns += delta;
+		if (histogram) {
+			struct syscount_key key = { .id = nr };
+
+			add_hist(ep, &key, delta);
+		}
+		return 0;
+	}
+
+	struct syscount_key key = {};
+	struct syscount_stats *s;
+
+	if (by_cgroup)
+		key.cgroup_id = task_cgroup_id(task);
+	key.id = by_process ? (u32)task->tgid : (u32)nr;
+	if (by_errno && ret < 0 && ret >= -4095)
+		key.err = -ret;
+	s = lookup_or_init(ep ? (void *)&keyed1 : (void *)&keyed0, &key, (void *)&zero_stats);
+	if (!s)
+		return 0;
+	s->count++;
+	s->total_ns += delta;
+	if (by_process)
+		bpf_probe_read_kernel_str(s->comm, sizeof(s->comm), task->group_leader->comm);
+	if (histogram) {
+		key.err = 0;
+		add_hist(ep, &key, delta);
+	}
+	return 0;
+}

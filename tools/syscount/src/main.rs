@@ -1,6 +1,324 @@
-//! syscount: under construction.
+//! syscount: syscall counts (and latencies) of the host, a container or a
+//! process, counted in the kernel. Drop-in for libbpf-tools' syscount (same
+//! flags, same tables), plus containers, histograms, errno breakdowns and
+//! NDJSON.
 
-fn main() {
-    eprintln!("syscount: not implemented yet");
-    std::process::exit(1);
+mod collect;
+mod hist;
+mod report;
+mod slots;
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Result;
+use clap::Parser;
+use common::cgroup::{Cgroup, Hierarchy, TargetSpec};
+use common::exit::usage;
+use common::output::{self, Format};
+use common::runloop::{RunLoop, Stop, Wake};
+
+use crate::collect::{Collector, Filters};
+use crate::report::Report;
+
+const EXAMPLES: &str = "\
+EXAMPLES:
+    syscount                     # top 10 syscalls by count, on Ctrl-C
+    syscount -p $(pidof dd)      # look only at a particular process
+    syscount -L                  # measure and sort output by latency
+    syscount -P                  # group statistics by pid, not by syscall
+    syscount -x -i 5             # count only failed syscalls, every 5 s
+    syscount -e ENOENT -i 5      # count only syscalls failed with ENOENT
+    syscount -c /sys/fs/cgroup/unified/system.slice/nginx.service
+                                 # one cgroup (and below), as libbpf-tools
+    syscount -c 3f2a9c1e         # a container by id prefix (or pid:N, a unit)
+    syscount -c mypod --histogram --syscall read,write
+                                 # log2 latency distributions of read and write
+    syscount --errno -x          # per syscall, failures per errno name
+    syscount --by-cgroup --syscall futex
+                                 # which container makes all those futex calls
+    syscount -L --output json    # NDJSON, one object per report";
+
+/// Summarize syscall counts and latencies, of the whole host, a container
+/// (cgroup v2) or a process. Accepts libbpf-tools syscount's flags.
+#[derive(Debug, Parser)]
+#[command(name = "syscount", version, after_help = EXAMPLES)]
+struct Args {
+    /// Trace only processes in this cgroup and below: a cgroup v2 directory
+    /// (absolute, like libbpf-tools, or relative to the cgroup2 mount),
+    /// pid:N, a container id (prefix of 4+ hex chars) or a systemd unit.
+    #[arg(short = 'c', long = "cgroup", value_name = "TARGET")]
+    target: Option<String>,
+    /// Only the -c cgroup itself, not its descendants.
+    #[arg(long, requires = "target")]
+    exact: bool,
+    /// Process PID to trace (all its threads).
+    #[arg(short = 'p', long, value_name = "PID", value_parser = common::args::pid)]
+    pid: Option<u32>,
+    /// Count by process and not by syscall.
+    #[arg(short = 'P', long = "process")]
+    by_process: bool,
+    /// Collect syscall latency (adds the entry hook); sort by it.
+    #[arg(short = 'L', long)]
+    latency: bool,
+    /// Display latency in milliseconds (default: microseconds).
+    #[arg(short = 'm', long)]
+    milliseconds: bool,
+    /// Trace only failed syscalls.
+    #[arg(short = 'x', long = "failures")]
+    failures: bool,
+    /// `-e ERRNO`: trace only syscalls failing with ERRNO (name like ENOENT,
+    /// or number). `--errno` alone: per syscall, counts per errno name.
+    #[arg(
+        short = 'e',
+        long = "errno",
+        value_name = "ERRNO",
+        num_args = 0..=1,
+        default_missing_value = ""
+    )]
+    errno: Option<String>,
+    /// Print a summary every SECONDS; 0 (default) = only at the end.
+    #[arg(short = 'i', long, value_name = "SECONDS", value_parser = interval)]
+    interval: Option<Duration>,
+    /// Total tracing duration (seconds).
+    #[arg(short = 'd', long, value_name = "SECONDS", value_parser = common::args::seconds)]
+    duration: Option<Duration>,
+    /// Print only the top N rows.
+    #[arg(short = 'T', long, value_name = "N", default_value_t = 10,
+          value_parser = common::args::positive)]
+    top: usize,
+    /// Print the syscalls of this architecture (number: name) and exit.
+    #[arg(short = 'l', long)]
+    list: bool,
+    /// Verbose debug output (libbpf's log).
+    #[arg(short = 'v', long)]
+    verbose: bool,
+    /// Log2 latency distribution per syscall (per process with -P), kept in
+    /// the kernel.
+    #[arg(long)]
+    histogram: bool,
+    /// Split counts by cgroup (a CGROUP column).
+    #[arg(long)]
+    by_cgroup: bool,
+    /// Count only these syscalls.
+    #[arg(long, value_name = "NAME[,NAME]")]
+    syscall: Option<String>,
+    /// Output format: libbpf-tools tables, or NDJSON (one object per report).
+    #[arg(short = 'o', long, value_enum, default_value_t = Format::Table)]
+    output: Format,
+}
+
+/// `-i`: seconds, where 0 means "only at the end" (libbpf-tools).
+fn interval(text: &str) -> Result<Duration, String> {
+    if text.trim().parse::<f64>() == Ok(0.0) {
+        return Ok(Duration::ZERO);
+    }
+    common::args::seconds(text)
+}
+
+/// How counts are keyed and what is measured.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Mode {
+    pub by_process: bool,
+    pub by_cgroup: bool,
+    pub by_errno: bool,
+    /// Measure time (-L or --histogram: the entry hook is attached).
+    pub timed: bool,
+    /// Show the TIME column and sort by it (-L).
+    pub latency: bool,
+    pub histogram: bool,
+    pub millis: bool,
+}
+
+fn main() -> ExitCode {
+    common::timefmt::init_local_offset();
+    common::exit::main_with("syscount", run)
+}
+
+fn list_syscalls() -> Result<ExitCode> {
+    let mut text = String::new();
+    for (nr, name) in common::syscalls::all() {
+        text.push_str(&format!("{nr:>3}: {name}\n"));
+    }
+    output::print(&text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `-e`/`--errno`: `(filter, breakdown)`.
+fn errno_arg(value: Option<&str>) -> Result<(Option<i32>, bool)> {
+    match value {
+        None => Ok((None, false)),
+        Some("") => Ok((None, true)),
+        Some(text) => common::errno::parse(text)
+            .map(|e| (Some(e), false))
+            .ok_or_else(|| {
+                usage(format!(
+                    "invalid errno '{text}': give a name like ENOENT or a number 1-4095 \
+                 (or --errno alone for the per-errno breakdown)"
+                ))
+            }),
+    }
+}
+
+fn run() -> Result<ExitCode> {
+    if let Some(code) = common::docs::generate_if_asked::<Args>()? {
+        return Ok(code);
+    }
+    let args: Args = common::args::parse()?;
+    if args.list {
+        return list_syscalls();
+    }
+    let (errno_filter, by_errno) = errno_arg(args.errno.as_deref())?;
+    if by_errno && args.histogram {
+        return Err(usage(
+            "--histogram and the --errno breakdown do not combine; run them separately",
+        ));
+    }
+    let syscalls = args
+        .syscall
+        .as_deref()
+        .map(|list| {
+            let nrs = common::syscalls::parse_list(list).map_err(usage)?;
+            if nrs.is_empty() {
+                return Err(usage(
+                    "--syscall needs at least one name, e.g. --syscall read,write",
+                ));
+            }
+            if let Some(bad) = nrs.iter().find(|&&nr| nr >= collect::NR_SLOTS) {
+                return Err(usage(format!(
+                    "--syscall: number {bad} is out of range (below {})",
+                    collect::NR_SLOTS
+                )));
+            }
+            Ok(nrs)
+        })
+        .transpose()?;
+    let mode = Mode {
+        by_process: args.by_process,
+        by_cgroup: args.by_cgroup,
+        by_errno,
+        timed: args.latency || args.histogram,
+        latency: args.latency,
+        histogram: args.histogram,
+        millis: args.milliseconds,
+    };
+    let interval = args.interval.filter(|i| !i.is_zero());
+    let hierarchy = Hierarchy::detect()?;
+    let target: Option<Cgroup> = args
+        .target
+        .as_deref()
+        .map(|t| TargetSpec::parse(t)?.resolve(&hierarchy))
+        .transpose()?;
+    common::preflight::check("syscount", common::preflight::Needs::default())?;
+    common::bpf::init_libbpf_log(args.verbose);
+
+    let filters = Filters {
+        target: target.as_ref(),
+        exact: args.exact,
+        pid: args.pid,
+        failures: args.failures,
+        errno: errno_filter,
+        syscalls: syscalls.as_deref(),
+    };
+    // Walk the cgroup tree before attaching: the walk's syscalls stay out of
+    // the counts.
+    let mut names = common::cgroup::CgroupNames::new(hierarchy.root.clone());
+    let mut open_object = std::mem::MaybeUninit::uninit();
+    let mut collector = Collector::start(&mut open_object, &filters, mode)?;
+    // The signal handler goes in before the "Ctrl-C" line invites a signal.
+    let mut run_loop = RunLoop::start(interval, args.duration)?;
+
+    if let Some(cg) = &target {
+        output::status(&format!(
+            "Tracing cgroup {} (id {}{})",
+            cg.path.display(),
+            cg.id,
+            if args.exact {
+                ", exact"
+            } else {
+                ", with descendants"
+            }
+        ));
+    }
+    if let Some(nrs) = &syscalls {
+        let (exit, exit_group) = common::syscalls::never_returning();
+        if nrs.iter().any(|&nr| nr == exit || nr == exit_group) {
+            output::status("note: exit and exit_group never return, so they are never counted");
+        }
+    }
+    output::status(&format!(
+        "Tracing syscalls, printing top {}... Ctrl-C to quit.",
+        args.top
+    ));
+
+    let watched_cgroup = target.as_ref().map(|cg| cg.path.clone());
+    let watched_pid = args.pid;
+    if watched_cgroup.is_some() || watched_pid.is_some() {
+        run_loop = run_loop.watch(Box::new(move || {
+            if let Some(path) = watched_cgroup.as_ref().filter(|p| !p.exists()) {
+                return Some(format!("target cgroup {} was removed", path.display()));
+            }
+            watched_pid
+                .filter(|pid| !std::path::Path::new(&format!("/proc/{pid}")).exists())
+                .map(|pid| format!("process {pid} exited"))
+        }));
+    }
+    let mut render = |collector: &mut Collector, last: bool| -> Result<()> {
+        let sample = collector.drain()?;
+        let report = Report::build(
+            sample,
+            mode,
+            target.as_ref(),
+            args.exact,
+            &mut names,
+            args.top,
+            interval,
+            last,
+        );
+        match args.output {
+            Format::Table => output::print(&report.text(mode)),
+            Format::Json => output::json_line(&report),
+        }
+    };
+    loop {
+        match run_loop.wait() {
+            Wake::Report => render(&mut collector, false)?,
+            Wake::Finish(stop) => {
+                match stop {
+                    Stop::Signal | Stop::Duration => {}
+                    Stop::TargetGone(why) => output::status(&format!("{why}; summarizing")),
+                }
+                render(&mut collector, true)?;
+                return Ok(ExitCode::SUCCESS);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn libbpf_tools_flags_parse() {
+        let a = Args::try_parse_from([
+            "syscount", "-c", "/x", "-p", "1", "-P", "-L", "-m", "-x", "-e", "ENOENT", "-i", "0",
+            "-d", "3", "-T", "5", "-v",
+        ])
+        .unwrap();
+        assert!(a.by_process && a.latency && a.milliseconds && a.failures && a.verbose);
+        assert_eq!(a.errno.as_deref(), Some("ENOENT"));
+        assert_eq!(a.interval, Some(Duration::ZERO));
+        assert_eq!(a.top, 5);
+        let a = Args::try_parse_from(["syscount", "--errno=2"]).unwrap();
+        assert_eq!(errno_arg(a.errno.as_deref()).unwrap(), (Some(2), false));
+        let a = Args::try_parse_from(["syscount", "--errno", "-x"]).unwrap();
+        assert_eq!(errno_arg(a.errno.as_deref()).unwrap(), (None, true));
+        assert!(a.failures);
+        assert!(errno_arg(Some("ENOPE")).is_err());
+        let a = Args::try_parse_from(["syscount"]).unwrap();
+        assert_eq!(a.top, 10);
+        assert!(Args::try_parse_from(["syscount", "-i", "-1"]).is_err());
+        assert!(Args::try_parse_from(["syscount", "--exact"]).is_err());
+    }
 }

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Structures shared by syscount.bpf.c and the syscount crate. */
+#ifndef __SYSCOUNT_H
+#define __SYSCOUNT_H
+
+/* Syscall numbers at or above this are ignored (x32 and compat ranges). */
+#define SYSCOUNT_NR_SLOTS 1024
+/* log2 latency buckets: slot k holds [2^k, 2^(k+1)) units, slot 0 also 0. */
+#define SYSCOUNT_HIST_SLOTS 32
+#define SYSCOUNT_COMM_LEN 16
+
+/* Per-syscall slot of the count-only / -L path (mmap'd by userspace). */
+struct syscount_slot {
+	__u64 count;
+	__u64 total_ns;
+};
+
+struct syscount_stats {
+	__u64 count;
+	__u64 total_ns;
+	char comm[SYSCOUNT_COMM_LEN]; /* -P only: the process's comm */
+};
+
+/* Key of the hashed modes (-P, --by-cgroup, --errno); unused parts are 0. */
+struct syscount_key {
+	__u64 cgroup_id; /* --by-cgroup */
+	__u32 id;        /* syscall nr, or tgid with -P */
+	__s32 err;       /* --errno: the errno a call failed with, 0 = success */
+};
+
+struct syscount_hist {
+	__u64 slots[SYSCOUNT_HIST_SLOTS];
+};
+
+#endif /* __SYSCOUNT_H */

@@ -1,0 +1,381 @@
+//! Turning drained counters into a report: libbpf-tools-shaped text tables
+//! (or histograms) and one NDJSON object.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write;
+use std::time::Duration;
+
+use common::cgroup::{Cgroup, CgroupNames};
+use serde::Serialize;
+
+use crate::collect::{Row, Sample};
+use crate::{hist, Mode};
+
+/// One syscall (or process) of one cgroup, errnos folded together.
+#[derive(Debug, Default)]
+struct Entry {
+    cgroup_id: Option<u64>,
+    id: u32,
+    count: u64,
+    total_ns: u64,
+    errors: u64,
+    errnos: BTreeMap<i32, u64>,
+    comm: Vec<u8>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Histogram {
+    /// `usecs` or `msecs` (-m).
+    pub unit: &'static str,
+    pub buckets: Vec<hist::Bucket>,
+}
+
+/// One row of the JSON report; which fields appear depends on the mode.
+#[derive(Debug, Serialize)]
+pub struct JsonRow {
+    /// --by-cgroup: path relative to the cgroup2 mount, and id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cgroup: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cgroup_id: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub syscall: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nr: Option<u32>,
+    /// -P: process id (tgid) and comm.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comm: Option<String>,
+    pub count: u64,
+    /// -L / --histogram: summed latency.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total_ns: Option<u64>,
+    /// --errno: failed calls, and how many per errno name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errnos: Option<BTreeMap<String, u64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub histogram: Option<Histogram>,
+    /// Terminal-safe comm and cgroup for the text display.
+    #[serde(skip)]
+    display_comm: String,
+    #[serde(skip)]
+    display_cgroup: String,
+    #[serde(skip)]
+    slots: Vec<u64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TargetInfo {
+    pub path: String,
+    pub cgroup: String,
+    pub id: u64,
+    pub descendants: bool,
+}
+
+/// One report: what `--output json` prints as one line.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub time: String,
+    /// Length of the interval covered, with -i; null for a whole-run report.
+    pub interval_s: Option<f64>,
+    /// True for the last report of the run.
+    #[serde(rename = "final")]
+    pub last: bool,
+    pub target: Option<TargetInfo>,
+    /// The top rows (-T), in display order.
+    pub rows: Vec<JsonRow>,
+    /// Calls counted in this report, all rows (not only the top ones).
+    pub total_count: u64,
+    /// Updates the kernel side could not record (map full, no memory).
+    pub dropped: u64,
+}
+
+/// Folds errno-split rows into one entry per (cgroup, syscall or process).
+fn fold(rows: Vec<Row>) -> Vec<Entry> {
+    let mut by_key: HashMap<(Option<u64>, u32), Entry> = HashMap::new();
+    for r in rows {
+        let e = by_key.entry((r.cgroup_id, r.id)).or_insert_with(|| Entry {
+            cgroup_id: r.cgroup_id,
+            id: r.id,
+            ..Entry::default()
+        });
+        e.count += r.count;
+        e.total_ns += r.total_ns;
+        if r.err != 0 {
+            e.errors += r.count;
+            *e.errnos.entry(r.err).or_default() += r.count;
+        }
+        if e.comm.is_empty() {
+            e.comm = r.comm;
+        }
+    }
+    by_key.into_values().collect()
+}
+
+/// libbpf-tools order: by count, or by time with -L; by errors with --errno.
+fn sort(entries: &mut [Entry], mode: Mode) {
+    entries.sort_by(|a, b| {
+        let primary = if mode.latency {
+            b.total_ns.cmp(&a.total_ns)
+        } else if mode.by_errno {
+            b.errors.cmp(&a.errors).then(b.count.cmp(&a.count))
+        } else {
+            b.count.cmp(&a.count)
+        };
+        primary
+            .then(a.cgroup_id.cmp(&b.cgroup_id))
+            .then(a.id.cmp(&b.id))
+    });
+}
+
+impl Report {
+    #[allow(clippy::too_many_arguments)]
+    pub fn build(
+        sample: Sample,
+        mode: Mode,
+        target: Option<&Cgroup>,
+        exact: bool,
+        names: &mut CgroupNames,
+        top: usize,
+        interval: Option<Duration>,
+        last: bool,
+    ) -> Self {
+        let Sample {
+            rows,
+            mut hists,
+            dropped,
+        } = sample;
+        let mut entries = fold(rows);
+        let total_count = entries.iter().map(|e| e.count).sum();
+        sort(&mut entries, mode);
+        entries.truncate(top);
+        let unit = if mode.millis { "msecs" } else { "usecs" };
+        let rows = entries
+            .into_iter()
+            .map(|e| {
+                let cgroup = e.cgroup_id.map(|id| names.name(id));
+                let slots = if mode.histogram {
+                    hists.remove(&(e.cgroup_id, e.id)).unwrap_or_default()
+                } else {
+                    Vec::new()
+                };
+                JsonRow {
+                    display_cgroup: cgroup
+                        .as_deref()
+                        .map(|c| common::escape::for_terminal(c.as_bytes()))
+                        .unwrap_or_default(),
+                    cgroup,
+                    cgroup_id: e.cgroup_id,
+                    syscall: (!mode.by_process).then(|| common::syscalls::name(e.id).into_owned()),
+                    nr: (!mode.by_process).then_some(e.id),
+                    pid: mode.by_process.then_some(e.id),
+                    comm: mode.by_process.then(|| common::escape::lossy(&e.comm)),
+                    display_comm: common::escape::for_terminal(&e.comm),
+                    count: e.count,
+                    total_ns: mode.timed.then_some(e.total_ns),
+                    errors: mode.by_errno.then_some(e.errors),
+                    errnos: mode.by_errno.then(|| {
+                        e.errnos
+                            .iter()
+                            .map(|(&err, &n)| (common::errno::name(err), n))
+                            .collect()
+                    }),
+                    histogram: mode.histogram.then(|| Histogram {
+                        unit,
+                        buckets: hist::buckets(&slots),
+                    }),
+                    slots,
+                }
+            })
+            .collect();
+        Self {
+            time: common::timefmt::now_rfc3339(),
+            interval_s: interval.map(|i| i.as_secs_f64()),
+            last,
+            target: target.map(|cg| TargetInfo {
+                path: cg.path.display().to_string(),
+                cgroup: cg.rel.clone(),
+                id: cg.id,
+                descendants: !exact,
+            }),
+            rows,
+            total_count,
+            dropped,
+        }
+    }
+
+    /// The text report: `[HH:MM:SS]`, then the table (or histograms), then
+    /// an empty line, as libbpf-tools prints it.
+    pub fn text(&self, mode: Mode) -> String {
+        if self.dropped > 0 {
+            common::output::status(&format!(
+                "warning: {} updates dropped by the kernel side (map full or out of memory)",
+                self.dropped
+            ));
+        }
+        let mut out = common::timefmt::clock_header();
+        out.push('\n');
+        if mode.histogram {
+            self.histograms(mode, &mut out);
+        } else {
+            self.table(mode, &mut out);
+        }
+        out.push('\n');
+        out
+    }
+
+    fn time_label(mode: Mode) -> &'static str {
+        if mode.millis {
+            "TIME (ms)"
+        } else {
+            "TIME (us)"
+        }
+    }
+
+    fn time_value(mode: Mode, ns: u64) -> f64 {
+        ns as f64 / if mode.millis { 1e6 } else { 1e3 }
+    }
+
+    /// SYSCALL, or `PID    COMM` as libbpf-tools' `%-6u %-15s`.
+    fn key_cell(r: &JsonRow) -> String {
+        match (r.pid, &r.syscall) {
+            (Some(pid), _) => format!("{pid:<6} {:<15}", r.display_comm),
+            (None, Some(name)) => name.clone(),
+            (None, None) => String::new(),
+        }
+    }
+
+    /// `%-22s %8s [%16s]` like libbpf-tools; extra columns after those.
+    fn table(&self, mode: Mode, out: &mut String) {
+        let cg_width = self
+            .rows
+            .iter()
+            .map(|r| r.display_cgroup.chars().count())
+            .max()
+            .unwrap_or(0)
+            .max("CGROUP".len());
+        let key = if mode.by_process {
+            "PID    COMM"
+        } else {
+            "SYSCALL"
+        };
+        let mut line = format!("{key:<22} {:>8}", "COUNT");
+        if mode.latency {
+            let _ = write!(line, " {:>16}", Self::time_label(mode));
+        }
+        if mode.by_errno {
+            let _ = write!(line, " {:>8}", "ERRORS");
+        }
+        if mode.by_cgroup {
+            let _ = write!(line, "  {:<cg_width$}", "CGROUP");
+        }
+        if mode.by_errno {
+            line.push_str("  ERRNOS");
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+        for r in &self.rows {
+            let mut line = format!("{:<22} {:>8}", Self::key_cell(r), r.count);
+            if mode.latency {
+                let _ = write!(
+                    line,
+                    " {:>16.3}",
+                    Self::time_value(mode, r.total_ns.unwrap_or(0))
+                );
+            }
+            if mode.by_errno {
+                let _ = write!(line, " {:>8}", r.errors.unwrap_or(0));
+            }
+            if mode.by_cgroup {
+                let _ = write!(line, "  {:<cg_width$}", r.display_cgroup);
+            }
+            if let Some(errnos) = &r.errnos {
+                let mut list: Vec<(&String, &u64)> = errnos.iter().collect();
+                list.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+                line.push_str("  ");
+                let parts: Vec<String> = list.iter().map(|(n, c)| format!("{n}:{c}")).collect();
+                line.push_str(&parts.join(" "));
+            }
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+    }
+
+    /// One log2 histogram per row, each under a `syscall = NAME, ...` line.
+    fn histograms(&self, mode: Mode, out: &mut String) {
+        let unit = if mode.millis { "msecs" } else { "usecs" };
+        for (i, r) in self.rows.iter().enumerate() {
+            if i > 0 {
+                out.push('\n');
+            }
+            let mut title = match (r.pid, &r.syscall) {
+                (Some(pid), _) => format!("pid = {pid}, comm = {}", r.display_comm),
+                (None, Some(name)) => format!("syscall = {name}"),
+                (None, None) => String::new(),
+            };
+            let _ = write!(title, ", count = {}", r.count);
+            if mode.latency {
+                let _ = write!(
+                    title,
+                    ", {} = {:.3}",
+                    Self::time_label(mode).to_lowercase(),
+                    Self::time_value(mode, r.total_ns.unwrap_or(0))
+                );
+            }
+            if mode.by_cgroup {
+                let _ = write!(title, ", cgroup = {}", r.display_cgroup);
+            }
+            out.push_str(&title);
+            out.push('\n');
+            out.push_str(&hist::render(&r.slots, unit));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(id: u32, err: i32, count: u64, total_ns: u64) -> Row {
+        Row {
+            id,
+            err,
+            count,
+            total_ns,
+            ..Row::default()
+        }
+    }
+
+    #[test]
+    fn folds_errnos_and_sorts() {
+        let mut e = fold(vec![
+            row(2, 0, 5, 10),
+            row(2, 2, 3, 1),
+            row(2, 13, 1, 1),
+            row(0, 0, 7, 50),
+        ]);
+        sort(&mut e, Mode::default());
+        assert_eq!((e[0].id, e[0].count), (2, 9));
+        assert_eq!(e[0].errors, 4);
+        assert_eq!(e[0].errnos.get(&2), Some(&3));
+        sort(
+            &mut e,
+            Mode {
+                latency: true,
+                ..Mode::default()
+            },
+        );
+        assert_eq!(e[0].id, 0);
+        sort(
+            &mut e,
+            Mode {
+                by_errno: true,
+                ..Mode::default()
+            },
+        );
+        assert_eq!(e[0].id, 2);
+    }
+}
