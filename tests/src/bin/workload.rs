@@ -11,12 +11,15 @@
 //!   unshare-burst N        N unshare(0) calls
 //!   setns PID NSTYPE       setns(2) into /proc/PID/ns/<NSTYPE> (net, uts, ...)
 //!   clone3 FLAGS           clone3(2) with those flags; the child exits at once
+//!   clone FLAGS            clone(2) with FLAGS|SIGCHLD; the child exits at once
+//!   bench-unshare N        N unshare(0) calls, prints ns_per_call
 //!   write-direct PATH B    O_DIRECT write of B bytes (multiple of 4096)
 //!   read-direct PATH B     O_DIRECT read of B bytes
 //!   write-buffered PATH B  buffered write of B bytes, no fsync
 //!   fsync PATH             fsync(2) of PATH
 //!   setuid UID             drop privileges to UID (for EPERM tests)
 //!   threads N              N short-lived threads, one after another
+//!   bench-getppid N        N getppid calls, prints ns_per_call
 //!   sleep MS               sleep (no syscalls counted on purpose: nanosleep)
 //!   pause                  block until killed
 //! Prints one line per action result on stdout; "ready" when in the cgroup.
@@ -46,7 +49,7 @@ fn raw_syscall_result(ret: libc::c_long) -> i64 {
     if ret < 0 {
         -(errno() as i64)
     } else {
-        ret as i64
+        ret
     }
 }
 
@@ -63,7 +66,12 @@ fn aligned(len: usize) -> (*mut u8, std::alloc::Layout) {
 
 fn direct_io(path: &str, bytes: usize, write: bool) {
     let c = CString::new(path).unwrap();
-    let flags = libc::O_DIRECT | if write { libc::O_WRONLY | libc::O_CREAT } else { libc::O_RDONLY };
+    let flags = libc::O_DIRECT
+        | if write {
+            libc::O_WRONLY | libc::O_CREAT
+        } else {
+            libc::O_RDONLY
+        };
     // SAFETY: valid C string; plain open(2).
     let fd = unsafe { libc::open(c.as_ptr(), flags, 0o644) };
     if fd < 0 {
@@ -102,13 +110,20 @@ fn main() {
     while i < args.len() && args[i].starts_with("--") {
         match args[i].as_str() {
             "--cgroup" => {
-                let dir = args.get(i + 1).unwrap_or_else(|| die("--cgroup needs a dir".into()));
-                std::fs::write(format!("{dir}/cgroup.procs"), std::process::id().to_string())
-                    .unwrap_or_else(|e| die(format!("joining {dir}: {e}")));
+                let dir = args
+                    .get(i + 1)
+                    .unwrap_or_else(|| die("--cgroup needs a dir".into()));
+                std::fs::write(
+                    format!("{dir}/cgroup.procs"),
+                    std::process::id().to_string(),
+                )
+                .unwrap_or_else(|e| die(format!("joining {dir}: {e}")));
                 i += 2;
             }
             "--comm" => {
-                let name = args.get(i + 1).unwrap_or_else(|| die("--comm needs a name".into()));
+                let name = args
+                    .get(i + 1)
+                    .unwrap_or_else(|| die("--comm needs a name".into()));
                 let mut bytes = name.as_bytes().to_vec();
                 bytes.truncate(15);
                 bytes.push(0);
@@ -145,22 +160,39 @@ fn main() {
                 let path = CString::new("/nonexistent/contrace-workload").unwrap();
                 for _ in 0..num(a1, "count") {
                     // SAFETY: valid C string.
-                    unsafe { libc::syscall(libc::SYS_openat, libc::AT_FDCWD, path.as_ptr(), libc::O_RDONLY) };
+                    unsafe {
+                        libc::syscall(
+                            libc::SYS_openat,
+                            libc::AT_FDCWD,
+                            path.as_ptr(),
+                            libc::O_RDONLY,
+                        )
+                    };
                 }
                 2
             }
             "nanosleep" => {
                 let ms = num(a2, "milliseconds");
-                let ts = libc::timespec { tv_sec: (ms / 1000) as i64, tv_nsec: ((ms % 1000) * 1_000_000) as i64 };
+                let ts = libc::timespec {
+                    tv_sec: (ms / 1000) as i64,
+                    tv_nsec: ((ms % 1000) * 1_000_000) as i64,
+                };
                 for _ in 0..num(a1, "count") {
                     // SAFETY: valid timespec; null remainder.
-                    unsafe { libc::syscall(libc::SYS_nanosleep, &ts, std::ptr::null_mut::<libc::timespec>()) };
+                    unsafe {
+                        libc::syscall(
+                            libc::SYS_nanosleep,
+                            &ts,
+                            std::ptr::null_mut::<libc::timespec>(),
+                        )
+                    };
                 }
                 3
             }
             "unshare" => {
                 // SAFETY: unshare with caller-chosen flags affects only us.
-                let r = unsafe { libc::syscall(libc::SYS_unshare, num(a1, "flags") as libc::c_ulong) };
+                let r =
+                    unsafe { libc::syscall(libc::SYS_unshare, num(a1, "flags") as libc::c_ulong) };
                 println!("unshare {}", raw_syscall_result(r));
                 2
             }
@@ -195,9 +227,15 @@ fn main() {
                     stack_size: u64,
                     tls: u64,
                 }
-                let ca = CloneArgs { flags: num(a1, "flags"), exit_signal: libc::SIGCHLD as u64, ..Default::default() };
+                let ca = CloneArgs {
+                    flags: num(a1, "flags"),
+                    exit_signal: libc::SIGCHLD as u64,
+                    ..Default::default()
+                };
                 // SAFETY: clone3 without CLONE_VM forks; the child only calls _exit.
-                let r = unsafe { libc::syscall(libc::SYS_clone3, &ca, std::mem::size_of::<CloneArgs>()) };
+                let r = unsafe {
+                    libc::syscall(libc::SYS_clone3, &ca, std::mem::size_of::<CloneArgs>())
+                };
                 if r == 0 {
                     // SAFETY: child: leave at once without running destructors.
                     unsafe { libc::_exit(0) };
@@ -207,6 +245,37 @@ fn main() {
                     unsafe { libc::waitpid(r as i32, std::ptr::null_mut(), 0) };
                 }
                 println!("clone3 {}", raw_syscall_result(r));
+                2
+            }
+            "clone" => {
+                let flags = num(a1, "flags") | libc::SIGCHLD as u64;
+                // SAFETY: clone(2) without CLONE_VM and a NULL stack forks; the
+                // child only calls _exit.
+                let r = unsafe {
+                    libc::syscall(libc::SYS_clone, flags, 0usize, 0usize, 0usize, 0usize)
+                };
+                if r == 0 {
+                    // SAFETY: child: leave at once without running destructors.
+                    unsafe { libc::_exit(0) };
+                }
+                if r > 0 {
+                    // SAFETY: reap our child.
+                    unsafe { libc::waitpid(r as i32, std::ptr::null_mut(), 0) };
+                }
+                println!("clone {}", raw_syscall_result(r));
+                2
+            }
+            "bench-unshare" => {
+                let n = num(a1, "count");
+                let start = std::time::Instant::now();
+                for _ in 0..n {
+                    // SAFETY: unshare(0) changes nothing.
+                    unsafe { libc::syscall(libc::SYS_unshare, 0) };
+                }
+                println!(
+                    "ns_per_call {:.1}",
+                    start.elapsed().as_nanos() as f64 / n as f64
+                );
                 2
             }
             "write-direct" | "read-direct" => {
@@ -223,7 +292,10 @@ fn main() {
             }
             "fsync" => {
                 let path = a1.unwrap_or_else(|| die("needs a path".into()));
-                let f = std::fs::OpenOptions::new().write(true).open(path).unwrap_or_else(|e| die(format!("{e}")));
+                let f = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(path)
+                    .unwrap_or_else(|e| die(format!("{e}")));
                 f.sync_all().unwrap_or_else(|e| die(format!("fsync: {e}")));
                 println!("synced");
                 2
@@ -247,6 +319,19 @@ fn main() {
                     .join()
                     .ok();
                 }
+                2
+            }
+            "bench-getppid" => {
+                let n = num(a1, "count");
+                let start = std::time::Instant::now();
+                for _ in 0..n {
+                    // SAFETY: no arguments.
+                    unsafe { libc::syscall(libc::SYS_getppid) };
+                }
+                println!(
+                    "ns_per_call {:.1}",
+                    start.elapsed().as_nanos() as f64 / n as f64
+                );
                 2
             }
             "sleep" => {

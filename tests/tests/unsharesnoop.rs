@@ -1,0 +1,377 @@
+//! unsharesnoop end to end: real BPF, real cgroups, a workload making
+//! namespace calls with known flags and known results.
+
+use std::os::unix::fs::MetadataExt;
+use std::time::Duration;
+
+use contrace_tests::*;
+use serde_json::Value;
+
+const CLONE_NEWNS: u64 = 0x0002_0000;
+const CLONE_NEWUTS: u64 = 0x0400_0000;
+const CLONE_NEWPID: u64 = 0x2000_0000;
+const CLONE_NEWNET: u64 = 0x4000_0000;
+const CLONE_PTRACE: u64 = 0x2000; // not allowed by unshare: EINVAL
+const UNKNOWN_BIT: u64 = 1 << 40; // no CLONE_* flag: EINVAL, shown as hex
+
+fn monotonic_ns() -> u64 {
+    let ts = nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC).unwrap();
+    ts.tv_sec() as u64 * 1_000_000_000 + ts.tv_nsec() as u64
+}
+
+/// Runs unsharesnoop with `args` (plus JSON output) around `work`; returns
+/// the event objects and the final summary.
+fn snoop(args: &[&str], work: impl FnOnce()) -> (Vec<Value>, Value) {
+    let (events, summary, _) = snoop_stderr(args, work);
+    (events, summary)
+}
+
+/// [`snoop`], also returning the tool's stderr.
+fn snoop_stderr(args: &[&str], work: impl FnOnce()) -> (Vec<Value>, Value, String) {
+    let mut args = args.to_vec();
+    args.extend(["--output", "json"]);
+    let tool = Tool::start("unsharesnoop", &args);
+    work();
+    let done = tool.stop();
+    assert_eq!(done.code, Some(0), "unsharesnoop failed: {}", done.stderr);
+    let mut objects = done.json();
+    let summary = objects.pop().expect("a summary object");
+    assert_eq!(summary["type"], "summary", "{}", done.stdout);
+    assert!(
+        objects.iter().all(|o| o["type"] == "event"),
+        "{}",
+        done.stdout
+    );
+    assert_eq!(summary["events"], objects.len() as u64, "{summary}");
+    (objects, summary, done.stderr)
+}
+
+fn of_pid(events: &[Value], pid: u32) -> Vec<&Value> {
+    events.iter().filter(|e| e["pid"] == pid).collect()
+}
+
+/// Inode of a process's namespace of `kind` (what setns joins).
+fn ns_inode(pid: u32, kind: &str) -> u64 {
+    std::fs::metadata(format!("/proc/{pid}/ns/{kind}"))
+        .unwrap()
+        .ino()
+}
+
+/// The number a workload printed after `word` ("clone3 1234" -> 1234).
+fn printed(lines: &[String], word: &str) -> i64 {
+    lines
+        .iter()
+        .find_map(|l| l.strip_prefix(&format!("{word} ")))
+        .unwrap_or_else(|| panic!("workload printed no {word}: {lines:?}"))
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn each_unshare_once_with_exact_flags_and_result() {
+    if !require_root() {
+        return;
+    }
+    let cg = TestCgroup::new("unsharesnoop-flags");
+    let outside = TestCgroup::new("unsharesnoop-outside");
+    let hex = |f: u64| format!("{f:#x}");
+    let calls = [
+        0,
+        CLONE_NEWNET,
+        CLONE_NEWNS | CLONE_NEWUTS,
+        CLONE_PTRACE,
+        CLONE_NEWNS | UNKNOWN_BIT,
+    ];
+    // (flags, ret, errno, flags_human), in call order; the last one runs as
+    // an unprivileged user.
+    let expected: Vec<(u64, i64, Option<&str>, &str)> = vec![
+        (0, 0, None, "0"),
+        (CLONE_NEWNET, 0, None, "CLONE_NEWNET"),
+        (
+            CLONE_NEWNS | CLONE_NEWUTS,
+            0,
+            None,
+            "CLONE_NEWNS|CLONE_NEWUTS",
+        ),
+        (CLONE_PTRACE, -22, Some("EINVAL"), "CLONE_PTRACE"),
+        (
+            CLONE_NEWNS | UNKNOWN_BIT,
+            -22,
+            Some("EINVAL"),
+            "CLONE_NEWNS|0x10000000000",
+        ),
+        (CLONE_NEWNET, -1, Some("EPERM"), "CLONE_NEWNET"),
+    ];
+    for all in [true, false] {
+        let mut argv: Vec<String> = Vec::new();
+        for f in calls {
+            argv.extend(["unshare".into(), hex(f)]);
+        }
+        argv.extend(["setuid", "65534", "unshare"].map(String::from));
+        argv.push(hex(CLONE_NEWNET));
+        let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+        let w = Workload::spawn(Some(&cg.path), &argv);
+        let other = Workload::spawn(Some(&outside.path), &["unshare", "0x40000000"]);
+        let (pid, other_pid) = (w.pid, other.pid);
+        let mut args = vec!["-c", cg.path.to_str().unwrap(), "--calls", "unshare"];
+        if all {
+            args.push("--all");
+        }
+        let before = monotonic_ns();
+        let mut results = Vec::new();
+        let (events, summary) = snoop(&args, || {
+            results = w.finish();
+            other.finish();
+        });
+        let after = monotonic_ns();
+        assert_eq!(
+            results.iter().filter(|l| l.starts_with("unshare")).count(),
+            6,
+            "{results:?}"
+        );
+        assert!(
+            of_pid(&events, other_pid).is_empty(),
+            "outsider shown: {events:?}"
+        );
+        let mine = of_pid(&events, pid);
+        assert_eq!(mine.len(), events.len(), "{events:?}");
+        let want: Vec<_> = expected
+            .iter()
+            .filter(|(_, ret, _, _)| all || *ret == 0)
+            .collect();
+        assert_eq!(mine.len(), want.len(), "all={all}: {events:#?}");
+        for (ev, (flags, ret, errno, human)) in mine.iter().zip(want) {
+            assert_eq!(ev["call"], "unshare");
+            assert_eq!(ev["flags"], *flags, "{ev}");
+            assert_eq!(ev["ret"], *ret, "{ev}");
+            assert_eq!(ev["errno"].as_str(), *errno, "{ev}");
+            assert_eq!(ev["flags_human"], *human, "{ev}");
+            assert_eq!(ev["tid"], pid, "single-threaded workload");
+            assert_eq!(ev["comm"], "workload");
+            assert_eq!(ev["cgroup_id"], cg.id());
+            // Kernel time of the call, within the run, shown to the microsecond.
+            let k = ev["ktime_ns"].as_u64().unwrap();
+            assert!(before <= k && k <= after, "{k} not in [{before}, {after}]");
+            let time = ev["time"].as_str().unwrap();
+            assert!(
+                time.len() == 27 && time.ends_with('Z') && &time[19..20] == ".",
+                "{time}"
+            );
+        }
+        // The namespaces the successful calls replaced, and only those.
+        let changed = |i: usize| mine[i]["ns_changed"].as_array().unwrap().clone();
+        assert!(changed(0).is_empty(), "{}", mine[0]);
+        assert_eq!(changed(1), vec![Value::from("net")]);
+        assert_eq!(changed(2), vec![Value::from("mnt"), Value::from("uts")]);
+        assert_ne!(mine[1]["ns_before"]["net"], mine[1]["ns_after"]["net"]);
+        assert_eq!(mine[2]["ns_before"]["net"], mine[1]["ns_after"]["net"]);
+        for key in ["mnt", "pid", "net", "uts", "ipc", "user", "cgroup", "time"] {
+            assert!(
+                mine[0]["ns_after"][key].as_u64().unwrap() > 0,
+                "{key}: {}",
+                mine[0]
+            );
+        }
+        assert_eq!(summary["lost"], 0);
+    }
+}
+
+#[test]
+fn setns_into_another_process_and_namespace_creating_clones() {
+    if !require_root() {
+        return;
+    }
+    let cg = TestCgroup::new("unsharesnoop-setns");
+    let outside = TestCgroup::new("unsharesnoop-nsowner");
+    // A process outside the target with its own UTS namespace.
+    let mut owner = Workload::spawn(
+        Some(&outside.path),
+        &["--no-wait", "unshare", "0x04000000", "pause"],
+    );
+    let host_uts = ns_inode(std::process::id(), "uts");
+    let mut tries = 0;
+    while ns_inode(owner.pid, "uts") == host_uts {
+        tries += 1;
+        assert!(tries < 200, "owner never unshared its UTS namespace");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let target_uts = ns_inode(owner.pid, "uts");
+    let owner_pid = owner.pid.to_string();
+    let w = Workload::spawn(
+        Some(&cg.path),
+        &[
+            "setns",
+            &owner_pid,
+            "uts",
+            "clone3",
+            "0x20000000",
+            "clone",
+            "0x40000000",
+            "clone",
+            "0",
+        ],
+    );
+    let pid = w.pid;
+    let mut lines = Vec::new();
+    let (events, _) = snoop(&["-c", cg.path.to_str().unwrap()], || {
+        lines = w.finish();
+    });
+    owner.kill();
+    assert_eq!(printed(&lines, "setns"), 0);
+    let calls: Vec<&str> = events.iter().map(|e| e["call"].as_str().unwrap()).collect();
+    // clone(0) creates no namespace; each clone is its parent's only.
+    assert_eq!(calls, vec!["setns", "clone3", "clone"], "{events:#?}");
+    assert!(events.iter().all(|e| e["pid"] == pid), "{events:#?}");
+
+    let setns = &events[0];
+    assert_eq!(setns["ret"], 0);
+    assert_eq!(setns["flags"], 0);
+    assert_eq!(setns["flags_human"], "any");
+    assert_eq!(
+        setns["joined"],
+        serde_json::json!([{ "type": "uts", "inode": target_uts }])
+    );
+    assert_eq!(setns["ns_before"]["uts"], host_uts);
+    assert_eq!(setns["ns_after"]["uts"], target_uts);
+    assert_eq!(setns["ns_changed"], serde_json::json!(["uts"]));
+
+    let clone3 = &events[1];
+    assert_eq!(clone3["flags"], CLONE_NEWPID);
+    assert_eq!(clone3["flags_human"], "CLONE_NEWPID");
+    assert_eq!(clone3["ret"], printed(&lines, "clone3"));
+    assert!(clone3["ret"].as_i64().unwrap() > 0);
+
+    let clone = &events[2];
+    assert_eq!(clone["flags"], CLONE_NEWNET | 17);
+    assert_eq!(clone["flags_human"], "CLONE_NEWNET|SIGCHLD");
+    let clone_rets: Vec<i64> = lines
+        .iter()
+        .filter_map(|l| l.strip_prefix("clone ")?.parse().ok())
+        .collect();
+    assert_eq!(clone["ret"], clone_rets[0]);
+}
+
+#[test]
+fn comm_with_escape_sequence_is_escaped() {
+    if !require_root() {
+        return;
+    }
+    let cg = TestCgroup::new("unsharesnoop-comm");
+    let evil = "\x1b[31mevil\x07";
+    let w = Workload::spawn(Some(&cg.path), &["--comm", evil, "unshare", "0"]);
+    let tool = Tool::start("unsharesnoop", &["-c", &cg.arg(), "--calls", "unshare"]);
+    w.finish();
+    let done = tool.stop();
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    assert!(
+        !done.stdout.contains('\x1b') && !done.stdout.contains('\x07'),
+        "{:?}",
+        done.stdout
+    );
+    let lines: Vec<&str> = done.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "header and one event: {:?}", done.stdout);
+    let header: Vec<&str> = lines[0].split_whitespace().collect();
+    assert_eq!(
+        header,
+        ["TIME", "TID", "COMM", "RET", "FLAGS", "FLAGS(human)"]
+    );
+    let cols: Vec<&str> = lines[1].split_whitespace().collect();
+    assert_eq!(cols[2], "\\e[31mevil\\u{7}", "{}", lines[1]);
+    assert_eq!(&cols[3..], ["0", "0x00000000", "0"], "{}", lines[1]);
+
+    // JSON carries the real name, still valid JSON.
+    let w = Workload::spawn(Some(&cg.path), &["--comm", evil, "unshare", "0"]);
+    let (events, _) = snoop(&["-c", &cg.arg()], || {
+        w.finish();
+    });
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["comm"], evil);
+}
+
+#[test]
+fn burst_is_reported_in_full_or_counted_lost() {
+    if !require_root() {
+        return;
+    }
+    const N: u64 = 100_000;
+    let cg = TestCgroup::new("unsharesnoop-burst");
+    // Default buffer, then one page, which cannot keep up.
+    for pages in [None, Some("1")] {
+        let w = Workload::spawn(Some(&cg.path), &["unshare-burst", &N.to_string()]);
+        let pid = w.pid;
+        let mut args = vec!["-c", cg.path.to_str().unwrap(), "--calls", "unshare"];
+        if let Some(p) = pages {
+            args.extend(["--buffer-pages", p]);
+        }
+        let (events, summary, stderr) = snoop_stderr(&args, || {
+            w.finish();
+        });
+        let seen = of_pid(&events, pid).len() as u64;
+        let lost = summary["lost"].as_u64().unwrap();
+        assert_eq!(seen, events.len() as u64);
+        assert_eq!(seen + lost, N, "pages {pages:?}: seen {seen}, lost {lost}");
+        // Loss is never silent: stderr says so too.
+        assert!(
+            stderr.contains(&format!("{seen} events, {lost} lost")),
+            "{stderr}"
+        );
+        if pages.is_some() {
+            assert!(lost > 0, "a one-page buffer kept up with {N} events?");
+            assert!(
+                stderr.contains("WARNING") && stderr.contains("--buffer-pages"),
+                "{stderr}"
+            );
+        }
+        eprintln!("buffer {pages:?}: {seen} events, {lost} lost");
+    }
+}
+
+#[test]
+fn pid_filter_and_duration() {
+    if !require_root() {
+        return;
+    }
+    let cg = TestCgroup::new("unsharesnoop-pid");
+    let mut a = Workload::spawn(Some(&cg.path), &["unshare", "0", "pause"]);
+    let b = Workload::spawn(Some(&cg.path), &["unshare", "0"]);
+    let a_pid = a.pid.to_string();
+    let tool = Tool::start(
+        "unsharesnoop",
+        &["-p", &a_pid, "-d", "1", "--output", "json"],
+    );
+    a.go();
+    b.finish();
+    let done = tool.wait();
+    a.kill();
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    let objects = done.json();
+    let events: Vec<&Value> = objects.iter().filter(|o| o["type"] == "event").collect();
+    assert_eq!(events.len(), 1, "{}", done.stdout);
+    assert_eq!(events[0]["pid"], a.pid);
+    // Without -c the cgroup is named.
+    let rel = format!("/{}", cg.path.file_name().unwrap().to_string_lossy());
+    assert_eq!(events[0]["cgroup"], rel.as_str());
+    assert_eq!(objects.last().unwrap()["type"], "summary");
+}
+
+#[test]
+fn bad_input_is_one_line_and_exit_2() {
+    for args in [
+        &["--calls", "unshare,bogus"][..],
+        &["--buffer-pages", "3"],
+        &["--buffer-pages", "0"],
+        &["-d", "0"],
+        &["-p", "0"],
+        &["-c", "/nonexistent/cgroup/dir"],
+        &["--exact"],
+    ] {
+        let done = run_tool("unsharesnoop", args);
+        assert_eq!(done.code, Some(2), "{args:?}: {}", done.stderr);
+        assert!(done.stdout.is_empty(), "{args:?}");
+        assert!(
+            !done.stderr.contains("Ctrl-C"),
+            "{args:?} attached: {}",
+            done.stderr
+        );
+    }
+}

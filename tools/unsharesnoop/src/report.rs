@@ -1,0 +1,276 @@
+//! Printing events: one table line per event (columns fixed up front, since
+//! events stream), or one NDJSON object per event plus a final summary.
+
+use std::fmt::Write;
+
+use common::cgroup::CgroupNames;
+use common::timefmt::MonotonicClock;
+use serde::Serialize;
+use time::macros::format_description;
+use time::UtcOffset;
+
+use crate::event::{Call, Event};
+
+/// Which optional columns the table has.
+pub struct Layout {
+    /// More than one kind of call is traced: say which one each line is.
+    pub call_column: bool,
+    /// Every cgroup is traced (no `-c`): say whose call it was.
+    pub cgroup_column: bool,
+}
+
+/// FLAGS(human) is padded to this width when a CGROUP column follows it.
+const HUMAN_WIDTH: usize = 44;
+
+/// Wall-clock time of a kernel timestamp, RFC 3339 UTC with exactly six
+/// fractional digits (`2026-11-23T10:42:32.123450Z`, zeros kept so the
+/// column stays aligned).
+pub fn timestamp(clock: &MonotonicClock, ktime_ns: u64) -> String {
+    let fmt =
+        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z");
+    clock
+        .wall(ktime_ns)
+        .to_offset(UtcOffset::UTC)
+        .format(&fmt)
+        .unwrap_or_default()
+}
+
+/// Pads `text` to `width` characters (not bytes: comm may be UTF-8).
+fn pad(out: &mut String, text: &str, width: usize) {
+    out.push_str(text);
+    for _ in text.chars().count()..width {
+        out.push(' ');
+    }
+    out.push(' ');
+}
+
+impl Layout {
+    pub fn header(&self) -> String {
+        let mut out = String::new();
+        pad(&mut out, "TIME", 27);
+        pad(&mut out, "TID", 7);
+        pad(&mut out, "COMM", 16);
+        if self.call_column {
+            pad(&mut out, "CALL", 7);
+        }
+        pad(&mut out, "RET", 7);
+        pad(&mut out, "FLAGS", 11);
+        if self.cgroup_column {
+            pad(&mut out, "FLAGS(human)", HUMAN_WIDTH);
+            out.push_str("CGROUP");
+        } else {
+            out.push_str("FLAGS(human)");
+        }
+        out
+    }
+
+    /// One event as a table line. comm and cgroup names are escaped: a
+    /// process can name itself anything, including terminal escapes.
+    pub fn line(&self, ev: &Event, clock: &MonotonicClock, names: &mut CgroupNames) -> String {
+        let mut out = String::new();
+        pad(&mut out, &timestamp(clock, ev.ts_ns), 27);
+        pad(&mut out, &ev.tid.to_string(), 7);
+        pad(&mut out, &common::escape::for_terminal(&ev.comm), 16);
+        if self.call_column {
+            pad(&mut out, ev.call.name(), 7);
+        }
+        pad(&mut out, &ev.ret_text(), 7);
+        pad(&mut out, &format!("{:#010x}", ev.flags), 11);
+        let mut human = ev.flags_human();
+        for j in ev.joined() {
+            let _ = write!(human, " -> {}:[{}]", j.kind, j.inode);
+        }
+        if self.cgroup_column {
+            pad(&mut out, &human, HUMAN_WIDTH);
+            out.push_str(&common::escape::for_terminal(
+                names.name(ev.cgroup_id).as_bytes(),
+            ));
+        } else {
+            out.push_str(&human);
+        }
+        out
+    }
+}
+
+/// Namespace inodes by /proc/<pid>/ns/ name (slot order of NS_NAMES).
+#[derive(Serialize)]
+struct Namespaces {
+    mnt: u32,
+    pid: u32,
+    net: u32,
+    uts: u32,
+    ipc: u32,
+    user: u32,
+    cgroup: u32,
+    time: u32,
+    pid_for_children: u32,
+    time_for_children: u32,
+}
+
+impl From<&[u32; 10]> for Namespaces {
+    fn from(ns: &[u32; 10]) -> Self {
+        let [mnt, pid, net, uts, ipc, user, cgroup, time, pid_for_children, time_for_children] =
+            *ns;
+        Self {
+            mnt,
+            pid,
+            net,
+            uts,
+            ipc,
+            user,
+            cgroup,
+            time,
+            pid_for_children,
+            time_for_children,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct JoinedNs {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    inode: u32,
+}
+
+/// One event as NDJSON (a struct, not a map: bursts are serialised fast).
+#[derive(Serialize)]
+struct JsonEvent {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    time: String,
+    ktime_ns: u64,
+    pid: u32,
+    tid: u32,
+    comm: String,
+    call: &'static str,
+    flags: u64,
+    flags_human: String,
+    ret: i64,
+    errno: Option<String>,
+    cgroup_id: u64,
+    cgroup: String,
+    ns_before: Namespaces,
+    ns_after: Namespaces,
+    ns_changed: Vec<&'static str>,
+    /// setns only: its fd argument and the namespaces joined.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fd: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    joined: Option<Vec<JoinedNs>>,
+}
+
+/// Appends one event as JSON (without the newline) to `out`.
+pub fn json(
+    ev: &Event,
+    clock: &MonotonicClock,
+    names: &mut CgroupNames,
+    out: &mut Vec<u8>,
+) -> serde_json::Result<()> {
+    let setns = ev.call == Call::Setns;
+    serde_json::to_writer(
+        out,
+        &JsonEvent {
+            kind: "event",
+            time: timestamp(clock, ev.ts_ns),
+            ktime_ns: ev.ts_ns,
+            pid: ev.pid,
+            tid: ev.tid,
+            comm: common::escape::lossy(&ev.comm),
+            call: ev.call.name(),
+            flags: ev.flags,
+            flags_human: ev.flags_human(),
+            ret: ev.ret,
+            errno: ev.errno().map(common::errno::name),
+            cgroup_id: ev.cgroup_id,
+            cgroup: names.name(ev.cgroup_id),
+            ns_before: (&ev.ns_before).into(),
+            ns_after: (&ev.ns_after).into(),
+            ns_changed: ev.changed(),
+            fd: setns.then_some(ev.fd),
+            joined: setns.then(|| {
+                ev.joined()
+                    .into_iter()
+                    .map(|j| JoinedNs {
+                        kind: j.kind,
+                        inode: j.inode,
+                    })
+                    .collect()
+            }),
+        },
+    )
+}
+
+/// The last NDJSON object: how many events were printed and lost.
+#[derive(Serialize)]
+pub struct Summary {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub events: u64,
+    pub lost: u64,
+    pub untraced: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(comm: &[u8]) -> Event {
+        Event {
+            ts_ns: 1_000,
+            pid: 7,
+            tid: 8,
+            comm: comm.to_vec(),
+            call: Call::Unshare,
+            flags: 0x0202_0000,
+            ret: -1,
+            cgroup_id: 1,
+            fd: -1,
+            target_ino: 0,
+            ns_before: [1; 10],
+            ns_after: [1; 10],
+        }
+    }
+
+    #[test]
+    fn table_line_escapes_comm_and_names_errno() {
+        let layout = Layout {
+            call_column: false,
+            cgroup_column: false,
+        };
+        let clock = MonotonicClock::new();
+        let mut names = CgroupNames::new("/nonexistent-cgroup-root".into());
+        let line = layout.line(&event(b"\x1b[31mevil\n"), &clock, &mut names);
+        assert!(!line.contains('\x1b') && !line.contains('\n'), "{line:?}");
+        assert!(line.contains("\\e[31mevil\\n"), "{line}");
+        assert!(line.contains("EPERM"), "{line}");
+        assert!(
+            line.ends_with("0x02020000  CLONE_NEWNS|CLONE_NEWCGROUP"),
+            "{line}"
+        );
+        assert!(layout.header().starts_with("TIME"));
+    }
+
+    #[test]
+    fn timestamps_keep_six_digits() {
+        let clock = MonotonicClock::new();
+        let a = timestamp(&clock, 1_000_000_000);
+        let b = timestamp(&clock, 1_000_010_000);
+        assert_eq!(a.len(), 27, "{a}");
+        assert_eq!(b.len(), 27, "{b}");
+        assert!(a.ends_with('Z') && a.as_bytes()[19] == b'.', "{a}");
+    }
+
+    #[test]
+    fn json_is_valid_for_any_comm() {
+        let clock = MonotonicClock::new();
+        let mut names = CgroupNames::new("/nonexistent-cgroup-root".into());
+        let mut text = Vec::new();
+        json(&event(b"bad\xff\x07"), &clock, &mut names, &mut text).unwrap();
+        let back: serde_json::Value = serde_json::from_slice(&text).unwrap();
+        assert_eq!(back["errno"], "EPERM");
+        assert_eq!(back["flags"], 0x0202_0000);
+        assert_eq!(back["ns_before"]["net"], 1);
+        assert!(back["comm"].as_str().unwrap().starts_with("bad"));
+    }
+}
