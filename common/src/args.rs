@@ -71,6 +71,27 @@ pub fn pid(text: &str) -> Result<u32, String> {
     Ok(pid)
 }
 
+/// Parses the command line like `A::parse()`, but a bad argument becomes a
+/// one-line usage error (exit 2) instead of clap's multi-line block; `--help`
+/// and `--version` print and exit 0 as usual.
+pub fn parse<A: clap::Parser>() -> anyhow::Result<A> {
+    A::try_parse().map_err(|err| {
+        use clap::error::ErrorKind;
+        if matches!(
+            err.kind(),
+            ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+        ) || err.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+        {
+            let _ = err.print();
+            std::process::exit(0);
+        }
+        let text = err.to_string();
+        let first = text.lines().next().unwrap_or("invalid arguments");
+        let first = first.strip_prefix("error: ").unwrap_or(first);
+        crate::exit::usage(format!("{first} (see --help)"))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,25 +113,4 @@ mod tests {
         assert!(pid("abc").is_err());
         assert!(pid("1").is_ok());
     }
-}
-
-/// Parses the command line like `A::parse()`, but a bad argument becomes a
-/// one-line usage error (exit 2) instead of clap's multi-line block; `--help`
-/// and `--version` print and exit 0 as usual.
-pub fn parse<A: clap::Parser>() -> anyhow::Result<A> {
-    A::try_parse().map_err(|err| {
-        use clap::error::ErrorKind;
-        if matches!(
-            err.kind(),
-            ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
-        ) || err.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
-        {
-            let _ = err.print();
-            std::process::exit(0);
-        }
-        let text = err.to_string();
-        let first = text.lines().next().unwrap_or("invalid arguments");
-        let first = first.strip_prefix("error: ").unwrap_or(first);
-        crate::exit::usage(format!("{first} (see --help)"))
-    })
 }
