@@ -3,7 +3,6 @@
 
 use std::sync::OnceLock;
 
-use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 use time::{Duration, OffsetDateTime, UtcOffset};
 
@@ -27,12 +26,12 @@ pub fn clock_header() -> String {
     format!("[{}]", now.format(&fmt).unwrap_or_default())
 }
 
-/// RFC 3339 UTC with microseconds: `2026-11-23T10:42:32.123456Z`.
+/// RFC 3339 UTC with exactly six fractional digits (fixed width for
+/// tables): `2026-11-23T10:42:32.123456Z`.
 pub fn rfc3339(t: OffsetDateTime) -> String {
-    let t = t.to_offset(UtcOffset::UTC);
-    let micros = Duration::microseconds(t.microsecond() as i64);
-    let t = t.replace_nanosecond(0).unwrap_or(t) + micros;
-    t.format(&Rfc3339).unwrap_or_default()
+    let fmt =
+        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z");
+    t.to_offset(UtcOffset::UTC).format(&fmt).unwrap_or_default()
 }
 
 /// Current time as RFC 3339.
@@ -79,7 +78,9 @@ mod tests {
     #[test]
     fn formats_microseconds() {
         let t = OffsetDateTime::from_unix_timestamp_nanos(1_795_000_000_123_456_789).unwrap();
-        assert_eq!(rfc3339(t), "2026-11-18T09:06:40.123456Z");
+        assert_eq!(rfc3339(t), "2026-11-18T11:06:40.123456Z");
+        let round = OffsetDateTime::from_unix_timestamp_nanos(1_795_000_000_100_000_000).unwrap();
+        assert_eq!(rfc3339(round), "2026-11-18T11:06:40.100000Z");
         let clock = MonotonicClock::new();
         let a = clock.wall(1_000_000_000);
         let b = clock.wall(2_000_000_000);

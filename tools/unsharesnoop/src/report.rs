@@ -6,8 +6,6 @@ use std::fmt::Write;
 use common::cgroup::CgroupNames;
 use common::timefmt::MonotonicClock;
 use serde::Serialize;
-use time::macros::format_description;
-use time::UtcOffset;
 
 use crate::event::{Call, Event};
 
@@ -26,13 +24,7 @@ const HUMAN_WIDTH: usize = 44;
 /// fractional digits (`2026-11-23T10:42:32.123450Z`, zeros kept so the
 /// column stays aligned).
 pub fn timestamp(clock: &MonotonicClock, ktime_ns: u64) -> String {
-    let fmt =
-        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z");
-    clock
-        .wall(ktime_ns)
-        .to_offset(UtcOffset::UTC)
-        .format(&fmt)
-        .unwrap_or_default()
+    common::timefmt::rfc3339(clock.wall(ktime_ns))
 }
 
 /// Pads `text` to `width` characters (not bytes: comm may be UTF-8).
