@@ -105,21 +105,7 @@ struct {
 	__type(value, struct inflight);
 } inflight SEC(".maps");
 
-/* Never read by a program: userspace updates it to wait for an RCU grace
- * period, i.e. for every program that may still write a past slot. */
-struct sync_inner {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, u32);
-	__type(value, u32);
-} sync_inner SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, 1);
-	__type(key, u32);
-	__array(values, struct sync_inner);
-} sync_outer SEC(".maps");
+#include "program_sync.h"
 
 static __always_inline bool is_kthread(struct task_struct *task)
 {

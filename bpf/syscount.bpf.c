@@ -90,21 +90,7 @@ SYSCOUNT_HASH(struct syscount_stats, 16384) keyed1 SEC(".maps");
 SYSCOUNT_HASH(struct syscount_hist, 4096) hists0 SEC(".maps");
 SYSCOUNT_HASH(struct syscount_hist, 4096) hists1 SEC(".maps");
 
-/* Never read by a program: userspace updates it to wait for an RCU grace
- * period, i.e. for every program that may still see the old epoch. */
-struct sync_inner {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, u32);
-	__type(value, u32);
-} sync_inner SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, 1);
-	__type(key, u32);
-	__array(values, struct sync_inner);
-} sync_outer SEC(".maps");
+#include "program_sync.h"
 
 static __always_inline u64 syscall_nr(struct pt_regs *regs)
 {

@@ -79,3 +79,29 @@ pub fn wait_for_running_programs(outer: &impl MapCore, inner: &impl MapCore) -> 
         .update(as_bytes(&key), as_bytes(&fd), MapFlags::ANY)
         .context("waiting for running BPF programs (map-in-map update)")
 }
+
+/// Flips a double-buffer `epoch` (0/1) living in a program's mmap'd .bss,
+/// then waits until no program can still write the old half. Returns the
+/// old epoch: that half is now userspace's to read and clear.
+pub fn flip_epoch(epoch: &mut u32, outer: &impl MapCore, inner: &impl MapCore) -> Result<u32> {
+    let old = *epoch & 1;
+    // SAFETY: `epoch` points into the mmap'd .bss; a volatile store makes
+    // the flip visible to BPF programs before the wait below.
+    unsafe { std::ptr::write_volatile(epoch, old ^ 1) };
+    wait_for_running_programs(outer, inner)?;
+    Ok(old)
+}
+
+/// Writes the in-kernel cgroup filter settings (`cgroup_filter.h`) into a
+/// skeleton's .rodata before load.
+#[macro_export]
+macro_rules! set_cgroup_filter {
+    ($rodata:expr, $target:expr, $exact:expr) => {
+        if let Some(cg) = $target {
+            $rodata.filter_cgroup = true;
+            $rodata.filter_exact = $exact;
+            $rodata.target_cgid = cg.id;
+            $rodata.target_level = cg.level;
+        }
+    };
+}

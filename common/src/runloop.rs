@@ -9,7 +9,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, TryRecvError};
 use std::time::{Duration, Instant};
 
+use std::path::Path;
+
 use anyhow::{Context, Result};
+
+use crate::cgroup::Cgroup;
 
 use crate::exit::EXIT_INTERRUPTED;
 
@@ -73,6 +77,22 @@ impl RunLoop {
     pub fn watch(mut self, watch: Watch) -> Self {
         self.watch = Some(watch);
         self
+    }
+
+    /// Ends the run when the traced cgroup is removed or the traced process
+    /// exits (whichever of the two is given).
+    pub fn watch_target(self, cgroup: Option<&Cgroup>, pid: Option<u32>) -> Self {
+        if cgroup.is_none() && pid.is_none() {
+            return self;
+        }
+        let cgroup = cgroup.map(|cg| cg.path.clone());
+        self.watch(Box::new(move || {
+            if let Some(path) = cgroup.as_ref().filter(|p| !p.exists()) {
+                return Some(format!("target cgroup {} was removed", path.display()));
+            }
+            pid.filter(|pid| !Path::new(&format!("/proc/{pid}")).exists())
+                .map(|pid| format!("process {pid} exited"))
+        }))
     }
 
     /// Non-blocking check for loops that block elsewhere (a ring-buffer

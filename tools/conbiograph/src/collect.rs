@@ -107,12 +107,7 @@ impl<'obj> Collector<'obj> {
             rodata.filter_dev = true;
             rodata.target_dev = dev;
         }
-        if let Some(cg) = cfg.target {
-            rodata.filter_cgroup = true;
-            rodata.filter_exact = cfg.exact;
-            rodata.target_cgid = cg.id;
-            rodata.target_level = cg.level;
-        }
+        common::set_cgroup_filter!(rodata, cfg.target, cfg.exact);
         let mut skel = open
             .load()
             .context("loading the BPF program into the kernel (rerun with -v for libbpf's log)")?;

@@ -15,7 +15,6 @@ use std::time::Duration;
 
 use anyhow::Result;
 use clap::{ArgGroup, Parser, ValueEnum};
-use common::cgroup::{Cgroup, Hierarchy, TargetSpec};
 use common::output;
 use common::runloop::{RunLoop, Stop, Wake};
 
@@ -160,12 +159,7 @@ fn run() -> Result<ExitCode> {
     } else {
         Metric::Bytes
     };
-    let hierarchy = Hierarchy::detect()?;
-    let target: Option<Cgroup> = args
-        .target
-        .as_deref()
-        .map(|t| TargetSpec::parse(t)?.resolve(&hierarchy))
-        .transpose()?;
+    let (_, target) = common::cgroup::resolve_target(args.target.as_deref())?;
     let device = args.device.as_deref().map(devices::resolve).transpose()?;
     common::preflight::check("conbiograph", common::preflight::Needs::default())?;
     common::bpf::init_libbpf_log(args.verbose);
@@ -182,16 +176,7 @@ fn run() -> Result<ExitCode> {
         },
     )?;
     match &target {
-        Some(cg) => output::status(&format!(
-            "Tracing block I/O of cgroup {} (id {}{})",
-            cg.path.display(),
-            cg.id,
-            if args.exact {
-                ", exact"
-            } else {
-                ", with descendants"
-            }
-        )),
+        Some(cg) => output::status(&format!("Tracing block I/O of {}", cg.describe(args.exact))),
         None => output::status("Tracing all block I/O of the host"),
     }
     // Handler first, then the prompt: a Ctrl-C right after it must not kill us.
@@ -207,12 +192,7 @@ fn run() -> Result<ExitCode> {
         tty: std::io::stdout().is_terminal(),
     };
     let mut series = Series::new(args.period);
-    if let Some(cg) = &target {
-        let path = cg.path.clone();
-        run_loop = run_loop.watch(Box::new(move || {
-            (!path.exists()).then(|| format!("target cgroup {} was removed", path.display()))
-        }));
-    }
+    run_loop = run_loop.watch_target(target.as_ref(), None);
     if args.output == OutputFormat::Csv {
         output::print(report::CSV_HEADER)?;
     }

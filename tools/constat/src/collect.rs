@@ -3,7 +3,7 @@
 use std::mem::MaybeUninit;
 
 use anyhow::{Context, Result};
-use common::bpf::{lookup_percpu, wait_for_running_programs, zero_percpu, Pod};
+use common::bpf::{flip_epoch, lookup_percpu, zero_percpu, Pod};
 use common::cgroup::Cgroup;
 use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
 use libbpf_rs::{MapCore, OpenObject};
@@ -78,12 +78,7 @@ impl<'obj> Collector<'obj> {
         rodata.nr_exit = nr_exit;
         rodata.nr_exit_group = nr_exit_group;
         rodata.per_cgroup = target.is_none();
-        if let Some(cg) = target {
-            rodata.filter_cgroup = true;
-            rodata.filter_exact = exact;
-            rodata.target_cgid = cg.id;
-            rodata.target_level = cg.level;
-        }
+        common::set_cgroup_filter!(rodata, target, exact);
         let mut skel = open
             .load()
             .context("loading the BPF program into the kernel (rerun with -v for libbpf's log)")?;
@@ -100,19 +95,14 @@ impl<'obj> Collector<'obj> {
     /// write the old half, then reads and clears it. Nothing is lost
     /// between two drains.
     pub fn drain(&mut self) -> Result<Sample> {
-        let bss = self
-            .skel
-            .maps
+        let maps = &mut self.skel.maps;
+        let bss = maps
             .bss_data
             .as_deref_mut()
             .context("BPF .bss is not memory-mapped")?;
-        let old = bss.epoch & 1;
-        // SAFETY: `epoch` lives in the mmap'd .bss; a volatile store makes
-        // the flip visible to BPF programs before the wait below.
-        unsafe { std::ptr::write_volatile(&mut bss.epoch, old ^ 1) };
         let dropped_total = bss.dropped;
+        let old = flip_epoch(&mut bss.epoch, &maps.sync_outer, &maps.sync_inner)?;
         let maps = &self.skel.maps;
-        wait_for_running_programs(&maps.sync_outer, &maps.sync_inner)?;
 
         let rows = if self.per_cgroup {
             let map = if old == 0 {

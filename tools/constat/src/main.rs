@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use anyhow::Result;
 use clap::{Parser, ValueEnum};
-use common::cgroup::{Cgroup, Hierarchy, TargetSpec};
 use common::output::{self, Format};
 use common::runloop::{RunLoop, Stop, Wake};
 
@@ -89,12 +88,7 @@ fn run() -> Result<ExitCode> {
     } else {
         args.sort
     };
-    let hierarchy = Hierarchy::detect()?;
-    let target: Option<Cgroup> = args
-        .target
-        .as_deref()
-        .map(|t| TargetSpec::parse(t)?.resolve(&hierarchy))
-        .transpose()?;
+    let (hierarchy, target) = common::cgroup::resolve_target(args.target.as_deref())?;
     common::preflight::check("constat", common::preflight::Needs::default())?;
     common::bpf::init_libbpf_log(args.verbose);
 
@@ -102,16 +96,7 @@ fn run() -> Result<ExitCode> {
     let mut collector = Collector::start(&mut open_object, target.as_ref(), args.exact)?;
 
     match &target {
-        Some(cg) => output::status(&format!(
-            "Tracing cgroup {} (id {}{})",
-            cg.path.display(),
-            cg.id,
-            if args.exact {
-                ", exact"
-            } else {
-                ", with descendants"
-            }
-        )),
+        Some(cg) => output::status(&format!("Tracing {}", cg.describe(args.exact))),
         None => output::status(&format!(
             "Tracing every cgroup under {}",
             hierarchy.root.display()
@@ -120,12 +105,7 @@ fn run() -> Result<ExitCode> {
     // Handler first, then the prompt: a Ctrl-C right after it must not kill us.
     let mut run_loop = RunLoop::start(args.interval, args.duration)?;
     output::status("Collecting events... Ctrl-C to stop and show stat");
-    if let Some(cg) = &target {
-        let path = cg.path.clone();
-        run_loop = run_loop.watch(Box::new(move || {
-            (!path.exists()).then(|| format!("target cgroup {} was removed", path.display()))
-        }));
-    }
+    run_loop = run_loop.watch_target(target.as_ref(), None);
     let mut names = common::cgroup::CgroupNames::new(hierarchy.root.clone());
     let opts = Options {
         sort,

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use common::cgroup::{Cgroup, CgroupNames};
+use common::cgroup::{Cgroup, CgroupNames, TargetInfo};
 use common::output::{self, Align};
 use serde::Serialize;
 
@@ -44,14 +44,6 @@ pub struct Totals {
     pub errors: u64,
     pub elapsed_ns: u64,
     pub max_ns: u64,
-}
-
-#[derive(Debug, Serialize)]
-pub struct TargetInfo {
-    pub path: String,
-    pub cgroup: String,
-    pub id: u64,
-    pub descendants: bool,
 }
 
 /// One report: what `--output json` prints as one line.
@@ -157,12 +149,7 @@ impl Report {
             time: common::timefmt::now_rfc3339(),
             interval_s: interval.map(|i| i.as_secs_f64()),
             last,
-            target: target.map(|cg| TargetInfo {
-                path: cg.path.display().to_string(),
-                cgroup: cg.rel.clone(),
-                id: cg.id,
-                descendants: !exact,
-            }),
+            target: target.map(|cg| cg.info(exact)),
             rows,
             total,
             dropped: sample.dropped,

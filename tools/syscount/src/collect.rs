@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::mem::MaybeUninit;
 
 use anyhow::{Context, Result};
-use common::bpf::{lookup_percpu, wait_for_running_programs, Pod};
+use common::bpf::{flip_epoch, lookup_percpu, Pod};
 use common::cgroup::Cgroup;
 use libbpf_rs::skel::{OpenSkel, SkelBuilder};
 use libbpf_rs::{Link, MapCore, OpenObject};
@@ -111,12 +111,7 @@ impl<'obj> Collector<'obj> {
             .rodata_data
             .as_deref_mut()
             .context("BPF .rodata is not memory-mapped")?;
-        if let Some(cg) = filters.target {
-            rodata.filter_cgroup = true;
-            rodata.filter_exact = filters.exact;
-            rodata.target_cgid = cg.id;
-            rodata.target_level = cg.level;
-        }
+        common::set_cgroup_filter!(rodata, filters.target, filters.exact);
         rodata.filter_tgid = filters.pid.unwrap_or(0);
         rodata.filter_failed = filters.failures;
         rodata.filter_errno = filters.errno.unwrap_or(0);
@@ -181,19 +176,14 @@ impl<'obj> Collector<'obj> {
     /// write the old half, then reads and clears it. Nothing is lost
     /// between two drains.
     pub fn drain(&mut self) -> Result<Sample> {
-        let bss = self
-            .skel
-            .maps
+        let maps = &mut self.skel.maps;
+        let bss = maps
             .bss_data
             .as_deref_mut()
             .context("BPF .bss is not memory-mapped")?;
-        let old = bss.epoch & 1;
-        // SAFETY: `epoch` lives in the mmap'd .bss; a volatile store makes
-        // the flip visible to BPF programs before the wait below.
-        unsafe { std::ptr::write_volatile(&mut bss.epoch, old ^ 1) };
         let dropped_total = bss.dropped;
+        let old = flip_epoch(&mut bss.epoch, &maps.sync_outer, &maps.sync_inner)?;
         let maps = &self.skel.maps;
-        wait_for_running_programs(&maps.sync_outer, &maps.sync_inner)?;
 
         let hashed = self.mode.by_process || self.mode.by_cgroup || self.mode.by_errno;
         let rows = if hashed {

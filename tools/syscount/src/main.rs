@@ -13,7 +13,6 @@ use std::time::Duration;
 
 use anyhow::Result;
 use clap::Parser;
-use common::cgroup::{Cgroup, Hierarchy, TargetSpec};
 use common::exit::usage;
 use common::output::{self, Format};
 use common::runloop::{RunLoop, Stop, Wake};
@@ -203,12 +202,7 @@ fn run() -> Result<ExitCode> {
         millis: args.milliseconds,
     };
     let interval = args.interval.filter(|i| !i.is_zero());
-    let hierarchy = Hierarchy::detect()?;
-    let target: Option<Cgroup> = args
-        .target
-        .as_deref()
-        .map(|t| TargetSpec::parse(t)?.resolve(&hierarchy))
-        .transpose()?;
+    let (hierarchy, target) = common::cgroup::resolve_target(args.target.as_deref())?;
     common::preflight::check("syscount", common::preflight::Needs::default())?;
     common::bpf::init_libbpf_log(args.verbose);
 
@@ -229,16 +223,7 @@ fn run() -> Result<ExitCode> {
     let mut run_loop = RunLoop::start(interval, args.duration)?;
 
     if let Some(cg) = &target {
-        output::status(&format!(
-            "Tracing cgroup {} (id {}{})",
-            cg.path.display(),
-            cg.id,
-            if args.exact {
-                ", exact"
-            } else {
-                ", with descendants"
-            }
-        ));
+        output::status(&format!("Tracing {}", cg.describe(args.exact)));
     }
     if let Some(nrs) = &syscalls {
         let (exit, exit_group) = common::syscalls::never_returning();
@@ -251,18 +236,7 @@ fn run() -> Result<ExitCode> {
         args.top
     ));
 
-    let watched_cgroup = target.as_ref().map(|cg| cg.path.clone());
-    let watched_pid = args.pid;
-    if watched_cgroup.is_some() || watched_pid.is_some() {
-        run_loop = run_loop.watch(Box::new(move || {
-            if let Some(path) = watched_cgroup.as_ref().filter(|p| !p.exists()) {
-                return Some(format!("target cgroup {} was removed", path.display()));
-            }
-            watched_pid
-                .filter(|pid| !std::path::Path::new(&format!("/proc/{pid}")).exists())
-                .map(|pid| format!("process {pid} exited"))
-        }));
-    }
+    run_loop = run_loop.watch_target(target.as_ref(), args.pid);
     let mut render = |collector: &mut Collector, last: bool| -> Result<()> {
         let sample = collector.drain()?;
         let report = Report::build(

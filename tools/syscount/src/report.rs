@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
 use std::time::Duration;
 
-use common::cgroup::{Cgroup, CgroupNames};
+use common::cgroup::{Cgroup, CgroupNames, TargetInfo};
 use serde::Serialize;
 
 use crate::collect::{Row, Sample};
@@ -65,14 +65,6 @@ pub struct JsonRow {
     display_cgroup: String,
     #[serde(skip)]
     slots: Vec<u64>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct TargetInfo {
-    pub path: String,
-    pub cgroup: String,
-    pub id: u64,
-    pub descendants: bool,
 }
 
 /// One report: what `--output json` prints as one line.
@@ -195,12 +187,7 @@ impl Report {
             time: common::timefmt::now_rfc3339(),
             interval_s: interval.map(|i| i.as_secs_f64()),
             last,
-            target: target.map(|cg| TargetInfo {
-                path: cg.path.display().to_string(),
-                cgroup: cg.rel.clone(),
-                id: cg.id,
-                descendants: !exact,
-            }),
+            target: target.map(|cg| cg.info(exact)),
             rows,
             total_count,
             dropped,

@@ -162,12 +162,7 @@ impl<'obj> Collector<'obj> {
         rodata.include_failed = cfg.include_failed;
         rodata.target_tgid = cfg.pid.unwrap_or(0);
         rodata.wakeup_bytes = u64::from(cfg.buffer_bytes / 4);
-        if let Some(cg) = cfg.target {
-            rodata.filter_cgroup = true;
-            rodata.filter_exact = cfg.exact;
-            rodata.target_cgid = cg.id;
-            rodata.target_level = cg.level;
-        }
+        common::set_cgroup_filter!(rodata, cfg.target, cfg.exact);
         open.maps
             .events
             .set_max_entries(cfg.buffer_bytes)

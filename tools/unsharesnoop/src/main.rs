@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use clap::Parser;
-use common::cgroup::{Cgroup, CgroupNames, Hierarchy, TargetSpec};
+use common::cgroup::CgroupNames;
 use common::output::{self, Format};
 use common::runloop::{RunLoop, Stop, Wake};
 use common::timefmt::MonotonicClock;
@@ -153,12 +153,7 @@ fn run() -> Result<ExitCode> {
         return Ok(code);
     }
     let args: Args = common::args::parse()?;
-    let hierarchy = Hierarchy::detect()?;
-    let target: Option<Cgroup> = args
-        .target
-        .as_deref()
-        .map(|t| TargetSpec::parse(t)?.resolve(&hierarchy))
-        .transpose()?;
+    let (hierarchy, target) = common::cgroup::resolve_target(args.target.as_deref())?;
     let mut calls = args.calls.clone();
     calls.sort_by_key(|c| *c as u8);
     calls.dedup();
@@ -202,17 +197,7 @@ fn run() -> Result<ExitCode> {
     };
     // Signal handling before the "Ctrl-C" line: whoever reads it may signal at once.
     let mut run_loop = RunLoop::start(None, args.duration)?;
-    if let Some(cg) = &target {
-        let path = cg.path.clone();
-        run_loop = run_loop.watch(Box::new(move || {
-            (!path.exists()).then(|| format!("target cgroup {} was removed", path.display()))
-        }));
-    } else if let Some(pid) = args.pid {
-        let proc_dir = std::path::PathBuf::from(format!("/proc/{pid}"));
-        run_loop = run_loop.watch(Box::new(move || {
-            (!proc_dir.exists()).then(|| format!("process {pid} exited"))
-        }));
-    }
+    run_loop = run_loop.watch_target(target.as_ref(), args.pid);
 
     output::status(&format!(
         "Tracing {} {whom}{}... Ctrl-C to end",
