@@ -5,7 +5,8 @@
 
 /* Syscall numbers at or above this are ignored (x32 and compat ranges). */
 #define SYSCOUNT_NR_SLOTS 1024
-/* log2 latency buckets: slot k holds [2^k, 2^(k+1)) units, slot 0 also 0. */
+/* log2 latency buckets: slot k holds [2^k, 2^(k+1)) units, slot 0 also 0,
+ * and the last slot everything from 2^31 units up. */
 #define SYSCOUNT_HIST_SLOTS 32
 #define SYSCOUNT_COMM_LEN 16
 
@@ -18,7 +19,7 @@ struct syscount_slot {
 struct syscount_stats {
 	__u64 count;
 	__u64 total_ns;
-	char comm[SYSCOUNT_COMM_LEN]; /* -P only: the process's comm */
+	char comm[SYSCOUNT_COMM_LEN]; /* -P only: the process's comm (8-aligned) */
 };
 
 /* Key of the hashed modes (-P, --by-cgroup, --errno); unused parts are 0. */

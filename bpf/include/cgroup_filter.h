@@ -18,12 +18,6 @@ const volatile bool filter_exact = false;  /* ... but not its descendants */
 const volatile u64 target_cgid = 0;        /* cgroup v2 id of the target */
 const volatile u32 target_level = 0;       /* its depth below the root */
 
-/* Layout of struct cgroup before 6.2 (ids instead of pointers). */
-struct cgroup___ids {
-	int level;
-	u64 ancestor_ids[];
-} __attribute__((preserve_access_index));
-
 static __always_inline u64 task_cgroup_id(struct task_struct *task)
 {
 	return task->cgroups->dfl_cgrp->kn->id;

@@ -65,10 +65,20 @@ pub fn pid(text: &str) -> Result<u32, String> {
         .ok()
         .filter(|&p| p > 0)
         .ok_or_else(|| format!("'{text}' is not a process id"))?;
-    if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
-        return Err(format!("no process {pid} (is it still running?)"));
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .map_err(|_| format!("no process {pid} (is it still running?)"))?;
+    // /proc/<tid> exists for threads too, but the BPF filters compare the
+    // thread-group id: a thread id would silently match nothing.
+    let tgid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Tgid:"))
+        .and_then(|v| v.trim().parse::<u32>().ok());
+    match tgid {
+        Some(tgid) if tgid != pid => Err(format!(
+            "{pid} is a thread of process {tgid}: give the process id, -p {tgid}"
+        )),
+        _ => Ok(pid),
     }
-    Ok(pid)
 }
 
 /// Parses the command line like `A::parse()`, but a bad argument becomes a

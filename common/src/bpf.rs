@@ -1,6 +1,7 @@
 //! BPF plumbing shared by the tools: libbpf's log, reading per-CPU values,
 //! and waiting for running programs before a slot is read and cleared.
 
+use std::io::Write;
 use std::mem::size_of;
 use std::os::fd::AsRawFd;
 
@@ -12,7 +13,8 @@ use libbpf_rs::{MapCore, MapFlags, PrintLevel};
 pub fn init_libbpf_log(verbose: bool) {
     fn print(level: PrintLevel, msg: String) {
         if level != PrintLevel::Debug || std::env::var_os("CONTRACE_LIBBPF_DEBUG").is_some() {
-            eprint!("libbpf: {msg}");
+            // Never panic here (a panic across libbpf's C frames aborts).
+            let _ = write!(std::io::stderr().lock(), "libbpf: {msg}");
         }
     }
     if verbose {
@@ -29,7 +31,9 @@ pub fn init_libbpf_log(verbose: bool) {
 /// Implement only for `#[repr(C)]` types made of integers and arrays of them.
 pub unsafe trait Pod: Copy + Default {}
 
+// SAFETY: plain integers: every bit pattern is valid, no padding.
 unsafe impl Pod for u32 {}
+// SAFETY: as above.
 unsafe impl Pod for u64 {}
 
 /// Reads a `T` from the start of `bytes`; `None` if too short.
@@ -55,6 +59,24 @@ pub fn lookup_percpu<K: Pod, V: Pod>(map: &impl MapCore, key: &K) -> Result<Vec<
         .with_context(|| format!("reading BPF map {}", map.name().to_string_lossy()))?
         .unwrap_or_default();
     Ok(per_cpu.iter().filter_map(|b| from_bytes::<V>(b)).collect())
+}
+
+/// Reads and deletes every entry of a per-CPU hash: each key with its
+/// per-CPU values. Call it only for a map no program writes any more (the
+/// old half after [`flip_epoch`]): keys added meanwhile would be missed.
+pub fn drain_percpu_hash<K: Pod, V: Pod>(map: &impl MapCore) -> Result<Vec<(K, Vec<V>)>> {
+    let keys: Vec<Vec<u8>> = map.keys().collect();
+    let mut out = Vec::with_capacity(keys.len());
+    for raw in keys {
+        let Some(key) = from_bytes::<K>(&raw) else {
+            continue;
+        };
+        let values = lookup_percpu::<K, V>(map, &key)?;
+        map.delete(&raw)
+            .with_context(|| format!("clearing BPF map {}", map.name().to_string_lossy()))?;
+        out.push((key, values));
+    }
+    Ok(out)
 }
 
 /// Writes zeroes for `key` on every CPU.
@@ -104,4 +126,57 @@ macro_rules! set_cgroup_filter {
             $rodata.target_level = cg.level;
         }
     };
+}
+
+/// Turns a kernel-side cumulative `dropped` counter into per-report deltas.
+#[derive(Debug, Default)]
+pub struct DropCounter {
+    seen: u64,
+}
+
+impl DropCounter {
+    /// Reads the counter (volatile: BPF updates it concurrently) and returns
+    /// what was dropped since the previous call.
+    pub fn delta(&mut self, counter: &u64) -> u64 {
+        // SAFETY: `counter` is a valid reference into the mmap'd .bss; the
+        // volatile read keeps the compiler from caching a racing value.
+        let total = unsafe { std::ptr::read_volatile(counter) };
+        let delta = total.wrapping_sub(self.seen);
+        self.seen = total;
+        delta
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use libbpf_rs::{MapHandle, MapType};
+
+    #[test]
+    fn drain_percpu_hash_returns_every_cpu_and_empties_the_map() {
+        if !nix::unistd::geteuid().is_root() {
+            eprintln!("skipping: creating a BPF map needs root");
+            return;
+        }
+        let opts = libbpf_rs::libbpf_sys::bpf_map_create_opts {
+            sz: size_of::<libbpf_rs::libbpf_sys::bpf_map_create_opts>() as _,
+            ..Default::default()
+        };
+        let map = MapHandle::create(MapType::PercpuHash, Some("drain_test"), 4, 8, 8, &opts)
+            .expect("creating a per-CPU hash");
+        let cpus = libbpf_rs::num_possible_cpus().unwrap();
+        for key in [3u32, 7] {
+            let values: Vec<Vec<u8>> = (0..cpus as u64)
+                .map(|cpu| as_bytes(&(u64::from(key) * 100 + cpu)).to_vec())
+                .collect();
+            map.update_percpu(as_bytes(&key), &values, MapFlags::ANY)
+                .unwrap();
+        }
+        let mut drained = drain_percpu_hash::<u32, u64>(&map).unwrap();
+        drained.sort_by_key(|(k, _)| *k);
+        let want = |key: u64| (0..cpus as u64).map(|c| key * 100 + c).collect::<Vec<_>>();
+        assert_eq!(drained, vec![(3, want(3)), (7, want(7))]);
+        assert_eq!(map.keys().count(), 0);
+        assert!(drain_percpu_hash::<u32, u64>(&map).unwrap().is_empty());
+    }
 }

@@ -16,7 +16,7 @@ pub fn for_terminal(bytes: &[u8]) -> String {
                 '\t' => out.push_str("\\t"),
                 '\r' => out.push_str("\\r"),
                 '\x1b' => out.push_str("\\e"),
-                c if c.is_control() => {
+                c if c.is_control() || is_invisible_format(c) => {
                     let _ = write!(out, "\\u{{{:x}}}", c as u32);
                 }
                 c => out.push(c),
@@ -27,6 +27,20 @@ pub fn for_terminal(bytes: &[u8]) -> String {
         }
     }
     out
+}
+
+/// Unicode format characters that reorder or hide text (bidi overrides and
+/// isolates, zero-width characters, line/paragraph separators): a name
+/// holding them could visually forge table columns.
+fn is_invisible_format(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
+}
+
+/// A path escaped for a terminal (cgroup names are chosen by whoever owns
+/// the directory, possibly a container with a delegated subtree).
+pub fn path(path: &std::path::Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    for_terminal(path.as_os_str().as_bytes())
 }
 
 /// A NUL-terminated kernel string (like `comm[16]`) as bytes up to the NUL.
@@ -55,6 +69,12 @@ mod tests {
         assert_eq!(for_terminal(b"bad\xff\xfe"), "bad\\xff\\xfe");
         assert_eq!(for_terminal(b"\x07bell"), "\\u{7}bell");
         assert_eq!(for_terminal("é".as_bytes()), "é");
+        assert_eq!(for_terminal("a\u{202E}b".as_bytes()), "a\\u{202e}b");
+        assert_eq!(
+            for_terminal("zero\u{200B}width".as_bytes()),
+            "zero\\u{200b}width"
+        );
+        assert_eq!(path(std::path::Path::new("/x/\x1b[2J")), "/x/\\e[2J");
         assert_eq!(c_bytes(&[104i8, 105, 0, 120]), b"hi");
     }
 }

@@ -8,6 +8,7 @@
 //! | 130  | a second Ctrl-C interrupted the final report              |
 
 use std::fmt;
+use std::io::Write;
 use std::process::ExitCode;
 
 /// Exit status for bad input (same as clap's usage errors).
@@ -55,7 +56,8 @@ pub fn main_with(tool: &str, run: impl FnOnce() -> anyhow::Result<ExitCode>) -> 
             } else {
                 EXIT_FAILURE
             };
-            eprintln!("{tool}: {err:#}");
+            // Not eprintln!: it panics when stderr is closed.
+            let _ = writeln!(std::io::stderr().lock(), "{tool}: {err:#}");
             ExitCode::from(code)
         }
     }

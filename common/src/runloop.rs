@@ -88,7 +88,10 @@ impl RunLoop {
         let cgroup = cgroup.map(|cg| cg.path.clone());
         self.watch(Box::new(move || {
             if let Some(path) = cgroup.as_ref().filter(|p| !p.exists()) {
-                return Some(format!("target cgroup {} was removed", path.display()));
+                return Some(format!(
+                    "target cgroup {} was removed",
+                    crate::escape::path(path)
+                ));
             }
             pid.filter(|pid| !Path::new(&format!("/proc/{pid}")).exists())
                 .map(|pid| format!("process {pid} exited"))

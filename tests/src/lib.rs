@@ -354,3 +354,13 @@ pub fn row<'a>(report: &'a serde_json::Value, syscall: &str) -> Option<&'a serde
 pub fn u(v: Option<&serde_json::Value>, field: &str) -> u64 {
     v.and_then(|v| v[field].as_u64()).unwrap_or(0)
 }
+
+/// Resident memory of a process, KiB (0 if it is gone).
+pub fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}

@@ -143,7 +143,12 @@ fn interval_reports_lose_nothing() {
     assert_eq!(total, 5000, "{}", done.stdout);
     assert!(reports
         .iter()
-        .all(|r| r["interval_s"].as_f64() == Some(0.2)));
+        .all(|r| r["interval_s"].as_f64().is_some_and(|s| s > 0.0 && s < 1.0)));
+    // Every report but the last covers a whole interval (within scheduling noise).
+    for r in &reports[..reports.len() - 1] {
+        let s = r["interval_s"].as_f64().unwrap();
+        assert!((0.15..0.5).contains(&s), "interval_s {s}");
+    }
 }
 
 #[test]

@@ -13,15 +13,6 @@ fn soak_seconds() -> u64 {
         .unwrap_or(12)
 }
 
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0)
-}
-
 #[test]
 fn soak_exact_counts_and_flat_rss() {
     if !require_root() {

@@ -197,6 +197,88 @@ fn by_process_shows_the_workload_pid_comm_and_count() {
 }
 
 #[test]
+fn by_process_shows_the_name_after_a_rename() {
+    if !require_root() {
+        return;
+    }
+    let cg = TestCgroup::new("syscount-rename");
+    // The rename happens while traced: 50 calls under the old name, 600
+    // under the new one (libbpf-tools reads comm on every call too).
+    let w = Workload::spawn(
+        Some(&cg.path),
+        &[
+            "--comm",
+            "sc-before",
+            "getppid",
+            "50",
+            "rename",
+            "sc-after",
+            "getppid",
+            "600",
+        ],
+    );
+    let pid = w.pid;
+    let report = syscount_json(&["-c", &cg.arg(), "-P", "--syscall", "getppid"], || {
+        w.finish();
+    });
+    let rows = report["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{report}");
+    assert_eq!(rows[0]["pid"], pid);
+    assert_eq!(rows[0]["count"], 650);
+    assert_eq!(rows[0]["comm"], "sc-after", "{report}");
+}
+
+/// BPF program ids a process holds (its program and link fds).
+fn bpf_prog_ids(pid: u32) -> Vec<u32> {
+    let mut ids: Vec<u32> = std::fs::read_dir(format!("/proc/{pid}/fdinfo"))
+        .unwrap()
+        .flatten()
+        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+        .filter_map(|info| {
+            info.lines()
+                .find_map(|l| l.strip_prefix("prog_id:"))
+                .and_then(|v| v.trim().parse().ok())
+        })
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+#[test]
+fn by_process_reads_comm_without_a_helper_call() {
+    if !require_root() {
+        return;
+    }
+    if !Path::new("/usr/sbin/bpftool").exists() {
+        eprintln!("skipping: /usr/sbin/bpftool is not installed");
+        return;
+    }
+    let cg = TestCgroup::new("syscount-nohelper");
+    let tool = Tool::start("syscount", &["-c", &cg.arg(), "-P"]);
+    let ids = bpf_prog_ids(tool.pid());
+    let mut dumps = String::new();
+    for id in &ids {
+        let out = Command::new("/usr/sbin/bpftool")
+            .args(["prog", "dump", "xlated", "id", &id.to_string()])
+            .output()
+            .expect("run bpftool");
+        assert!(out.status.success(), "bpftool: {out:?}");
+        dumps.push_str(&String::from_utf8_lossy(&out.stdout));
+    }
+    tool.stop();
+    // The exit program, with -P live: it reads the task (tgid, cgroup).
+    assert!(
+        !ids.is_empty() && dumps.contains("call "),
+        "{ids:?}: {dumps}"
+    );
+    assert!(
+        !dumps.contains("probe_read"),
+        "a probe_read helper on the per-call path:\n{dumps}"
+    );
+}
+
+#[test]
 fn pid_filter_excludes_other_processes() {
     if !require_root() {
         return;
@@ -410,6 +492,24 @@ fn interval_reports_lose_nothing() {
     );
     let total: u64 = reports.iter().map(|r| u(row(r, "getppid"), "count")).sum();
     assert_eq!(total, 5000, "{}", done.stdout);
+    // interval_s is the time each report really covers.
+    for r in &reports {
+        let s = r["interval_s"].as_f64().unwrap();
+        assert!(s > 0.0 && s < 1.0, "{r}");
+    }
+
+    // Ctrl-C after 0.4 s of a 10 s interval: the report covers 0.4 s.
+    let tool = Tool::start(
+        "syscount",
+        &["-c", &cg.arg(), "-i", "10", "--output", "json"],
+    );
+    std::thread::sleep(Duration::from_millis(400));
+    let done = tool.stop();
+    let reports = done.json();
+    assert_eq!(reports.len(), 1, "{}", done.stdout);
+    let s = reports[0]["interval_s"].as_f64().unwrap();
+    assert!((0.4..3.0).contains(&s), "covered {s} s: {}", done.stdout);
+    assert_eq!(reports[0]["final"], true);
 
     // Text: a [HH:MM:SS] header before every table.
     let tool = Tool::start("syscount", &["-c", &cg.arg(), "-i", "0.3"]);
@@ -448,7 +548,11 @@ fn duration_ends_the_run_with_a_report() {
     );
     let done = tool.wait();
     assert_eq!(done.code, Some(0));
-    assert_eq!(done.json().len(), 1);
+    let reports = done.json();
+    assert_eq!(reports.len(), 1);
+    // -d 1 without -i: the whole run, about one second.
+    let s = reports[0]["interval_s"].as_f64().unwrap();
+    assert!((0.95..3.0).contains(&s), "covered {s} s");
 }
 
 #[test]

@@ -49,7 +49,7 @@ impl Cgroup {
     pub fn describe(&self, exact: bool) -> String {
         format!(
             "cgroup {} (id {}, {})",
-            self.path.display(),
+            crate::escape::path(&self.path),
             self.id,
             if exact { "exact" } else { "with descendants" }
         )

@@ -187,7 +187,7 @@ pub fn container_id_of(name: &str) -> Option<&str> {
 fn list(paths: &[PathBuf]) -> String {
     paths
         .iter()
-        .map(|p| p.display().to_string())
+        .map(|p| crate::escape::path(p))
         .collect::<Vec<_>>()
         .join(", ")
 }

@@ -22,6 +22,7 @@
 //!   bench-getppid N        N getppid calls, prints ns_per_call
 //!   sleep MS               sleep (no syscalls counted on purpose: nanosleep)
 //!   pause                  block until killed
+//!   rename NAME            set this thread's comm (prctl PR_SET_NAME)
 //! Prints one line per action result on stdout; "ready" when in the cgroup.
 
 use std::ffi::CString;
@@ -336,6 +337,18 @@ fn main() {
             }
             "sleep" => {
                 std::thread::sleep(std::time::Duration::from_millis(num(a1, "milliseconds")));
+                2
+            }
+            "rename" => {
+                // Like --comm, but after "go": a rename the tracer sees.
+                let mut name = a1
+                    .unwrap_or_else(|| die("rename needs a name".into()))
+                    .as_bytes()
+                    .to_vec();
+                name.truncate(15);
+                name.push(0);
+                // SAFETY: NUL-terminated buffer of at most 16 bytes.
+                unsafe { libc::prctl(libc::PR_SET_NAME, name.as_ptr()) };
                 2
             }
             "pause" => loop {

@@ -1,9 +1,10 @@
 //! Loading constat's BPF program and draining its per-CPU counters.
 
 use std::mem::MaybeUninit;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use common::bpf::{flip_epoch, lookup_percpu, zero_percpu, Pod};
+use common::bpf::{drain_percpu_hash, flip_epoch, lookup_percpu, zero_percpu, DropCounter, Pod};
 use common::cgroup::Cgroup;
 use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
 use libbpf_rs::{MapCore, OpenObject};
@@ -40,12 +41,15 @@ pub struct Row {
 pub struct Sample {
     pub rows: Vec<Row>,
     pub dropped: u64,
+    /// Time since the previous drain (or the start).
+    pub covered: Duration,
 }
 
 pub struct Collector<'obj> {
     skel: ConstatSkel<'obj>,
     per_cgroup: bool,
-    dropped_seen: u64,
+    drops: DropCounter,
+    last_drain: Instant,
 }
 
 fn sum(per_cpu: &[constat_stats]) -> constat_stats {
@@ -87,7 +91,8 @@ impl<'obj> Collector<'obj> {
         Ok(Self {
             skel,
             per_cgroup: target.is_none(),
-            dropped_seen: 0,
+            drops: DropCounter::default(),
+            last_drain: Instant::now(),
         })
     }
 
@@ -100,7 +105,7 @@ impl<'obj> Collector<'obj> {
             .bss_data
             .as_deref_mut()
             .context("BPF .bss is not memory-mapped")?;
-        let dropped_total = bss.dropped;
+        let dropped = self.drops.delta(&bss.dropped);
         let old = flip_epoch(&mut bss.epoch, &maps.sync_outer, &maps.sync_inner)?;
         let maps = &self.skel.maps;
 
@@ -114,9 +119,13 @@ impl<'obj> Collector<'obj> {
         } else {
             drain_array(&maps.stats, old)?
         };
-        let dropped = dropped_total - self.dropped_seen;
-        self.dropped_seen = dropped_total;
-        Ok(Sample { rows, dropped })
+        let now = Instant::now();
+        let covered = now - std::mem::replace(&mut self.last_drain, now);
+        Ok(Sample {
+            rows,
+            dropped,
+            covered,
+        })
     }
 }
 
@@ -148,18 +157,10 @@ fn drain_array(map: &impl MapCore, half: u32) -> Result<Vec<Row>> {
 
 /// Every cgroup: the old per-CPU hash, emptied after reading.
 fn drain_hash(map: &impl MapCore) -> Result<Vec<Row>> {
-    let keys: Vec<Vec<u8>> = map.keys().collect();
-    let mut rows = Vec::with_capacity(keys.len());
-    for raw in keys {
-        let Some(key) = common::bpf::from_bytes::<constat_key>(&raw) else {
-            continue;
-        };
-        let stats = sum(&lookup_percpu::<constat_key, constat_stats>(map, &key)?);
-        map.delete(&raw)
-            .context("clearing the per-cgroup counters")?;
-        if stats.count > 0 {
-            rows.push(row(Some(key.cgroup_id), key.nr, stats));
-        }
-    }
-    Ok(rows)
+    Ok(drain_percpu_hash::<constat_key, constat_stats>(map)?
+        .into_iter()
+        .map(|(key, per_cpu)| (key, sum(&per_cpu)))
+        .filter(|(_, stats)| stats.count > 0)
+        .map(|(key, stats)| row(Some(key.cgroup_id), key.nr, stats))
+        .collect())
 }

@@ -110,7 +110,6 @@ fn run() -> Result<ExitCode> {
     let opts = Options {
         sort,
         top: args.top,
-        interval: args.interval,
         exact: args.exact,
     };
     let mut render = |collector: &mut Collector, last: bool| -> Result<()> {

@@ -1,7 +1,6 @@
 //! Turning drained counters into a sorted report: a table or one JSON object.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use common::cgroup::{Cgroup, CgroupNames, TargetInfo};
 use common::output::{self, Align};
@@ -15,7 +14,6 @@ use crate::SortKey;
 pub struct Options {
     pub sort: SortKey,
     pub top: Option<usize>,
-    pub interval: Option<Duration>,
     /// The target excludes its descendants (`--exact`).
     pub exact: bool,
 }
@@ -50,8 +48,8 @@ pub struct Totals {
 #[derive(Debug, Serialize)]
 pub struct Report {
     pub time: String,
-    /// Length of the interval covered, with -i; null for a whole-run report.
-    pub interval_s: Option<f64>,
+    /// Seconds this report covers: since the start or the previous report.
+    pub interval_s: f64,
     /// True for the last report of the run.
     #[serde(rename = "final")]
     pub last: bool,
@@ -94,12 +92,8 @@ impl Report {
         names: &mut CgroupNames,
         last: bool,
     ) -> Self {
-        let Options {
-            sort,
-            top,
-            interval,
-            exact,
-        } = *opts;
+        let Options { sort, top, exact } = *opts;
+        let covered = sample.covered;
         let mut total = Totals::default();
         for r in &sample.rows {
             total.count += r.count;
@@ -147,7 +141,7 @@ impl Report {
             .collect();
         Self {
             time: common::timefmt::now_rfc3339(),
-            interval_s: interval.map(|i| i.as_secs_f64()),
+            interval_s: covered.as_secs_f64(),
             last,
             target: target.map(|cg| cg.info(exact)),
             rows,

@@ -2,9 +2,10 @@
 
 use std::collections::HashMap;
 use std::mem::MaybeUninit;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use common::bpf::{flip_epoch, lookup_percpu, Pod};
+use common::bpf::{drain_percpu_hash, flip_epoch, DropCounter, Pod};
 use common::cgroup::Cgroup;
 use libbpf_rs::skel::{OpenSkel, SkelBuilder};
 use libbpf_rs::{Link, MapCore, OpenObject};
@@ -69,6 +70,8 @@ pub struct Sample {
     pub rows: Vec<Row>,
     pub hists: HashMap<HistKey, Vec<u64>>,
     pub dropped: u64,
+    /// Time counted: since the previous drain, or since attaching.
+    pub covered: Duration,
 }
 
 pub struct Collector<'obj> {
@@ -79,19 +82,23 @@ pub struct Collector<'obj> {
     slots: MappedArray<syscount_slot>,
     cpus: usize,
     mode: Mode,
-    dropped_seen: u64,
+    drops: DropCounter,
+    /// When the previous drain closed its half (or the programs attached).
+    last_flip: Instant,
 }
 
+/// Sums a key's per-CPU values. Each CPU keeps the comm it saw last; after
+/// an exec or rename they can differ, and the CPU with the most calls most
+/// likely ran the process under its final name.
 fn sum(per_cpu: &[syscount_stats]) -> (u64, u64, Vec<u8>) {
-    let mut comm = Vec::new();
-    let (mut count, mut total) = (0, 0);
-    for s in per_cpu {
-        count += s.count;
-        total += s.total_ns;
-        if comm.is_empty() {
-            comm = common::escape::c_bytes(&s.comm);
-        }
-    }
+    let count = per_cpu.iter().map(|s| s.count).sum();
+    let total = per_cpu.iter().map(|s| s.total_ns).sum();
+    let comm = per_cpu
+        .iter()
+        .filter(|s| s.comm[0] != 0)
+        .max_by_key(|s| s.count)
+        .map(|s| common::escape::c_bytes(&s.comm))
+        .unwrap_or_default();
     (count, total, comm)
 }
 
@@ -168,7 +175,8 @@ impl<'obj> Collector<'obj> {
             cpus,
             _links: links,
             mode,
-            dropped_seen: 0,
+            drops: DropCounter::default(),
+            last_flip: Instant::now(),
         })
     }
 
@@ -181,8 +189,10 @@ impl<'obj> Collector<'obj> {
             .bss_data
             .as_deref_mut()
             .context("BPF .bss is not memory-mapped")?;
-        let dropped_total = bss.dropped;
+        let dropped = self.drops.delta(&bss.dropped);
         let old = flip_epoch(&mut bss.epoch, &maps.sync_outer, &maps.sync_inner)?;
+        let now = Instant::now();
+        let covered = now.duration_since(std::mem::replace(&mut self.last_flip, now));
         let maps = &self.skel.maps;
 
         let hashed = self.mode.by_process || self.mode.by_cgroup || self.mode.by_errno;
@@ -192,7 +202,7 @@ impl<'obj> Collector<'obj> {
                 self.mode.by_cgroup,
             )?
         } else {
-            drain_slots(&mut self.slots, self.cpus, old)
+            drain_slots(&mut self.slots, self.cpus, old)?
         };
         let hists = if self.mode.histogram {
             drain_hists(
@@ -202,33 +212,35 @@ impl<'obj> Collector<'obj> {
         } else {
             HashMap::new()
         };
-        let dropped = dropped_total - self.dropped_seen;
-        self.dropped_seen = dropped_total;
         Ok(Sample {
             rows,
             hists,
             dropped,
+            covered,
         })
     }
 }
 
 /// Per syscall: every CPU's old-epoch row of the mapped array, summed and
 /// cleared.
-fn drain_slots(slots: &mut MappedArray<syscount_slot>, cpus: usize, half: u32) -> Vec<Row> {
+fn drain_slots(slots: &mut MappedArray<syscount_slot>, cpus: usize, half: u32) -> Result<Vec<Row>> {
     let nr_slots = NR_SLOTS as usize;
     let mut sums = vec![(0u64, 0u64); nr_slots];
     for cpu in 0..cpus {
         let base = (cpu * 2 + half as usize) * nr_slots;
         for (nr, sum) in sums.iter_mut().enumerate() {
-            let slot = slots.get(base + nr);
+            let idx = base + nr;
+            let outside = || format!("counter slot {idx} is outside the mapped array");
+            let slot = slots.get(idx).with_context(outside)?;
             if slot.count > 0 {
                 sum.0 += slot.count;
                 sum.1 += slot.total_ns;
-                slots.clear(base + nr);
+                slots.clear(idx).with_context(outside)?;
             }
         }
     }
-    sums.into_iter()
+    Ok(sums
+        .into_iter()
         .enumerate()
         .filter(|(_, (count, _))| *count > 0)
         .map(|(nr, (count, total_ns))| Row {
@@ -237,27 +249,12 @@ fn drain_slots(slots: &mut MappedArray<syscount_slot>, cpus: usize, half: u32) -
             total_ns,
             ..Row::default()
         })
-        .collect()
+        .collect())
 }
 
-/// Every entry of a per-CPU hash, summed over CPUs; the map is emptied.
-fn drain_hash<V: Pod>(map: &impl MapCore) -> Result<Vec<(syscount_key, Vec<V>)>> {
-    let keys: Vec<Vec<u8>> = map.keys().collect();
-    let mut out = Vec::with_capacity(keys.len());
-    for raw in keys {
-        let Some(key) = common::bpf::from_bytes::<syscount_key>(&raw) else {
-            continue;
-        };
-        let values = lookup_percpu::<syscount_key, V>(map, &key)?;
-        map.delete(&raw)
-            .with_context(|| format!("clearing BPF map {}", map.name().to_string_lossy()))?;
-        out.push((key, values));
-    }
-    Ok(out)
-}
-
+/// The hashed modes' old half, summed over CPUs; the map is emptied.
 fn drain_keyed(map: &impl MapCore, by_cgroup: bool) -> Result<Vec<Row>> {
-    Ok(drain_hash::<syscount_stats>(map)?
+    Ok(drain_percpu_hash::<syscount_key, syscount_stats>(map)?
         .into_iter()
         .filter_map(|(key, per_cpu)| {
             let (count, total_ns, comm) = sum(&per_cpu);
@@ -275,7 +272,7 @@ fn drain_keyed(map: &impl MapCore, by_cgroup: bool) -> Result<Vec<Row>> {
 
 fn drain_hists(map: &impl MapCore, by_cgroup: bool) -> Result<HashMap<HistKey, Vec<u64>>> {
     let mut hists = HashMap::new();
-    for (key, per_cpu) in drain_hash::<syscount_hist>(map)? {
+    for (key, per_cpu) in drain_percpu_hash::<syscount_key, syscount_hist>(map)? {
         let mut slots = vec![0u64; HIST_SLOTS];
         for h in &per_cpu {
             for (acc, v) in slots.iter_mut().zip(h.slots.iter()) {

@@ -246,7 +246,6 @@ fn run() -> Result<ExitCode> {
             args.exact,
             &mut names,
             args.top,
-            interval,
             last,
         );
         match args.output {

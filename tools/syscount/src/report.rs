@@ -3,7 +3,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
-use std::time::Duration;
 
 use common::cgroup::{Cgroup, CgroupNames, TargetInfo};
 use serde::Serialize;
@@ -71,8 +70,10 @@ pub struct JsonRow {
 #[derive(Debug, Serialize)]
 pub struct Report {
     pub time: String,
-    /// Length of the interval covered, with -i; null for a whole-run report.
-    pub interval_s: Option<f64>,
+    /// Seconds this report covers: since attaching, or since the previous
+    /// report (a last report after Ctrl-C, -d or a vanished target covers
+    /// less than -i).
+    pub interval_s: f64,
     /// True for the last report of the run.
     #[serde(rename = "final")]
     pub last: bool,
@@ -124,7 +125,6 @@ fn sort(entries: &mut [Entry], mode: Mode) {
 }
 
 impl Report {
-    #[allow(clippy::too_many_arguments)]
     pub fn build(
         sample: Sample,
         mode: Mode,
@@ -132,13 +132,13 @@ impl Report {
         exact: bool,
         names: &mut CgroupNames,
         top: usize,
-        interval: Option<Duration>,
         last: bool,
     ) -> Self {
         let Sample {
             rows,
             mut hists,
             dropped,
+            covered,
         } = sample;
         let mut entries = fold(rows);
         let total_count = entries.iter().map(|e| e.count).sum();
@@ -185,7 +185,7 @@ impl Report {
             .collect();
         Self {
             time: common::timefmt::now_rfc3339(),
-            interval_s: interval.map(|i| i.as_secs_f64()),
+            interval_s: covered.as_secs_f64(),
             last,
             target: target.map(|cg| cg.info(exact)),
             rows,

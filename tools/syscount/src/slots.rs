@@ -49,21 +49,27 @@ impl<T: common::bpf::Pod> MappedArray<T> {
         Ok(Self { base, entries, len })
     }
 
-    /// Reads entry `idx`. Call only for entries no BPF program writes any
-    /// more (the old epoch, after the wait), as for [`Self::clear`].
-    pub fn get(&self, idx: usize) -> T {
-        assert!(idx < self.entries, "slot {idx} out of range");
+    /// Reads entry `idx`; `None` past the end. Call only for entries no
+    /// BPF program writes any more (the old epoch, after the wait), as for
+    /// [`Self::clear`].
+    pub fn get(&self, idx: usize) -> Option<T> {
+        if idx >= self.entries {
+            return None;
+        }
         // SAFETY: idx is in bounds of the mapping; T is Pod and its size is a
         // multiple of 8, the kernel's element stride; volatile because the
         // memory is shared with the kernel.
-        unsafe { std::ptr::read_volatile(self.base.as_ptr().add(idx)) }
+        Some(unsafe { std::ptr::read_volatile(self.base.as_ptr().add(idx)) })
     }
 
-    /// Zeroes entry `idx`.
-    pub fn clear(&mut self, idx: usize) {
-        assert!(idx < self.entries, "slot {idx} out of range");
+    /// Zeroes entry `idx`; `None` past the end.
+    pub fn clear(&mut self, idx: usize) -> Option<()> {
+        if idx >= self.entries {
+            return None;
+        }
         // SAFETY: as in `get`.
-        unsafe { std::ptr::write_volatile(self.base.as_ptr().add(idx), T::default()) }
+        unsafe { std::ptr::write_volatile(self.base.as_ptr().add(idx), T::default()) };
+        Some(())
     }
 }
 
@@ -71,5 +77,43 @@ impl<T> Drop for MappedArray<T> {
     fn drop(&mut self) {
         // SAFETY: unmapping exactly the region mmap returned.
         unsafe { libc::munmap(self.base.as_ptr().cast(), self.len) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use common::bpf::as_bytes;
+    use libbpf_rs::libbpf_sys::bpf_map_create_opts;
+    use libbpf_rs::{MapFlags, MapHandle, MapType};
+
+    /// uapi BPF_F_MMAPABLE.
+    const F_MMAPABLE: u32 = 1 << 10;
+
+    #[test]
+    fn reads_and_clears_through_the_mapping_and_refuses_out_of_range() {
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        if unsafe { libc::geteuid() } != 0 {
+            eprintln!("skipping: creating a BPF map needs root");
+            return;
+        }
+        let opts = bpf_map_create_opts {
+            sz: std::mem::size_of::<bpf_map_create_opts>() as _,
+            map_flags: F_MMAPABLE,
+            ..Default::default()
+        };
+        let map = MapHandle::create(MapType::Array, Some("slots_test"), 4, 8, 5, &opts)
+            .expect("creating an mmapable array");
+        map.update(as_bytes(&4u32), as_bytes(&77u64), MapFlags::ANY)
+            .unwrap();
+
+        let mut slots = MappedArray::<u64>::new(&map).unwrap();
+        assert_eq!(slots.get(4), Some(77));
+        assert_eq!(slots.get(0), Some(0));
+        assert_eq!(slots.get(5), None);
+        assert_eq!(slots.clear(5), None);
+        assert_eq!(slots.clear(4), Some(()));
+        let seen = map.lookup(as_bytes(&4u32), MapFlags::ANY).unwrap().unwrap();
+        assert_eq!(seen, vec![0u8; 8], "the kernel sees the cleared slot");
     }
 }
