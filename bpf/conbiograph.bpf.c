@@ -23,10 +23,19 @@
  * Issue->complete latency, sampled (the first charged bio of a period on a
  * CPU, then one in LAT_SAMPLE): sampled bios are remembered by address (and
  * sector); block_rq_issue stamps the request whose first bio is one of them,
- * block_rq_complete adds the time and forgets the bio. Both return at once
- * while nothing is sampled, so other I/O pays one load. (block_bio_complete
+ * block_rq_complete adds the time and forgets the bio. (block_bio_complete
  * does not fire for blk-mq devices; bios merged behind another one stay
- * until the LRU drops them.)
+ * until the LRU drops them or a new sample reuses the address.)
+ *
+ * The request hooks see every request of the host, so they are gated:
+ * sample_gate opens with the first sample and userspace closes it once no
+ * bio has been sampled for a while (last_sample). A count of samples in
+ * flight could not do this: LRU evictions and merged bios are never
+ * counted down. While the gate is closed other I/O pays one load.
+ *
+ * The writeback hook is writeback_dirty_folio; kernels from before folios
+ * have writeback_dirty_page instead (same context, same mapping argument),
+ * and userspace loads whichever the kernel's BTF has.
  */
 #include "block_vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -44,7 +53,10 @@ const volatile u32 target_dev = 0;     /* kernel dev_t: major << 20 | minor */
 
 u64 start_ns = 0; /* bpf_ktime_get_ns() at period 0, set once attached */
 u64 dropped = 0;  /* I/O on more devices than a CPU's table holds */
-u64 sampled = 0;  /* sampled bios in flight (approximate: a gate only) */
+/* Period number + 1 of the latest sampled bio (0: none yet). Stored before
+ * sample_gate is opened; userspace relies on that order. */
+u64 last_sample = 0;
+u32 sample_gate = 0; /* request hooks look at requests only while nonzero */
 
 #define PF_KTHREAD 0x00200000
 #define REQ_OP_MASK 0xff
@@ -68,9 +80,10 @@ struct inode_key {
 };
 
 struct inflight {
-	u64 sector; /* the bio's range at queue time, to recognise it at issue */
-	u64 end;
+	u64 sector; /* the bio's range at queue time, to recognise it at issue; */
+	u64 end;    /* from issue on, sector = the request's start */
 	u64 issue_ns;
+	u64 rq;     /* the request stamped at issue, checked at completion */
 	u32 dir;
 	u32 pad;
 };
@@ -119,7 +132,8 @@ static __always_inline bool target_task(struct task_struct *task)
 	return !is_kthread(task) && task_in_target(task);
 }
 
-static __always_inline struct cbg_period *current_slot(u64 now)
+/* The slot of the period `now` is in, and that period's number. */
+static __always_inline struct cbg_period *current_slot(u64 now, u64 *period)
 {
 	u64 start = start_ns;
 	u32 idx;
@@ -127,12 +141,13 @@ static __always_inline struct cbg_period *current_slot(u64 now)
 	/* Not started yet: nothing before period 0 is counted. */
 	if (!start || now < start)
 		return 0;
-	idx = ((now - start) / period_ns) & (CBG_NR_SLOTS - 1);
+	*period = (now - start) / period_ns;
+	idx = *period & (CBG_NR_SLOTS - 1);
 	return bpf_map_lookup_elem(&periods, &idx);
 }
 
-SEC("tp_btf/writeback_dirty_folio")
-int BPF_PROG(cbg_dirty, struct folio *folio, struct address_space *mapping)
+/* Pages of `mapping` turn dirty in the current task's context. */
+static __always_inline void record_dirtier(struct address_space *mapping)
 {
 	struct task_struct *task;
 	struct inode_key key = {};
@@ -140,12 +155,12 @@ int BPF_PROG(cbg_dirty, struct folio *folio, struct address_space *mapping)
 	u64 *seen, cgid;
 
 	if (!filter_cgroup || !mapping)
-		return 0;
+		return;
 	inode = mapping->host;
 	if (!inode)
-		return 0;
+		return;
 	if ((inode->i_mode & S_IFMT) == S_IFBLK)
-		return 0;
+		return;
 	key.ino = inode->i_ino;
 	key.dev = inode->i_sb->s_dev;
 	task = bpf_get_current_task_btf();
@@ -154,13 +169,27 @@ int BPF_PROG(cbg_dirty, struct folio *folio, struct address_space *mapping)
 		/* Someone else dirtied it last: their writeback is theirs. */
 		if (seen)
 			bpf_map_delete_elem(&dirtied, &key);
-		return 0;
+		return;
 	}
 	cgid = task_cgroup_id(task);
 	if (!seen)
 		bpf_map_update_elem(&dirtied, &key, &cgid, BPF_ANY);
 	else if (*seen != cgid)
 		*seen = cgid;
+}
+
+SEC("tp_btf/writeback_dirty_folio")
+int BPF_PROG(cbg_dirty, struct folio *folio, struct address_space *mapping)
+{
+	record_dirtier(mapping);
+	return 0;
+}
+
+/* Pre-folio kernels; userspace disables whichever of the two is missing. */
+SEC("tp_btf/writeback_dirty_page")
+int BPF_PROG(cbg_dirty_page, struct page *page, struct address_space *mapping)
+{
+	record_dirtier(mapping);
 	return 0;
 }
 
@@ -226,7 +255,7 @@ int BPF_PROG(cbg_bio_queue, struct bio *bio)
 	struct gendisk *disk;
 	bool by_dirtier = false;
 	u32 size, op, dev;
-	u64 key, now;
+	u64 key, now, period = 0;
 	int dir;
 
 	if (!bio)
@@ -266,7 +295,7 @@ int BPF_PROG(cbg_bio_queue, struct bio *bio)
 	}
 
 	now = bpf_ktime_get_ns();
-	slot = current_slot(now);
+	slot = current_slot(now, &period);
 	if (!slot)
 		return 0;
 	slot->bytes[dir] += size;
@@ -284,8 +313,16 @@ int BPF_PROG(cbg_bio_queue, struct bio *bio)
 	};
 
 	key = (u64)bio;
-	if (!bpf_map_update_elem(&inflight, &key, &fl, BPF_ANY))
-		__sync_fetch_and_add(&sampled, 1);
+	/* BPF_ANY: an entry already under this address is stale (a bio merged
+	 * into another request never completes as a request's head). */
+	if (bpf_map_update_elem(&inflight, &key, &fl, BPF_ANY))
+		return 0;
+	/* Written only when they change: the request hooks load sample_gate
+	 * for every request of the host, so keep its cache line quiet. */
+	if (last_sample != period + 1)
+		last_sample = period + 1;
+	if (!sample_gate)
+		sample_gate = 1;
 	return 0;
 }
 
@@ -295,7 +332,7 @@ int BPF_PROG(cbg_rq_issue, struct request *rq)
 	struct inflight *fl;
 	u64 key, sector;
 
-	if (!sampled || !rq)
+	if (!sample_gate || !rq)
 		return 0;
 	key = (u64)rq->bio;
 	if (!key)
@@ -306,8 +343,11 @@ int BPF_PROG(cbg_rq_issue, struct request *rq)
 	/* A split bio keeps the tail of its range, so its request starts
 	 * inside it; anything else is a stale entry whose address was reused. */
 	sector = rq->__sector;
-	if (sector >= fl->sector && sector < fl->end)
+	if (sector >= fl->sector && sector < fl->end) {
+		fl->sector = sector;
+		fl->rq = (u64)rq;
 		fl->issue_ns = bpf_ktime_get_ns();
+	}
 	return 0;
 }
 
@@ -316,9 +356,9 @@ int BPF_PROG(cbg_rq_complete, struct request *rq, blk_status_t error, unsigned i
 {
 	struct cbg_period *slot;
 	struct inflight *fl;
-	u64 key, now;
+	u64 key, now, period;
 
-	if (!sampled || !rq)
+	if (!sample_gate || !rq)
 		return 0;
 	key = (u64)rq->bio;
 	if (!key)
@@ -326,15 +366,16 @@ int BPF_PROG(cbg_rq_complete, struct request *rq, blk_status_t error, unsigned i
 	fl = bpf_map_lookup_elem(&inflight, &key);
 	if (!fl)
 		return 0;
-	if (fl->issue_ns) {
+	/* Timed only if this very request was stamped: an entry stamped for an
+	 * earlier request whose completion went unseen (gate closed) is stale. */
+	if (fl->issue_ns && fl->rq == (u64)rq && fl->sector == rq->__sector) {
 		now = bpf_ktime_get_ns();
-		slot = current_slot(now);
+		slot = current_slot(now, &period);
 		if (slot && now > fl->issue_ns) {
 			slot->lat_ns[fl->dir & 1] += now - fl->issue_ns;
 			slot->lat_count[fl->dir & 1]++;
 		}
 	}
-	if (!bpf_map_delete_elem(&inflight, &key))
-		__sync_fetch_and_sub(&sampled, 1);
+	bpf_map_delete_elem(&inflight, &key);
 	return 0;
 }

@@ -115,12 +115,15 @@ struct JsonRun {
     summary: Value,
 }
 
-fn json_run(args: &[&str], work: impl FnOnce()) -> JsonRun {
+fn json_run(args: &[&str], work: impl FnOnce(&Tool)) -> JsonRun {
     let mut all = args.to_vec();
     all.extend(["--output", "json"]);
     let tool = Tool::start("conbiograph", &all);
-    work();
-    let done = tool.stop();
+    work(&tool);
+    json_of(tool.stop())
+}
+
+fn json_of(done: Finished) -> JsonRun {
     assert_eq!(done.code, Some(0), "conbiograph failed: {}", done.stderr);
     let mut lines = done.json();
     let summary = lines.pop().expect("summary line");
@@ -175,7 +178,7 @@ fn direct_write_counts_exactly_its_bytes() {
     let file = dir.file("data");
     let size = SIZE.to_string();
     let w = Workload::spawn(Some(&cg.path), &["write-direct", &file, &size]);
-    let run = json_run(&["-t", "200", "-c", &cg.arg()], || {
+    let run = json_run(&["-t", "200", "-c", &cg.arg()], |_| {
         w.finish();
     });
     let s = &run.summary;
@@ -186,7 +189,12 @@ fn direct_write_counts_exactly_its_bytes() {
         s["write"]["mean_lat_ns"].as_u64().is_some_and(|ns| ns > 0),
         "latency: {s}"
     );
+    // The target object every contrace tool prints.
     assert_eq!(s["target"]["id"], cg.id());
+    assert_eq!(s["target"]["path"], cg.arg());
+    let rel = cg.path.strip_prefix(cgroup2_root()).unwrap();
+    assert_eq!(s["target"]["cgroup"], format!("/{}", rel.display()));
+    assert_eq!(s["target"]["descendants"], true);
     assert_eq!(s["period_ms"], 200);
     let devices = s["devices"].as_array().expect("devices");
     assert!(
@@ -212,7 +220,7 @@ fn direct_read_counts_exactly_its_bytes() {
     // Written before the tracer starts, by a process outside the target.
     run_workload(None, &["--no-wait", "write-direct", &file, &size]);
     let w = Workload::spawn(Some(&cg.path), &["read-direct", &file, &size]);
-    let run = json_run(&["-t", "200", "-c", &cg.arg()], || {
+    let run = json_run(&["-t", "200", "-c", &cg.arg()], |_| {
         w.finish();
     });
     let s = &run.summary;
@@ -234,7 +242,7 @@ fn buffered_write_with_its_own_fsync_is_charged() {
         Some(&cg.path),
         &["write-buffered", &file, &size, "fsync", &file],
     );
-    let run = json_run(&["-t", "200", "-c", &cg.arg(), "--write"], || {
+    let run = json_run(&["-t", "200", "-c", &cg.arg(), "--write"], |_| {
         w.finish();
     });
     let written = u(Some(&run.summary["write"]), "bytes");
@@ -258,7 +266,7 @@ fn writeback_forced_by_sync_outside_is_charged_to_the_dirtier() {
     let file = dir.file("data");
     let size = SIZE.to_string();
     let w = Workload::spawn(Some(&cg.path), &["write-buffered", &file, &size]);
-    let run = json_run(&["-t", "200", "-c", &cg.arg()], || {
+    let run = json_run(&["-t", "200", "-c", &cg.arg()], |_| {
         w.finish();
         // The workload has exited; `sync` runs here, outside the cgroup,
         // and kernel flusher threads write the pages.
@@ -306,7 +314,7 @@ fn io_of_other_cgroups_is_never_counted() {
             &size,
         ],
     );
-    let run = json_run(&["-t", "200", "-c", &cg.arg()], || {
+    let run = json_run(&["-t", "200", "-c", &cg.arg()], |_| {
         let mut outsider = outsider;
         outsider.go();
         own.finish();
@@ -421,7 +429,7 @@ fn csv_rows_add_up_and_device_filter_applies() {
         .collect();
     if let Some(other) = others.first() {
         let w = Workload::spawn(Some(&cg.path), &["write-direct", &file, &size]);
-        let run = json_run(&["-c", &cg.arg(), "--device", other], || {
+        let run = json_run(&["-c", &cg.arg(), "--device", other], |_| {
             w.finish();
         });
         assert_eq!(
@@ -483,4 +491,155 @@ fn bad_input_exits_2_without_attaching() {
         );
         assert!(done.stdout.is_empty(), "{args:?}: {}", done.stdout);
     }
+}
+
+/// Periods are consecutive, one every `period_ms` from 0, and the summary
+/// counts them all.
+fn assert_contiguous(run: &JsonRun, period_ms: u64) {
+    for (i, p) in run.periods.iter().enumerate() {
+        assert_eq!(p["t_ms"].as_u64(), Some(i as u64 * period_ms), "{p}");
+    }
+    assert_eq!(
+        u(Some(&run.summary), "periods"),
+        run.periods.len() as u64,
+        "{}",
+        run.summary
+    );
+}
+
+#[test]
+fn sigterm_summarizes_and_exact_target_has_no_descendants() {
+    if !require_root() {
+        return;
+    }
+    let cg = TestCgroup::new("cbg-term");
+    let tool = Tool::start(
+        "conbiograph",
+        &["-t", "100", "-c", &cg.arg(), "--exact", "--output", "json"],
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let done = tool.signal(nix::sys::signal::Signal::SIGTERM);
+    assert!(
+        done.stderr.contains("[!] Received signal and summarizing"),
+        "{}",
+        done.stderr
+    );
+    let run = json_of(done);
+    assert_eq!(
+        run.summary["target"]["descendants"], false,
+        "{}",
+        run.summary
+    );
+    assert_eq!(run.summary["target"]["id"], cg.id());
+    assert_contiguous(&run, 100);
+}
+
+#[test]
+fn a_reader_more_than_256_periods_behind_merges_periods_and_loses_nothing() {
+    if !require_root() {
+        return;
+    }
+    use nix::sys::signal::{kill, Signal};
+    use nix::unistd::Pid;
+    let cg = TestCgroup::new("cbg-lag");
+    let dir = BlockDir::new("lag");
+    let (first, second) = (dir.file("first"), dir.file("second"));
+    let size = (8 * MIB).to_string();
+    let before = Workload::spawn(Some(&cg.path), &["write-direct", &first, &size]);
+    let after = Workload::spawn(Some(&cg.path), &["write-direct", &second, &size]);
+    let run = json_run(&["-t", "10", "-c", &cg.arg()], |tool| {
+        // Stopped for 3 s = 300 periods of 10 ms: the ring holds 256.
+        let pid = Pid::from_raw(tool.pid() as i32);
+        kill(pid, Signal::SIGSTOP).expect("SIGSTOP");
+        before.finish();
+        std::thread::sleep(Duration::from_secs(3));
+        kill(pid, Signal::SIGCONT).expect("SIGCONT");
+        // I/O while it catches up, in the periods whose slots are reused.
+        after.finish();
+        std::thread::sleep(Duration::from_millis(200));
+    });
+    let s = &run.summary;
+    assert!(u(Some(s), "merged_periods") > 0, "{s}");
+    assert_eq!(u(Some(&s["write"]), "bytes"), 16 * MIB, "{s}");
+    assert_periods_add_up(&run);
+    assert_contiguous(&run, 10);
+}
+
+/// The running tool's .bss variables, read with bpftool.
+fn bss(tool: &Tool) -> Value {
+    let fds = std::fs::read_dir(format!("/proc/{}/fdinfo", tool.pid())).expect("fdinfo");
+    for fd in fds.flatten() {
+        let info = std::fs::read_to_string(fd.path()).unwrap_or_default();
+        let Some(id) = info.lines().find_map(|l| l.strip_prefix("map_id:")) else {
+            continue;
+        };
+        let show = run("bpftool", &["-j", "map", "show", "id", id.trim()]);
+        let show: Value = serde_json::from_str(&show).expect("bpftool json");
+        if !show["name"].as_str().is_some_and(|n| n.ends_with(".bss")) {
+            continue;
+        }
+        let dump = run("bpftool", &["-j", "map", "dump", "id", id.trim()]);
+        let dump: Value = serde_json::from_str(&dump).expect("bpftool json");
+        // [{"formatted":{"value":{".bss":[{"name":value},...]}}}]
+        let mut vars = serde_json::Map::new();
+        for var in dump[0]["formatted"]["value"][".bss"]
+            .as_array()
+            .expect("bss")
+        {
+            for (k, v) in var.as_object().expect("var") {
+                vars.insert(k.clone(), v.clone());
+            }
+        }
+        return Value::Object(vars);
+    }
+    panic!("no .bss map held by conbiograph");
+}
+
+#[test]
+fn latency_gate_closes_when_idle_and_reopens() {
+    if !require_root() {
+        return;
+    }
+    let cg = TestCgroup::new("cbg-gate");
+    let dir = BlockDir::new("gate");
+    let (first, second) = (dir.file("first"), dir.file("second"));
+    let size = (8 * MIB).to_string();
+    let before = Workload::spawn(Some(&cg.path), &["write-direct", &first, &size]);
+    let after = Workload::spawn(Some(&cg.path), &["write-direct", &second, &size]);
+    let mut gap_ms = 0;
+    let run = json_run(&["-t", "100", "-c", &cg.arg()], |tool| {
+        assert_eq!(bss(tool)["sample_gate"], 0, "closed before any I/O");
+        before.finish();
+        assert_eq!(bss(tool)["sample_gate"], 1, "open after sampled I/O");
+        // The gate lingers 2 s after the last sample, then closes: the
+        // request hooks go back to one load for every request.
+        let t = std::time::Instant::now();
+        while bss(tool)["sample_gate"] != 0 {
+            assert!(t.elapsed() < Duration::from_secs(5), "gate never closed");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        gap_ms = t.elapsed().as_millis() as u64;
+        after.finish();
+        std::thread::sleep(Duration::from_millis(300));
+    });
+    assert!(gap_ms >= 1500, "closed after {gap_ms} ms");
+    let s = &run.summary;
+    assert_eq!(u(Some(&s["write"]), "bytes"), 16 * MIB, "{s}");
+    // The second burst starts after a gap of 15+ empty periods, and its
+    // requests were timed: the gate reopened.
+    let writes: Vec<&Value> = run
+        .periods
+        .iter()
+        .filter(|p| u(Some(p), "write_bytes") > 0 || !p["write_lat_ns"].is_null())
+        .collect();
+    let split = writes
+        .windows(2)
+        .position(|w| u(Some(w[1]), "t_ms") - u(Some(w[0]), "t_ms") >= 1500)
+        .unwrap_or_else(|| panic!("no idle gap: {writes:?}"));
+    assert!(
+        writes[split + 1..]
+            .iter()
+            .any(|p| p["write_lat_ns"].as_u64().is_some_and(|ns| ns > 0)),
+        "no latency after the gate reopened: {writes:?}"
+    );
 }

@@ -44,12 +44,9 @@ pub fn render(series: &Series, dirs: &[Dir], metric: Metric, size: Size) -> Stri
 }
 
 fn render_one(series: &Series, dir: Dir, metric: Metric, size: Size) -> String {
-    let title = format!("{} {}", dir.name(), y_title(metric, series));
-    let values: Vec<f64> = series
-        .periods
-        .iter()
-        .map(|p| p.value(dir, metric))
-        .collect();
+    let mut title = format!("{} {}", dir.name(), y_title(metric, series));
+    let points = series.points();
+    let values: Vec<f64> = points.iter().map(|p| p.value(dir, metric)).collect();
     let peak = values.iter().copied().fold(0.0f64, f64::max);
     if values.is_empty() || peak <= 0.0 {
         return format!("{title}: none\n");
@@ -58,17 +55,22 @@ fn render_one(series: &Series, dir: Dir, metric: Metric, size: Size) -> String {
         Metric::Count => units::count_scale(peak),
         Metric::Bytes | Metric::Avg => units::byte_scale(peak),
     };
-    // Step chart: the value of period i holds from t_i to t_(i+1); textplots
-    // draws each step at the height of the following point.
-    let period_s = series.period.as_secs_f64();
-    let mut points: Vec<(f32, f32)> = Vec::with_capacity(values.len() + 1);
-    points.push((0.0, 0.0));
-    for (i, v) in values.iter().enumerate() {
-        points.push((((i + 1) as f64 * period_s) as f32, (v / scale) as f32));
+    if series.width() > 1 {
+        title.push_str(&format!(", mean of {} periods per step", series.width()));
     }
-    let xmax = (values.len() as f64 * period_s) as f32;
+    // Step chart: a point's value holds from its first period's start to
+    // its last period's end; textplots draws each step at the height of
+    // the following point.
+    let period_s = series.period.as_secs_f64();
+    let mut xy: Vec<(f32, f32)> = Vec::with_capacity(values.len() + 1);
+    xy.push((0.0, 0.0));
+    for (p, v) in points.iter().zip(&values) {
+        let end = (p.sum.index + p.periods) as f64 * period_s;
+        xy.push((end as f32, (v / scale) as f32));
+    }
+    let xmax = (series.len() as f64 * period_s) as f32;
     let ymax = (peak / scale) as f32;
-    let shape = Shape::Steps(&points);
+    let shape = Shape::Steps(&xy);
     let y_unit = unit.to_string();
     let text = {
         let mut chart =
@@ -139,6 +141,27 @@ mod tests {
             text.contains("write requests per 0.5s (requests)"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn merged_points_say_so_and_keep_the_time_axis() {
+        let mut s = Series::with_max_points(Duration::from_millis(500), 4);
+        let rows: Vec<Period> = (0..20u64)
+            .map(|i| Period {
+                index: i,
+                bytes: [0, 1 << 20],
+                ops: [0, 1],
+                ..Period::default()
+            })
+            .collect();
+        s.extend(&rows);
+        let text = render(&s, &[Dir::Write], Metric::Bytes, Size::for_terminal(80, 4));
+        assert!(
+            text.contains("write bytes per 0.5s, mean of 8 periods per step (MiB)"),
+            "{text}"
+        );
+        assert!(text.contains("1 MiB"), "mean, not sum: {text}");
+        assert!(text.contains("10.0s"), "whole run on the x axis: {text}");
     }
 
     #[test]

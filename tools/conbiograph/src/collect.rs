@@ -5,8 +5,14 @@
 //! while its period is current; once the clock has passed it and one RCU
 //! grace period has elapsed (no program that read the old time still runs),
 //! userspace reads and zeroes it with nothing lost or double counted.
+//!
+//! The latency hooks see every request of the host; they only look at
+//! requests while the kernel's `sample_gate` is open. The kernel opens it
+//! when it samples a bio, userspace closes it here once nothing has been
+//! sampled for [`LINGER`].
 
 use std::mem::MaybeUninit;
+use std::sync::atomic::{fence, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -33,6 +39,72 @@ unsafe impl Pod for cbg_devices {}
 /// Slots in the kernel's ring (must match CBG_NR_SLOTS in conbiograph.h).
 pub const NR_SLOTS: u64 = 256;
 
+/// How long the latency gate stays open after the last sampled bio: a
+/// sampled request that takes longer loses its latency sample.
+const LINGER: Duration = Duration::from_secs(2);
+
+/// Whether period `index`'s slot already belongs to a later period when the
+/// clock is in period `current`: slot = index % NR_SLOTS, and the programs
+/// write it again from period `index + NR_SLOTS` on.
+pub fn slot_reused(index: u64, current: u64) -> bool {
+    current.saturating_sub(index) >= NR_SLOTS
+}
+
+/// Periods the latency gate stays open after the last sample: LINGER, and
+/// never less than two periods.
+pub fn linger_periods(period: Duration) -> u64 {
+    let period = period.as_nanos().max(1);
+    (LINGER.as_nanos().div_ceil(period) as u64).max(2)
+}
+
+/// Whether the latency gate may close: the latest sample (`last_sample` =
+/// its period + 1, 0 = none) is `linger` periods or more behind `current`.
+pub fn gate_idle(last_sample: u64, current: u64, linger: u64) -> bool {
+    match last_sample.checked_sub(1) {
+        None => true,
+        Some(sampled) => current.saturating_sub(sampled) >= linger,
+    }
+}
+
+/// The writeback tracepoint that runs in the context of the task dirtying
+/// pages: the folio one since folios, the page one before.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum DirtyHook {
+    Folio,
+    Page,
+}
+
+/// Feature probe: which of the two the kernel's BTF has (tp_btf programs
+/// attach through the `btf_trace_<name>` typedef).
+fn dirty_hook() -> Result<DirtyHook> {
+    use libbpf_rs::btf::{types::Typedef, Btf};
+    let btf = Btf::from_vmlinux().context("reading the kernel's BTF")?;
+    let has = |name: &str| btf.type_by_name::<Typedef>(name).is_some();
+    if has("btf_trace_writeback_dirty_folio") {
+        Ok(DirtyHook::Folio)
+    } else if has("btf_trace_writeback_dirty_page") {
+        Ok(DirtyHook::Page)
+    } else {
+        anyhow::bail!(
+            "this kernel has neither the writeback_dirty_folio nor the writeback_dirty_page \
+             tracepoint in its BTF; conbiograph needs one to charge writeback to the \
+             container that dirtied the pages (kernel built with CONFIG_DEBUG_INFO_BTF and \
+             writeback tracepoints)"
+        )
+    }
+}
+
+/// How `take` learns which slots the programs may still write.
+#[derive(Clone, Copy, Debug)]
+enum Clock {
+    /// Attached: read the clock at each slot. A slot whose reuse begins in
+    /// the next period is left alone too, so the clock cannot reach its
+    /// reuse between that reading and the zeroing.
+    Running,
+    /// Detached (and waited for): nothing writes any more.
+    Stopped(u64),
+}
+
 /// What to count, written into .rodata before load.
 pub struct Config<'a> {
     pub period: Duration,
@@ -56,6 +128,8 @@ pub struct Collector<'obj> {
     skel: ConbiographSkel<'obj>,
     start_ns: u64,
     period_ns: u64,
+    /// Periods the latency gate lingers after the last sample.
+    linger: u64,
     /// First period not drained yet.
     next: u64,
     /// Periods that were drained too late (their slot was reused): their
@@ -93,6 +167,7 @@ impl<'obj> Collector<'obj> {
     /// period 0.
     pub fn start(open_object: &'obj mut MaybeUninit<OpenObject>, cfg: &Config) -> Result<Self> {
         let period_ns = u64::try_from(cfg.period.as_nanos()).context("period too long")?;
+        let hook = dirty_hook()?;
         let mut open = ConbiographSkelBuilder::default()
             .open(open_object)
             .context("opening the BPF object")?;
@@ -108,13 +183,24 @@ impl<'obj> Collector<'obj> {
             rodata.target_dev = dev;
         }
         common::set_cgroup_filter!(rodata, cfg.target, cfg.exact);
+        // Only the hook this kernel has: the other one would fail to load.
+        open.progs.cbg_dirty.set_autoload(hook == DirtyHook::Folio);
+        open.progs
+            .cbg_dirty_page
+            .set_autoload(hook == DirtyHook::Page);
         let mut skel = open
             .load()
             .context("loading the BPF program into the kernel (rerun with -v for libbpf's log)")?;
-        skel.attach().context(
-            "attaching to the block and writeback tracepoints (block_bio_queue, \
-             block_rq_issue, block_bio_complete, writeback_dirty_folio)",
-        )?;
+        let dirty = match hook {
+            DirtyHook::Folio => "writeback_dirty_folio",
+            DirtyHook::Page => "writeback_dirty_page",
+        };
+        skel.attach().with_context(|| {
+            format!(
+                "attaching to the block and writeback tracepoints (block_bio_queue, \
+                 block_rq_issue, block_rq_complete, {dirty})"
+            )
+        })?;
         let start_ns = monotonic_ns()?;
         let bss = skel
             .maps
@@ -128,6 +214,7 @@ impl<'obj> Collector<'obj> {
             skel,
             start_ns,
             period_ns,
+            linger: linger_periods(cfg.period),
             next: 0,
             merged: 0,
         })
@@ -138,33 +225,37 @@ impl<'obj> Collector<'obj> {
         Ok(monotonic_ns()?.saturating_sub(self.start_ns) / self.period_ns)
     }
 
-    /// Reads and clears periods `self.next..end` (all of them past).
-    fn take(&mut self, end: u64) -> Result<Vec<Period>> {
+    /// Reads and clears periods `self.next..end` (all of them past). A
+    /// period whose slot the programs already write for a later period is
+    /// left there (merged into that period) and returned empty.
+    fn take(&mut self, end: u64, clock: Clock) -> Result<Vec<Period>> {
         if end <= self.next {
             return Ok(Vec::new());
         }
-        let maps = &self.skel.maps;
-        wait_for_running_programs(&maps.sync_outer, &maps.sync_inner)?;
+        if let Clock::Running = clock {
+            // Programs that read the clock before `end` was computed finish.
+            wait_for_running_programs(&self.skel.maps.sync_outer, &self.skel.maps.sync_inner)?;
+        }
         let mut rows = Vec::with_capacity((end - self.next) as usize);
         for index in self.next..end {
-            if end - index > NR_SLOTS {
-                // Its slot was reused by a later period, which holds its counts.
+            let reused = match clock {
+                Clock::Running => slot_reused(index, self.current_period()? + 1),
+                Clock::Stopped(current) => slot_reused(index, current),
+            };
+            let empty = Period {
+                index,
+                ..Period::default()
+            };
+            if reused {
                 self.merged += 1;
-                rows.push(Period {
-                    index,
-                    ..Period::default()
-                });
+                rows.push(empty);
                 continue;
             }
             let slot = (index % NR_SLOTS) as u32;
+            let maps = &self.skel.maps;
             let per_cpu = lookup_percpu::<u32, cbg_period>(&maps.periods, &slot)?;
             let row = to_period(index, &per_cpu);
-            if row
-                != (Period {
-                    index,
-                    ..Period::default()
-                })
-            {
+            if row != empty {
                 zero_percpu::<u32, cbg_period>(&maps.periods, &slot)?;
             }
             rows.push(row);
@@ -176,15 +267,57 @@ impl<'obj> Collector<'obj> {
     /// Every period that has ended since the last call.
     pub fn drain(&mut self) -> Result<Vec<Period>> {
         let current = self.current_period()?;
-        self.take(current)
+        let rows = self.take(current, Clock::Running)?;
+        self.close_idle_gate()?;
+        Ok(rows)
+    }
+
+    /// Closes the latency gate when nothing has been sampled for `linger`
+    /// periods, without losing a sample taken meanwhile: the kernel stores
+    /// `last_sample` before opening the gate, so a changed `last_sample`
+    /// after the close means the gate must be open again.
+    fn close_idle_gate(&mut self) -> Result<()> {
+        let current = self.current_period()?;
+        let linger = self.linger;
+        let bss = self
+            .skel
+            .maps
+            .bss_data
+            .as_deref_mut()
+            .context("BPF .bss is not memory-mapped")?;
+        let gate = std::ptr::addr_of_mut!(bss.sample_gate);
+        let last = std::ptr::addr_of!(bss.last_sample);
+        // SAFETY: both point into the mmap'd .bss, which lives as long as
+        // the skeleton; volatile, aligned accesses because the programs
+        // write them concurrently.
+        unsafe {
+            if std::ptr::read_volatile(gate) == 0 {
+                return Ok(());
+            }
+            let seen = std::ptr::read_volatile(last);
+            if !gate_idle(seen, current, linger) {
+                return Ok(());
+            }
+            std::ptr::write_volatile(gate, 0);
+            // The re-read must not happen before the store is visible.
+            fence(Ordering::SeqCst);
+            if std::ptr::read_volatile(last) != seen {
+                std::ptr::write_volatile(gate, 1);
+            }
+        }
+        Ok(())
     }
 
     /// Detaches, then returns the remaining periods (the current, partial
     /// one included) and the per-device totals.
     pub fn finish(&mut self) -> Result<(Vec<Period>, Vec<DeviceTotals>, u64)> {
-        let current = self.current_period()?;
         self.skel.links = ConbiographLinks::default();
-        let rows = self.take(current + 1)?;
+        // Programs still running read the clock until they finish: only
+        // then does the clock say which period was the last one written.
+        let maps = &self.skel.maps;
+        wait_for_running_programs(&maps.sync_outer, &maps.sync_inner)?;
+        let current = self.current_period()?;
+        let rows = self.take(current + 1, Clock::Stopped(current))?;
         let devices = self.devices()?;
         let dropped = self.skel.maps.bss_data.as_deref().map_or(0, |b| b.dropped);
         Ok((rows, devices, dropped))
@@ -213,5 +346,34 @@ impl<'obj> Collector<'obj> {
         }
         out.sort_by_key(|t| std::cmp::Reverse(t.bytes[0] + t.bytes[1]));
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_slot_is_reused_exactly_nr_slots_periods_later() {
+        // The slot of period C - 256 is period C's: the one written now.
+        assert!(slot_reused(44, 300));
+        assert!(!slot_reused(45, 300));
+        assert!(slot_reused(0, NR_SLOTS));
+        assert!(!slot_reused(0, NR_SLOTS - 1));
+        assert!(!slot_reused(7, 7));
+        assert!(!slot_reused(9, 7), "a future period is not reused");
+    }
+
+    #[test]
+    fn gate_lingers_two_seconds_or_two_periods() {
+        assert_eq!(linger_periods(Duration::from_millis(1000)), 2);
+        assert_eq!(linger_periods(Duration::from_millis(100)), 20);
+        assert_eq!(linger_periods(Duration::from_millis(300)), 7);
+        assert_eq!(linger_periods(Duration::from_secs(5)), 2);
+        // last_sample is period + 1.
+        assert!(gate_idle(0, 0, 2), "nothing sampled yet");
+        assert!(!gate_idle(11, 11, 2), "sampled in period 10");
+        assert!(!gate_idle(11, 10, 2), "clock read before the sample");
+        assert!(gate_idle(11, 12, 2));
     }
 }

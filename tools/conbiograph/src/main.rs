@@ -19,7 +19,7 @@ use common::output;
 use common::runloop::{RunLoop, Stop, Wake};
 
 use crate::collect::{Collector, Config};
-use crate::report::{PeriodRow, Summary, Target};
+use crate::report::{PeriodRow, Summary};
 use crate::series::{Dir, Metric, Period, Series};
 
 const EXAMPLES: &str = "\
@@ -48,6 +48,11 @@ enum OutputFormat {
 
 /// A container's block I/O over time, charged to the container that caused
 /// it: direct I/O and reads by its tasks, and writeback of pages it dirtied.
+///
+/// Memory stays bounded on long runs: totals and peaks are kept exactly, per
+/// period, but the chart keeps at most 10000 points; beyond that, neighbouring
+/// points merge and each step shows the mean of 2, 4, 8... periods. The
+/// --output json/csv rows are always one per period.
 #[derive(Debug, Parser)]
 #[command(name = "conbiograph", version, after_help = EXAMPLES)]
 #[command(group(ArgGroup::new("metric").args(["count", "avg"])))]
@@ -231,7 +236,7 @@ fn run() -> Result<ExitCode> {
                     output::status("");
                 }
                 match stop {
-                    Stop::Signal => output::status("[!] Received Ctrl-C and summarizing"),
+                    Stop::Signal => output::status("[!] Received signal and summarizing"),
                     Stop::Duration => {}
                     Stop::TargetGone(why) => output::status(&format!("{why}; summarizing")),
                 }
@@ -240,10 +245,7 @@ fn run() -> Result<ExitCode> {
                 emit(&series, &rows)?;
                 let summary = Summary::build(
                     &series,
-                    target.as_ref().map(|cg| Target {
-                        path: cg.path.display().to_string(),
-                        id: cg.id,
-                    }),
+                    target.as_ref().map(|cg| cg.info(args.exact)),
                     &devices,
                     collector.merged,
                     dropped,
@@ -287,4 +289,18 @@ fn redraw(view: &View, series: &Series) -> Result<()> {
         totals.join(", ")
     ));
     output::print(&frame)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn help_states_the_chart_bound() {
+        let help = Args::command().render_long_help().to_string();
+        let bound = series::MAX_POINTS.to_string();
+        assert!(help.contains(&format!("at most {bound} points")), "{help}");
+    }
 }

@@ -1,6 +1,7 @@
 //! Machine output (one row per period as NDJSON or CSV, a final summary
 //! object) and the human summary paragraph.
 
+use common::cgroup::TargetInfo;
 use serde::Serialize;
 
 use crate::collect::DeviceTotals;
@@ -81,20 +82,15 @@ pub struct DeviceSummary {
     pub write_ops: u64,
 }
 
-#[derive(Debug, Serialize)]
-pub struct Target {
-    pub path: String,
-    pub id: u64,
-}
-
 /// The final object of `--output json`.
 #[derive(Debug, Serialize)]
 pub struct Summary {
     #[serde(rename = "type")]
     pub kind: &'static str,
-    pub target: Option<Target>,
+    /// The traced cgroup (null: the whole host), as every contrace tool.
+    pub target: Option<TargetInfo>,
     pub period_ms: u64,
-    pub periods: usize,
+    pub periods: u64,
     pub read: DirSummary,
     pub write: DirSummary,
     pub writeback_bytes: u64,
@@ -118,7 +114,7 @@ fn dir_summary(series: &Series, t: &DirTotals) -> DirSummary {
 impl Summary {
     pub fn build(
         series: &Series,
-        target: Option<Target>,
+        target: Option<TargetInfo>,
         devices: &[DeviceTotals],
         merged_periods: u64,
         dropped: u64,
@@ -127,7 +123,7 @@ impl Summary {
             kind: "summary",
             target,
             period_ms: series.period_ms(),
-            periods: series.periods.len(),
+            periods: series.len(),
             read: dir_summary(series, &series.totals(Dir::Read)),
             write: dir_summary(series, &series.totals(Dir::Write)),
             writeback_bytes: series.dirtier_bytes(),
@@ -221,9 +217,8 @@ mod tests {
 
     use super::*;
 
-    fn sample() -> Series {
-        let mut s = Series::new(Duration::from_millis(500));
-        s.extend(&[
+    fn rows() -> [Period; 2] {
+        [
             Period {
                 index: 0,
                 bytes: [0, 1 << 20],
@@ -240,14 +235,19 @@ mod tests {
                 lat_count: [0, 0],
                 dirtier_bytes: 1 << 20,
             },
-        ]);
+        ]
+    }
+
+    fn sample() -> Series {
+        let mut s = Series::new(Duration::from_millis(500));
+        s.extend(&rows());
         s
     }
 
     #[test]
     fn csv_rows() {
         let s = sample();
-        let row = PeriodRow::new(&s, &s.periods[1]);
+        let row = PeriodRow::new(&s, &rows()[1]);
         assert_eq!(
             csv_line(&row),
             format!("500,8192,{},2,192,1048576,,", 96 << 20)
@@ -256,7 +256,7 @@ mod tests {
             CSV_HEADER.split(',').count(),
             csv_line(&row).split(',').count()
         );
-        let json = serde_json::to_value(PeriodRow::new(&s, &s.periods[0])).unwrap();
+        let json = serde_json::to_value(PeriodRow::new(&s, &rows()[0])).unwrap();
         assert_eq!(json["t_ms"], 0);
         assert_eq!(json["write_lat_ns"], 2_000_000);
         assert!(json["read_lat_ns"].is_null());

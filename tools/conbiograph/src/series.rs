@@ -86,18 +86,60 @@ impl DirTotals {
     }
 }
 
-/// Every period of the run, in order.
+/// Most chart points kept: beyond it, neighbouring points are merged in
+/// pairs (the chart is a few hundred dots wide at most anyway).
+pub const MAX_POINTS: usize = 10_000;
+
+/// One chart point: `periods` consecutive periods from `sum.index` on,
+/// summed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Point {
+    pub sum: Period,
+    pub periods: u64,
+}
+
+impl Point {
+    /// The plotted value: the mean per period of bytes or requests (the
+    /// average size needs no division: it is a ratio already).
+    pub fn value(&self, dir: Dir, metric: Metric) -> f64 {
+        let v = self.sum.value(dir, metric);
+        match metric {
+            Metric::Avg => v,
+            Metric::Bytes | Metric::Count => v / self.periods.max(1) as f64,
+        }
+    }
+}
+
+/// The run so far: exact running totals, and chart points of bounded
+/// number (memory stays flat however long the run).
 #[derive(Debug)]
 pub struct Series {
     pub period: Duration,
-    pub periods: Vec<Period>,
+    /// Periods seen.
+    count: u64,
+    /// Running per-direction totals (bytes, ops, latency sum and count).
+    sums: Period,
+    peaks: [Option<(u64, u64)>; 2],
+    points: Vec<Point>,
+    /// Periods per full point: 1, then doubled at every merge.
+    width: u64,
+    max_points: usize,
 }
 
 impl Series {
     pub fn new(period: Duration) -> Self {
+        Self::with_max_points(period, MAX_POINTS)
+    }
+
+    pub fn with_max_points(period: Duration, max_points: usize) -> Self {
         Self {
             period,
-            periods: Vec::new(),
+            count: 0,
+            sums: Period::default(),
+            peaks: [None; 2],
+            points: Vec::new(),
+            width: 1,
+            max_points: max_points.max(2),
         }
     }
 
@@ -111,37 +153,89 @@ impl Series {
     }
 
     pub fn extend(&mut self, rows: &[Period]) {
-        self.periods.extend_from_slice(rows);
+        for p in rows {
+            self.push(p);
+        }
     }
 
-    /// Length of the run covered so far.
-    pub fn span(&self) -> Duration {
-        self.period * self.periods.len() as u32
-    }
-
-    pub fn totals(&self, dir: Dir) -> DirTotals {
-        let d = dir as usize;
-        let mut t = DirTotals::default();
-        let (mut lat, mut lat_n) = (0u64, 0u64);
-        for p in &self.periods {
-            t.bytes += p.bytes[d];
-            t.ops += p.ops[d];
-            lat += p.lat_ns[d];
-            lat_n += p.lat_count[d];
-            let busier = match t.peak {
+    fn push(&mut self, p: &Period) {
+        self.count += 1;
+        self.sums.add(p);
+        for (d, peak) in self.peaks.iter_mut().enumerate() {
+            let busier = match *peak {
                 Some((b, _)) => p.bytes[d] > b,
                 None => p.bytes[d] > 0,
             };
             if busier {
-                t.peak = Some((p.bytes[d], p.index));
+                *peak = Some((p.bytes[d], p.index));
             }
         }
-        t.mean_lat_ns = (lat_n > 0).then(|| lat / lat_n);
-        t
+        match self.points.last_mut() {
+            Some(last) if last.periods < self.width => {
+                last.sum.add(p);
+                last.periods += 1;
+            }
+            _ => self.points.push(Point {
+                sum: *p,
+                periods: 1,
+            }),
+        }
+        if self.points.len() > self.max_points {
+            self.halve();
+        }
+    }
+
+    /// Merges points in pairs and doubles the width; every point but the
+    /// last stays full.
+    fn halve(&mut self) {
+        self.points = self
+            .points
+            .chunks(2)
+            .map(|pair| {
+                let mut merged = pair[0];
+                for p in &pair[1..] {
+                    merged.sum.add(&p.sum);
+                    merged.periods += p.periods;
+                }
+                merged
+            })
+            .collect();
+        self.width *= 2;
+    }
+
+    /// Chart points, in order.
+    pub fn points(&self) -> &[Point] {
+        &self.points
+    }
+
+    /// Periods per chart point (1 until the run outgrows the point limit).
+    pub fn width(&self) -> u64 {
+        self.width
+    }
+
+    /// Periods seen so far.
+    pub fn len(&self) -> u64 {
+        self.count
+    }
+
+    /// Length of the run covered so far.
+    pub fn span(&self) -> Duration {
+        self.period * self.count as u32
+    }
+
+    pub fn totals(&self, dir: Dir) -> DirTotals {
+        let d = dir as usize;
+        let (lat, lat_n) = (self.sums.lat_ns[d], self.sums.lat_count[d]);
+        DirTotals {
+            bytes: self.sums.bytes[d],
+            ops: self.sums.ops[d],
+            peak: self.peaks[d],
+            mean_lat_ns: (lat_n > 0).then(|| lat / lat_n),
+        }
     }
 
     pub fn dirtier_bytes(&self) -> u64 {
-        self.periods.iter().map(|p| p.dirtier_bytes).sum()
+        self.sums.dirtier_bytes
     }
 }
 
@@ -174,7 +268,7 @@ mod tests {
         assert_eq!(w.avg_bytes(), Some((4 << 20) / 5));
         assert_eq!(w.peak, Some((3 << 20, 2)));
         assert_eq!(w.mean_lat_ns, Some(3000));
-        assert_eq!(s.t_ms(&s.periods[2]), 1000);
+        assert_eq!(s.t_ms(&period(2, 0, 0, 0)), 1000);
         let r = s.totals(Dir::Read);
         assert_eq!(r.bytes, 4096);
         assert_eq!(r.mean_lat_ns, None);
@@ -190,6 +284,43 @@ mod tests {
         assert_eq!(p.value(Dir::Read, Metric::Avg), 0.0);
         assert_eq!(p.mean_lat_ns(Dir::Write), Some(3000));
         assert_eq!(p.mean_lat_ns(Dir::Read), None);
+    }
+
+    #[test]
+    fn points_stay_bounded_and_totals_exact() {
+        let mut s = Series::with_max_points(Duration::from_millis(10), 8);
+        let rows: Vec<Period> = (0..1000u64)
+            .map(|i| period(i, i % 7, 1000 + i, 1))
+            .collect();
+        for chunk in rows.chunks(3) {
+            s.extend(chunk);
+            assert!(s.points().len() <= 8, "{}", s.points().len());
+        }
+        assert_eq!(s.len(), 1000);
+        let w = s.totals(Dir::Write);
+        assert_eq!(w.bytes, (0..1000).map(|i| 1000 + i).sum::<u64>());
+        assert_eq!(w.ops, 1000);
+        assert_eq!(w.peak, Some((1999, 999)), "peak of one period, exact");
+        assert_eq!(w.mean_lat_ns, Some(3000));
+        assert_eq!(s.totals(Dir::Read).peak, Some((6, 6)));
+        // 1000 periods into at most 8 points: 128 per point, the last partial.
+        assert_eq!(s.width(), 128);
+        let pts = s.points();
+        assert_eq!(pts.iter().map(|p| p.periods).sum::<u64>(), 1000);
+        let mut next = 0;
+        for (i, p) in pts.iter().enumerate() {
+            assert_eq!(p.sum.index, next, "contiguous");
+            if i + 1 < pts.len() {
+                assert_eq!(p.periods, 128);
+            }
+            next += p.periods;
+        }
+        assert_eq!(pts.iter().map(|p| p.sum.bytes[1]).sum::<u64>(), w.bytes);
+        // A merged point plots the mean per period.
+        let first = pts[0];
+        let mean = (0..128).map(|i| 1000 + i).sum::<u64>() as f64 / 128.0;
+        assert_eq!(first.value(Dir::Write, Metric::Bytes), mean);
+        assert_eq!(first.value(Dir::Write, Metric::Count), 1.0);
     }
 
     #[test]
