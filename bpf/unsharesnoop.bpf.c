@@ -6,8 +6,9 @@
  * Per-syscall tracepoints, so only these calls pay. Entry stashes the
  * arguments, the time and the caller's namespace inodes in task-local
  * storage; exit adds the result and the inodes after the call and submits
- * one event. clone returns twice, but only the parent has a stash: the child
- * is a new task whose storage is empty, so its return is never reported.
+ * one event. clone returns twice; the child's return (0, in a new task with
+ * nothing stashed) leaves at once. Every clone on the host reaches the exit
+ * programs, so they filter with plain loads before any helper call.
  * Events that find the ring buffer full are counted in `lost`, never dropped
  * silently.
  */
@@ -15,6 +16,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 #include "cgroup_filter.h"
+#include "program_sync.h"
 #include "syscall_tp_vmlinux.h"
 #include "unsharesnoop.h"
 
@@ -128,6 +130,11 @@ struct {
 /* Never used: makes the skeleton generate the event type for userspace. */
 struct unsharesnoop_event unused_event = {};
 
+/* finish() copies comm as two aligned u64s. */
+_Static_assert(UNSHARESNOOP_COMM_LEN == 16, "comm is copied as 16 bytes");
+_Static_assert(__builtin_offsetof(struct unsharesnoop_event, comm) % 8 == 0,
+	       "comm is copied as aligned u64s");
+
 /* ---- reading the caller ----------------------------------------------- */
 
 /* Fills @ns with @task's namespace inodes (0 where a pointer is NULL, e.g.
@@ -203,16 +210,29 @@ static __always_inline struct pending *begin(struct task_struct *task, u32 call,
 	return p;
 }
 
-/* Finishes the call in flight (if any) and submits its event. */
-static __always_inline void finish(long ret)
+/* Finishes the call in flight (if any) and submits its event. @clone: the
+ * exit of clone/clone3, which also returns (0) in the new child. */
+static __always_inline void finish(long ret, bool clone)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
+	struct task_struct *task;
 	struct unsharesnoop_event *e;
 	struct pending *p;
+	u64 *comm;
 
+	/* A clone child returning: a new task, nothing stashed. */
+	if (clone && ret == 0)
+		return;
+	task = bpf_get_current_task_btf();
+	/* The entry's filters again, plain loads before the storage lookup (a
+	 * helper call). A task moved out of the target during its call keeps
+	 * its stash active until its next traced entry rewrites it. */
+	if (target_tgid && task->tgid != target_tgid)
+		return;
+	if (!task_in_target(task))
+		return;
 	p = bpf_task_storage_get(&pending, task, 0, 0);
-	/* No entry: the call began before we attached, or this is a clone
-	 * child returning (a new task, nothing stashed). */
+	/* No entry: the call began before we attached (or created no
+	 * namespace, for clone). */
 	if (!p || !p->active)
 		return;
 	p->active = 0;
@@ -227,7 +247,11 @@ static __always_inline void finish(long ret)
 	e->ret = ret;
 	__builtin_memset(e->ns_after, 0, sizeof(e->ns_after));
 	read_ns(task, e->ns_after);
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	/* Two loads through the BTF pointer instead of bpf_get_current_comm()
+	 * (a helper call). The kernel keeps comm NUL-terminated. */
+	comm = (u64 *)e->comm;
+	comm[0] = *(u64 *)&task->comm[0];
+	comm[1] = *(u64 *)&task->comm[8];
 	/* Racy across CPUs on purpose: an extra or a skipped wakeup is harmless. */
 	if ((s64)(e->ts_ns - last_wakeup_ns) >= (s64)WAKEUP_PERIOD_NS) {
 		last_wakeup_ns = e->ts_ns;
@@ -249,7 +273,7 @@ int unshare_enter(struct syscall_tp_enter_unshare *ctx)
 SEC("tracepoint/syscalls/sys_exit_unshare")
 int unshare_exit(struct syscall_tp_exit *ctx)
 {
-	finish(ctx->ret);
+	finish(ctx->ret, false);
 	return 0;
 }
 
@@ -271,7 +295,7 @@ int setns_enter(struct syscall_tp_enter_setns *ctx)
 SEC("tracepoint/syscalls/sys_exit_setns")
 int setns_exit(struct syscall_tp_exit *ctx)
 {
-	finish(ctx->ret);
+	finish(ctx->ret, false);
 	return 0;
 }
 
@@ -288,7 +312,7 @@ int clone_enter(struct syscall_tp_enter_clone *ctx)
 SEC("tracepoint/syscalls/sys_exit_clone")
 int clone_exit(struct syscall_tp_exit *ctx)
 {
-	finish(ctx->ret);
+	finish(ctx->ret, true);
 	return 0;
 }
 
@@ -311,6 +335,6 @@ int clone3_enter(struct syscall_tp_enter_clone3 *ctx)
 SEC("tracepoint/syscalls/sys_exit_clone3")
 int clone3_exit(struct syscall_tp_exit *ctx)
 {
-	finish(ctx->ret);
+	finish(ctx->ret, true);
 	return 0;
 }

@@ -289,6 +289,93 @@ fn comm_with_escape_sequence_is_escaped() {
 }
 
 #[test]
+fn clone_alone_names_each_call_and_filters_by_pid_in_exact_cgroup() {
+    if !require_root() {
+        return;
+    }
+    let cg = TestCgroup::new("unsharesnoop-clonecol");
+    let w = Workload::spawn(
+        Some(&cg.path),
+        &["clone3", "0x20000000", "clone", "0x40000000", "clone", "0"],
+    );
+    let pid = w.pid;
+    let other = Workload::spawn(Some(&cg.path), &["clone", "0x40000000"]);
+    let pid_arg = pid.to_string();
+    let tool = Tool::start(
+        "unsharesnoop",
+        &[
+            "-c",
+            &cg.arg(),
+            "--exact",
+            "-p",
+            &pid_arg,
+            "--calls",
+            "clone",
+        ],
+    );
+    let lines = w.finish();
+    other.finish();
+    // The traced process is gone: the tool stops by itself, its events read.
+    let done = tool.wait();
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    // The status line names the cgroup, --exact and the pid filter.
+    assert!(
+        done.stderr.contains(&format!(
+            "of pid {pid} in cgroup {} (id {}, exact)",
+            cg.path.display(),
+            cg.id()
+        )),
+        "{}",
+        done.stderr
+    );
+    assert!(
+        done.stderr.contains(&format!("process {pid} exited")),
+        "{}",
+        done.stderr
+    );
+    let out: Vec<&str> = done.stdout.lines().collect();
+    let header: Vec<&str> = out[0].split_whitespace().collect();
+    // `--calls clone` alone still has clone and clone3 lines: CALL tells them apart.
+    assert_eq!(
+        header,
+        [
+            "TIME",
+            "TID",
+            "COMM",
+            "CALL",
+            "RET",
+            "FLAGS",
+            "FLAGS(human)"
+        ]
+    );
+    let rows: Vec<Vec<&str>> = out[1..]
+        .iter()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(rows.len(), 2, "{}", done.stdout);
+    let clone_ret = lines
+        .iter()
+        .find_map(|l| l.strip_prefix("clone "))
+        .unwrap()
+        .to_string();
+    let clone3_ret = printed(&lines, "clone3").to_string();
+    assert_eq!(rows[0][1], pid_arg);
+    assert_eq!(
+        &rows[0][3..],
+        ["clone3", clone3_ret.as_str(), "0x20000000", "CLONE_NEWPID"]
+    );
+    assert_eq!(
+        &rows[1][3..],
+        [
+            "clone",
+            clone_ret.as_str(),
+            "0x40000011",
+            "CLONE_NEWNET|SIGCHLD"
+        ]
+    );
+}
+
+#[test]
 fn burst_is_reported_in_full_or_counted_lost() {
     if !require_root() {
         return;
@@ -360,6 +447,9 @@ fn bad_input_is_one_line_and_exit_2() {
         &["--calls", "unshare,bogus"][..],
         &["--buffer-pages", "3"],
         &["--buffer-pages", "0"],
+        // 2 GiB with 4 KiB pages, more with larger ones: past the 1 GiB cap.
+        &["--buffer-pages", "524288"],
+        &["--buffer-pages", "4294967296"],
         &["-d", "0"],
         &["-p", "0"],
         &["-c", "/nonexistent/cgroup/dir"],
@@ -368,6 +458,7 @@ fn bad_input_is_one_line_and_exit_2() {
         let done = run_tool("unsharesnoop", args);
         assert_eq!(done.code, Some(2), "{args:?}: {}", done.stderr);
         assert!(done.stdout.is_empty(), "{args:?}");
+        assert_eq!(done.stderr.lines().count(), 1, "{args:?}: {}", done.stderr);
         assert!(
             !done.stderr.contains("Ctrl-C"),
             "{args:?} attached: {}",

@@ -250,6 +250,11 @@ impl<'obj> Collector<'obj> {
     /// new event can arrive.
     pub fn finish(&mut self) -> Result<Vec<Event>> {
         self.links.clear();
+        // A program that was already running when its link went can still
+        // submit: wait for it, or its event would come after the last read
+        // (neither printed nor counted lost).
+        let maps = &self.skel.maps;
+        common::bpf::wait_for_running_programs(&maps.sync_outer, &maps.sync_inner)?;
         self.stop.store(true, Ordering::Release);
         let mut raw = Vec::new();
         // Drain while the reader finishes: it may wait for room in the queue.

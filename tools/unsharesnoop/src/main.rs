@@ -11,7 +11,7 @@ use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Parser;
 use common::cgroup::CgroupNames;
 use common::output::{self, Format};
@@ -34,8 +34,8 @@ EXAMPLES:
 
 /// Default ring buffer: 1024 pages (4 MiB with 4 KiB pages), ~24 000 events.
 const DEFAULT_BUFFER_PAGES: u32 = 1024;
-/// Largest ring buffer accepted: 2^18 pages (1 GiB with 4 KiB pages).
-const MAX_BUFFER_PAGES: u32 = 1 << 18;
+/// Largest ring buffer accepted, whatever the page size.
+const MAX_BUFFER_BYTES: u64 = 1 << 30;
 /// How long one ring-buffer poll may block: bounds the reaction to Ctrl-C,
 /// `-d` and a vanished target.
 const POLL_TIMEOUT: Duration = Duration::from_millis(100);
@@ -77,8 +77,8 @@ struct Args {
     /// event, then a summary object with `events` and `lost`).
     #[arg(short = 'o', long, value_enum, default_value_t = Format::Table)]
     output: Format,
-    /// Ring buffer size in pages (a power of two). Raise it if events are
-    /// reported lost.
+    /// Ring buffer size in pages (a power of two, 1 GiB at most). Raise it
+    /// if events are reported lost.
     #[arg(long, value_name = "PAGES", default_value_t = DEFAULT_BUFFER_PAGES,
           value_parser = buffer_pages)]
     buffer_pages: u32,
@@ -89,22 +89,37 @@ struct Args {
 
 /// `--buffer-pages`: a power of two the kernel accepts as a ring buffer.
 fn buffer_pages(text: &str) -> Result<u32, String> {
-    let pages: u32 = text
+    parse_buffer_pages(text, page_size())
+}
+
+/// `--buffer-pages` with pages of `page_size` bytes: checked in u64, so a
+/// count too large for the page size is refused here rather than wrapping
+/// into a size the kernel refuses at load.
+fn parse_buffer_pages(text: &str, page_size: u64) -> Result<u32, String> {
+    let pages: u64 = text
         .trim()
         .parse()
         .map_err(|_| format!("'{text}' is not a whole number of pages (e.g. 1024)"))?;
-    if pages == 0 || !pages.is_power_of_two() || pages > MAX_BUFFER_PAGES {
+    let max = MAX_BUFFER_BYTES / page_size;
+    if pages == 0 || !pages.is_power_of_two() || pages > max {
         return Err(format!(
-            "'{text}' must be a power of two between 1 and {MAX_BUFFER_PAGES} (e.g. 1024)"
+            "'{text}' must be a power of two between 1 and {max} (1 GiB of {} KiB pages; e.g. 1024)",
+            page_size / 1024
         ));
     }
-    Ok(pages)
+    u32::try_from(pages).map_err(|_| format!("'{text}' pages is too many"))
 }
 
-fn page_size() -> u32 {
+fn page_size() -> u64 {
     // SAFETY: sysconf has no memory-safety preconditions.
     let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    u32::try_from(size).unwrap_or(4096)
+    u64::try_from(size).unwrap_or(4096)
+}
+
+/// Ring buffer bytes for `pages` (at most MAX_BUFFER_BYTES, see above).
+fn buffer_bytes(pages: u32) -> Result<u32> {
+    let bytes = u64::from(pages) * page_size();
+    u32::try_from(bytes).with_context(|| format!("ring buffer of {bytes} bytes is too large"))
 }
 
 fn main() -> ExitCode {
@@ -169,14 +184,15 @@ fn run() -> Result<ExitCode> {
             exact: args.exact,
             pid: args.pid,
             include_failed: args.all,
-            buffer_bytes: args.buffer_pages.saturating_mul(page_size()),
+            buffer_bytes: buffer_bytes(args.buffer_pages)?,
         },
     )?;
 
     let mut printer = Printer {
         format: args.output,
         layout: Layout {
-            call_column: calls.len() > 1,
+            // `clone` alone prints clone and clone3 lines: tell them apart.
+            call_column: calls.len() > 1 || calls.contains(&Call::Clone),
             cgroup_column: target.is_none(),
         },
         clock: MonotonicClock::new(),
@@ -191,7 +207,8 @@ fn run() -> Result<ExitCode> {
         })
         .collect();
     let whom = match (&target, args.pid) {
-        (Some(cg), _) => format!("in cgroup {} (id {})", cg.path.display(), cg.id),
+        (Some(cg), Some(pid)) => format!("of pid {pid} in {}", cg.describe(args.exact)),
+        (Some(cg), None) => format!("in {}", cg.describe(args.exact)),
         (None, Some(pid)) => format!("of pid {pid}"),
         (None, None) => "of every process".into(),
     };
@@ -253,4 +270,34 @@ fn run() -> Result<ExitCode> {
         }
     ));
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_buffer_pages;
+
+    #[test]
+    fn buffer_pages_bounded_in_bytes_whatever_the_page_size() {
+        const K4: u64 = 4096;
+        const K64: u64 = 65536;
+        assert_eq!(parse_buffer_pages("1024", K4), Ok(1024));
+        assert_eq!(parse_buffer_pages("262144", K4), Ok(1 << 18)); // 1 GiB
+        assert!(parse_buffer_pages("524288", K4).is_err());
+        // 64 KiB pages: 16384 is 1 GiB; 65536 and above (which once wrapped
+        // to u32::MAX bytes) are refused, as is anything past u32.
+        assert_eq!(parse_buffer_pages("16384", K64), Ok(1 << 14));
+        for bad in [
+            "32768",
+            "65536",
+            "131072",
+            "4294967296",
+            "18446744073709551616",
+        ] {
+            let err = parse_buffer_pages(bad, K64).unwrap_err();
+            assert!(!err.contains('\n'), "{err}");
+        }
+        for bad in ["0", "3", "-1", "x", ""] {
+            assert!(parse_buffer_pages(bad, K4).is_err(), "{bad}");
+        }
+    }
 }

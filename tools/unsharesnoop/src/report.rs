@@ -11,7 +11,8 @@ use crate::event::{Call, Event};
 
 /// Which optional columns the table has.
 pub struct Layout {
-    /// More than one kind of call is traced: say which one each line is.
+    /// More than one kind of call can appear (`clone` alone means clone
+    /// and clone3): say which one each line is.
     pub call_column: bool,
     /// Every cgroup is traced (no `-c`): say whose call it was.
     pub cgroup_column: bool,
