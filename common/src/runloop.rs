@@ -113,6 +113,32 @@ impl RunLoop {
         Some(Wake::Finish(Stop::TargetGone(reason)))
     }
 
+    /// The usual report loop: `render(false)` at every interval,
+    /// `render(true)` once when the run ends (after a status line saying why,
+    /// when `on_signal` or the target's disappearance has something to say).
+    pub fn drive(
+        &mut self,
+        on_signal: Option<&str>,
+        mut render: impl FnMut(bool) -> Result<()>,
+    ) -> Result<Stop> {
+        loop {
+            match self.wait() {
+                Wake::Report => render(false)?,
+                Wake::Finish(stop) => {
+                    match &stop {
+                        Stop::Signal => on_signal.into_iter().for_each(crate::output::status),
+                        Stop::Duration => {}
+                        Stop::TargetGone(why) => {
+                            crate::output::status(&format!("{why}; summarizing"))
+                        }
+                    }
+                    render(true)?;
+                    return Ok(stop);
+                }
+            }
+        }
+    }
+
     /// Sleeps until the next event and says what it was.
     pub fn wait(&mut self) -> Wake {
         loop {

@@ -11,7 +11,7 @@ use std::time::Duration;
 use anyhow::Result;
 use clap::{Parser, ValueEnum};
 use common::output::{self, Format};
-use common::runloop::{RunLoop, Stop, Wake};
+use common::runloop::RunLoop;
 
 use crate::collect::Collector;
 use crate::report::{Options, Report};
@@ -112,7 +112,7 @@ fn run() -> Result<ExitCode> {
         top: args.top,
         exact: args.exact,
     };
-    let mut render = |collector: &mut Collector, last: bool| -> Result<()> {
+    let render = |last: bool| -> Result<()> {
         let sample = collector.drain()?;
         let report = Report::build(sample, target.as_ref(), &opts, &mut names, last);
         match args.output {
@@ -120,18 +120,6 @@ fn run() -> Result<ExitCode> {
             Format::Json => output::json_line(&report),
         }
     };
-    loop {
-        match run_loop.wait() {
-            Wake::Report => render(&mut collector, false)?,
-            Wake::Finish(stop) => {
-                match stop {
-                    Stop::Signal => output::status("Received signal, summarizing"),
-                    Stop::Duration => {}
-                    Stop::TargetGone(why) => output::status(&format!("{why}; summarizing")),
-                }
-                render(&mut collector, true)?;
-                return Ok(ExitCode::SUCCESS);
-            }
-        }
-    }
+    run_loop.drive(Some("Received signal, summarizing"), render)?;
+    Ok(ExitCode::SUCCESS)
 }

@@ -15,7 +15,7 @@ use anyhow::Result;
 use clap::Parser;
 use common::exit::usage;
 use common::output::{self, Format};
-use common::runloop::{RunLoop, Stop, Wake};
+use common::runloop::RunLoop;
 
 use crate::collect::{Collector, Filters};
 use crate::report::Report;
@@ -237,7 +237,7 @@ fn run() -> Result<ExitCode> {
     ));
 
     run_loop = run_loop.watch_target(target.as_ref(), args.pid);
-    let mut render = |collector: &mut Collector, last: bool| -> Result<()> {
+    let render = |last: bool| -> Result<()> {
         let sample = collector.drain()?;
         let report = Report::build(
             sample,
@@ -253,19 +253,9 @@ fn run() -> Result<ExitCode> {
             Format::Json => output::json_line(&report),
         }
     };
-    loop {
-        match run_loop.wait() {
-            Wake::Report => render(&mut collector, false)?,
-            Wake::Finish(stop) => {
-                match stop {
-                    Stop::Signal | Stop::Duration => {}
-                    Stop::TargetGone(why) => output::status(&format!("{why}; summarizing")),
-                }
-                render(&mut collector, true)?;
-                return Ok(ExitCode::SUCCESS);
-            }
-        }
-    }
+    // libbpf-tools prints nothing on Ctrl-C: neither do we.
+    run_loop.drive(None, render)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 #[cfg(test)]
