@@ -433,3 +433,56 @@ fn thread_ids_are_refused_for_p() {
     );
     handle.join().unwrap();
 }
+
+#[test]
+fn second_signal_during_the_final_report_exits_at_once() {
+    if !require_root() {
+        return;
+    }
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    // A final report larger than a pipe buffer, written to a pipe nobody
+    // reads: the report blocks, as it would on a stalled terminal.
+    let parent = TestCgroup::new("hard-second");
+    let children: Vec<_> = (0..600).map(|i| parent.child(&format!("c{i}"))).collect();
+    let mut child = Command::new(bin("constat"))
+        .args(["-T", "100000"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.contains("Ctrl-C") {
+                let _ = tx.send(());
+            }
+        }
+    });
+    rx.recv_timeout(Duration::from_secs(60))
+        .expect("constat attached");
+    for c in &children {
+        run_workload(Some(c), &["--no-wait", "getppid", "1"]);
+    }
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, Signal::SIGINT).unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the report should be stuck on the full pipe"
+    );
+    nix::sys::signal::kill(pid, Signal::SIGINT).unwrap();
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "second Ctrl-C did not end the run"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(130));
+}
