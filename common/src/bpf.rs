@@ -147,6 +147,12 @@ impl DropCounter {
     }
 }
 
+/// A skeleton's memory-mapped global section (`.rodata` before load,
+/// `.bss`), or an error naming it when libbpf could not map it.
+pub fn mapped<'a, T>(section: Option<&'a mut T>, name: &str) -> Result<&'a mut T> {
+    section.with_context(|| format!("BPF {name} is not memory-mapped"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -78,3 +78,46 @@ pub fn render(table: &Table) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+/// What every aggregated report carries besides its rows (flattened into
+/// the report's JSON object).
+#[derive(Clone, Debug, Serialize)]
+pub struct ReportMeta {
+    /// RFC 3339 UTC time of the report.
+    pub time: String,
+    /// Seconds the report covers: since attaching or the previous report.
+    pub interval_s: f64,
+    /// True for the last report of the run.
+    #[serde(rename = "final")]
+    pub last: bool,
+    pub target: Option<crate::cgroup::TargetInfo>,
+    /// Updates the kernel side could not record (map full, no memory).
+    pub dropped: u64,
+}
+
+impl ReportMeta {
+    pub fn new(
+        covered: std::time::Duration,
+        last: bool,
+        target: Option<(&crate::cgroup::Cgroup, bool)>,
+        dropped: u64,
+    ) -> Self {
+        Self {
+            time: crate::timefmt::now_rfc3339(),
+            interval_s: covered.as_secs_f64(),
+            last,
+            target: target.map(|(cg, exact)| cg.info(exact)),
+            dropped,
+        }
+    }
+
+    /// Says on stderr that updates were dropped, when some were.
+    pub fn warn_dropped(&self) {
+        if self.dropped > 0 {
+            status(&format!(
+                "warning: {} updates dropped by the kernel side (map full or out of memory)",
+                self.dropped
+            ));
+        }
+    }
+}

@@ -171,11 +171,7 @@ impl<'obj> Collector<'obj> {
         let mut open = ConbiographSkelBuilder::default()
             .open(open_object)
             .context("opening the BPF object")?;
-        let rodata = open
-            .maps
-            .rodata_data
-            .as_deref_mut()
-            .context("BPF .rodata is not memory-mapped")?;
+        let rodata = common::bpf::mapped(open.maps.rodata_data.as_deref_mut(), ".rodata")?;
         rodata.period_ns = period_ns;
         rodata.dir_mask = cfg.dir_mask;
         if let Some(dev) = cfg.device {
@@ -202,11 +198,7 @@ impl<'obj> Collector<'obj> {
             )
         })?;
         let start_ns = monotonic_ns()?;
-        let bss = skel
-            .maps
-            .bss_data
-            .as_deref_mut()
-            .context("BPF .bss is not memory-mapped")?;
+        let bss = common::bpf::mapped(skel.maps.bss_data.as_deref_mut(), ".bss")?;
         // SAFETY: `start_ns` lives in the mmap'd .bss that the programs read;
         // a volatile store publishes it (they ignore I/O while it is 0).
         unsafe { std::ptr::write_volatile(&mut bss.start_ns, start_ns) };
@@ -279,12 +271,7 @@ impl<'obj> Collector<'obj> {
     fn close_idle_gate(&mut self) -> Result<()> {
         let current = self.current_period()?;
         let linger = self.linger;
-        let bss = self
-            .skel
-            .maps
-            .bss_data
-            .as_deref_mut()
-            .context("BPF .bss is not memory-mapped")?;
+        let bss = common::bpf::mapped(self.skel.maps.bss_data.as_deref_mut(), ".bss")?;
         let gate = std::ptr::addr_of_mut!(bss.sample_gate);
         let last = std::ptr::addr_of!(bss.last_sample);
         // SAFETY: both point into the mmap'd .bss, which lives as long as

@@ -73,11 +73,7 @@ impl<'obj> Collector<'obj> {
         let mut open = ConstatSkelBuilder::default()
             .open(open_object)
             .context("opening the BPF object")?;
-        let rodata = open
-            .maps
-            .rodata_data
-            .as_deref_mut()
-            .context("BPF .rodata is not memory-mapped")?;
+        let rodata = common::bpf::mapped(open.maps.rodata_data.as_deref_mut(), ".rodata")?;
         let (nr_exit, nr_exit_group) = common::syscalls::never_returning();
         rodata.nr_exit = nr_exit;
         rodata.nr_exit_group = nr_exit_group;
@@ -101,10 +97,7 @@ impl<'obj> Collector<'obj> {
     /// between two drains.
     pub fn drain(&mut self) -> Result<Sample> {
         let maps = &mut self.skel.maps;
-        let bss = maps
-            .bss_data
-            .as_deref_mut()
-            .context("BPF .bss is not memory-mapped")?;
+        let bss = common::bpf::mapped(maps.bss_data.as_deref_mut(), ".bss")?;
         let dropped = self.drops.delta(&bss.dropped);
         let old = flip_epoch(&mut bss.epoch, &maps.sync_outer, &maps.sync_inner)?;
         let maps = &self.skel.maps;

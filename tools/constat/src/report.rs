@@ -2,8 +2,8 @@
 
 use std::collections::HashMap;
 
-use common::cgroup::{Cgroup, CgroupNames, TargetInfo};
-use common::output::{self, Align};
+use common::cgroup::{Cgroup, CgroupNames};
+use common::output::{self, Align, ReportMeta};
 use serde::Serialize;
 
 use crate::collect::{Row, Sample};
@@ -47,17 +47,10 @@ pub struct Totals {
 /// One report: what `--output json` prints as one line.
 #[derive(Debug, Serialize)]
 pub struct Report {
-    pub time: String,
-    /// Seconds this report covers: since the start or the previous report.
-    pub interval_s: f64,
-    /// True for the last report of the run.
-    #[serde(rename = "final")]
-    pub last: bool,
-    pub target: Option<TargetInfo>,
+    #[serde(flatten)]
+    pub meta: ReportMeta,
     pub rows: Vec<JsonRow>,
     pub total: Totals,
-    /// Updates the kernel side could not record (map full, no memory).
-    pub dropped: u64,
     #[serde(skip)]
     per_cgroup: bool,
 }
@@ -140,13 +133,9 @@ impl Report {
             })
             .collect();
         Self {
-            time: common::timefmt::now_rfc3339(),
-            interval_s: covered.as_secs_f64(),
-            last,
-            target: target.map(|cg| cg.info(exact)),
+            meta: ReportMeta::new(covered, last, target.map(|cg| (cg, exact)), sample.dropped),
             rows,
             total,
-            dropped: sample.dropped,
             per_cgroup,
         }
     }
@@ -219,12 +208,7 @@ impl Report {
             text.push('\n');
         }
         text.push_str(&output::render(&table));
-        if self.dropped > 0 {
-            output::status(&format!(
-                "warning: {} updates dropped by the kernel side (map full or out of memory)",
-                self.dropped
-            ));
-        }
+        self.meta.warn_dropped();
         text.push('\n');
         text
     }

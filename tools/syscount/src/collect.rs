@@ -113,11 +113,7 @@ impl<'obj> Collector<'obj> {
         let mut open = SyscountSkelBuilder::default()
             .open(open_object)
             .context("opening the BPF object")?;
-        let rodata = open
-            .maps
-            .rodata_data
-            .as_deref_mut()
-            .context("BPF .rodata is not memory-mapped")?;
+        let rodata = common::bpf::mapped(open.maps.rodata_data.as_deref_mut(), ".rodata")?;
         common::set_cgroup_filter!(rodata, filters.target, filters.exact);
         rodata.filter_tgid = filters.pid.unwrap_or(0);
         rodata.filter_failed = filters.failures;
@@ -185,10 +181,7 @@ impl<'obj> Collector<'obj> {
     /// between two drains.
     pub fn drain(&mut self) -> Result<Sample> {
         let maps = &mut self.skel.maps;
-        let bss = maps
-            .bss_data
-            .as_deref_mut()
-            .context("BPF .bss is not memory-mapped")?;
+        let bss = common::bpf::mapped(maps.bss_data.as_deref_mut(), ".bss")?;
         let dropped = self.drops.delta(&bss.dropped);
         let old = flip_epoch(&mut bss.epoch, &maps.sync_outer, &maps.sync_inner)?;
         let now = Instant::now();

@@ -4,7 +4,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
 
-use common::cgroup::{Cgroup, CgroupNames, TargetInfo};
+use common::cgroup::{Cgroup, CgroupNames};
+use common::output::ReportMeta;
 use serde::Serialize;
 
 use crate::collect::{Row, Sample};
@@ -69,21 +70,12 @@ pub struct JsonRow {
 /// One report: what `--output json` prints as one line.
 #[derive(Debug, Serialize)]
 pub struct Report {
-    pub time: String,
-    /// Seconds this report covers: since attaching, or since the previous
-    /// report (a last report after Ctrl-C, -d or a vanished target covers
-    /// less than -i).
-    pub interval_s: f64,
-    /// True for the last report of the run.
-    #[serde(rename = "final")]
-    pub last: bool,
-    pub target: Option<TargetInfo>,
+    #[serde(flatten)]
+    pub meta: ReportMeta,
     /// The top rows (-T), in display order.
     pub rows: Vec<JsonRow>,
     /// Calls counted in this report, all rows (not only the top ones).
     pub total_count: u64,
-    /// Updates the kernel side could not record (map full, no memory).
-    pub dropped: u64,
 }
 
 /// Folds errno-split rows into one entry per (cgroup, syscall or process).
@@ -184,25 +176,16 @@ impl Report {
             })
             .collect();
         Self {
-            time: common::timefmt::now_rfc3339(),
-            interval_s: covered.as_secs_f64(),
-            last,
-            target: target.map(|cg| cg.info(exact)),
+            meta: ReportMeta::new(covered, last, target.map(|cg| (cg, exact)), dropped),
             rows,
             total_count,
-            dropped,
         }
     }
 
     /// The text report: `[HH:MM:SS]`, then the table (or histograms), then
     /// an empty line, as libbpf-tools prints it.
     pub fn text(&self, mode: Mode) -> String {
-        if self.dropped > 0 {
-            common::output::status(&format!(
-                "warning: {} updates dropped by the kernel side (map full or out of memory)",
-                self.dropped
-            ));
-        }
+        self.meta.warn_dropped();
         let mut out = common::timefmt::clock_header();
         out.push('\n');
         if mode.histogram {

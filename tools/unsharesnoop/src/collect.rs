@@ -154,11 +154,7 @@ impl<'obj> Collector<'obj> {
         let mut open = UnsharesnoopSkelBuilder::default()
             .open(open_object)
             .context("opening the BPF object")?;
-        let rodata = open
-            .maps
-            .rodata_data
-            .as_deref_mut()
-            .context("BPF .rodata is not memory-mapped")?;
+        let rodata = common::bpf::mapped(open.maps.rodata_data.as_deref_mut(), ".rodata")?;
         rodata.include_failed = cfg.include_failed;
         rodata.target_tgid = cfg.pid.unwrap_or(0);
         rodata.wakeup_bytes = u64::from(cfg.buffer_bytes / 4);
