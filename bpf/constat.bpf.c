@@ -7,7 +7,8 @@
  * errors, elapsed and max into per-CPU slots.
  *
  * Two modes, chosen in .rodata before load (the verifier prunes the other):
- *  - one target cgroup: per-CPU array indexed by syscall nr (lookup inlined);
+ *  - one target cgroup: an mmap'd array of [cpu][epoch][nr] slots (CPU id
+ *    and lookup inlined);
  *  - every cgroup: per-CPU hash keyed by (cgroup id, nr).
  *
  * Interval reports lose nothing: every slot exists twice, selected by
@@ -42,8 +43,13 @@ struct {
 	__type(value, struct start);
 } starts SEC(".maps");
 
+/* One target: [cpu][epoch][nr]. Each CPU writes only its own rows, so plain
+ * increments are safe (as in a per-CPU map, whose lookup this equals once
+ * inlined), and userspace mmaps the array: a drain makes no per-slot
+ * syscall. Sized for every possible CPU before load. */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, 2 * CONSTAT_NR_SLOTS);
 	__type(key, u32);
 	__type(value, struct constat_stats);
@@ -80,7 +86,7 @@ static __always_inline void account(struct task_struct *task, u32 nr, u64 delta,
 	u32 ep = epoch & 1;
 
 	if (!per_cgroup) {
-		u32 idx = ep * CONSTAT_NR_SLOTS + nr;
+		u32 idx = (bpf_get_smp_processor_id() * 2 + ep) * CONSTAT_NR_SLOTS + nr;
 		struct constat_stats *s = bpf_map_lookup_elem(&stats, &idx);
 
 		if (s)

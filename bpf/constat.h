@@ -4,7 +4,7 @@
 #define __CONSTAT_H
 
 /* Syscall numbers at or above this are ignored (x32 and compat ranges). */
-#define CONSTAT_NR_SLOTS 1024
+#define CONSTAT_NR_SLOTS 512
 
 struct constat_stats {
 	__u64 count;

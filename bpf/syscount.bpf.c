@@ -64,14 +64,12 @@ struct {
 	__type(value, struct start);
 } starts SEC(".maps");
 
-/* uapi BPF_F_MMAPABLE: the array can be mmap'd by userspace. */
-#define SYSCOUNT_F_MMAPABLE (1U << 10)
 
 /* [cpu][epoch][nr]: each CPU writes only its own rows, so plain increments
  * are safe (as in a per-CPU map). Sized for every possible CPU at open. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(map_flags, SYSCOUNT_F_MMAPABLE);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, 2 * SYSCOUNT_NR_SLOTS);
 	__type(key, u32);
 	__type(value, struct syscount_slot);

@@ -9,6 +9,7 @@ pub mod docs;
 pub mod errno;
 pub mod escape;
 pub mod exit;
+pub mod mapped;
 pub mod output;
 pub mod preflight;
 pub mod runloop;

@@ -4,8 +4,9 @@ use std::mem::MaybeUninit;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use common::bpf::{drain_percpu_hash, flip_epoch, lookup_percpu, zero_percpu, DropCounter, Pod};
+use common::bpf::{drain_percpu_hash, flip_epoch, DropCounter, Pod};
 use common::cgroup::Cgroup;
+use common::mapped::MappedArray;
 use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
 use libbpf_rs::{MapCore, OpenObject};
 
@@ -22,7 +23,7 @@ unsafe impl Pod for constat_stats {}
 unsafe impl Pod for constat_key {}
 
 /// Syscall numbers at or above this are not counted (must match constat.h).
-const NR_SLOTS: u32 = 1024;
+const NR_SLOTS: u32 = 512;
 
 /// One row of kernel data: a syscall (and its cgroup in all-cgroups mode).
 #[derive(Clone, Copy, Debug, Default)]
@@ -48,6 +49,9 @@ pub struct Sample {
 pub struct Collector<'obj> {
     skel: ConstatSkel<'obj>,
     per_cgroup: bool,
+    /// One-target counters, mapped: [cpu][epoch][nr].
+    slots: MappedArray<constat_stats>,
+    cpus: usize,
     drops: DropCounter,
     last_drain: Instant,
 }
@@ -79,14 +83,28 @@ impl<'obj> Collector<'obj> {
         rodata.nr_exit_group = nr_exit_group;
         rodata.per_cgroup = target.is_none();
         common::set_cgroup_filter!(rodata, target, exact);
+        let cpus = libbpf_rs::num_possible_cpus().context("counting possible CPUs")?;
+        // Every-cgroup mode keys a hash instead: keep the array minimal.
+        let entries = if target.is_some() {
+            cpus as u32 * 2 * NR_SLOTS
+        } else {
+            1
+        };
+        open.maps
+            .stats
+            .set_max_entries(entries)
+            .context("sizing the counter array for every CPU")?;
         let mut skel = open
             .load()
             .context("loading the BPF program into the kernel (rerun with -v for libbpf's log)")?;
         skel.attach()
             .context("attaching to the raw_syscalls tracepoints")?;
+        let slots = MappedArray::new(&skel.maps.stats)?;
         Ok(Self {
             skel,
             per_cgroup: target.is_none(),
+            slots,
+            cpus,
             drops: DropCounter::default(),
             last_drain: Instant::now(),
         })
@@ -110,7 +128,7 @@ impl<'obj> Collector<'obj> {
             };
             drain_hash(map)?
         } else {
-            drain_array(&maps.stats, old)?
+            drain_slots(&mut self.slots, self.cpus, old)?
         };
         let now = Instant::now();
         let covered = now - std::mem::replace(&mut self.last_drain, now);
@@ -134,18 +152,29 @@ fn row(cgroup_id: Option<u64>, nr: u32, s: constat_stats) -> Row {
     }
 }
 
-/// One target cgroup: the old half of the per-CPU array, indexed by nr.
-fn drain_array(map: &impl MapCore, half: u32) -> Result<Vec<Row>> {
-    let mut rows = Vec::new();
-    for nr in 0..NR_SLOTS {
-        let idx = half * NR_SLOTS + nr;
-        let stats = sum(&lookup_percpu::<u32, constat_stats>(map, &idx)?);
-        if stats.count > 0 {
-            rows.push(row(None, nr, stats));
-            zero_percpu::<u32, constat_stats>(map, &idx)?;
+/// One target cgroup: every CPU's old-epoch row of the mapped array,
+/// summed per syscall and cleared.
+fn drain_slots(slots: &mut MappedArray<constat_stats>, cpus: usize, half: u32) -> Result<Vec<Row>> {
+    let nr_slots = NR_SLOTS as usize;
+    let mut sums = vec![constat_stats::default(); nr_slots];
+    for cpu in 0..cpus {
+        let base = (cpu * 2 + half as usize) * nr_slots;
+        for (nr, total) in sums.iter_mut().enumerate() {
+            let idx = base + nr;
+            let outside = || format!("counter slot {idx} is outside the mapped array");
+            let slot = slots.get(idx).with_context(outside)?;
+            if slot.count > 0 {
+                *total = sum(&[*total, slot]);
+                slots.clear(idx).with_context(outside)?;
+            }
         }
     }
-    Ok(rows)
+    Ok(sums
+        .into_iter()
+        .enumerate()
+        .filter(|(_, s)| s.count > 0)
+        .map(|(nr, s)| row(None, nr as u32, s))
+        .collect())
 }
 
 /// Every cgroup: the old per-CPU hash, emptied after reading.

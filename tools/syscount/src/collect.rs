@@ -10,8 +10,8 @@ use common::cgroup::Cgroup;
 use libbpf_rs::skel::{OpenSkel, SkelBuilder};
 use libbpf_rs::{Link, MapCore, OpenObject};
 
-use crate::slots::MappedArray;
 use crate::Mode;
+use common::mapped::MappedArray;
 
 #[allow(clippy::all, non_camel_case_types, dead_code, unused_imports)]
 mod skel {

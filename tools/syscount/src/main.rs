@@ -6,7 +6,6 @@
 mod collect;
 mod hist;
 mod report;
-mod slots;
 
 use std::process::ExitCode;
 use std::time::Duration;

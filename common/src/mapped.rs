@@ -1,6 +1,7 @@
-//! The count-only / -L counters: a BPF array of `[cpu][epoch][nr]` slots,
-//! memory-mapped here so a drain reads and clears them without a syscall
-//! (1024 lookups per report would otherwise show up as `bpf` in the counts).
+//! Counters in a `BPF_F_MMAPABLE` array laid out `[cpu][epoch][nr]`,
+//! memory-mapped so a drain reads and clears them without a syscall per slot
+//! (a thousand lookups per report would otherwise show up as `bpf` in the
+//! counts of a host-wide run). constat and syscount use it.
 
 use std::os::fd::AsRawFd;
 use std::ptr::NonNull;
@@ -15,7 +16,7 @@ pub struct MappedArray<T> {
     len: usize,
 }
 
-impl<T: common::bpf::Pod> MappedArray<T> {
+impl<T: crate::bpf::Pod> MappedArray<T> {
     /// Maps all of `map` (an mmapable ARRAY with `T` values) read-write.
     pub fn new(map: &impl MapCore) -> Result<Self> {
         let value_size = map.value_size() as usize;
@@ -83,7 +84,7 @@ impl<T> Drop for MappedArray<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use common::bpf::as_bytes;
+    use crate::bpf::as_bytes;
     use libbpf_rs::libbpf_sys::bpf_map_create_opts;
     use libbpf_rs::{MapFlags, MapHandle, MapType};
 
