@@ -326,18 +326,25 @@ int BPF_PROG(cbg_bio_queue, struct bio *bio)
 	return 0;
 }
 
+/* The sampled-bio record of the request's first bio, if any. One load while
+ * the gate is closed: the request hooks run for every request of the host. */
+static __always_inline struct inflight *sampled(struct request *rq, u64 *key)
+{
+	if (!sample_gate || !rq)
+		return NULL;
+	*key = (u64)rq->bio;
+	if (!*key)
+		return NULL;
+	return bpf_map_lookup_elem(&inflight, key);
+}
+
 SEC("tp_btf/block_rq_issue")
 int BPF_PROG(cbg_rq_issue, struct request *rq)
 {
 	struct inflight *fl;
 	u64 key, sector;
 
-	if (!sample_gate || !rq)
-		return 0;
-	key = (u64)rq->bio;
-	if (!key)
-		return 0;
-	fl = bpf_map_lookup_elem(&inflight, &key);
+	fl = sampled(rq, &key);
 	if (!fl || fl->issue_ns)
 		return 0;
 	/* A split bio keeps the tail of its range, so its request starts
@@ -358,12 +365,7 @@ int BPF_PROG(cbg_rq_complete, struct request *rq, blk_status_t error, unsigned i
 	struct inflight *fl;
 	u64 key, now, period;
 
-	if (!sample_gate || !rq)
-		return 0;
-	key = (u64)rq->bio;
-	if (!key)
-		return 0;
-	fl = bpf_map_lookup_elem(&inflight, &key);
+	fl = sampled(rq, &key);
 	if (!fl)
 		return 0;
 	/* Timed only if this very request was stamped: an entry stamped for an

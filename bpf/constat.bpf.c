@@ -31,17 +31,7 @@ const volatile u32 nr_exit_group = 231; /* counted at entry */
 u32 epoch = 0;   /* which half of the slots is live (0 or 1) */
 u64 dropped = 0; /* updates that found no room (map full, no storage) */
 
-struct start {
-	u64 ts;
-	u32 nr;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct start);
-} starts SEC(".maps");
+#include "syscall_start.h"
 
 /* One target: [cpu][epoch][nr]. Each CPU writes only its own rows, so plain
  * increments are safe (as in a per-CPU map, whose lookup this equals once
@@ -115,24 +105,20 @@ static __always_inline void account(struct task_struct *task, u32 nr, u64 delta,
 SEC("tp_btf/sys_enter")
 int BPF_PROG(constat_enter, struct pt_regs *regs, long id)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
-	struct start *st;
+	struct task_struct *task;
 
-	if (!task_in_target(task))
-		return 0;
+	/* Cheapest test first: a register. */
 	if ((u64)id >= CONSTAT_NR_SLOTS)
+		return 0;
+	task = bpf_get_current_task_btf();
+	if (!task_in_target(task))
 		return 0;
 	if (id == nr_exit || id == nr_exit_group) {
 		account(task, id, 0, 0);
 		return 0;
 	}
-	st = bpf_task_storage_get(&starts, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!st) {
+	if (!syscall_start_record(task, id))
 		__sync_fetch_and_add(&dropped, 1);
-		return 0;
-	}
-	st->nr = id;
-	st->ts = bpf_ktime_get_ns();
 	return 0;
 }
 
@@ -140,17 +126,13 @@ SEC("tp_btf/sys_exit")
 int BPF_PROG(constat_exit, struct pt_regs *regs, long ret)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct start *st;
-	u64 ts;
+	u64 elapsed;
+	u32 nr;
 
 	if (!task_in_target(task))
 		return 0;
-	st = bpf_task_storage_get(&starts, task, 0, 0);
-	/* No start: the call began before we attached (or its thread moved in). */
-	if (!st || !st->ts)
+	if (!syscall_start_take(task, &elapsed, &nr))
 		return 0;
-	ts = st->ts;
-	st->ts = 0;
-	account(task, st->nr & (CONSTAT_NR_SLOTS - 1), bpf_ktime_get_ns() - ts, ret);
+	account(task, nr & (CONSTAT_NR_SLOTS - 1), elapsed, ret);
 	return 0;
 }

@@ -53,16 +53,7 @@ const volatile bool by_errno = false;        /* --errno */
 u32 epoch = 0;   /* which half of the slots is live (0 or 1) */
 u64 dropped = 0; /* updates that found no room (map full, no storage) */
 
-struct start {
-	u64 ts;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct start);
-} starts SEC(".maps");
+#include "syscall_start.h"
 
 
 /* [cpu][epoch][nr]: each CPU writes only its own rows, so plain increments
@@ -188,19 +179,14 @@ SEC("tp_btf/sys_enter")
 int BPF_PROG(syscount_enter, struct pt_regs *regs, long id)
 {
 	struct task_struct *task;
-	struct start *st;
 
 	if ((u64)id >= SYSCOUNT_NR_SLOTS || !syscall_wanted(id))
 		return 0;
 	task = bpf_get_current_task_btf();
 	if (!task_wanted(task))
 		return 0;
-	st = bpf_task_storage_get(&starts, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!st) {
+	if (!syscall_start_record(task, id))
 		__sync_fetch_and_add(&dropped, 1);
-		return 0;
-	}
-	st->ts = bpf_ktime_get_ns();
 	return 0;
 }
 
@@ -228,13 +214,11 @@ int BPF_PROG(syscount_exit, struct pt_regs *regs, long ret)
 			return 0;
 	}
 	if (measure_latency) {
-		struct start *st = bpf_task_storage_get(&starts, task, 0, 0);
+		u32 entered;
 
-		/* No start: the call began before we attached. */
-		if (!st || !st->ts)
+		/* The number comes from the registers; the entry's is not needed. */
+		if (!syscall_start_take(task, &delta, &entered))
 			return 0;
-		delta = bpf_ktime_get_ns() - st->ts;
-		st->ts = 0;
 	}
 	ep = epoch & 1;
 
