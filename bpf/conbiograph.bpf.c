@@ -41,7 +41,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
-#include "cgroup_filter.h"
+#include "target_filter.h"
 #include "conbiograph.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -67,11 +67,6 @@ u32 sample_gate = 0; /* request hooks look at requests only while nonzero */
 #define MINORBITS 20
 #define PAGE_MAPPING_FLAGS 3 /* anon / movable pages: no file behind them */
 #define LAT_SAMPLE 8         /* one charged bio in this many is timed */
-
-/* Only the field we need; the ___cbg flavour maps onto task_struct. */
-struct task_struct___cbg {
-	unsigned int flags;
-} __attribute__((preserve_access_index));
 
 struct inode_key {
 	u64 ino;
@@ -122,7 +117,7 @@ struct {
 
 static __always_inline bool is_kthread(struct task_struct *task)
 {
-	return ((struct task_struct___cbg *)task)->flags & PF_KTHREAD;
+	return task->flags & PF_KTHREAD;
 }
 
 /* A user task of the target (kernel threads live in the root cgroup but

@@ -37,4 +37,9 @@ struct cbg_devices {
 	struct cbg_dev_stats slot[CBG_NR_DEVS];
 };
 
+/* Userspace reads these as the skeleton's generated types: no hidden padding. */
+_Static_assert(sizeof(struct cbg_period) == 72, "cbg_period layout");
+_Static_assert(sizeof(struct cbg_dev_stats) == 40, "cbg_dev_stats layout");
+_Static_assert(sizeof(struct cbg_devices) == 40 * CBG_NR_DEVS, "cbg_devices layout");
+
 #endif /* __CONBIOGRAPH_H */

@@ -11,15 +11,13 @@
  *    and lookup inlined);
  *  - every cgroup: per-CPU hash keyed by (cgroup id, nr).
  *
- * Interval reports lose nothing: every slot exists twice, selected by
- * `epoch`. Userspace flips epoch, waits for running programs to finish (an
- * ARRAY_OF_MAPS update waits for an RCU grace period), then reads and clears
- * the slot nobody writes any more.
+ * Interval reports lose nothing: see aggregate.h.
  */
 #include "contrace_vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
-#include "cgroup_filter.h"
+#include "target_filter.h"
+#include "aggregate.h"
 #include "constat.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -28,15 +26,11 @@ const volatile bool per_cgroup = false; /* key by (cgroup, nr) */
 const volatile u32 nr_exit = 60;        /* syscalls that never return: */
 const volatile u32 nr_exit_group = 231; /* counted at entry */
 
-u32 epoch = 0;   /* which half of the slots is live (0 or 1) */
-u64 dropped = 0; /* updates that found no room (map full, no storage) */
-
 #include "syscall_start.h"
 
-/* One target: [cpu][epoch][nr]. Each CPU writes only its own rows, so plain
- * increments are safe (as in a per-CPU map, whose lookup this equals once
- * inlined), and userspace mmaps the array: a drain makes no per-slot
- * syscall. Sized for every possible CPU before load. */
+/* One target: [cpu][epoch][nr] (aggregate.h), mmap'd by userspace so a
+ * drain makes no per-slot syscall. Declared for one CPU: userspace derives
+ * the slot count from this size and sizes it for every possible CPU. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);
@@ -71,12 +65,15 @@ static __always_inline void add(struct constat_stats *s, u64 delta, long ret)
 		s->max_ns = delta;
 }
 
+/* Initial value of new hash entries. */
+const struct constat_stats zero_stats = {};
+
 static __always_inline void account(struct task_struct *task, u32 nr, u64 delta, long ret)
 {
 	u32 ep = epoch & 1;
 
 	if (!per_cgroup) {
-		u32 idx = (bpf_get_smp_processor_id() * 2 + ep) * CONSTAT_NR_SLOTS + nr;
+		u32 idx = epoch_slot(ep, nr, CONSTAT_NR_SLOTS);
 		struct constat_stats *s = bpf_map_lookup_elem(&stats, &idx);
 
 		if (s)
@@ -85,21 +82,11 @@ static __always_inline void account(struct task_struct *task, u32 nr, u64 delta,
 	}
 
 	struct constat_key key = { .cgroup_id = task_cgroup_id(task), .nr = nr };
-	void *map = ep ? (void *)&cg_stats1 : (void *)&cg_stats0;
-	struct constat_stats *s = bpf_map_lookup_elem(map, &key);
+	struct constat_stats *s;
 
-	if (!s) {
-		struct constat_stats zero = {};
-
-		/* EEXIST from a racing CPU is fine: the lookup finds its entry. */
-		bpf_map_update_elem(map, &key, &zero, BPF_NOEXIST);
-		s = bpf_map_lookup_elem(map, &key);
-		if (!s) {
-			__sync_fetch_and_add(&dropped, 1);
-			return;
-		}
-	}
-	add(s, delta, ret);
+	s = lookup_or_init(ep ? (void *)&cg_stats1 : (void *)&cg_stats0, &key, &zero_stats);
+	if (s)
+		add(s, delta, ret);
 }
 
 SEC("tp_btf/sys_enter")

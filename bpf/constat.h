@@ -21,4 +21,9 @@ struct constat_key {
 	__u32 pad;
 };
 
+/* Userspace reads these as the skeleton's generated types, mmap'd with an
+ * 8-byte stride: no hidden padding, sizes multiples of 8. */
+_Static_assert(sizeof(struct constat_stats) == 40, "constat_stats layout");
+_Static_assert(sizeof(struct constat_key) == 16, "constat_key layout");
+
 #endif /* __CONSTAT_H */

@@ -17,14 +17,13 @@
  *    errno), unused parts 0;
  *  - --histogram: per-CPU hash of log2 buckets, same key without errno.
  *
- * Interval reports lose nothing (as in constat): every slot exists twice,
- * selected by `epoch`; userspace flips it, waits for running programs to
- * finish, then reads and clears the half nobody writes any more.
+ * Interval reports lose nothing: see aggregate.h.
  */
 #include "contrace_vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
-#include "cgroup_filter.h"
+#include "target_filter.h"
+#include "aggregate.h"
 #include "syscount.h"
 
 #if !defined(__TARGET_ARCH_x86) && !defined(__TARGET_ARCH_arm64)
@@ -34,7 +33,6 @@
 char LICENSE[] SEC("license") = "GPL";
 
 /* Filters (0 / false = off). */
-const volatile u32 filter_tgid = 0;        /* -p */
 const volatile bool filter_failed = false; /* -x */
 const volatile s32 filter_errno = 0;       /* -e ERRNO */
 const volatile bool filter_syscalls = false;
@@ -50,14 +48,11 @@ const volatile bool by_process = false;      /* -P */
 const volatile bool by_cgroup = false;       /* --by-cgroup */
 const volatile bool by_errno = false;        /* --errno */
 
-u32 epoch = 0;   /* which half of the slots is live (0 or 1) */
-u64 dropped = 0; /* updates that found no room (map full, no storage) */
-
 #include "syscall_start.h"
 
 
-/* [cpu][epoch][nr]: each CPU writes only its own rows, so plain increments
- * are safe (as in a per-CPU map). Sized for every possible CPU at open. */
+/* [cpu][epoch][nr] (aggregate.h). Declared for one CPU: userspace derives
+ * the slot count from this size and sizes it for every possible CPU. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);
@@ -97,50 +92,6 @@ static __always_inline bool syscall_wanted(u64 nr)
 	return syscall_mask[(nr >> 6) & (SYSCOUNT_NR_SLOTS / 64 - 1)] & (1ULL << (nr & 63));
 }
 
-/* Filters on the task: the target cgroup and -p. */
-static __always_inline bool task_wanted(struct task_struct *task)
-{
-	if (!task_in_target(task))
-		return false;
-	return !filter_tgid || task->tgid == filter_tgid;
-}
-
-static __always_inline u32 log2_u64(u64 v)
-{
-	u32 r, shift;
-
-	r = (v > 0xffffffffULL) << 5;
-	v >>= r;
-	shift = (v > 0xffff) << 4;
-	v >>= shift;
-	r |= shift;
-	shift = (v > 0xff) << 3;
-	v >>= shift;
-	r |= shift;
-	shift = (v > 0xf) << 2;
-	v >>= shift;
-	r |= shift;
-	shift = (v > 0x3) << 1;
-	v >>= shift;
-	r |= shift;
-	return r | (u32)(v >> 1);
-}
-
-/* Finds or creates @key in a per-CPU hash; NULL (and counted) when full. */
-static __always_inline void *lookup_or_init(void *map, struct syscount_key *key, const void *zero)
-{
-	void *v = bpf_map_lookup_elem(map, key);
-
-	if (v)
-		return v;
-	/* EEXIST from a racing CPU is fine: the lookup finds its entry. */
-	bpf_map_update_elem(map, key, zero, BPF_NOEXIST);
-	v = bpf_map_lookup_elem(map, key);
-	if (!v)
-		__sync_fetch_and_add(&dropped, 1);
-	return v;
-}
-
 /*
  * -P: the process's name, refreshed on every call so an exec or a rename
  * shows (as libbpf-tools does), but without a helper call: two 8-byte loads
@@ -172,7 +123,9 @@ static __always_inline void add_hist(u32 ep, struct syscount_key *key, u64 delta
 	/* The last slot is open-ended: everything from 2^31 units up. */
 	if (slot >= SYSCOUNT_HIST_SLOTS)
 		slot = SYSCOUNT_HIST_SLOTS - 1;
-	h->slots[slot]++;
+	/* The mask bounds the very register that indexes: older verifiers
+	 * (6.1) track the clamp above only on a 32-bit copy of it. */
+	h->slots[slot & (SYSCOUNT_HIST_SLOTS - 1)]++;
 }
 
 SEC("tp_btf/sys_enter")
@@ -183,7 +136,7 @@ int BPF_PROG(syscount_enter, struct pt_regs *regs, long id)
 	if ((u64)id >= SYSCOUNT_NR_SLOTS || !syscall_wanted(id))
 		return 0;
 	task = bpf_get_current_task_btf();
-	if (!task_wanted(task))
+	if (!task_in_target(task))
 		return 0;
 	if (!syscall_start_record(task, id))
 		__sync_fetch_and_add(&dropped, 1);
@@ -210,7 +163,7 @@ int BPF_PROG(syscount_exit, struct pt_regs *regs, long ret)
 		return 0;
 	if (need_task) {
 		task = bpf_get_current_task_btf();
-		if (!task_wanted(task))
+		if (!task_in_target(task))
 			return 0;
 	}
 	if (measure_latency) {
@@ -223,7 +176,7 @@ int BPF_PROG(syscount_exit, struct pt_regs *regs, long ret)
 	ep = epoch & 1;
 
 	if (!use_hash) {
-		u32 idx = ((bpf_get_smp_processor_id() * 2 + ep) * SYSCOUNT_NR_SLOTS) + (u32)nr;
+		u32 idx = epoch_slot(ep, (u32)nr, SYSCOUNT_NR_SLOTS);
 		struct syscount_slot *s = bpf_map_lookup_elem(&counts, &idx);
 
 		if (!s)

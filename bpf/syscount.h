@@ -33,4 +33,12 @@ struct syscount_hist {
 	__u64 slots[SYSCOUNT_HIST_SLOTS];
 };
 
+/* Userspace reads these as the skeleton's generated types (mmap'd with an
+ * 8-byte stride, or as hash keys compared bytewise): no hidden padding. */
+_Static_assert(SYSCOUNT_HIST_SLOTS == 32, "histogram index is masked with SLOTS - 1");
+_Static_assert(sizeof(struct syscount_slot) == 16, "syscount_slot layout");
+_Static_assert(sizeof(struct syscount_stats) == 32, "syscount_stats layout");
+_Static_assert(sizeof(struct syscount_key) == 16, "syscount_key layout");
+_Static_assert(sizeof(struct syscount_hist) == 8 * SYSCOUNT_HIST_SLOTS, "syscount_hist layout");
+
 #endif /* __SYSCOUNT_H */

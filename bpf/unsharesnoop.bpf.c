@@ -15,7 +15,7 @@
 #include "contrace_vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
-#include "cgroup_filter.h"
+#include "target_filter.h"
 #include "program_sync.h"
 #include "syscall_tp_vmlinux.h"
 #include "unsharesnoop.h"
@@ -24,7 +24,6 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* Set by userspace before load. */
 const volatile bool include_failed = false; /* --all: failed calls too */
-const volatile u32 target_tgid = 0;	    /* -p: one process, 0 = any */
 const volatile u64 wakeup_bytes = 1 << 20;  /* wake the reader at this fill */
 u64 lost = 0;	    /* events that found the ring buffer full */
 u64 no_storage = 0; /* calls not traced: task storage unavailable */
@@ -54,57 +53,6 @@ u64 last_wakeup_ns = 0; /* when an event last woke the reader */
 #define CLONE_NEW_MASK                                                         \
 	(CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC |         \
 	 CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET)
-
-/* ---- kernel types beyond contrace_vmlinux.h (CO-RE, ___us flavours) --- */
-
-struct nsproxy___us {
-	struct uts_namespace *uts_ns;
-	struct ipc_namespace *ipc_ns;
-	struct mnt_namespace *mnt_ns;
-	struct pid_namespace *pid_ns_for_children;
-	struct net *net_ns;
-	struct time_namespace *time_ns;
-	struct time_namespace *time_ns_for_children;
-	struct cgroup_namespace *cgroup_ns;
-} __attribute__((preserve_access_index));
-
-struct upid___us {
-	int nr;
-	struct pid_namespace *ns;
-} __attribute__((preserve_access_index));
-
-struct pid___us {
-	unsigned int level;
-	struct upid___us numbers[1];
-} __attribute__((preserve_access_index));
-
-struct inode___us {
-	unsigned long i_ino;
-} __attribute__((preserve_access_index));
-
-struct file___us {
-	struct inode___us *f_inode;
-} __attribute__((preserve_access_index));
-
-struct fdtable___us {
-	unsigned int max_fds;
-	struct file___us **fd;
-} __attribute__((preserve_access_index));
-
-struct files_struct___us {
-	struct fdtable___us *fdt;
-} __attribute__((preserve_access_index));
-
-struct task_struct___us {
-	struct nsproxy___us *nsproxy;
-	const struct cred *real_cred;
-	struct pid___us *thread_pid;
-	struct files_struct___us *files;
-} __attribute__((preserve_access_index));
-
-struct clone_args___us {
-	u64 flags;
-} __attribute__((preserve_access_index));
 
 /* ---- maps ------------------------------------------------------------- */
 
@@ -142,10 +90,9 @@ _Static_assert(__builtin_offsetof(struct unsharesnoop_event, comm) % 8 == 0,
  * except the active pid namespace, which sits at a run-time index. */
 static __always_inline void read_ns(struct task_struct *task, u32 *ns)
 {
-	struct task_struct___us *t = (void *)task;
-	struct nsproxy___us *nsp = t->nsproxy;
-	struct pid___us *pid = t->thread_pid;
-	struct upid___us upid = {};
+	struct nsproxy *nsp = task->nsproxy;
+	struct pid *pid = task->thread_pid;
+	struct upid upid = {};
 
 	if (nsp) {
 		ns[US_NS_MNT] = nsp->mnt_ns->ns.inum;
@@ -158,7 +105,7 @@ static __always_inline void read_ns(struct task_struct *task, u32 *ns)
 		if (bpf_core_field_exists(nsp->time_ns_for_children))
 			ns[US_NS_TIME_FOR_CHILDREN] = nsp->time_ns_for_children->ns.inum;
 	}
-	ns[US_NS_USER] = t->real_cred->user_ns->ns.inum;
+	ns[US_NS_USER] = task->real_cred->user_ns->ns.inum;
 	if (pid) {
 		bpf_probe_read_kernel(&upid, sizeof(upid), &pid->numbers[pid->level]);
 		ns[US_NS_PID] = BPF_CORE_READ(upid.ns, ns.inum);
@@ -169,9 +116,8 @@ static __always_inline void read_ns(struct task_struct *task, u32 *ns)
  * names its namespace by that inode), or 0. */
 static __always_inline u64 fd_inode(struct task_struct *task, int fd)
 {
-	struct task_struct___us *t = (void *)task;
-	struct fdtable___us *fdt = t->files->fdt;
-	struct file___us *file = NULL;
+	struct fdtable *fdt = task->files->fdt;
+	struct file *file = NULL;
 
 	if (fd < 0 || !fdt || (unsigned int)fd >= fdt->max_fds)
 		return 0;
@@ -188,8 +134,6 @@ static __always_inline struct pending *begin(struct task_struct *task, u32 call,
 {
 	struct pending *p;
 
-	if (target_tgid && task->tgid != target_tgid)
-		return NULL;
 	if (!task_in_target(task))
 		return NULL;
 	p = bpf_task_storage_get(&pending, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
@@ -226,8 +170,6 @@ static __always_inline void finish(long ret, bool clone)
 	/* The entry's filters again, plain loads before the storage lookup (a
 	 * helper call). A task moved out of the target during its call keeps
 	 * its stash active until its next traced entry rewrites it. */
-	if (target_tgid && task->tgid != target_tgid)
-		return;
 	if (!task_in_target(task))
 		return;
 	p = bpf_task_storage_get(&pending, task, 0, 0);
@@ -319,7 +261,7 @@ int clone_exit(struct syscall_tp_exit *ctx)
 SEC("tracepoint/syscalls/sys_enter_clone3")
 int clone3_enter(struct syscall_tp_enter_clone3 *ctx)
 {
-	struct clone_args___us *uargs = (void *)ctx->uargs;
+	struct clone_args *uargs = (void *)ctx->uargs;
 	u64 flags = 0;
 
 	/* A size below the first version is refused by the kernel (EINVAL);

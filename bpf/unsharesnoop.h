@@ -44,4 +44,8 @@ struct unsharesnoop_event {
 	char comm[UNSHARESNOOP_COMM_LEN];
 };
 
+/* Userspace reads records as the skeleton's generated type: no hidden
+ * padding, comm 8-aligned (it is copied as two u64). */
+_Static_assert(sizeof(struct unsharesnoop_event) == 152, "unsharesnoop_event layout");
+
 #endif /* __UNSHARESNOOP_H */

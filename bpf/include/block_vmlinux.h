@@ -10,21 +10,9 @@
 
 #include "contrace_vmlinux.h"
 
-typedef u32 dev_t;
-typedef u16 umode_t;
 typedef u64 sector_t;
 typedef u32 blk_opf_t;
 typedef u8 blk_status_t;
-
-struct super_block {
-	dev_t s_dev;
-} __attribute__((preserve_access_index));
-
-struct inode {
-	umode_t i_mode;
-	struct super_block *i_sb;
-	unsigned long i_ino;
-} __attribute__((preserve_access_index));
 
 struct address_space {
 	struct inode *host;

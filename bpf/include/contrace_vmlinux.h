@@ -125,6 +125,7 @@ struct nsproxy {
 	struct pid_namespace *pid_ns_for_children;
 	struct net *net_ns;
 	struct time_namespace *time_ns;
+	struct time_namespace *time_ns_for_children; /* 5.6+: bpf_core_field_exists */
 	struct cgroup_namespace *cgroup_ns;
 } __attribute__((preserve_access_index));
 
@@ -132,14 +133,60 @@ struct cred {
 	struct user_namespace *user_ns;
 } __attribute__((preserve_access_index));
 
+struct upid {
+	int nr;
+	struct pid_namespace *ns;
+} __attribute__((preserve_access_index));
+
+/* numbers[] is really [level + 1]: index it through bpf_probe_read_kernel. */
+struct pid {
+	unsigned int level;
+	struct upid numbers[1];
+} __attribute__((preserve_access_index));
+
+typedef u32 dev_t;
+typedef u16 umode_t;
+
+struct super_block {
+	dev_t s_dev;
+} __attribute__((preserve_access_index));
+
+struct inode {
+	umode_t i_mode;
+	struct super_block *i_sb;
+	unsigned long i_ino;
+} __attribute__((preserve_access_index));
+
+struct file {
+	struct inode *f_inode;
+} __attribute__((preserve_access_index));
+
+struct fdtable {
+	unsigned int max_fds;
+	struct file **fd;
+} __attribute__((preserve_access_index));
+
+struct files_struct {
+	struct fdtable *fdt;
+} __attribute__((preserve_access_index));
+
 struct task_struct {
+	unsigned int flags; /* PF_* */
 	int pid;
 	int tgid;
 	char comm[16];
 	struct css_set *cgroups;
 	struct nsproxy *nsproxy;
 	const struct cred *cred;
+	const struct cred *real_cred;
 	struct task_struct *group_leader;
+	struct pid *thread_pid;
+	struct files_struct *files;
+} __attribute__((preserve_access_index));
+
+/* uapi/linux/sched.h: clone3's argument (only the first field is read). */
+struct clone_args {
+	u64 flags;
 } __attribute__((preserve_access_index));
 
 #endif /* __CONTRACE_VMLINUX_H */

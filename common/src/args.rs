@@ -81,25 +81,62 @@ pub fn pid(text: &str) -> Result<u32, String> {
     }
 }
 
-/// Parses the command line like `A::parse()`, but a bad argument becomes a
-/// one-line usage error (exit 2) instead of clap's multi-line block; `--help`
-/// and `--version` print and exit 0 as usual.
-pub fn parse<A: clap::Parser>() -> anyhow::Result<A> {
-    A::try_parse().map_err(|err| {
-        use clap::error::ErrorKind;
-        if matches!(
-            err.kind(),
-            ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
-        ) || err.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
-        {
-            let _ = err.print();
-            std::process::exit(0);
-        }
-        let text = err.to_string();
-        let first = text.lines().next().unwrap_or("invalid arguments");
-        let first = first.strip_prefix("error: ").unwrap_or(first);
-        crate::exit::usage(format!("{first} (see --help)"))
-    })
+/// Parses `-i`: seconds between reports, where 0 means "only at the
+/// end" (libbpf-tools' syscount convention, kept by every tool).
+pub fn interval(text: &str) -> Result<Duration, String> {
+    if text.trim().parse::<f64>() == Ok(0.0) {
+        return Ok(Duration::ZERO);
+    }
+    seconds(text)
+}
+
+/// `-c TARGET` and `--exact`, shared by every tool.
+#[derive(Clone, Debug, Default, clap::Args)]
+pub struct TargetArgs {
+    /// Container to trace: a cgroup v2 directory (absolute, ./ or ../ from
+    /// here, or relative to the cgroup2 mount), pid:N, a container id
+    /// (prefix of 4+ hex chars) or a systemd unit (nginx.service). Without
+    /// it: the whole host.
+    #[arg(short = 'c', long = "cgroup", value_name = "TARGET")]
+    pub target: Option<std::ffi::OsString>,
+    /// Only the target cgroup itself, not its descendants.
+    #[arg(long, requires = "target")]
+    pub exact: bool,
+}
+
+/// `-d SECONDS` and `-v`, shared by every tool.
+#[derive(Clone, Debug, Default, clap::Args)]
+pub struct RunArgs {
+    /// Stop after SECONDS and print the final report.
+    #[arg(short = 'd', long, value_name = "SECONDS", value_parser = seconds)]
+    pub duration: Option<Duration>,
+    /// Show libbpf's log.
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
+}
+
+/// `-i SECONDS` of the tools that report at intervals.
+#[derive(Clone, Debug, Default, clap::Args)]
+pub struct IntervalArgs {
+    /// Print a report every SECONDS (each covers its own interval); 0, the
+    /// default, reports only at the end.
+    #[arg(short = 'i', long, value_name = "SECONDS", value_parser = interval)]
+    interval: Option<Duration>,
+}
+
+impl IntervalArgs {
+    /// The interval, `None` for "only at the end".
+    pub fn every(&self) -> Option<Duration> {
+        self.interval.filter(|i| !i.is_zero())
+    }
+}
+
+/// `-o table|json`, shared by the tools whose reports are tables.
+#[derive(Clone, Debug, Default, clap::Args)]
+pub struct OutputArgs {
+    /// Output format: aligned table, or NDJSON (one object per report).
+    #[arg(short = 'o', long, value_enum, default_value_t = crate::output::Format::Table)]
+    pub output: crate::output::Format,
 }
 
 #[cfg(test)]
@@ -117,6 +154,9 @@ mod tests {
         for bad in ["0", "-5", "1.5", "x", "99999999999999999"] {
             assert!(millis(bad).is_err(), "{bad}");
         }
+        assert_eq!(interval("0").unwrap(), Duration::ZERO);
+        assert_eq!(interval("0.5").unwrap(), Duration::from_millis(500));
+        assert!(interval("-1").is_err());
         assert!(positive("0").is_err());
         assert_eq!(positive("3").unwrap(), 3);
         assert!(pid("0").is_err());

@@ -114,18 +114,38 @@ pub fn flip_epoch(epoch: &mut u32, outer: &impl MapCore, inner: &impl MapCore) -
     Ok(old)
 }
 
-/// Writes the in-kernel cgroup filter settings (`cgroup_filter.h`) into a
+/// Writes the in-kernel target filter settings (`target_filter.h`: cgroup,
+/// descendants, process) from a [`crate::target::Target`] into a
 /// skeleton's .rodata before load.
 #[macro_export]
-macro_rules! set_cgroup_filter {
-    ($rodata:expr, $target:expr, $exact:expr) => {
-        if let Some(cg) = $target {
+macro_rules! set_target_filter {
+    ($rodata:expr, $target:expr) => {{
+        let target: &$crate::target::Target = $target;
+        if let Some(cg) = &target.cgroup {
             $rodata.filter_cgroup = true;
-            $rodata.filter_exact = $exact;
+            $rodata.filter_exact = target.exact;
             $rodata.target_cgid = cg.id;
             $rodata.target_level = cg.level;
         }
-    };
+        $rodata.target_tgid = target.pid.unwrap_or(0);
+    }};
+}
+
+/// Opens a skeleton, lets `configure` set its .rodata, map sizes and
+/// autoload flags, and loads it: the one place that says what failed.
+pub fn open_and_load<'obj, B>(
+    builder: B,
+    object: &'obj mut std::mem::MaybeUninit<libbpf_rs::OpenObject>,
+    configure: impl FnOnce(&mut B::Output) -> Result<()>,
+) -> Result<<B::Output as libbpf_rs::skel::OpenSkel<'obj>>::Output>
+where
+    B: libbpf_rs::skel::SkelBuilder<'obj>,
+{
+    use libbpf_rs::skel::OpenSkel;
+    let mut open = builder.open(object).context("opening the BPF object")?;
+    configure(&mut open)?;
+    open.load()
+        .context("loading the BPF program into the kernel (rerun with -v for libbpf's log)")
 }
 
 /// Turns a kernel-side cumulative `dropped` counter into per-report deltas.

@@ -5,6 +5,7 @@
 //! `--generate-man` (roff on stdout) and `--generate-completions SHELL`.
 //! `scripts/install` uses them.
 
+use std::ffi::OsString;
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -14,14 +15,20 @@ use clap_complete::Shell;
 
 use crate::exit::usage;
 
-/// Handles the generation flags when they come first; `None` otherwise.
-pub fn generate_if_asked<A: CommandFactory>() -> Result<Option<ExitCode>> {
-    let args: Vec<String> = std::env::args().skip(1).take(2).collect();
+/// Handles the generation flags when they come first in `argv` (the whole
+/// command line, program name included); `None` otherwise.
+pub fn generate_if_asked<A: CommandFactory>(argv: &[OsString]) -> Result<Option<ExitCode>> {
+    let args: Vec<&str> = argv
+        .iter()
+        .skip(1)
+        .take(2)
+        .filter_map(|a| a.to_str())
+        .collect();
     let mut cmd = A::command();
     let name = cmd.get_name().to_string();
     // Render into memory first: the generators panic on a closed pipe.
     let mut out = Vec::new();
-    match args.first().map(String::as_str) {
+    match args.first().copied() {
         Some("--generate-man") => {
             clap_mangen::Man::new(cmd)
                 .section("8")

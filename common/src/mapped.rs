@@ -1,7 +1,8 @@
-//! Counters in a `BPF_F_MMAPABLE` array laid out `[cpu][epoch][nr]`,
-//! memory-mapped so a drain reads and clears them without a syscall per slot
-//! (a thousand lookups per report would otherwise show up as `bpf` in the
-//! counts of a host-wide run). constat and syscount use it.
+//! Counters in a `BPF_F_MMAPABLE` array laid out `[cpu][epoch][nr]`
+//! (bpf/include/aggregate.h), memory-mapped so a drain reads and clears them
+//! without a syscall per slot (a thousand lookups per report would otherwise
+//! show up as `bpf` in the counts of a host-wide run). constat and syscount
+//! use it.
 
 use std::os::fd::AsRawFd;
 use std::ptr::NonNull;
@@ -78,6 +79,81 @@ impl<T> Drop for MappedArray<T> {
     fn drop(&mut self) {
         // SAFETY: unmapping exactly the region mmap returned.
         unsafe { libc::munmap(self.base.as_ptr().cast(), self.len) };
+    }
+}
+
+/// The `[cpu][epoch][nr]` counter array of aggregate.h. The BPF object
+/// declares it for one CPU (`2 * nr_slots` entries): the slot count is
+/// derived from that, and [`EpochSlots::size_for_all_cpus`] resizes it.
+pub struct EpochSlots<T> {
+    slots: MappedArray<T>,
+    cpus: usize,
+    nr_slots: usize,
+}
+
+/// Counters per epoch half, from the declared (one-CPU) size of the array.
+pub fn slots_per_half(declared_entries: u32) -> u32 {
+    declared_entries / 2
+}
+
+impl<T: crate::bpf::Pod> EpochSlots<T> {
+    /// Resizes the open (not yet loaded) array for every possible CPU and
+    /// returns the counters per half it was declared with.
+    pub fn size_for_all_cpus(map: &mut libbpf_rs::OpenMapMut) -> Result<u32> {
+        let nr_slots = slots_per_half(map.max_entries());
+        let cpus = libbpf_rs::num_possible_cpus().context("counting possible CPUs")? as u32;
+        map.set_max_entries(cpus * 2 * nr_slots)
+            .context("sizing the counter array for every CPU")?;
+        Ok(nr_slots)
+    }
+
+    /// Maps a loaded array of `nr_slots` counters per half.
+    pub fn new(map: &impl MapCore, nr_slots: u32) -> Result<Self> {
+        let slots = MappedArray::new(map)?;
+        let cpus = libbpf_rs::num_possible_cpus().context("counting possible CPUs")?;
+        Ok(Self {
+            slots,
+            cpus,
+            nr_slots: nr_slots as usize,
+        })
+    }
+
+    /// Counters per half: syscall numbers at or above it are not counted.
+    pub fn nr_slots(&self) -> u32 {
+        self.nr_slots as u32
+    }
+
+    /// Reads and clears half `half` of every CPU (call only after the flip
+    /// and the wait). Per counter number, the CPUs' values are combined with
+    /// `merge`; counters `used` says are empty are skipped and left alone.
+    pub fn drain(
+        &mut self,
+        half: u32,
+        used: impl Fn(&T) -> bool,
+        merge: impl Fn(&mut T, &T),
+    ) -> Result<Vec<(u32, T)>> {
+        let mut sums: Vec<Option<T>> = vec![None; self.nr_slots];
+        for cpu in 0..self.cpus {
+            let base = (cpu * 2 + (half & 1) as usize) * self.nr_slots;
+            for (nr, sum) in sums.iter_mut().enumerate() {
+                let idx = base + nr;
+                let outside = || format!("counter slot {idx} is outside the mapped array");
+                let slot = self.slots.get(idx).with_context(outside)?;
+                if !used(&slot) {
+                    continue;
+                }
+                match sum {
+                    Some(total) => merge(total, &slot),
+                    None => *sum = Some(slot),
+                }
+                self.slots.clear(idx).with_context(outside)?;
+            }
+        }
+        Ok(sums
+            .into_iter()
+            .enumerate()
+            .filter_map(|(nr, s)| Some((nr as u32, s?)))
+            .collect())
     }
 }
 

@@ -2,6 +2,7 @@
 //! status lines go to stderr so pipelines see only data.
 
 use std::io::{self, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Result;
 use clap::ValueEnum;
@@ -22,6 +23,7 @@ pub enum Format {
 /// `io::Error` of kind `BrokenPipe`, which `exit::main_with` turns into a
 /// quiet exit.
 pub fn print(text: &str) -> Result<()> {
+    end_progress();
     let mut out = io::stdout().lock();
     out.write_all(text.as_bytes())?;
     if !text.ends_with('\n') {
@@ -36,10 +38,35 @@ pub fn json_line<T: Serialize>(value: &T) -> Result<()> {
     print(&serde_json::to_string(value)?)
 }
 
-/// A status line on stderr (never mixed into the data on stdout). A closed
-/// stderr is ignored: status is best effort.
+/// Set while a line of progress dots is open on stderr.
+static PROGRESS_OPEN: AtomicBool = AtomicBool::new(false);
+
+/// A status line on stderr (never mixed into the data on stdout), on a line
+/// of its own even after progress dots. A closed stderr is ignored: status
+/// is best effort.
 pub fn status(text: &str) {
+    end_progress();
     let _ = writeln!(io::stderr().lock(), "{text}");
+}
+
+/// Ends an open line of progress dots (data on a shared terminal then
+/// starts on a line of its own).
+pub fn end_progress() {
+    if PROGRESS_OPEN.swap(false, Ordering::Relaxed) {
+        let _ = io::stderr().lock().write_all(b"\n");
+    }
+}
+
+/// `n` progress dots on stderr (one per period, as the seed tools do),
+/// continuing the current line.
+pub fn progress_dots(n: usize) {
+    if n == 0 {
+        return;
+    }
+    let mut err = io::stderr().lock();
+    let _ = err.write_all(".".repeat(n).as_bytes());
+    let _ = err.flush();
+    PROGRESS_OPEN.store(true, Ordering::Relaxed);
 }
 
 /// Column alignment of a table built by [`table`].
@@ -90,34 +117,23 @@ pub struct ReportMeta {
     /// True for the last report of the run.
     #[serde(rename = "final")]
     pub last: bool,
-    pub target: Option<crate::cgroup::TargetInfo>,
+    pub target: Option<crate::target::TargetInfo>,
     /// Updates the kernel side could not record (map full, no memory).
     pub dropped: u64,
 }
 
 impl ReportMeta {
     pub fn new(
-        covered: std::time::Duration,
+        health: &crate::collector::Health,
         last: bool,
-        target: Option<(&crate::cgroup::Cgroup, bool)>,
-        dropped: u64,
+        target: &crate::target::Target,
     ) -> Self {
         Self {
             time: crate::timefmt::now_rfc3339(),
-            interval_s: covered.as_secs_f64(),
+            interval_s: health.covered.as_secs_f64(),
             last,
-            target: target.map(|(cg, exact)| cg.info(exact)),
-            dropped,
-        }
-    }
-
-    /// Says on stderr that updates were dropped, when some were.
-    pub fn warn_dropped(&self) {
-        if self.dropped > 0 {
-            status(&format!(
-                "warning: {} updates dropped by the kernel side (map full or out of memory)",
-                self.dropped
-            ));
+            target: target.info(),
+            dropped: health.dropped,
         }
     }
 }

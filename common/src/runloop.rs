@@ -1,26 +1,21 @@
 //! The collection loop: sleep until the next interval report, the end of
-//! `-d`, a signal (SIGINT, SIGTERM, SIGHUP) or the target vanishing.
+//! `-d`, a stop request or the target vanishing.
 //!
-//! The process blocks in `recv_timeout` between wake-ups (no busy loop);
-//! signals arrive through a channel, so none is missed whatever the loop is
-//! doing. A second signal while the final report is printed exits at once.
+//! Stops arrive through a channel fed by [`StopHandle`]s: the CLI routes
+//! signals to one (`cli::signals`), a full-screen view routes its `q` key,
+//! an exporter its shutdown. Nothing here ends the process. The loop blocks
+//! in `recv_timeout` between wake-ups (no busy loop) and looks for a stop
+//! before anything else, so even a tiny `-i` cannot starve it.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, TryRecvError};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::time::{Duration, Instant};
 
-use std::path::Path;
+use anyhow::Result;
 
-use anyhow::{Context, Result};
-
-use crate::cgroup::Cgroup;
-
-use crate::exit::EXIT_INTERRUPTED;
+use crate::target::Target;
 
 /// How often the target is re-checked when nothing else wakes the loop.
 const WATCH_PERIOD: Duration = Duration::from_millis(500);
-
-static SIGNALS_SEEN: AtomicUsize = AtomicUsize::new(0);
 
 /// Why the loop woke up.
 #[derive(Debug, PartialEq, Eq)]
@@ -32,19 +27,39 @@ pub enum Wake {
 }
 
 /// Why the run ended.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Stop {
+    /// SIGINT, SIGTERM or SIGHUP.
     Signal,
+    /// `-d` elapsed.
     Duration,
     /// The traced cgroup or process went away; the text says which.
     TargetGone(String),
+    /// The program asked (a key, an exporter shutdown).
+    Requested,
+}
+
+/// Ends a [`RunLoop`] from anywhere (another thread, a signal handler
+/// thread, a UI). Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct StopHandle {
+    tx: Sender<Stop>,
+}
+
+impl StopHandle {
+    /// Asks the loop to finish; the first request wins.
+    pub fn stop(&self, why: Stop) {
+        // The loop may be gone already: nothing left to stop.
+        let _ = self.tx.send(why);
+    }
 }
 
 /// A check run every [`WATCH_PERIOD`]: `Some(reason)` ends the run.
-pub type Watch = Box<dyn FnMut() -> Option<String>>;
+pub type Watch = Box<dyn FnMut() -> Option<String> + Send>;
 
 pub struct RunLoop {
-    signals: Receiver<()>,
+    stops: Receiver<Stop>,
+    tx: Sender<Stop>,
     deadline: Option<Instant>,
     interval: Option<Duration>,
     next_report: Option<Instant>,
@@ -52,25 +67,25 @@ pub struct RunLoop {
 }
 
 impl RunLoop {
-    /// Installs the signal handler and starts the clock.
-    pub fn start(interval: Option<Duration>, duration: Option<Duration>) -> Result<Self> {
-        let (tx, rx) = mpsc::channel();
-        ctrlc::set_handler(move || {
-            if SIGNALS_SEEN.fetch_add(1, Ordering::SeqCst) >= 1 {
-                // Second signal: the user does not want to wait for the report.
-                std::process::exit(EXIT_INTERRUPTED.into());
-            }
-            let _ = tx.send(());
-        })
-        .context("installing the SIGINT/SIGTERM handler")?;
+    /// Starts the clock: reports every `interval`, the end after `duration`.
+    pub fn new(interval: Option<Duration>, duration: Option<Duration>) -> Self {
+        let (tx, stops) = mpsc::channel();
         let now = Instant::now();
-        Ok(Self {
-            signals: rx,
+        Self {
+            stops,
+            tx,
             deadline: duration.map(|d| now + d),
             interval,
             next_report: interval.map(|i| now + i),
             watch: None,
-        })
+        }
+    }
+
+    /// A handle that ends this loop.
+    pub fn handle(&self) -> StopHandle {
+        StopHandle {
+            tx: self.tx.clone(),
+        }
     }
 
     /// Ends the run when `watch` returns a reason (target removed, pid gone).
@@ -79,32 +94,31 @@ impl RunLoop {
         self
     }
 
-    /// Ends the run when the traced cgroup is removed or the traced process
-    /// exits (whichever of the two is given).
-    pub fn watch_target(self, cgroup: Option<&Cgroup>, pid: Option<u32>) -> Self {
-        if cgroup.is_none() && pid.is_none() {
+    /// Ends the run when the traced cgroup is removed (or replaced by a new
+    /// one of the same name) or the traced process exits.
+    pub fn watch_target(self, target: &Target) -> Self {
+        if target.is_host() {
             return self;
         }
-        let cgroup = cgroup.map(|cg| cg.path.clone());
-        self.watch(Box::new(move || {
-            if let Some(path) = cgroup.as_ref().filter(|p| !p.exists()) {
-                return Some(format!(
-                    "target cgroup {} was removed",
-                    crate::escape::path(path)
-                ));
-            }
-            pid.filter(|pid| !Path::new(&format!("/proc/{pid}")).exists())
-                .map(|pid| format!("process {pid} exited"))
-        }))
+        let target = target.clone();
+        self.watch(Box::new(move || target.gone()))
+    }
+
+    fn pending_stop(&mut self) -> Option<Stop> {
+        match self.stops.try_recv() {
+            Ok(stop) => Some(stop),
+            // Unreachable while we hold `tx`; treat it as a stop all the same.
+            Err(TryRecvError::Disconnected) => Some(Stop::Requested),
+            Err(TryRecvError::Empty) => None,
+        }
     }
 
     /// Non-blocking check for loops that block elsewhere (a ring-buffer
-    /// poll with a short timeout): a signal, the end of `-d` or a vanished
+    /// poll with a short timeout): a stop, the end of `-d` or a vanished
     /// target, if one is due now. Interval reports come only from `wait`.
     pub fn try_wake(&mut self) -> Option<Wake> {
-        match self.signals.try_recv() {
-            Ok(()) | Err(TryRecvError::Disconnected) => return Some(Wake::Finish(Stop::Signal)),
-            Err(TryRecvError::Empty) => {}
+        if let Some(stop) = self.pending_stop() {
+            return Some(Wake::Finish(stop));
         }
         if self.deadline.is_some_and(|d| Instant::now() >= d) {
             return Some(Wake::Finish(Stop::Duration));
@@ -127,7 +141,7 @@ impl RunLoop {
                 Wake::Finish(stop) => {
                     match &stop {
                         Stop::Signal => on_signal.into_iter().for_each(crate::output::status),
-                        Stop::Duration => {}
+                        Stop::Duration | Stop::Requested => {}
                         Stop::TargetGone(why) => {
                             crate::output::status(&format!("{why}; summarizing"))
                         }
@@ -142,6 +156,10 @@ impl RunLoop {
     /// Sleeps until the next event and says what it was.
     pub fn wait(&mut self) -> Wake {
         loop {
+            // A stop first: with a short interval a report is always due.
+            if let Some(stop) = self.pending_stop() {
+                return Wake::Finish(stop);
+            }
             let now = Instant::now();
             if self.deadline.is_some_and(|d| now >= d) {
                 return Wake::Finish(Stop::Duration);
@@ -169,13 +187,57 @@ impl RunLoop {
                 until = until.min(t);
             }
             match self
-                .signals
+                .stops
                 .recv_timeout(until.saturating_duration_since(now))
             {
-                Ok(()) => return Wake::Finish(Stop::Signal),
+                Ok(stop) => return Wake::Finish(stop),
                 Err(RecvTimeoutError::Timeout) => continue,
-                Err(RecvTimeoutError::Disconnected) => return Wake::Finish(Stop::Signal),
+                Err(RecvTimeoutError::Disconnected) => return Wake::Finish(Stop::Requested),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stop_wins_over_a_due_report() {
+        let mut run = RunLoop::new(Some(Duration::from_nanos(1)), None);
+        std::thread::sleep(Duration::from_millis(2));
+        run.handle().stop(Stop::Signal);
+        assert_eq!(run.wait(), Wake::Finish(Stop::Signal));
+    }
+
+    #[test]
+    fn reports_then_duration() {
+        let mut run = RunLoop::new(
+            Some(Duration::from_millis(5)),
+            Some(Duration::from_millis(30)),
+        );
+        assert_eq!(run.wait(), Wake::Report);
+        let mut reports = 1;
+        loop {
+            match run.wait() {
+                Wake::Report => reports += 1,
+                Wake::Finish(stop) => {
+                    assert_eq!(stop, Stop::Duration);
+                    break;
+                }
+            }
+        }
+        assert!((2..=6).contains(&reports), "{reports}");
+    }
+
+    #[test]
+    fn a_handle_from_another_thread_ends_the_wait() {
+        let mut run = RunLoop::new(None, None);
+        let handle = run.handle();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(10));
+            handle.stop(Stop::Requested);
+        });
+        assert_eq!(run.wait(), Wake::Finish(Stop::Requested));
     }
 }

@@ -238,7 +238,12 @@ fn bad_input_is_one_line_and_exit_2() {
         (vec!["-c".into(), file.display().to_string()], "is a file"),
         (vec!["-c".into(), "/tmp".into()], "not a cgroup"),
         (vec!["-c".into(), "".into()], "empty target"),
-        (vec!["-c".into(), "../../etc".into()], "'..'"),
+        (vec!["-c".into(), "a/../../etc".into()], "'..'"),
+        // ./ and ../ start from the current directory, as in a shell.
+        (
+            vec!["-c".into(), "../../../../../../etc".into()],
+            "not a cgroup",
+        ),
         (
             vec![
                 "-c".into(),

@@ -29,11 +29,10 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    common::exit::main_with("benchfloor", run)
+    common::cli::main("benchfloor", run)
 }
 
-fn run() -> Result<ExitCode> {
-    let args = Args::parse();
+fn run(args: Args) -> Result<ExitCode> {
     common::preflight::check("benchfloor", common::preflight::Needs::default())?;
     let mut object = MaybeUninit::uninit();
     let open = skel::BenchfloorSkelBuilder::default().open(&mut object)?;
@@ -53,7 +52,8 @@ fn run() -> Result<ExitCode> {
         Hooks::Exit => None,
     };
     common::output::status("Empty programs attached. Ctrl-C to stop");
-    let mut run_loop = common::runloop::RunLoop::start(None, None)?;
+    let mut run_loop = common::runloop::RunLoop::new(None, None);
+    common::cli::signals::stop_on_signals(run_loop.handle())?;
     run_loop.wait();
     Ok(ExitCode::SUCCESS)
 }

@@ -3,8 +3,10 @@
 //! unit. Each resolves to one cgroup v2 directory: its path, id and depth.
 
 use std::collections::BTreeMap;
+use std::ffi::OsStr;
 use std::fs;
 use std::io;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 
@@ -39,7 +41,7 @@ pub enum TargetSpec {
     /// `/sys/fs/cgroup/...`
     Absolute(PathBuf),
     /// `system.slice/foo.service`: below the cgroup2 mount.
-    Relative(String),
+    Relative(PathBuf),
     /// `pid:1234`: that process's cgroup.
     Pid(u32),
     /// `3f2a9c1e...`: a container id or prefix (hex, at least 4 chars).
@@ -66,41 +68,62 @@ fn is_hex_id(text: &str) -> bool {
 }
 
 impl TargetSpec {
-    /// Classifies a TARGET string; only the form is checked here.
-    pub fn parse(text: &str) -> Result<Self> {
-        let trimmed = text.trim();
-        if trimmed.is_empty() {
+    /// Classifies a TARGET argument; only the form is checked here. The
+    /// argument is bytes (a cgroup name need not be UTF-8) and is taken as
+    /// typed: only one trailing newline (from `$(cat file)`-style input) is
+    /// dropped, since `"app "` and `"app"` are different cgroups.
+    pub fn parse(arg: &OsStr) -> Result<Self> {
+        let mut bytes = arg.as_bytes();
+        if let Some(b) = bytes.strip_suffix(b"\n") {
+            bytes = b;
+        }
+        let shown = crate::escape::for_terminal(bytes);
+        if bytes.is_empty() {
             return Err(usage(
                 "empty target: give a cgroup v2 directory, pid:N, a container id or a unit name",
             ));
         }
-        if let Some(pid) = trimmed.strip_prefix("pid:") {
-            return match pid.parse::<u32>() {
-                Ok(p) if p > 0 => Ok(Self::Pid(p)),
+        if let Some(pid) = bytes.strip_prefix(b"pid:") {
+            return match std::str::from_utf8(pid)
+                .ok()
+                .and_then(|p| p.parse::<u32>().ok())
+            {
+                Some(p) if p > 0 => Ok(Self::Pid(p)),
                 _ => Err(usage(format!(
-                    "target '{text}': expected pid:<number>, e.g. pid:1234"
+                    "target '{shown}': expected pid:<number>, e.g. pid:1234"
                 ))),
             };
         }
-        if trimmed.starts_with('/') {
-            return Ok(Self::Absolute(PathBuf::from(trimmed)));
+        let path = Path::new(OsStr::from_bytes(bytes));
+        if bytes.starts_with(b"/") {
+            return Ok(Self::Absolute(path.to_path_buf()));
         }
-        if Path::new(trimmed)
-            .components()
-            .any(|c| c == Component::ParentDir)
-        {
+        // `./x` and `../x` are paths from the current directory, as in a shell.
+        if matches!(
+            path.components().next(),
+            Some(Component::CurDir | Component::ParentDir)
+        ) {
+            let cwd = std::env::current_dir()
+                .map_err(|e| usage(format!("target '{shown}': current directory: {e}")))?;
+            return Ok(Self::Absolute(cwd.join(path)));
+        }
+        if path.components().any(|c| c == Component::ParentDir) {
             return Err(usage(format!(
-                "target '{text}': '..' is not allowed in a relative cgroup path; \
-                 give the path below the cgroup2 mount or an absolute path"
+                "target '{shown}': '..' is not allowed inside a path below the cgroup2 mount; \
+                 give the path below the mount, an absolute path, or ./ or ../ from here"
             )));
         }
-        if !trimmed.contains('/') && UNIT_SUFFIXES.iter().any(|s| trimmed.ends_with(s)) {
-            return Ok(Self::Unit(trimmed.to_string()));
+        let text = std::str::from_utf8(bytes).ok();
+        if let Some(t) = text.filter(|t| !t.contains('/')) {
+            if UNIT_SUFFIXES.iter().any(|s| t.ends_with(s)) {
+                return Ok(Self::Unit(t.to_string()));
+            }
+            if is_hex_id(t) {
+                return Ok(Self::ContainerId(t.to_ascii_lowercase()));
+            }
         }
-        if !trimmed.contains('/') && is_hex_id(trimmed) {
-            return Ok(Self::ContainerId(trimmed.to_ascii_lowercase()));
-        }
-        Ok(Self::Relative(trimmed.trim_end_matches('/').to_string()))
+        let trimmed = bytes.strip_suffix(b"/").unwrap_or(bytes);
+        Ok(Self::Relative(PathBuf::from(OsStr::from_bytes(trimmed))))
     }
 
     /// Finds the cgroup v2 directory this target names.
@@ -125,9 +148,10 @@ impl TargetSpec {
     }
 }
 
-/// cgroup v2 path of a process, from /proc/PID/cgroup (the `0::` line).
-fn pid_cgroup(pid: u32) -> Result<String> {
-    let text = match fs::read_to_string(format!("/proc/{pid}/cgroup")) {
+/// cgroup v2 path of a process, from /proc/PID/cgroup (the `0::` line),
+/// as bytes: a cgroup name need not be UTF-8.
+fn pid_cgroup(pid: u32) -> Result<PathBuf> {
+    let text = match fs::read(format!("/proc/{pid}/cgroup")) {
         Ok(t) => t,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             return Err(usage(format!("target 'pid:{pid}': no such process")))
@@ -145,14 +169,16 @@ fn pid_cgroup(pid: u32) -> Result<String> {
     })
 }
 
-/// The v2 path (`/system.slice/x.service`) from /proc/PID/cgroup text,
+/// The v2 path (`/system.slice/x.service`) from /proc/PID/cgroup contents,
 /// without the leading `/`.
-pub fn parse_proc_cgroup(text: &str) -> Option<String> {
-    text.lines().find_map(|l| l.strip_prefix("0::")).map(|p| {
-        p.trim_end_matches(" (deleted)")
-            .trim_start_matches('/')
-            .to_string()
-    })
+pub fn parse_proc_cgroup(text: &[u8]) -> Option<PathBuf> {
+    text.split(|&b| b == b'\n')
+        .find_map(|l| l.strip_prefix(b"0::"))
+        .map(|p| {
+            let p = p.strip_suffix(b" (deleted)").unwrap_or(p);
+            let start = p.iter().position(|&b| b != b'/').unwrap_or(p.len());
+            PathBuf::from(OsStr::from_bytes(&p[start..]))
+        })
 }
 
 /// Every cgroup directory below `root` (not `root` itself), with its name.
@@ -316,31 +342,55 @@ mod tests {
 
     #[test]
     fn classifies_targets() {
-        assert_eq!(TargetSpec::parse("pid:42").unwrap(), TargetSpec::Pid(42));
-        assert!(TargetSpec::parse("pid:x").is_err());
-        assert!(TargetSpec::parse("pid:0").is_err());
-        assert!(TargetSpec::parse("").is_err());
-        assert!(TargetSpec::parse("  ").is_err());
-        assert!(TargetSpec::parse("../etc").is_err());
-        assert!(TargetSpec::parse("a/../../b").is_err());
         assert_eq!(
-            TargetSpec::parse("/sys/fs/cgroup/x").unwrap(),
+            TargetSpec::parse(OsStr::new("pid:42")).unwrap(),
+            TargetSpec::Pid(42)
+        );
+        assert!(TargetSpec::parse(OsStr::new("pid:x")).is_err());
+        assert!(TargetSpec::parse(OsStr::new("pid:0")).is_err());
+        assert!(TargetSpec::parse(OsStr::new("")).is_err());
+        // Whitespace is part of a name; only one trailing newline goes.
+        assert_eq!(
+            TargetSpec::parse(OsStr::new("  ")).unwrap(),
+            TargetSpec::Relative("  ".into())
+        );
+        assert_eq!(
+            TargetSpec::parse(OsStr::new("app \n")).unwrap(),
+            TargetSpec::Relative("app ".into())
+        );
+        assert!(TargetSpec::parse(OsStr::new("a/../../b")).is_err());
+        let cwd = std::env::current_dir().unwrap();
+        assert_eq!(
+            TargetSpec::parse(OsStr::new("../etc")).unwrap(),
+            TargetSpec::Absolute(cwd.join("../etc"))
+        );
+        assert_eq!(
+            TargetSpec::parse(OsStr::new("./x")).unwrap(),
+            TargetSpec::Absolute(cwd.join("./x"))
+        );
+        let raw = OsStr::from_bytes(b"odd\xffname");
+        assert_eq!(
+            TargetSpec::parse(raw).unwrap(),
+            TargetSpec::Relative(PathBuf::from(raw))
+        );
+        assert_eq!(
+            TargetSpec::parse(OsStr::new("/sys/fs/cgroup/x")).unwrap(),
             TargetSpec::Absolute("/sys/fs/cgroup/x".into())
         );
         assert_eq!(
-            TargetSpec::parse("nginx.service").unwrap(),
+            TargetSpec::parse(OsStr::new("nginx.service")).unwrap(),
             TargetSpec::Unit("nginx.service".into())
         );
         assert_eq!(
-            TargetSpec::parse("3F2A").unwrap(),
+            TargetSpec::parse(OsStr::new("3F2A")).unwrap(),
             TargetSpec::ContainerId("3f2a".into())
         );
         assert_eq!(
-            TargetSpec::parse("abc").unwrap(),
+            TargetSpec::parse(OsStr::new("abc")).unwrap(),
             TargetSpec::Relative("abc".into())
         );
         assert_eq!(
-            TargetSpec::parse("system.slice/foo.service/").unwrap(),
+            TargetSpec::parse(OsStr::new("system.slice/foo.service/")).unwrap(),
             TargetSpec::Relative("system.slice/foo.service".into())
         );
     }
@@ -392,31 +442,36 @@ mod tests {
 
     #[test]
     fn proc_cgroup_lines() {
+        let parse = |t: &[u8]| parse_proc_cgroup(t);
         assert_eq!(
-            parse_proc_cgroup("12:blkio:/user.slice\n0::/system.slice/x.service\n").as_deref(),
-            Some("system.slice/x.service")
+            parse(b"12:blkio:/user.slice\n0::/system.slice/x.service\n"),
+            Some(PathBuf::from("system.slice/x.service"))
         );
-        assert_eq!(parse_proc_cgroup("0::/\n").as_deref(), Some(""));
-        assert_eq!(parse_proc_cgroup("0::/a (deleted)\n").as_deref(), Some("a"));
-        assert_eq!(parse_proc_cgroup("1:name=systemd:/x\n"), None);
+        assert_eq!(parse(b"0::/\n"), Some(PathBuf::new()));
+        assert_eq!(parse(b"0::/a (deleted)\n"), Some(PathBuf::from("a")));
+        assert_eq!(
+            parse(b"0::/b\xff\n"),
+            Some(PathBuf::from(OsStr::from_bytes(b"b\xff")))
+        );
+        assert_eq!(parse(b"1:name=systemd:/x\n"), None);
     }
 
     proptest! {
         #[test]
         fn parse_never_panics(text in "\\PC{0,80}") {
-            let _ = TargetSpec::parse(&text);
+            let _ = TargetSpec::parse(OsStr::new(&text));
         }
 
         #[test]
         fn relative_targets_never_escape(parts in proptest::collection::vec("[a-z.]{1,4}", 1..5)) {
             let text = parts.join("/");
-            if let Ok(TargetSpec::Relative(rel)) = TargetSpec::parse(&text) {
+            if let Ok(TargetSpec::Relative(rel)) = TargetSpec::parse(OsStr::new(&text)) {
                 prop_assert!(!Path::new(&rel).components().any(|c| c == Component::ParentDir));
             }
         }
 
         #[test]
-        fn proc_cgroup_never_panics(text in "\\PC{0,200}") {
+        fn proc_cgroup_never_panics(text in proptest::collection::vec(any::<u8>(), 0..200)) {
             let _ = parse_proc_cgroup(&text);
         }
     }

@@ -13,13 +13,14 @@
 
 use std::mem::MaybeUninit;
 use std::sync::atomic::{fence, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use common::bpf::{lookup_percpu, wait_for_running_programs, zero_percpu, Pod};
-use common::cgroup::Cgroup;
-use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
-use libbpf_rs::OpenObject;
+use common::bpf::{lookup_percpu, wait_for_running_programs, zero_percpu, DropCounter, Pod};
+use common::collector::{Aggregator, Health, Sample};
+use common::target::Target;
+use libbpf_rs::skel::Skel;
+use libbpf_rs::{MapCore, OpenObject};
 
 use crate::series::Period;
 
@@ -44,10 +45,10 @@ pub const NR_SLOTS: u64 = 256;
 const LINGER: Duration = Duration::from_secs(2);
 
 /// Whether period `index`'s slot already belongs to a later period when the
-/// clock is in period `current`: slot = index % NR_SLOTS, and the programs
-/// write it again from period `index + NR_SLOTS` on.
-pub fn slot_reused(index: u64, current: u64) -> bool {
-    current.saturating_sub(index) >= NR_SLOTS
+/// clock is in period `current`: slot = index % nr_slots, and the programs
+/// write it again from period `index + nr_slots` on.
+pub fn slot_reused(index: u64, current: u64, nr_slots: u64) -> bool {
+    current.saturating_sub(index) >= nr_slots
 }
 
 /// Periods the latency gate stays open after the last sample: LINGER, and
@@ -108,8 +109,8 @@ enum Clock {
 /// What to count, written into .rodata before load.
 pub struct Config<'a> {
     pub period: Duration,
-    pub target: Option<&'a Cgroup>,
-    pub exact: bool,
+    /// The cgroup traced (`-c`, `--exact`); the whole host without one.
+    pub target: &'a Target,
     /// Bit 0: reads, bit 1: writes.
     pub dir_mask: u32,
     /// Kernel dev_t of the one device to count.
@@ -124,17 +125,23 @@ pub struct DeviceTotals {
     pub ops: [u64; 2],
 }
 
+/// conbiograph's kernel side: per-period block I/O of the target, in a ring
+/// of period slots.
 pub struct Collector<'obj> {
     skel: ConbiographSkel<'obj>,
     start_ns: u64,
     period_ns: u64,
+    /// Slots in the kernel's ring of periods (the `periods` map's size).
+    nr_slots: u64,
     /// Periods the latency gate lingers after the last sample.
     linger: u64,
     /// First period not drained yet.
     next: u64,
-    /// Periods that were drained too late (their slot was reused): their
-    /// counts went into a later period of the same slot.
-    pub merged: u64,
+    /// Periods drained too late (their slot was reused) since the last
+    /// sample: their counts went into a later period of the same slot.
+    merged: u64,
+    drops: DropCounter,
+    last_drain: Instant,
 }
 
 /// CLOCK_MONOTONIC in ns: the clock of bpf_ktime_get_ns().
@@ -168,25 +175,23 @@ impl<'obj> Collector<'obj> {
     pub fn start(open_object: &'obj mut MaybeUninit<OpenObject>, cfg: &Config) -> Result<Self> {
         let period_ns = u64::try_from(cfg.period.as_nanos()).context("period too long")?;
         let hook = dirty_hook()?;
-        let mut open = ConbiographSkelBuilder::default()
-            .open(open_object)
-            .context("opening the BPF object")?;
-        let rodata = common::bpf::mapped(open.maps.rodata_data.as_deref_mut(), ".rodata")?;
-        rodata.period_ns = period_ns;
-        rodata.dir_mask = cfg.dir_mask;
-        if let Some(dev) = cfg.device {
-            rodata.filter_dev = true;
-            rodata.target_dev = dev;
-        }
-        common::set_cgroup_filter!(rodata, cfg.target, cfg.exact);
-        // Only the hook this kernel has: the other one would fail to load.
-        open.progs.cbg_dirty.set_autoload(hook == DirtyHook::Folio);
-        open.progs
-            .cbg_dirty_page
-            .set_autoload(hook == DirtyHook::Page);
-        let mut skel = open
-            .load()
-            .context("loading the BPF program into the kernel (rerun with -v for libbpf's log)")?;
+        let builder = ConbiographSkelBuilder::default();
+        let mut skel = common::bpf::open_and_load(builder, open_object, |open| {
+            let rodata = common::bpf::mapped(open.maps.rodata_data.as_deref_mut(), ".rodata")?;
+            rodata.period_ns = period_ns;
+            rodata.dir_mask = cfg.dir_mask;
+            if let Some(dev) = cfg.device {
+                rodata.filter_dev = true;
+                rodata.target_dev = dev;
+            }
+            common::set_target_filter!(rodata, cfg.target);
+            // Only the hook this kernel has: the other one would fail to load.
+            open.progs.cbg_dirty.set_autoload(hook == DirtyHook::Folio);
+            open.progs
+                .cbg_dirty_page
+                .set_autoload(hook == DirtyHook::Page);
+            Ok(())
+        })?;
         let dirty = match hook {
             DirtyHook::Folio => "writeback_dirty_folio",
             DirtyHook::Page => "writeback_dirty_page",
@@ -202,13 +207,17 @@ impl<'obj> Collector<'obj> {
         // SAFETY: `start_ns` lives in the mmap'd .bss that the programs read;
         // a volatile store publishes it (they ignore I/O while it is 0).
         unsafe { std::ptr::write_volatile(&mut bss.start_ns, start_ns) };
+        let nr_slots = u64::from(skel.maps.periods.max_entries());
         Ok(Self {
             skel,
             start_ns,
             period_ns,
+            nr_slots,
             linger: linger_periods(cfg.period),
             next: 0,
             merged: 0,
+            drops: DropCounter::default(),
+            last_drain: Instant::now(),
         })
     }
 
@@ -231,8 +240,8 @@ impl<'obj> Collector<'obj> {
         let mut rows = Vec::with_capacity((end - self.next) as usize);
         for index in self.next..end {
             let reused = match clock {
-                Clock::Running => slot_reused(index, self.current_period()? + 1),
-                Clock::Stopped(current) => slot_reused(index, current),
+                Clock::Running => slot_reused(index, self.current_period()? + 1, self.nr_slots),
+                Clock::Stopped(current) => slot_reused(index, current, self.nr_slots),
             };
             let empty = Period {
                 index,
@@ -243,7 +252,7 @@ impl<'obj> Collector<'obj> {
                 rows.push(empty);
                 continue;
             }
-            let slot = (index % NR_SLOTS) as u32;
+            let slot = (index % self.nr_slots) as u32;
             let maps = &self.skel.maps;
             let per_cpu = lookup_percpu::<u32, cbg_period>(&maps.periods, &slot)?;
             let row = to_period(index, &per_cpu);
@@ -253,14 +262,6 @@ impl<'obj> Collector<'obj> {
             rows.push(row);
         }
         self.next = end;
-        Ok(rows)
-    }
-
-    /// Every period that has ended since the last call.
-    pub fn drain(&mut self) -> Result<Vec<Period>> {
-        let current = self.current_period()?;
-        let rows = self.take(current, Clock::Running)?;
-        self.close_idle_gate()?;
         Ok(rows)
     }
 
@@ -295,23 +296,20 @@ impl<'obj> Collector<'obj> {
         Ok(())
     }
 
-    /// Detaches, then returns the remaining periods (the current, partial
-    /// one included) and the per-device totals.
-    pub fn finish(&mut self) -> Result<(Vec<Period>, Vec<DeviceTotals>, u64)> {
-        self.skel.links = ConbiographLinks::default();
-        // Programs still running read the clock until they finish: only
-        // then does the clock say which period was the last one written.
-        let maps = &self.skel.maps;
-        wait_for_running_programs(&maps.sync_outer, &maps.sync_inner)?;
-        let current = self.current_period()?;
-        let rows = self.take(current + 1, Clock::Stopped(current))?;
-        let devices = self.devices()?;
-        let dropped = self.skel.maps.bss_data.as_deref().map_or(0, |b| b.dropped);
-        Ok((rows, devices, dropped))
+    /// What a sample missed since the previous one, and the time it covers.
+    fn health(&mut self) -> Result<Health> {
+        let bss = common::bpf::mapped(self.skel.maps.bss_data.as_deref_mut(), ".bss")?;
+        let now = Instant::now();
+        Ok(Health {
+            dropped: self.drops.delta(&bss.dropped),
+            merged: std::mem::take(&mut self.merged),
+            covered: now - std::mem::replace(&mut self.last_drain, now),
+            ..Health::default()
+        })
     }
 
     /// Per-device totals: every CPU has its own table, merged here by dev_t.
-    fn devices(&self) -> Result<Vec<DeviceTotals>> {
+    pub fn devices(&self) -> Result<Vec<DeviceTotals>> {
         let mut out: Vec<DeviceTotals> = Vec::new();
         for table in lookup_percpu::<u32, cbg_devices>(&self.skel.maps.devices, &0)? {
             for s in table.slot.iter().filter(|s| s.dev != 0) {
@@ -336,6 +334,37 @@ impl<'obj> Collector<'obj> {
     }
 }
 
+impl Aggregator for Collector<'_> {
+    type Data = Vec<Period>;
+
+    /// Every period that has ended since the last call.
+    fn drain(&mut self) -> Result<Sample<Vec<Period>>> {
+        let current = self.current_period()?;
+        let rows = self.take(current, Clock::Running)?;
+        self.close_idle_gate()?;
+        Ok(Sample {
+            data: rows,
+            health: self.health()?,
+        })
+    }
+
+    /// Detaches, then returns the remaining periods (the current, partial
+    /// one included). Per-device totals are in [`Collector::devices`].
+    fn finish(&mut self) -> Result<Sample<Vec<Period>>> {
+        self.skel.links = ConbiographLinks::default();
+        // Programs still running read the clock until they finish: only
+        // then does the clock say which period was the last one written.
+        let maps = &self.skel.maps;
+        wait_for_running_programs(&maps.sync_outer, &maps.sync_inner)?;
+        let current = self.current_period()?;
+        let rows = self.take(current + 1, Clock::Stopped(current))?;
+        Ok(Sample {
+            data: rows,
+            health: self.health()?,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -343,12 +372,12 @@ mod tests {
     #[test]
     fn a_slot_is_reused_exactly_nr_slots_periods_later() {
         // The slot of period C - 256 is period C's: the one written now.
-        assert!(slot_reused(44, 300));
-        assert!(!slot_reused(45, 300));
-        assert!(slot_reused(0, NR_SLOTS));
-        assert!(!slot_reused(0, NR_SLOTS - 1));
-        assert!(!slot_reused(7, 7));
-        assert!(!slot_reused(9, 7), "a future period is not reused");
+        assert!(slot_reused(44, 300, 256));
+        assert!(!slot_reused(45, 300, 256));
+        assert!(slot_reused(0, 256, 256));
+        assert!(!slot_reused(0, 255, 256));
+        assert!(!slot_reused(7, 7, 256));
+        assert!(!slot_reused(9, 7, 256), "a future period is not reused");
     }
 
     #[test]

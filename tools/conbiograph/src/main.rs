@@ -2,25 +2,21 @@
 //! bio charged to the container that caused it (including writeback of pages
 //! it dirtied), with per-period rows as NDJSON or CSV.
 
-mod chart;
-mod collect;
-mod devices;
-mod report;
-mod series;
-mod units;
-
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Result;
 use clap::{ArgGroup, Parser, ValueEnum};
+use common::args::{RunArgs, TargetArgs};
+use common::cli::Startup;
+use common::collector::{Aggregator, Health};
 use common::output;
-use common::runloop::{RunLoop, Stop, Wake};
+use common::runloop::RunLoop;
 
-use crate::collect::{Collector, Config};
-use crate::report::{PeriodRow, Summary};
-use crate::series::{Dir, Metric, Period, Series};
+use conbiograph::report::{self, PeriodRow, Summary};
+use conbiograph::{chart, devices, units};
+use conbiograph::{Collector, Config, Dir, Metric, Period, Series};
 
 const EXAMPLES: &str = "\
 EXAMPLES:
@@ -58,14 +54,8 @@ enum OutputFormat {
 #[command(group(ArgGroup::new("metric").args(["count", "avg"])))]
 #[command(group(ArgGroup::new("direction").args(["read", "write"])))]
 struct Args {
-    /// Container to trace: cgroup v2 directory (absolute or relative to the
-    /// cgroup2 mount), pid:N, container id (prefix of 4+ hex chars) or a
-    /// systemd unit. Without it: all block I/O of the host.
-    #[arg(short = 'c', long = "cgroup", value_name = "TARGET")]
-    target: Option<String>,
-    /// Only the target cgroup itself, not its descendants.
-    #[arg(long, requires = "target")]
-    exact: bool,
+    #[command(flatten)]
+    target: TargetArgs,
     /// Length of a period in milliseconds.
     #[arg(short = 't', long = "period", value_name = "MS", default_value = "1000",
           value_parser = common::args::millis)]
@@ -86,18 +76,14 @@ struct Args {
     /// includes its partitions.
     #[arg(long, value_name = "NAME")]
     device: Option<String>,
-    /// Stop after SECONDS and show the chart.
-    #[arg(short = 'd', long, value_name = "SECONDS", value_parser = common::args::seconds)]
-    duration: Option<Duration>,
+    #[command(flatten)]
+    run: RunArgs,
     /// Redraw the chart every period.
     #[arg(long)]
     live: bool,
     /// Output format.
     #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Table)]
     output: OutputFormat,
-    /// Show libbpf's log.
-    #[arg(short, long)]
-    verbose: bool,
 }
 
 /// Shortest period: below it, waking up and draining would cost more than
@@ -105,7 +91,7 @@ struct Args {
 const MIN_PERIOD: Duration = Duration::from_millis(10);
 
 fn main() -> ExitCode {
-    common::exit::main_with("conbiograph", run)
+    common::cli::main("conbiograph", run)
 }
 
 /// Terminal columns from $COLUMNS (set by interactive shells), else 80.
@@ -135,11 +121,7 @@ impl View {
     }
 }
 
-fn run() -> Result<ExitCode> {
-    if let Some(code) = common::docs::generate_if_asked::<Args>()? {
-        return Ok(code);
-    }
-    let args: Args = common::args::parse()?;
+fn run(args: Args) -> Result<ExitCode> {
     if args.period < MIN_PERIOD {
         return Err(common::exit::usage(format!(
             "-t {}: the period must be at least {} ms (e.g. -t 100)",
@@ -164,28 +146,32 @@ fn run() -> Result<ExitCode> {
     } else {
         Metric::Bytes
     };
-    let (_, target) = common::cgroup::resolve_target(args.target.as_deref())?;
     let device = args.device.as_deref().map(devices::resolve).transpose()?;
-    common::preflight::check("conbiograph", common::preflight::Needs::default())?;
-    common::bpf::init_libbpf_log(args.verbose);
+    let Startup { target, .. } = Startup::new(
+        "conbiograph",
+        &args.target,
+        None,
+        common::preflight::Needs::default(),
+        args.run.verbose,
+    )?;
 
     let mut open_object = std::mem::MaybeUninit::uninit();
     let mut collector = Collector::start(
         &mut open_object,
         &Config {
             period: args.period,
-            target: target.as_ref(),
-            exact: args.exact,
+            target: &target,
             dir_mask,
             device,
         },
     )?;
-    match &target {
-        Some(cg) => output::status(&format!("Tracing block I/O of {}", cg.describe(args.exact))),
+    match target.describe_cgroup() {
+        Some(cg) => output::status(&format!("Tracing block I/O of {cg}")),
         None => output::status("Tracing all block I/O of the host"),
     }
     // Handler first, then the prompt: a Ctrl-C right after it must not kill us.
-    let mut run_loop = RunLoop::start(Some(args.period), args.duration)?;
+    let mut run_loop = RunLoop::new(Some(args.period), args.run.duration);
+    common::cli::signals::stop_on_signals(run_loop.handle())?;
     output::status(&format!(
         "Collecting events in {} ms periods... Ctrl-C to stop and show stat",
         args.period.as_millis()
@@ -197,11 +183,11 @@ fn run() -> Result<ExitCode> {
         tty: std::io::stdout().is_terminal(),
     };
     let mut series = Series::new(args.period);
-    run_loop = run_loop.watch_target(target.as_ref(), None);
+    let mut health = Health::default();
+    run_loop = run_loop.watch_target(&target);
     if args.output == OutputFormat::Csv {
         output::print(report::CSV_HEADER)?;
     }
-    let mut dots = false;
     let emit = |series: &Series, rows: &[Period]| -> Result<()> {
         for p in rows {
             let row = PeriodRow::new(series, p);
@@ -213,58 +199,51 @@ fn run() -> Result<ExitCode> {
         }
         Ok(())
     };
-    loop {
-        match run_loop.wait() {
-            Wake::Report => {
-                let rows = collector.drain()?;
-                series.extend(&rows);
-                emit(&series, &rows)?;
-                if args.output == OutputFormat::Table && !rows.is_empty() {
-                    if args.live {
-                        redraw(&view, &series)?;
-                    } else {
-                        // The seed's progress: a dot per period.
-                        let mut err = std::io::stderr().lock();
-                        let _ = err.write_all(".".repeat(rows.len()).as_bytes());
-                        let _ = err.flush();
-                        dots = true;
-                    }
+    let render = |last: bool| -> Result<()> {
+        let sample = if last {
+            collector.finish()?
+        } else {
+            collector.drain()?
+        };
+        health.add(&sample.health);
+        let rows = sample.data;
+        series.extend(&rows);
+        emit(&series, &rows)?;
+        if !last {
+            if args.output == OutputFormat::Table && !rows.is_empty() {
+                if args.live {
+                    redraw(&view, &series)?;
+                } else {
+                    // The seed's progress: a dot per period.
+                    output::progress_dots(rows.len());
                 }
             }
-            Wake::Finish(stop) => {
-                if dots {
-                    output::status("");
+            return Ok(());
+        }
+        let summary = Summary::build(
+            &series,
+            target.info(),
+            &collector.devices()?,
+            health.merged,
+            health.dropped,
+        );
+        match args.output {
+            OutputFormat::Table => {
+                if args.live && view.tty {
+                    output::print("\x1b[H\x1b[2J")?;
                 }
-                match stop {
-                    Stop::Signal => output::status("[!] Received signal and summarizing"),
-                    Stop::Duration => {}
-                    Stop::TargetGone(why) => output::status(&format!("{why}; summarizing")),
-                }
-                let (rows, devices, dropped) = collector.finish()?;
-                series.extend(&rows);
-                emit(&series, &rows)?;
-                let summary = Summary::build(
-                    &series,
-                    target.as_ref().map(|cg| cg.info(args.exact)),
-                    &devices,
-                    collector.merged,
-                    dropped,
-                );
-                match args.output {
-                    OutputFormat::Table => {
-                        if args.live && view.tty {
-                            output::print("\x1b[H\x1b[2J")?;
-                        }
-                        output::print(&view.chart(&series))?;
-                        output::print(&summary.text(&view.dirs))?;
-                    }
-                    OutputFormat::Json => output::json_line(&summary)?,
-                    OutputFormat::Csv => output::status(&summary.text(&view.dirs)),
-                }
-                return Ok(ExitCode::SUCCESS);
+                output::print(&view.chart(&series))?;
+                output::print(&summary.text(&view.dirs))
+            }
+            OutputFormat::Json => output::json_line(&summary),
+            OutputFormat::Csv => {
+                output::status(&summary.text(&view.dirs));
+                Ok(())
             }
         }
-    }
+    };
+    run_loop.drive(Some("[!] Received signal and summarizing"), render)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// One frame of `--live`: the chart so far and the running totals; on a
@@ -300,7 +279,7 @@ mod tests {
     #[test]
     fn help_states_the_chart_bound() {
         let help = Args::command().render_long_help().to_string();
-        let bound = series::MAX_POINTS.to_string();
+        let bound = conbiograph::series::MAX_POINTS.to_string();
         assert!(help.contains(&format!("at most {bound} points")), "{help}");
     }
 }

@@ -1,7 +1,7 @@
 //! Machine output (one row per period as NDJSON or CSV, a final summary
 //! object) and the human summary paragraph.
 
-use common::cgroup::TargetInfo;
+use common::target::TargetInfo;
 use serde::Serialize;
 
 use crate::collect::DeviceTotals;

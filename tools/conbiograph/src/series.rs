@@ -218,6 +218,11 @@ impl Series {
         self.count
     }
 
+    /// No period seen yet.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
     /// Length of the run covered so far.
     pub fn span(&self) -> Duration {
         self.period * self.count as u32

@@ -1,13 +1,14 @@
 //! Loading constat's BPF program and draining its per-CPU counters.
 
 use std::mem::MaybeUninit;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context, Result};
 use common::bpf::{drain_percpu_hash, flip_epoch, DropCounter, Pod};
-use common::cgroup::Cgroup;
-use common::mapped::MappedArray;
-use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
+use common::collector::{Aggregator, Health, Sample};
+use common::mapped::EpochSlots;
+use common::target::Target;
+use libbpf_rs::skel::Skel;
 use libbpf_rs::{MapCore, OpenObject};
 
 #[allow(clippy::all, non_camel_case_types, dead_code, unused_imports)]
@@ -15,15 +16,12 @@ mod skel {
     include!(concat!(env!("OUT_DIR"), "/constat.skel.rs"));
 }
 use skel::types::{constat_key, constat_stats};
-use skel::{ConstatSkel, ConstatSkelBuilder};
+use skel::{ConstatLinks, ConstatSkel, ConstatSkelBuilder};
 
 // SAFETY: generated #[repr(C)] structs of integers only.
 unsafe impl Pod for constat_stats {}
 // SAFETY: as above (the explicit `pad` field covers the tail).
 unsafe impl Pod for constat_key {}
-
-/// Syscall numbers at or above this are not counted (must match constat.h).
-const NR_SLOTS: u32 = 512;
 
 /// One row of kernel data: a syscall (and its cgroup in all-cgroups mode).
 #[derive(Clone, Copy, Debug, Default)]
@@ -38,82 +36,76 @@ pub struct Row {
     pub last_errno: u32,
 }
 
-/// What one drain returns: the rows since the previous drain.
-pub struct Sample {
-    pub rows: Vec<Row>,
-    pub dropped: u64,
-    /// Time since the previous drain (or the start).
-    pub covered: Duration,
-}
-
+/// constat's kernel side: per-syscall counters of one target, or of every
+/// cgroup (keyed by cgroup id) when the target is the whole host.
 pub struct Collector<'obj> {
     skel: ConstatSkel<'obj>,
     per_cgroup: bool,
     /// One-target counters, mapped: [cpu][epoch][nr].
-    slots: MappedArray<constat_stats>,
-    cpus: usize,
+    slots: EpochSlots<constat_stats>,
     drops: DropCounter,
     last_drain: Instant,
 }
 
+/// Adds one CPU's counters to a running total.
+fn merge(acc: &mut constat_stats, s: &constat_stats) {
+    acc.count += s.count;
+    acc.errors += s.errors;
+    acc.total_ns += s.total_ns;
+    acc.max_ns = acc.max_ns.max(s.max_ns);
+    acc.last_errno = acc.last_errno.max(s.last_errno);
+}
+
 fn sum(per_cpu: &[constat_stats]) -> constat_stats {
     per_cpu.iter().fold(constat_stats::default(), |mut acc, s| {
-        acc.count += s.count;
-        acc.errors += s.errors;
-        acc.total_ns += s.total_ns;
-        acc.max_ns = acc.max_ns.max(s.max_ns);
-        acc.last_errno = acc.last_errno.max(s.last_errno);
+        merge(&mut acc, s);
         acc
     })
 }
 
 impl<'obj> Collector<'obj> {
     /// Opens, configures, loads and attaches the BPF program.
-    pub fn start(
-        open_object: &'obj mut MaybeUninit<OpenObject>,
-        target: Option<&Cgroup>,
-        exact: bool,
-    ) -> Result<Self> {
-        let mut open = ConstatSkelBuilder::default()
-            .open(open_object)
-            .context("opening the BPF object")?;
-        let rodata = common::bpf::mapped(open.maps.rodata_data.as_deref_mut(), ".rodata")?;
-        let (nr_exit, nr_exit_group) = common::syscalls::never_returning();
-        rodata.nr_exit = nr_exit;
-        rodata.nr_exit_group = nr_exit_group;
-        rodata.per_cgroup = target.is_none();
-        common::set_cgroup_filter!(rodata, target, exact);
-        let cpus = libbpf_rs::num_possible_cpus().context("counting possible CPUs")?;
-        // Every-cgroup mode keys a hash instead: keep the array minimal.
-        let entries = if target.is_some() {
-            cpus as u32 * 2 * NR_SLOTS
-        } else {
-            1
-        };
-        open.maps
-            .stats
-            .set_max_entries(entries)
-            .context("sizing the counter array for every CPU")?;
-        let mut skel = open
-            .load()
-            .context("loading the BPF program into the kernel (rerun with -v for libbpf's log)")?;
+    pub fn start(open_object: &'obj mut MaybeUninit<OpenObject>, target: &Target) -> Result<Self> {
+        let per_cgroup = target.cgroup.is_none();
+        let mut nr_slots = 0;
+        let mut skel =
+            common::bpf::open_and_load(ConstatSkelBuilder::default(), open_object, |open| {
+                let rodata = common::bpf::mapped(open.maps.rodata_data.as_deref_mut(), ".rodata")?;
+                let (nr_exit, nr_exit_group) = common::syscalls::never_returning();
+                rodata.nr_exit = nr_exit;
+                rodata.nr_exit_group = nr_exit_group;
+                rodata.per_cgroup = per_cgroup;
+                common::set_target_filter!(rodata, target);
+                nr_slots = EpochSlots::<constat_stats>::size_for_all_cpus(&mut open.maps.stats)?;
+                if per_cgroup {
+                    // Every-cgroup mode keys a hash instead: keep the array minimal.
+                    open.maps
+                        .stats
+                        .set_max_entries(1)
+                        .context("sizing the counter array")?;
+                }
+                Ok(())
+            })?;
         skel.attach()
             .context("attaching to the raw_syscalls tracepoints")?;
-        let slots = MappedArray::new(&skel.maps.stats)?;
+        let slots = EpochSlots::new(&skel.maps.stats, nr_slots)?;
         Ok(Self {
             skel,
-            per_cgroup: target.is_none(),
+            per_cgroup,
             slots,
-            cpus,
             drops: DropCounter::default(),
             last_drain: Instant::now(),
         })
     }
+}
+
+impl Aggregator for Collector<'_> {
+    type Data = Vec<Row>;
 
     /// Flips the live half of the counters, waits until no program can
     /// write the old half, then reads and clears it. Nothing is lost
     /// between two drains.
-    pub fn drain(&mut self) -> Result<Sample> {
+    fn drain(&mut self) -> Result<Sample<Vec<Row>>> {
         let maps = &mut self.skel.maps;
         let bss = common::bpf::mapped(maps.bss_data.as_deref_mut(), ".bss")?;
         let dropped = self.drops.delta(&bss.dropped);
@@ -128,15 +120,27 @@ impl<'obj> Collector<'obj> {
             };
             drain_hash(map)?
         } else {
-            drain_slots(&mut self.slots, self.cpus, old)?
+            self.slots
+                .drain(old, |s| s.count > 0, merge)?
+                .into_iter()
+                .map(|(nr, s)| row(None, nr, s))
+                .collect()
         };
         let now = Instant::now();
         let covered = now - std::mem::replace(&mut self.last_drain, now);
         Ok(Sample {
-            rows,
-            dropped,
-            covered,
+            data: rows,
+            health: Health {
+                dropped,
+                covered,
+                ..Health::default()
+            },
         })
+    }
+
+    fn finish(&mut self) -> Result<Sample<Vec<Row>>> {
+        self.skel.links = ConstatLinks::default();
+        self.drain()
     }
 }
 
@@ -150,31 +154,6 @@ fn row(cgroup_id: Option<u64>, nr: u32, s: constat_stats) -> Row {
         max_ns: s.max_ns,
         last_errno: s.last_errno,
     }
-}
-
-/// One target cgroup: every CPU's old-epoch row of the mapped array,
-/// summed per syscall and cleared.
-fn drain_slots(slots: &mut MappedArray<constat_stats>, cpus: usize, half: u32) -> Result<Vec<Row>> {
-    let nr_slots = NR_SLOTS as usize;
-    let mut sums = vec![constat_stats::default(); nr_slots];
-    for cpu in 0..cpus {
-        let base = (cpu * 2 + half as usize) * nr_slots;
-        for (nr, total) in sums.iter_mut().enumerate() {
-            let idx = base + nr;
-            let outside = || format!("counter slot {idx} is outside the mapped array");
-            let slot = slots.get(idx).with_context(outside)?;
-            if slot.count > 0 {
-                *total = sum(&[*total, slot]);
-                slots.clear(idx).with_context(outside)?;
-            }
-        }
-    }
-    Ok(sums
-        .into_iter()
-        .enumerate()
-        .filter(|(_, s)| s.count > 0)
-        .map(|(nr, s)| row(None, nr as u32, s))
-        .collect())
 }
 
 /// Every cgroup: the old per-CPU hash, emptied after reading.

@@ -2,19 +2,18 @@
 //! counted in the kernel per (cgroup, syscall) and printed on Ctrl-C, at the
 //! end of `-d`, or every `-i` seconds.
 
-mod collect;
-mod report;
-
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::Result;
-use clap::{Parser, ValueEnum};
-use common::output::{self, Format};
+use clap::Parser;
+use common::args::{IntervalArgs, OutputArgs, RunArgs, TargetArgs};
+use common::cli::Startup;
+use common::collector::Aggregator;
+use common::output;
 use common::runloop::RunLoop;
+use common::sink::{Printer, Sink};
 
-use crate::collect::Collector;
-use crate::report::{Options, Report};
+use constat::{Collector, Options, Report, SortKey};
 
 const EXAMPLES: &str = "\
 EXAMPLES:
@@ -33,14 +32,8 @@ EXAMPLES:
 #[derive(Debug, Parser)]
 #[command(name = "constat", version, after_help = EXAMPLES)]
 struct Args {
-    /// Container to trace: cgroup v2 directory (absolute or relative to the
-    /// cgroup2 mount), pid:N, container id (prefix of 4+ hex chars) or a
-    /// systemd unit (nginx.service). Without it: every cgroup.
-    #[arg(short = 'c', long = "cgroup", value_name = "TARGET")]
-    target: Option<String>,
-    /// Only the target cgroup itself, not its descendants.
-    #[arg(long, requires = "target")]
-    exact: bool,
+    #[command(flatten)]
+    target: TargetArgs,
     /// Sort by elapsed time (same as --sort time).
     #[arg(short = 't', long = "time", conflicts_with = "sort")]
     by_time: bool,
@@ -50,75 +43,63 @@ struct Args {
     /// Show only the top N syscalls (with -c) or cgroups (without -c).
     #[arg(short = 'T', long = "top", value_name = "N", value_parser = common::args::positive)]
     top: Option<usize>,
-    /// Print a report every SECONDS (each covers its own interval).
-    #[arg(short = 'i', long, value_name = "SECONDS", value_parser = common::args::seconds)]
-    interval: Option<Duration>,
-    /// Stop after SECONDS and print the final report.
-    #[arg(short = 'd', long, value_name = "SECONDS", value_parser = common::args::seconds)]
-    duration: Option<Duration>,
-    /// Output format: aligned table, or NDJSON (one object per report).
-    #[arg(short = 'o', long, value_enum, default_value_t = Format::Table)]
-    output: Format,
-    /// Show libbpf's log.
-    #[arg(short, long)]
-    verbose: bool,
-}
-
-/// Order of the rows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum SortKey {
-    Count,
-    Time,
-    Errors,
-    Name,
+    #[command(flatten)]
+    interval: IntervalArgs,
+    #[command(flatten)]
+    run: RunArgs,
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
 fn main() -> ExitCode {
-    common::timefmt::init_local_offset();
-    common::exit::main_with("constat", run)
+    common::cli::main("constat", run)
 }
 
-fn run() -> Result<ExitCode> {
-    if let Some(code) = common::docs::generate_if_asked::<Args>()? {
-        return Ok(code);
-    }
-    let args: Args = common::args::parse()?;
+fn run(args: Args) -> Result<ExitCode> {
     let sort = if args.by_time {
         SortKey::Time
     } else {
         args.sort
     };
-    let (hierarchy, target) = common::cgroup::resolve_target(args.target.as_deref())?;
-    common::preflight::check("constat", common::preflight::Needs::default())?;
-    common::bpf::init_libbpf_log(args.verbose);
+    let Startup { hierarchy, target } = Startup::new(
+        "constat",
+        &args.target,
+        None,
+        common::preflight::Needs::default(),
+        args.run.verbose,
+    )?;
 
     let mut open_object = std::mem::MaybeUninit::uninit();
-    let mut collector = Collector::start(&mut open_object, target.as_ref(), args.exact)?;
+    let mut collector = Collector::start(&mut open_object, &target)?;
 
-    match &target {
-        Some(cg) => output::status(&format!("Tracing {}", cg.describe(args.exact))),
+    match target.describe_cgroup() {
+        Some(cg) => output::status(&format!("Tracing {cg}")),
         None => output::status(&format!(
             "Tracing every cgroup under {}",
             hierarchy.root.display()
         )),
     }
     // Handler first, then the prompt: a Ctrl-C right after it must not kill us.
-    let mut run_loop = RunLoop::start(args.interval, args.duration)?;
+    let mut run_loop = RunLoop::new(args.interval.every(), args.run.duration);
+    common::cli::signals::stop_on_signals(run_loop.handle())?;
     output::status("Collecting events... Ctrl-C to stop and show stat");
-    run_loop = run_loop.watch_target(target.as_ref(), None);
+    run_loop = run_loop.watch_target(&target);
     let mut names = common::cgroup::CgroupNames::new(hierarchy.root.clone());
     let opts = Options {
         sort,
         top: args.top,
-        exact: args.exact,
+        with_clock: args.interval.every().is_some(),
+    };
+    let mut sink = Printer {
+        format: args.output.output,
     };
     let render = |last: bool| -> Result<()> {
-        let sample = collector.drain()?;
-        let report = Report::build(sample, target.as_ref(), &opts, &mut names, last);
-        match args.output {
-            Format::Table => output::print(&report.table(args.interval.is_some())),
-            Format::Json => output::json_line(&report),
-        }
+        let sample = if last {
+            collector.finish()?
+        } else {
+            collector.drain()?
+        };
+        sink.emit(&Report::build(sample, &target, &opts, &mut names, last))
     };
     run_loop.drive(Some("Received signal, summarizing"), render)?;
     Ok(ExitCode::SUCCESS)

@@ -2,20 +2,32 @@
 
 use std::collections::HashMap;
 
-use common::cgroup::{Cgroup, CgroupNames};
+use clap::ValueEnum;
+use common::collector::{Health, Sample};
+use common::identity::Resolver;
 use common::output::{self, Align, ReportMeta};
+use common::sink::Render;
+use common::target::Target;
 use serde::Serialize;
 
-use crate::collect::{Row, Sample};
-use crate::SortKey;
+use crate::collect::Row;
+
+/// Order of the rows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SortKey {
+    Count,
+    Time,
+    Errors,
+    Name,
+}
 
 /// How the user asked for reports to be shaped.
 #[derive(Clone, Copy, Debug)]
 pub struct Options {
     pub sort: SortKey,
     pub top: Option<usize>,
-    /// The target excludes its descendants (`--exact`).
-    pub exact: bool,
+    /// Reports come at intervals: each table starts with `[HH:MM:SS]`.
+    pub with_clock: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -53,6 +65,10 @@ pub struct Report {
     pub total: Totals,
     #[serde(skip)]
     per_cgroup: bool,
+    #[serde(skip)]
+    health: Health,
+    #[serde(skip)]
+    with_clock: bool,
 }
 
 fn sort_rows(rows: &mut [Row], key: SortKey) {
@@ -79,26 +95,30 @@ fn weight(rows: &[Row], key: SortKey) -> u64 {
 
 impl Report {
     pub fn build(
-        sample: Sample,
-        target: Option<&Cgroup>,
+        sample: Sample<Vec<Row>>,
+        target: &Target,
         opts: &Options,
-        names: &mut CgroupNames,
+        names: &mut dyn Resolver,
         last: bool,
     ) -> Self {
-        let Options { sort, top, exact } = *opts;
-        let covered = sample.covered;
+        let Options {
+            sort,
+            top,
+            with_clock,
+        } = *opts;
+        let Sample { data, health } = sample;
         let mut total = Totals::default();
-        for r in &sample.rows {
+        for r in &data {
             total.count += r.count;
             total.errors += r.errors;
             total.elapsed_ns += r.total_ns;
             total.max_ns = total.max_ns.max(r.max_ns);
         }
-        let per_cgroup = target.is_none();
-        let mut ordered: Vec<Row> = Vec::with_capacity(sample.rows.len());
+        let per_cgroup = target.cgroup.is_none();
+        let mut ordered: Vec<Row> = Vec::with_capacity(data.len());
         if per_cgroup {
             let mut groups: HashMap<u64, Vec<Row>> = HashMap::new();
-            for r in sample.rows {
+            for r in data {
                 groups.entry(r.cgroup_id.unwrap_or(0)).or_default().push(r);
             }
             let mut groups: Vec<(u64, Vec<Row>)> = groups.into_iter().collect();
@@ -113,14 +133,14 @@ impl Report {
                 ordered.extend(rows);
             }
         } else {
-            ordered = sample.rows;
+            ordered = data;
             sort_rows(&mut ordered, sort);
             ordered.truncate(top.unwrap_or(usize::MAX));
         }
         let rows = ordered
             .into_iter()
             .map(|r| JsonRow {
-                cgroup: r.cgroup_id.map(|id| names.name(id)),
+                cgroup: r.cgroup_id.map(|id| names.cgroup_path(id)),
                 cgroup_id: r.cgroup_id,
                 syscall: common::syscalls::name(r.nr).into_owned(),
                 nr: r.nr,
@@ -133,15 +153,23 @@ impl Report {
             })
             .collect();
         Self {
-            meta: ReportMeta::new(covered, last, target.map(|cg| (cg, exact)), sample.dropped),
+            meta: ReportMeta::new(&health, last, target),
             rows,
             total,
             per_cgroup,
+            health,
+            with_clock,
         }
+    }
+}
+
+impl Render for Report {
+    fn health(&self) -> Health {
+        self.health
     }
 
     /// The human table, with an `[HH:MM:SS]` header in interval mode.
-    pub fn table(&self, with_clock: bool) -> String {
+    fn render(&self) -> String {
         let pct = |part: u64, whole: u64| {
             if whole == 0 {
                 "0.00%".to_string()
@@ -203,12 +231,11 @@ impl Report {
         ]);
         table.add_row(all);
         let mut text = String::new();
-        if with_clock {
+        if self.with_clock {
             text.push_str(&common::timefmt::clock_header());
             text.push('\n');
         }
         text.push_str(&output::render(&table));
-        self.meta.warn_dropped();
         text.push('\n');
         text
     }

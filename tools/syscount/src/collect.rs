@@ -2,16 +2,15 @@
 
 use std::collections::HashMap;
 use std::mem::MaybeUninit;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context, Result};
 use common::bpf::{drain_percpu_hash, flip_epoch, DropCounter, Pod};
-use common::cgroup::Cgroup;
-use libbpf_rs::skel::{OpenSkel, SkelBuilder};
+use common::collector::{Aggregator, Health, Sample};
+use common::exit::usage;
+use common::mapped::EpochSlots;
+use common::target::Target;
 use libbpf_rs::{Link, MapCore, OpenObject};
-
-use crate::Mode;
-use common::mapped::MappedArray;
 
 #[allow(clippy::all, non_camel_case_types, dead_code, unused_imports)]
 mod skel {
@@ -29,17 +28,33 @@ unsafe impl Pod for syscount_hist {}
 // SAFETY: as above (two u64).
 unsafe impl Pod for syscount_slot {}
 
-/// Syscall numbers at or above this are not counted (must match syscount.h).
-pub const NR_SLOTS: u32 = 1024;
-/// Buckets of a latency histogram (must match syscount.h).
-pub const HIST_SLOTS: usize = 32;
+/// Buckets of a latency histogram: the generated type's array length.
+pub const HIST_SLOTS: usize = std::mem::size_of::<syscount_hist>() / std::mem::size_of::<u64>();
 
-/// What to trace: everything else is counted.
+/// How counts are keyed and what is measured.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Mode {
+    pub by_process: bool,
+    pub by_cgroup: bool,
+    pub by_errno: bool,
+    /// Measure time (-L or --histogram: the entry hook is attached).
+    pub timed: bool,
+    /// Show the TIME column and sort by it (-L).
+    pub latency: bool,
+    pub histogram: bool,
+    pub millis: bool,
+}
+
+impl Mode {
+    /// Counts go to a hash keyed by cgroup, process or errno.
+    fn hashed(&self) -> bool {
+        self.by_process || self.by_cgroup || self.by_errno
+    }
+}
+
+/// What to trace (the target: `-c`, `--exact`, `-p`); everything else is counted.
 pub struct Filters<'a> {
-    pub target: Option<&'a Cgroup>,
-    pub exact: bool,
-    /// -p: one process (tgid).
-    pub pid: Option<u32>,
+    pub target: &'a Target,
     /// -x: failed calls only.
     pub failures: bool,
     /// -e: calls failing with this errno only.
@@ -66,21 +81,20 @@ pub struct Row {
 pub type HistKey = (Option<u64>, u32);
 
 /// What one drain returns: everything counted since the previous drain.
-pub struct Sample {
+#[derive(Debug, Default)]
+pub struct Counts {
     pub rows: Vec<Row>,
     pub hists: HashMap<HistKey, Vec<u64>>,
-    pub dropped: u64,
-    /// Time counted: since the previous drain, or since attaching.
-    pub covered: Duration,
 }
 
+/// syscount's kernel side: counts (and latencies) per syscall, or keyed by
+/// process, cgroup and errno.
 pub struct Collector<'obj> {
     /// Dropped first: detaching comes before the maps go away.
-    _links: Vec<Link>,
+    links: Vec<Link>,
     skel: SyscountSkel<'obj>,
     /// The `counts` map, `[cpu][epoch][nr]`.
-    slots: MappedArray<syscount_slot>,
-    cpus: usize,
+    slots: EpochSlots<syscount_slot>,
     mode: Mode,
     drops: DropCounter,
     /// When the previous drain closed its half (or the programs attached).
@@ -104,51 +118,53 @@ fn sum(per_cpu: &[syscount_stats]) -> (u64, u64, Vec<u8>) {
 
 impl<'obj> Collector<'obj> {
     /// Opens, configures, loads and attaches the BPF program: sys_exit
-    /// always, sys_enter only when time is measured.
+    /// always, sys_enter only when time is measured. A `--syscall` number
+    /// the program has no slot for is a usage error.
     pub fn start(
         open_object: &'obj mut MaybeUninit<OpenObject>,
         filters: &Filters,
         mode: Mode,
     ) -> Result<Self> {
-        let mut open = SyscountSkelBuilder::default()
-            .open(open_object)
-            .context("opening the BPF object")?;
-        let rodata = common::bpf::mapped(open.maps.rodata_data.as_deref_mut(), ".rodata")?;
-        common::set_cgroup_filter!(rodata, filters.target, filters.exact);
-        rodata.filter_tgid = filters.pid.unwrap_or(0);
-        rodata.filter_failed = filters.failures;
-        rodata.filter_errno = filters.errno.unwrap_or(0);
-        if let Some(nrs) = filters.syscalls {
-            rodata.filter_syscalls = true;
-            for &nr in nrs.iter().filter(|&&nr| nr < NR_SLOTS) {
-                rodata.syscall_mask[(nr / 64) as usize] |= 1u64 << (nr % 64);
-            }
-        }
-        rodata.need_task = filters.target.is_some()
-            || filters.pid.is_some()
-            || mode.timed
-            || mode.by_process
-            || mode.by_cgroup;
-        rodata.measure_latency = mode.timed;
-        rodata.histogram = mode.histogram;
-        rodata.hist_unit_ns = if mode.millis { 1_000_000 } else { 1_000 };
-        rodata.use_hash = mode.by_process || mode.by_cgroup || mode.by_errno;
-        rodata.by_process = mode.by_process;
-        rodata.by_cgroup = mode.by_cgroup;
-        rodata.by_errno = mode.by_errno;
-        let cpus = libbpf_rs::num_possible_cpus().context("counting possible CPUs")?;
-        open.maps
-            .counts
-            .set_max_entries(cpus as u32 * 2 * NR_SLOTS)
-            .context("sizing the counters for every CPU")?;
-        if !mode.timed {
-            // Count-only: the exit hook alone, the cheapest path there is.
-            open.progs.syscount_enter.set_autoload(false);
-        }
-        let skel = open
-            .load()
-            .context("loading the BPF program into the kernel (rerun with -v for libbpf's log)")?;
-        let slots = MappedArray::new(&skel.maps.counts)?;
+        let target = filters.target;
+        let mut nr_slots = 0;
+        let skel =
+            common::bpf::open_and_load(SyscountSkelBuilder::default(), open_object, |open| {
+                nr_slots = EpochSlots::<syscount_slot>::size_for_all_cpus(&mut open.maps.counts)?;
+                let rodata = common::bpf::mapped(open.maps.rodata_data.as_deref_mut(), ".rodata")?;
+                common::set_target_filter!(rodata, target);
+                rodata.filter_failed = filters.failures;
+                rodata.filter_errno = filters.errno.unwrap_or(0);
+                if let Some(nrs) = filters.syscalls {
+                    rodata.filter_syscalls = true;
+                    for &nr in nrs {
+                        if nr >= nr_slots {
+                            return Err(usage(format!(
+                                "--syscall: number {nr} is out of range (below {nr_slots})"
+                            )));
+                        }
+                        let word = rodata
+                            .syscall_mask
+                            .get_mut((nr / 64) as usize)
+                            .context("the syscall mask is smaller than the counter array")?;
+                        *word |= 1u64 << (nr % 64);
+                    }
+                }
+                rodata.need_task =
+                    !target.is_host() || mode.timed || mode.by_process || mode.by_cgroup;
+                rodata.measure_latency = mode.timed;
+                rodata.histogram = mode.histogram;
+                rodata.hist_unit_ns = if mode.millis { 1_000_000 } else { 1_000 };
+                rodata.use_hash = mode.hashed();
+                rodata.by_process = mode.by_process;
+                rodata.by_cgroup = mode.by_cgroup;
+                rodata.by_errno = mode.by_errno;
+                if !mode.timed {
+                    // Count-only: the exit hook alone, the cheapest path there is.
+                    open.progs.syscount_enter.set_autoload(false);
+                }
+                Ok(())
+            })?;
+        let slots = EpochSlots::new(&skel.maps.counts, nr_slots)?;
         let mut links = Vec::new();
         // Entry first: every exit we count then has had its chance to start.
         if mode.timed {
@@ -168,18 +184,21 @@ impl<'obj> Collector<'obj> {
         Ok(Self {
             skel,
             slots,
-            cpus,
-            _links: links,
+            links,
             mode,
             drops: DropCounter::default(),
             last_flip: Instant::now(),
         })
     }
+}
+
+impl Aggregator for Collector<'_> {
+    type Data = Counts;
 
     /// Flips the live half of the counters, waits until no program can
     /// write the old half, then reads and clears it. Nothing is lost
     /// between two drains.
-    pub fn drain(&mut self) -> Result<Sample> {
+    fn drain(&mut self) -> Result<Sample<Counts>> {
         let maps = &mut self.skel.maps;
         let bss = common::bpf::mapped(maps.bss_data.as_deref_mut(), ".bss")?;
         let dropped = self.drops.delta(&bss.dropped);
@@ -188,14 +207,29 @@ impl<'obj> Collector<'obj> {
         let covered = now.duration_since(std::mem::replace(&mut self.last_flip, now));
         let maps = &self.skel.maps;
 
-        let hashed = self.mode.by_process || self.mode.by_cgroup || self.mode.by_errno;
-        let rows = if hashed {
+        let rows = if self.mode.hashed() {
             drain_keyed(
                 if old == 0 { &maps.keyed0 } else { &maps.keyed1 },
                 self.mode.by_cgroup,
             )?
         } else {
-            drain_slots(&mut self.slots, self.cpus, old)?
+            self.slots
+                .drain(
+                    old,
+                    |s| s.count > 0,
+                    |acc, s| {
+                        acc.count += s.count;
+                        acc.total_ns += s.total_ns;
+                    },
+                )?
+                .into_iter()
+                .map(|(nr, s)| Row {
+                    id: nr,
+                    count: s.count,
+                    total_ns: s.total_ns,
+                    ..Row::default()
+                })
+                .collect()
         };
         let hists = if self.mode.histogram {
             drain_hists(
@@ -206,43 +240,19 @@ impl<'obj> Collector<'obj> {
             HashMap::new()
         };
         Ok(Sample {
-            rows,
-            hists,
-            dropped,
-            covered,
+            data: Counts { rows, hists },
+            health: Health {
+                dropped,
+                covered,
+                ..Health::default()
+            },
         })
     }
-}
 
-/// Per syscall: every CPU's old-epoch row of the mapped array, summed and
-/// cleared.
-fn drain_slots(slots: &mut MappedArray<syscount_slot>, cpus: usize, half: u32) -> Result<Vec<Row>> {
-    let nr_slots = NR_SLOTS as usize;
-    let mut sums = vec![(0u64, 0u64); nr_slots];
-    for cpu in 0..cpus {
-        let base = (cpu * 2 + half as usize) * nr_slots;
-        for (nr, sum) in sums.iter_mut().enumerate() {
-            let idx = base + nr;
-            let outside = || format!("counter slot {idx} is outside the mapped array");
-            let slot = slots.get(idx).with_context(outside)?;
-            if slot.count > 0 {
-                sum.0 += slot.count;
-                sum.1 += slot.total_ns;
-                slots.clear(idx).with_context(outside)?;
-            }
-        }
+    fn finish(&mut self) -> Result<Sample<Counts>> {
+        self.links.clear();
+        self.drain()
     }
-    Ok(sums
-        .into_iter()
-        .enumerate()
-        .filter(|(_, (count, _))| *count > 0)
-        .map(|(nr, (count, total_ns))| Row {
-            id: nr as u32,
-            count,
-            total_ns,
-            ..Row::default()
-        })
-        .collect())
 }
 
 /// The hashed modes' old half, summed over CPUs; the map is emptied.

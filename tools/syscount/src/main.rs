@@ -3,21 +3,19 @@
 //! flags, same tables), plus containers, histograms, errno breakdowns and
 //! NDJSON.
 
-mod collect;
-mod hist;
-mod report;
-
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::Result;
 use clap::Parser;
+use common::args::{IntervalArgs, OutputArgs, RunArgs, TargetArgs};
+use common::cli::Startup;
+use common::collector::Aggregator;
 use common::exit::usage;
-use common::output::{self, Format};
+use common::output;
 use common::runloop::RunLoop;
+use common::sink::{Printer, Sink};
 
-use crate::collect::{Collector, Filters};
-use crate::report::Report;
+use syscount::{Collector, Filters, Mode, Report};
 
 const EXAMPLES: &str = "\
 EXAMPLES:
@@ -42,14 +40,8 @@ EXAMPLES:
 #[derive(Debug, Parser)]
 #[command(name = "syscount", version, after_help = EXAMPLES)]
 struct Args {
-    /// Trace only processes in this cgroup and below: a cgroup v2 directory
-    /// (absolute, like libbpf-tools, or relative to the cgroup2 mount),
-    /// pid:N, a container id (prefix of 4+ hex chars) or a systemd unit.
-    #[arg(short = 'c', long = "cgroup", value_name = "TARGET")]
-    target: Option<String>,
-    /// Only the -c cgroup itself, not its descendants.
-    #[arg(long, requires = "target")]
-    exact: bool,
+    #[command(flatten)]
+    target: TargetArgs,
     /// Process PID to trace (all its threads).
     #[arg(short = 'p', long, value_name = "PID", value_parser = common::args::pid)]
     pid: Option<u32>,
@@ -75,12 +67,8 @@ struct Args {
         default_missing_value = ""
     )]
     errno: Option<String>,
-    /// Print a summary every SECONDS; 0 (default) = only at the end.
-    #[arg(short = 'i', long, value_name = "SECONDS", value_parser = interval)]
-    interval: Option<Duration>,
-    /// Total tracing duration (seconds).
-    #[arg(short = 'd', long, value_name = "SECONDS", value_parser = common::args::seconds)]
-    duration: Option<Duration>,
+    #[command(flatten)]
+    interval: IntervalArgs,
     /// Print only the top N rows.
     #[arg(short = 'T', long, value_name = "N", default_value_t = 10,
           value_parser = common::args::positive)]
@@ -88,9 +76,6 @@ struct Args {
     /// Print the syscalls of this architecture (number: name) and exit.
     #[arg(short = 'l', long)]
     list: bool,
-    /// Verbose debug output (libbpf's log).
-    #[arg(short = 'v', long)]
-    verbose: bool,
     /// Log2 latency distribution per syscall (per process with -P), kept in
     /// the kernel.
     #[arg(long)]
@@ -101,36 +86,14 @@ struct Args {
     /// Count only these syscalls.
     #[arg(long, value_name = "NAME[,NAME]")]
     syscall: Option<String>,
-    /// Output format: libbpf-tools tables, or NDJSON (one object per report).
-    #[arg(short = 'o', long, value_enum, default_value_t = Format::Table)]
-    output: Format,
-}
-
-/// `-i`: seconds, where 0 means "only at the end" (libbpf-tools).
-fn interval(text: &str) -> Result<Duration, String> {
-    if text.trim().parse::<f64>() == Ok(0.0) {
-        return Ok(Duration::ZERO);
-    }
-    common::args::seconds(text)
-}
-
-/// How counts are keyed and what is measured.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Mode {
-    pub by_process: bool,
-    pub by_cgroup: bool,
-    pub by_errno: bool,
-    /// Measure time (-L or --histogram: the entry hook is attached).
-    pub timed: bool,
-    /// Show the TIME column and sort by it (-L).
-    pub latency: bool,
-    pub histogram: bool,
-    pub millis: bool,
+    #[command(flatten)]
+    run: RunArgs,
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
 fn main() -> ExitCode {
-    common::timefmt::init_local_offset();
-    common::exit::main_with("syscount", run)
+    common::cli::main("syscount", run)
 }
 
 fn list_syscalls() -> Result<ExitCode> {
@@ -158,11 +121,7 @@ fn errno_arg(value: Option<&str>) -> Result<(Option<i32>, bool)> {
     }
 }
 
-fn run() -> Result<ExitCode> {
-    if let Some(code) = common::docs::generate_if_asked::<Args>()? {
-        return Ok(code);
-    }
-    let args: Args = common::args::parse()?;
+fn run(args: Args) -> Result<ExitCode> {
     if args.list {
         return list_syscalls();
     }
@@ -182,12 +141,6 @@ fn run() -> Result<ExitCode> {
                     "--syscall needs at least one name, e.g. --syscall read,write",
                 ));
             }
-            if let Some(bad) = nrs.iter().find(|&&nr| nr >= collect::NR_SLOTS) {
-                return Err(usage(format!(
-                    "--syscall: number {bad} is out of range (below {})",
-                    collect::NR_SLOTS
-                )));
-            }
             Ok(nrs)
         })
         .transpose()?;
@@ -200,15 +153,16 @@ fn run() -> Result<ExitCode> {
         histogram: args.histogram,
         millis: args.milliseconds,
     };
-    let interval = args.interval.filter(|i| !i.is_zero());
-    let (hierarchy, target) = common::cgroup::resolve_target(args.target.as_deref())?;
-    common::preflight::check("syscount", common::preflight::Needs::default())?;
-    common::bpf::init_libbpf_log(args.verbose);
+    let Startup { hierarchy, target } = Startup::new(
+        "syscount",
+        &args.target,
+        args.pid,
+        common::preflight::Needs::default(),
+        args.run.verbose,
+    )?;
 
     let filters = Filters {
-        target: target.as_ref(),
-        exact: args.exact,
-        pid: args.pid,
+        target: &target,
         failures: args.failures,
         errno: errno_filter,
         syscalls: syscalls.as_deref(),
@@ -219,10 +173,11 @@ fn run() -> Result<ExitCode> {
     let mut open_object = std::mem::MaybeUninit::uninit();
     let mut collector = Collector::start(&mut open_object, &filters, mode)?;
     // The signal handler goes in before the "Ctrl-C" line invites a signal.
-    let mut run_loop = RunLoop::start(interval, args.duration)?;
+    let mut run_loop = RunLoop::new(args.interval.every(), args.run.duration);
+    common::cli::signals::stop_on_signals(run_loop.handle())?;
 
-    if let Some(cg) = &target {
-        output::status(&format!("Tracing {}", cg.describe(args.exact)));
+    if let Some(cg) = target.describe_cgroup() {
+        output::status(&format!("Tracing {cg}"));
     }
     if let Some(nrs) = &syscalls {
         let (exit, exit_group) = common::syscalls::never_returning();
@@ -235,22 +190,19 @@ fn run() -> Result<ExitCode> {
         args.top
     ));
 
-    run_loop = run_loop.watch_target(target.as_ref(), args.pid);
+    run_loop = run_loop.watch_target(&target);
+    let mut sink = Printer {
+        format: args.output.output,
+    };
     let render = |last: bool| -> Result<()> {
-        let sample = collector.drain()?;
-        let report = Report::build(
-            sample,
-            mode,
-            target.as_ref(),
-            args.exact,
-            &mut names,
-            args.top,
-            last,
-        );
-        match args.output {
-            Format::Table => output::print(&report.text(mode)),
-            Format::Json => output::json_line(&report),
-        }
+        let sample = if last {
+            collector.finish()?
+        } else {
+            collector.drain()?
+        };
+        sink.emit(&Report::build(
+            sample, mode, &target, &mut names, args.top, last,
+        ))
     };
     // libbpf-tools prints nothing on Ctrl-C: neither do we.
     run_loop.drive(None, render)?;
@@ -268,9 +220,9 @@ mod tests {
             "-d", "3", "-T", "5", "-v",
         ])
         .unwrap();
-        assert!(a.by_process && a.latency && a.milliseconds && a.failures && a.verbose);
+        assert!(a.by_process && a.latency && a.milliseconds && a.failures && a.run.verbose);
         assert_eq!(a.errno.as_deref(), Some("ENOENT"));
-        assert_eq!(a.interval, Some(Duration::ZERO));
+        assert_eq!(a.interval.every(), None);
         assert_eq!(a.top, 5);
         let a = Args::try_parse_from(["syscount", "--errno=2"]).unwrap();
         assert_eq!(errno_arg(a.errno.as_deref()).unwrap(), (Some(2), false));

@@ -4,12 +4,15 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
 
-use common::cgroup::{Cgroup, CgroupNames};
+use common::collector::{Health, Sample};
+use common::identity::Resolver;
 use common::output::ReportMeta;
+use common::sink::Render;
+use common::target::Target;
 use serde::Serialize;
 
-use crate::collect::{Row, Sample};
-use crate::{hist, Mode};
+use crate::collect::{Counts, Mode, Row};
+use crate::hist;
 
 /// One syscall (or process) of one cgroup, errnos folded together.
 #[derive(Debug, Default)]
@@ -76,6 +79,10 @@ pub struct Report {
     pub rows: Vec<JsonRow>,
     /// Calls counted in this report, all rows (not only the top ones).
     pub total_count: u64,
+    #[serde(skip)]
+    mode: Mode,
+    #[serde(skip)]
+    health: Health,
 }
 
 /// Folds errno-split rows into one entry per (cgroup, syscall or process).
@@ -118,19 +125,16 @@ fn sort(entries: &mut [Entry], mode: Mode) {
 
 impl Report {
     pub fn build(
-        sample: Sample,
+        sample: Sample<Counts>,
         mode: Mode,
-        target: Option<&Cgroup>,
-        exact: bool,
-        names: &mut CgroupNames,
+        target: &Target,
+        names: &mut dyn Resolver,
         top: usize,
         last: bool,
     ) -> Self {
         let Sample {
-            rows,
-            mut hists,
-            dropped,
-            covered,
+            data: Counts { rows, mut hists },
+            health,
         } = sample;
         let mut entries = fold(rows);
         let total_count = entries.iter().map(|e| e.count).sum();
@@ -140,7 +144,7 @@ impl Report {
         let rows = entries
             .into_iter()
             .map(|e| {
-                let cgroup = e.cgroup_id.map(|id| names.name(id));
+                let cgroup = e.cgroup_id.map(|id| names.cgroup_path(id));
                 let slots = if mode.histogram {
                     hists.remove(&(e.cgroup_id, e.id)).unwrap_or_default()
                 } else {
@@ -176,16 +180,24 @@ impl Report {
             })
             .collect();
         Self {
-            meta: ReportMeta::new(covered, last, target.map(|cg| (cg, exact)), dropped),
+            meta: ReportMeta::new(&health, last, target),
             rows,
             total_count,
+            mode,
+            health,
         }
+    }
+}
+
+impl Render for Report {
+    fn health(&self) -> Health {
+        self.health
     }
 
     /// The text report: `[HH:MM:SS]`, then the table (or histograms), then
     /// an empty line, as libbpf-tools prints it.
-    pub fn text(&self, mode: Mode) -> String {
-        self.meta.warn_dropped();
+    fn render(&self) -> String {
+        let mode = self.mode;
         let mut out = common::timefmt::clock_header();
         out.push('\n');
         if mode.histogram {
@@ -196,7 +208,9 @@ impl Report {
         out.push('\n');
         out
     }
+}
 
+impl Report {
     fn time_label(mode: Mode) -> &'static str {
         if mode.millis {
             "TIME (ms)"

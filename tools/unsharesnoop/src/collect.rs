@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use anyhow::{anyhow, Context, Result};
 use common::bpf::Pod;
-use common::cgroup::Cgroup;
-use libbpf_rs::skel::{OpenSkel, SkelBuilder};
+use common::collector::{EventSource, Health};
+use common::target::Target;
 use libbpf_rs::{Link, MapHandle, OpenObject, RingBufferBuilder};
 
 use crate::event::{Call, Event};
@@ -32,21 +32,11 @@ unsafe impl Pod for unsharesnoop_event {}
 /// What the BPF program is told before load.
 pub struct Config<'a> {
     pub calls: &'a [Call],
-    pub target: Option<&'a Cgroup>,
-    pub exact: bool,
-    pub pid: Option<u32>,
+    /// The cgroup (`-c`, `--exact`) and process (`-p`) traced.
+    pub target: &'a Target,
     pub include_failed: bool,
     /// Ring buffer size in bytes (a power of two, at least one page).
     pub buffer_bytes: u32,
-}
-
-/// Kernel-side counters (totals since start).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Counters {
-    /// Events that found the ring buffer full.
-    pub lost: u64,
-    /// Calls not traced because task storage could not be allocated.
-    pub untraced: u64,
 }
 
 /// The reader hands events on in batches of at least this many while a
@@ -81,6 +71,8 @@ fn hand_off(tx: &SyncSender<Batch>, held: &mut Batch, wait: bool) -> bool {
     }
 }
 
+/// unsharesnoop's kernel side: one event per traced call, read from a ring
+/// buffer by a thread of its own.
 pub struct Collector<'obj> {
     links: Vec<Link>,
     stop: Arc<AtomicBool>,
@@ -151,36 +143,33 @@ impl<'obj> Collector<'obj> {
     /// Opens, configures, loads and attaches the BPF program, and starts
     /// reading its ring buffer.
     pub fn start(open_object: &'obj mut MaybeUninit<OpenObject>, cfg: &Config) -> Result<Self> {
-        let mut open = UnsharesnoopSkelBuilder::default()
-            .open(open_object)
-            .context("opening the BPF object")?;
-        let rodata = common::bpf::mapped(open.maps.rodata_data.as_deref_mut(), ".rodata")?;
-        rodata.include_failed = cfg.include_failed;
-        rodata.target_tgid = cfg.pid.unwrap_or(0);
-        rodata.wakeup_bytes = u64::from(cfg.buffer_bytes / 4);
-        common::set_cgroup_filter!(rodata, cfg.target, cfg.exact);
-        open.maps
-            .events
-            .set_max_entries(cfg.buffer_bytes)
-            .context("sizing the ring buffer")?;
-        // Programs of calls not asked for are not even loaded.
         let traced = |c: Call| cfg.calls.contains(&c);
-        let progs = &mut open.progs;
-        progs.unshare_enter.set_autoload(traced(Call::Unshare));
-        progs.unshare_exit.set_autoload(traced(Call::Unshare));
-        progs.setns_enter.set_autoload(traced(Call::Setns));
-        progs.setns_exit.set_autoload(traced(Call::Setns));
-        for p in [
-            &mut progs.clone_enter,
-            &mut progs.clone_exit,
-            &mut progs.clone3_enter,
-            &mut progs.clone3_exit,
-        ] {
-            p.set_autoload(traced(Call::Clone));
-        }
-        let skel = open
-            .load()
-            .context("loading the BPF program into the kernel (rerun with -v for libbpf's log)")?;
+        let builder = UnsharesnoopSkelBuilder::default();
+        let skel = common::bpf::open_and_load(builder, open_object, |open| {
+            let rodata = common::bpf::mapped(open.maps.rodata_data.as_deref_mut(), ".rodata")?;
+            rodata.include_failed = cfg.include_failed;
+            rodata.wakeup_bytes = u64::from(cfg.buffer_bytes / 4);
+            common::set_target_filter!(rodata, cfg.target);
+            open.maps
+                .events
+                .set_max_entries(cfg.buffer_bytes)
+                .context("sizing the ring buffer")?;
+            // Programs of calls not asked for are not even loaded.
+            let progs = &mut open.progs;
+            progs.unshare_enter.set_autoload(traced(Call::Unshare));
+            progs.unshare_exit.set_autoload(traced(Call::Unshare));
+            progs.setns_enter.set_autoload(traced(Call::Setns));
+            progs.setns_exit.set_autoload(traced(Call::Setns));
+            for p in [
+                &mut progs.clone_enter,
+                &mut progs.clone_exit,
+                &mut progs.clone3_enter,
+                &mut progs.clone3_exit,
+            ] {
+                p.set_autoload(traced(Call::Clone));
+            }
+            Ok(())
+        })?;
 
         // Exit programs first: an entry seen without its exit would leave a
         // stale stash, the reverse only misses a call already under way.
@@ -228,8 +217,20 @@ impl<'obj> Collector<'obj> {
         })
     }
 
+    fn join_reader(&mut self) -> Result<()> {
+        match self.reader.take().map(JoinHandle::join) {
+            None | Some(Ok(Ok(()))) => Ok(()),
+            Some(Ok(Err(e))) => Err(e),
+            Some(Err(_)) => Err(anyhow!("the ring-buffer reader thread panicked")),
+        }
+    }
+}
+
+impl EventSource for Collector<'_> {
+    type Event = Event;
+
     /// Waits up to `timeout` for events and returns those that arrived.
-    pub fn poll(&mut self, timeout: Duration) -> Result<Vec<Event>> {
+    fn poll(&mut self, timeout: Duration) -> Result<Vec<Event>> {
         let raw = match self.batches.recv_timeout(timeout) {
             Ok(batch) => batch,
             Err(RecvTimeoutError::Timeout) => return Ok(Vec::new()),
@@ -244,7 +245,7 @@ impl<'obj> Collector<'obj> {
     /// Detaches the programs, lets the reader take what is left in the
     /// ring buffer, and returns every event not yet returned: after this no
     /// new event can arrive.
-    pub fn finish(&mut self) -> Result<Vec<Event>> {
+    fn finish(&mut self) -> Result<Vec<Event>> {
         self.links.clear();
         // A program that was already running when its link went can still
         // submit: wait for it, or its event would come after the last read
@@ -265,26 +266,19 @@ impl<'obj> Collector<'obj> {
         Ok(raw.iter().filter_map(decode).collect())
     }
 
-    fn join_reader(&mut self) -> Result<()> {
-        match self.reader.take().map(JoinHandle::join) {
-            None | Some(Ok(Ok(()))) => Ok(()),
-            Some(Ok(Err(e))) => Err(e),
-            Some(Err(_)) => Err(anyhow!("the ring-buffer reader thread panicked")),
-        }
-    }
-
-    /// The kernel's counters so far.
-    pub fn counters(&self) -> Counters {
+    /// The kernel's counters so far: events lost, calls untraced.
+    fn health(&self) -> Health {
         match self.skel.maps.bss_data.as_deref() {
             // SAFETY: .bss is mmap'd and written by BPF programs: volatile
             // reads see their latest stores.
             Some(bss) => unsafe {
-                Counters {
+                Health {
                     lost: std::ptr::read_volatile(&bss.lost),
                     untraced: std::ptr::read_volatile(&bss.no_storage),
+                    ..Health::default()
                 }
             },
-            None => Counters::default(),
+            None => Health::default(),
         }
     }
 }

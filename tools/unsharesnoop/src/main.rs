@@ -2,25 +2,23 @@
 //! and the clone(2)/clone3(2) calls that create namespaces, one line each,
 //! with the flags decoded and the caller's namespaces before and after.
 
-mod collect;
-mod event;
-mod flags;
-mod report;
-
 use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use clap::Parser;
+use common::args::{OutputArgs, RunArgs, TargetArgs};
 use common::cgroup::CgroupNames;
+use common::cli::Startup;
+use common::collector::{EventSource, Health};
+use common::identity::Resolver;
 use common::output::{self, Format};
 use common::runloop::{RunLoop, Stop, Wake};
 use common::timefmt::MonotonicClock;
 
-use crate::collect::{Collector, Config, Counters};
-use crate::event::{Call, Event};
-use crate::report::{Layout, Summary};
+use unsharesnoop::report::{self, Layout, Summary};
+use unsharesnoop::{Call, Collector, Config, Event};
 
 const EXAMPLES: &str = "\
 EXAMPLES:
@@ -50,14 +48,8 @@ struct Args {
     /// Show failed calls too (RET is then the errno name).
     #[arg(short = 'a', long)]
     all: bool,
-    /// Container to trace: cgroup v2 directory (absolute or relative to the
-    /// cgroup2 mount), pid:N, container id (prefix of 4+ hex chars) or a
-    /// systemd unit. Without it: every cgroup (a CGROUP column is shown).
-    #[arg(short = 'c', long = "cgroup", value_name = "TARGET")]
-    target: Option<String>,
-    /// Only the target cgroup itself, not its descendants.
-    #[arg(long, requires = "target")]
-    exact: bool,
+    #[command(flatten)]
+    target: TargetArgs,
     /// Only this process (thread group id).
     #[arg(short = 'p', long, value_name = "PID", value_parser = common::args::pid)]
     pid: Option<u32>,
@@ -70,21 +62,17 @@ struct Args {
         default_value = "unshare,setns,clone"
     )]
     calls: Vec<Call>,
-    /// Stop after SECONDS.
-    #[arg(short = 'd', long, value_name = "SECONDS", value_parser = common::args::seconds)]
-    duration: Option<Duration>,
+    #[command(flatten)]
+    run: RunArgs,
     /// Output format: a table line per event, or NDJSON (one object per
     /// event, then a summary object with `events` and `lost`).
-    #[arg(short = 'o', long, value_enum, default_value_t = Format::Table)]
-    output: Format,
+    #[command(flatten)]
+    output: OutputArgs,
     /// Ring buffer size in pages (a power of two, 1 GiB at most). Raise it
     /// if events are reported lost.
     #[arg(long, value_name = "PAGES", default_value_t = DEFAULT_BUFFER_PAGES,
           value_parser = buffer_pages)]
     buffer_pages: u32,
-    /// Show libbpf's log.
-    #[arg(short, long)]
-    verbose: bool,
 }
 
 /// `--buffer-pages`: a power of two the kernel accepts as a ring buffer.
@@ -123,8 +111,7 @@ fn buffer_bytes(pages: u32) -> Result<u32> {
 }
 
 fn main() -> ExitCode {
-    common::timefmt::init_local_offset();
-    common::exit::main_with("unsharesnoop", run)
+    common::cli::main("unsharesnoop", run)
 }
 
 /// Prints events and keeps count.
@@ -146,13 +133,13 @@ impl Printer {
         let mut line = Vec::with_capacity(1024);
         for ev in events {
             line.clear();
+            // Enrichment first: ids become names, then the line is formatted.
+            let cgroup = self.names.cgroup_path(ev.cgroup_id);
             match self.format {
-                Format::Table => line.extend_from_slice(
-                    self.layout
-                        .line(ev, &self.clock, &mut self.names)
-                        .as_bytes(),
-                ),
-                Format::Json => report::json(ev, &self.clock, &mut self.names, &mut line)?,
+                Format::Table => {
+                    line.extend_from_slice(self.layout.line(ev, &cgroup, &self.clock).as_bytes())
+                }
+                Format::Json => report::json(ev, &cgroup, &self.clock, &mut line)?,
             }
             line.push(b'\n');
             out.write_all(&line)?;
@@ -163,37 +150,36 @@ impl Printer {
     }
 }
 
-fn run() -> Result<ExitCode> {
-    if let Some(code) = common::docs::generate_if_asked::<Args>()? {
-        return Ok(code);
-    }
-    let args: Args = common::args::parse()?;
-    let (hierarchy, target) = common::cgroup::resolve_target(args.target.as_deref())?;
+fn run(args: Args) -> Result<ExitCode> {
     let mut calls = args.calls.clone();
     calls.sort_by_key(|c| *c as u8);
     calls.dedup();
-    common::preflight::check("unsharesnoop", common::preflight::Needs { tracefs: true })?;
-    common::bpf::init_libbpf_log(args.verbose);
+    let Startup { hierarchy, target } = Startup::new(
+        "unsharesnoop",
+        &args.target,
+        args.pid,
+        common::preflight::Needs { tracefs: true },
+        args.run.verbose,
+    )?;
+    let format = args.output.output;
 
     let mut open_object = std::mem::MaybeUninit::uninit();
     let mut collector = Collector::start(
         &mut open_object,
         &Config {
             calls: &calls,
-            target: target.as_ref(),
-            exact: args.exact,
-            pid: args.pid,
+            target: &target,
             include_failed: args.all,
             buffer_bytes: buffer_bytes(args.buffer_pages)?,
         },
     )?;
 
     let mut printer = Printer {
-        format: args.output,
+        format,
         layout: Layout {
             // `clone` alone prints clone and clone3 lines: tell them apart.
             call_column: calls.len() > 1 || calls.contains(&Call::Clone),
-            cgroup_column: target.is_none(),
+            cgroup_column: target.cgroup.is_none(),
         },
         clock: MonotonicClock::new(),
         names: CgroupNames::new(hierarchy.root.clone()),
@@ -206,31 +192,32 @@ fn run() -> Result<ExitCode> {
             other => other.name(),
         })
         .collect();
-    let whom = match (&target, args.pid) {
-        (Some(cg), Some(pid)) => format!("of pid {pid} in {}", cg.describe(args.exact)),
-        (Some(cg), None) => format!("in {}", cg.describe(args.exact)),
+    let whom = match (target.describe_cgroup(), target.pid) {
+        (Some(cg), Some(pid)) => format!("of pid {pid} in {cg}"),
+        (Some(cg), None) => format!("in {cg}"),
         (None, Some(pid)) => format!("of pid {pid}"),
         (None, None) => "of every process".into(),
     };
     // Signal handling before the "Ctrl-C" line: whoever reads it may signal at once.
-    let mut run_loop = RunLoop::start(None, args.duration)?;
-    run_loop = run_loop.watch_target(target.as_ref(), args.pid);
+    let mut run_loop = RunLoop::new(None, args.run.duration);
+    common::cli::signals::stop_on_signals(run_loop.handle())?;
+    run_loop = run_loop.watch_target(&target);
 
     output::status(&format!(
         "Tracing {} {whom}{}... Ctrl-C to end",
         what.join(", "),
         if args.all { ", failed calls too" } else { "" }
     ));
-    if args.output == Format::Table {
+    if format == Format::Table {
         output::print(&printer.layout.header())?;
     }
 
-    let mut warned = Counters::default();
+    let mut warned = Health::default();
     let mut next_warning = Instant::now();
     let stop = loop {
         let events = collector.poll(POLL_TIMEOUT)?;
         printer.print(&events)?;
-        let now = collector.counters();
+        let now = collector.health();
         if now.lost > warned.lost && Instant::now() >= next_warning {
             output::status(&format!(
                 "WARNING: {} events lost (ring buffer full), {} in all; raise --buffer-pages",
@@ -246,25 +233,25 @@ fn run() -> Result<ExitCode> {
     };
     let rest = collector.finish()?;
     printer.print(&rest)?;
-    let counters = collector.counters();
+    let health = collector.health();
     match stop {
-        Stop::Signal | Stop::Duration => {}
+        Stop::Signal | Stop::Duration | Stop::Requested => {}
         Stop::TargetGone(why) => output::status(&format!("{why}; stopping")),
     }
-    if args.output == Format::Json {
+    if format == Format::Json {
         output::json_line(&Summary {
             kind: "summary",
             events: printer.events,
-            lost: counters.lost,
-            untraced: counters.untraced,
+            lost: health.lost,
+            untraced: health.untraced,
         })?;
     }
     output::status(&format!(
         "{} events, {} lost{}",
         printer.events,
-        counters.lost,
-        if counters.untraced > 0 {
-            format!(", {} calls untraced (no task storage)", counters.untraced)
+        health.lost,
+        if health.untraced > 0 {
+            format!(", {} calls untraced (no task storage)", health.untraced)
         } else {
             String::new()
         }

@@ -3,7 +3,6 @@
 
 use std::fmt::Write;
 
-use common::cgroup::CgroupNames;
 use common::timefmt::MonotonicClock;
 use serde::Serialize;
 
@@ -57,9 +56,10 @@ impl Layout {
         out
     }
 
-    /// One event as a table line. comm and cgroup names are escaped: a
-    /// process can name itself anything, including terminal escapes.
-    pub fn line(&self, ev: &Event, clock: &MonotonicClock, names: &mut CgroupNames) -> String {
+    /// One event as a table line; `cgroup` is its cgroup's path, resolved
+    /// by the caller. comm and cgroup names are escaped: a process can name
+    /// itself anything, including terminal escapes.
+    pub fn line(&self, ev: &Event, cgroup: &str, clock: &MonotonicClock) -> String {
         let mut out = String::new();
         pad(&mut out, &timestamp(clock, ev.ts_ns), 27);
         pad(&mut out, &ev.tid.to_string(), 7);
@@ -75,9 +75,7 @@ impl Layout {
         }
         if self.cgroup_column {
             pad(&mut out, &human, HUMAN_WIDTH);
-            out.push_str(&common::escape::for_terminal(
-                names.name(ev.cgroup_id).as_bytes(),
-            ));
+            out.push_str(&common::escape::for_terminal(cgroup.as_bytes()));
         } else {
             out.push_str(&human);
         }
@@ -153,11 +151,12 @@ struct JsonEvent {
     joined: Option<Vec<JoinedNs>>,
 }
 
-/// Appends one event as JSON (without the newline) to `out`.
+/// Appends one event as JSON (without the newline) to `out`; `cgroup` is
+/// its cgroup's path, resolved by the caller.
 pub fn json(
     ev: &Event,
+    cgroup: &str,
     clock: &MonotonicClock,
-    names: &mut CgroupNames,
     out: &mut Vec<u8>,
 ) -> serde_json::Result<()> {
     let setns = ev.call == Call::Setns;
@@ -176,7 +175,7 @@ pub fn json(
             ret: ev.ret,
             errno: ev.errno().map(common::errno::name),
             cgroup_id: ev.cgroup_id,
-            cgroup: names.name(ev.cgroup_id),
+            cgroup: cgroup.to_string(),
             ns_before: (&ev.ns_before).into(),
             ns_after: (&ev.ns_after).into(),
             ns_changed: ev.changed(),
@@ -232,8 +231,7 @@ mod tests {
             cgroup_column: false,
         };
         let clock = MonotonicClock::new();
-        let mut names = CgroupNames::new("/nonexistent-cgroup-root".into());
-        let line = layout.line(&event(b"\x1b[31mevil\n"), &clock, &mut names);
+        let line = layout.line(&event(b"\x1b[31mevil\n"), "/x", &clock);
         assert!(!line.contains('\x1b') && !line.contains('\n'), "{line:?}");
         assert!(line.contains("\\e[31mevil\\n"), "{line}");
         assert!(line.contains("EPERM"), "{line}");
@@ -257,9 +255,8 @@ mod tests {
     #[test]
     fn json_is_valid_for_any_comm() {
         let clock = MonotonicClock::new();
-        let mut names = CgroupNames::new("/nonexistent-cgroup-root".into());
         let mut text = Vec::new();
-        json(&event(b"bad\xff\x07"), &clock, &mut names, &mut text).unwrap();
+        json(&event(b"bad\xff\x07"), "/x", &clock, &mut text).unwrap();
         let back: serde_json::Value = serde_json::from_slice(&text).unwrap();
         assert_eq!(back["errno"], "EPERM");
         assert_eq!(back["flags"], 0x0202_0000);

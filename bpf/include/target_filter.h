@@ -1,15 +1,17 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * In-kernel cgroup v2 filter for BTF-enabled programs (tp_btf).
+ * In-kernel target filter (common::target::Target): one cgroup v2 (with or
+ * without its descendants) and/or one process.
  *
- * The target is the cgroup v2 id (its directory inode) and its depth below the
- * cgroup2 root, both written by userspace into .rodata before load: the
- * verifier then sees them as constants and drops the unused branches. The
- * check is pointer loads only (task->cgroups->dfl_cgrp->ancestors[level]),
- * no helper call beyond bpf_get_current_task_btf().
+ * The target is the cgroup v2 id (its directory inode), its depth below the
+ * cgroup2 root and a thread group id, written by userspace into .rodata
+ * before load (common::set_target_filter!): the verifier then sees them as
+ * constants and drops the unused branches. The check is pointer loads only
+ * (task->tgid, task->cgroups->dfl_cgrp and its parents), no helper call
+ * beyond fetching the task.
  */
-#ifndef __CONTRACE_CGROUP_FILTER_H
-#define __CONTRACE_CGROUP_FILTER_H
+#ifndef __CONTRACE_TARGET_FILTER_H
+#define __CONTRACE_TARGET_FILTER_H
 
 #include <bpf/bpf_core_read.h>
 
@@ -17,6 +19,7 @@ const volatile bool filter_cgroup = false; /* trace one cgroup (and below) */
 const volatile bool filter_exact = false;  /* ... but not its descendants */
 const volatile u64 target_cgid = 0;        /* cgroup v2 id of the target */
 const volatile u32 target_level = 0;       /* its depth below the root */
+const volatile u32 target_tgid = 0;        /* one process (-p), 0 = any */
 
 static __always_inline u64 task_cgroup_id(struct task_struct *task)
 {
@@ -26,7 +29,8 @@ static __always_inline u64 task_cgroup_id(struct task_struct *task)
 /* Parent steps walked with plain loads before falling back to the helper. */
 #define CONTRACE_MAX_CGROUP_WALK 16
 
-/* True when @task's cgroup v2 is the target (or below it, unless exact).
+/* True when @task is the target process (if one is set) and its cgroup v2
+ * is the target cgroup (or below it, unless exact).
  *
  * Walks up from the task's cgroup to the target's depth by parent pointers:
  * loads only, no helper call, and most tasks outside the target leave at the
@@ -38,6 +42,8 @@ static __always_inline bool task_in_target(struct task_struct *task)
 	struct cgroup *cg;
 	int diff;
 
+	if (target_tgid && task->tgid != target_tgid)
+		return false;
 	if (!filter_cgroup)
 		return true;
 	cg = task->cgroups->dfl_cgrp;
@@ -56,4 +62,4 @@ static __always_inline bool task_in_target(struct task_struct *task)
 	return cg->kn->id == target_cgid;
 }
 
-#endif /* __CONTRACE_CGROUP_FILTER_H */
+#endif /* __CONTRACE_TARGET_FILTER_H */

@@ -1,0 +1,159 @@
+//! The command-line layer every tool's thin `main` goes through: argument
+//! parsing (one-line usage errors, man pages and completions), the shared
+//! start-up sequence, and signal handling. Only this layer may end the
+//! process; library code stops through a [`crate::runloop::StopHandle`].
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::Parser;
+
+use crate::cgroup::Hierarchy;
+use crate::preflight::Needs;
+use crate::target::Target;
+
+pub mod signals;
+
+/// The whole life of a tool: `main` is `common::cli::main::<Args>("tool", run)`.
+///
+/// Reads the local time offset while single-threaded, answers
+/// `--generate-man`/`--generate-completions`, parses the arguments (a bad
+/// one is one line and exit 2), then runs `run` and turns its outcome into
+/// the exit status (see [`crate::exit`]).
+pub fn main<A: Parser>(tool: &str, run: impl FnOnce(A) -> Result<ExitCode>) -> ExitCode {
+    crate::timefmt::init_local_offset();
+    crate::exit::main_with(tool, || {
+        let argv: Vec<OsString> = std::env::args_os().collect();
+        if let Some(code) = crate::docs::generate_if_asked::<A>(&argv)? {
+            return Ok(code);
+        }
+        match parse_from::<A>(argv)? {
+            Parsed::Run(args) => run(args),
+            Parsed::Done(code) => Ok(code),
+        }
+    })
+}
+
+/// What parsing the command line ended with.
+pub enum Parsed<A> {
+    /// Arguments to run with.
+    Run(A),
+    /// `--help` or `--version` was printed.
+    Done(ExitCode),
+}
+
+/// Parses `argv` (bytes, never assumed UTF-8). A bad argument becomes one
+/// line (exit 2) that keeps clap's help: the valid values of a choice and
+/// the "did you mean" of a misspelled flag.
+pub fn parse_from<A: Parser>(argv: Vec<OsString>) -> Result<Parsed<A>> {
+    let matches = A::command().try_get_matches_from(argv);
+    let result = matches.and_then(|mut m| A::from_arg_matches_mut(&mut m));
+    match result {
+        Ok(args) => Ok(Parsed::Run(args)),
+        Err(err)
+            if matches!(
+                err.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) =>
+        {
+            let _ = err.print();
+            Ok(Parsed::Done(ExitCode::SUCCESS))
+        }
+        Err(err) => Err(crate::exit::usage(one_line(&err))),
+    }
+}
+
+/// clap's error as one line: the first line of its message, then the
+/// valid values or the suggestion it would have printed below.
+fn one_line(err: &clap::Error) -> String {
+    let text = err.to_string();
+    let first = text.lines().next().unwrap_or("invalid arguments");
+    let mut line = first.strip_prefix("error: ").unwrap_or(first).to_string();
+    let values = |kind: ContextKind| match err.get(kind) {
+        Some(ContextValue::Strings(v)) if !v.is_empty() => Some(v.join(", ")),
+        Some(ContextValue::String(v)) => Some(v.clone()),
+        _ => None,
+    };
+    if let Some(valid) = values(ContextKind::ValidValue) {
+        line.push_str(&format!("; possible values: {valid}"));
+    }
+    if let Some(similar) = values(ContextKind::SuggestedArg) {
+        line.push_str(&format!("; did you mean '{similar}'?"));
+    } else if let Some(similar) = values(ContextKind::SuggestedValue) {
+        line.push_str(&format!("; did you mean '{similar}'?"));
+    }
+    format!("{line} (see --help)")
+}
+
+/// The start-up every tool shares, after parsing: resolve the target (a bad
+/// one is a usage error before any BPF work), check privileges and kernel
+/// support, and route libbpf's log.
+pub struct Startup {
+    pub hierarchy: Hierarchy,
+    pub target: Target,
+}
+
+impl Startup {
+    pub fn new(
+        tool: &str,
+        target: &crate::args::TargetArgs,
+        pid: Option<u32>,
+        needs: Needs,
+        verbose: bool,
+    ) -> Result<Self> {
+        let hierarchy = Hierarchy::detect()?;
+        let target = Target::resolve(&hierarchy, target, pid)?;
+        crate::preflight::check(tool, needs)?;
+        crate::bpf::init_libbpf_log(verbose);
+        Ok(Self { hierarchy, target })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    #[command(name = "t")]
+    struct Args {
+        #[arg(long, value_enum, default_value_t = Sort::Count)]
+        sort: Sort,
+        #[arg(long)]
+        time: bool,
+    }
+
+    #[derive(Clone, Copy, Debug, clap::ValueEnum)]
+    enum Sort {
+        Count,
+        Name,
+    }
+
+    fn err(args: &[&str]) -> String {
+        let argv = args.iter().map(OsString::from).collect();
+        match parse_from::<Args>(argv) {
+            Err(e) => e.to_string(),
+            Ok(_) => panic!("{args:?} parsed"),
+        }
+    }
+
+    #[test]
+    fn usage_errors_are_one_line_with_choices_and_suggestions() {
+        let e = err(&["t", "--sort", "foo"]);
+        assert!(e.contains("possible values: count, name"), "{e}");
+        assert!(!e.contains('\n'), "{e}");
+        let e = err(&["t", "--tme"]);
+        assert!(e.contains("did you mean '--time'?"), "{e}");
+        assert!(e.ends_with("(see --help)"), "{e}");
+    }
+
+    #[test]
+    fn non_utf8_arguments_are_usage_errors_not_panics() {
+        use std::os::unix::ffi::OsStringExt;
+        let argv = vec![OsString::from("t"), OsString::from_vec(b"--\xff".to_vec())];
+        assert!(parse_from::<Args>(argv).is_err());
+    }
+}

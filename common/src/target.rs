@@ -1,0 +1,168 @@
+//! What a tool traces: one cgroup (with or without its descendants), one
+//! process, both, or the whole host. Resolved once at start-up and handed
+//! to collectors, the run loop's watch and the reports as one value.
+
+use std::ffi::OsStr;
+use std::os::unix::fs::MetadataExt;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::args::TargetArgs;
+use crate::cgroup::{Cgroup, Hierarchy, TargetSpec};
+
+/// The resolved `-c TARGET [--exact]` and `-p PID`.
+#[derive(Clone, Debug, Default)]
+pub struct Target {
+    /// The traced cgroup; `None` traces every cgroup.
+    pub cgroup: Option<Cgroup>,
+    /// Only the cgroup itself, not its descendants.
+    pub exact: bool,
+    /// Only this process (thread group id).
+    pub pid: Option<u32>,
+    /// The process's start time (clock ticks after boot), to tell it from a
+    /// later process that reuses its pid.
+    pid_start: Option<u64>,
+}
+
+/// The target as reports show it in JSON.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TargetInfo {
+    /// Absolute path of the cgroup directory.
+    pub path: String,
+    /// Path relative to the cgroup2 mount.
+    pub cgroup: String,
+    /// cgroup v2 id (directory inode).
+    pub id: u64,
+    /// Whether descendants are included (false with `--exact`).
+    pub descendants: bool,
+}
+
+impl Target {
+    /// Every process of the host.
+    pub fn host() -> Self {
+        Self::default()
+    }
+
+    /// One cgroup (tests and library users that resolved it themselves).
+    pub fn cgroup(cgroup: Cgroup, exact: bool) -> Self {
+        Self {
+            cgroup: Some(cgroup),
+            exact,
+            ..Self::default()
+        }
+    }
+
+    /// Resolves `-c`/`--exact` and `-p` (already checked to exist).
+    pub fn resolve(hierarchy: &Hierarchy, args: &TargetArgs, pid: Option<u32>) -> Result<Self> {
+        let cgroup = args
+            .target
+            .as_deref()
+            .map(|text| TargetSpec::parse(text)?.resolve(hierarchy))
+            .transpose()?;
+        Ok(Self {
+            cgroup,
+            exact: args.exact,
+            pid,
+            pid_start: pid.and_then(process_start),
+        })
+    }
+
+    /// Neither a cgroup nor a process: the whole host.
+    pub fn is_host(&self) -> bool {
+        self.cgroup.is_none() && self.pid.is_none()
+    }
+
+    /// The cgroup part as JSON shows it (`null` when every cgroup is traced).
+    pub fn info(&self) -> Option<TargetInfo> {
+        self.cgroup.as_ref().map(|cg| TargetInfo {
+            path: cg.path.display().to_string(),
+            cgroup: cg.rel.clone(),
+            id: cg.id,
+            descendants: !self.exact,
+        })
+    }
+
+    /// `cgroup /sys/fs/cgroup/x (id 42, with descendants)` for status lines.
+    pub fn describe_cgroup(&self) -> Option<String> {
+        self.cgroup.as_ref().map(|cg| {
+            format!(
+                "cgroup {} (id {}, {})",
+                crate::escape::path(&cg.path),
+                cg.id,
+                if self.exact {
+                    "exact"
+                } else {
+                    "with descendants"
+                }
+            )
+        })
+    }
+
+    /// Why the target no longer exists, if it does not: the cgroup was
+    /// removed (or removed and created again: a new id under the old name
+    /// is another cgroup), or the process exited (a new process may have
+    /// its pid).
+    pub fn gone(&self) -> Option<String> {
+        if let Some(cg) = &self.cgroup {
+            match std::fs::metadata(&cg.path) {
+                Err(_) => {
+                    return Some(format!(
+                        "target cgroup {} was removed",
+                        crate::escape::path(&cg.path)
+                    ))
+                }
+                Ok(meta) if meta.ino() != cg.id => {
+                    return Some(format!(
+                        "target cgroup {} was removed (a new cgroup of that name, id {}, is \
+                         not traced: run again to trace it)",
+                        crate::escape::path(&cg.path),
+                        meta.ino()
+                    ))
+                }
+                Ok(_) => {}
+            }
+        }
+        let pid = self.pid?;
+        let now = process_start(pid);
+        (now.is_none() || now != self.pid_start).then(|| format!("process {pid} exited"))
+    }
+}
+
+/// Start time of process `pid` (field 22 of /proc/PID/stat), `None` when
+/// it is gone. The comm field may hold spaces and parentheses: fields are
+/// counted after its closing parenthesis.
+pub fn process_start(pid: u32) -> Option<u64> {
+    let stat = std::fs::read(format!("/proc/{pid}/stat")).ok()?;
+    let after = stat.iter().rposition(|&b| b == b')')?;
+    let rest = std::str::from_utf8(&stat[after + 1..]).ok()?;
+    // After ')': state is field 3, so starttime (22) is the 20th.
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// `-c` text for messages: lossy, escaped for the terminal.
+pub fn shown(text: &OsStr) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    crate::escape::for_terminal(text.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn own_start_time_is_stable_and_absent_for_missing_pids() {
+        let me = std::process::id();
+        assert!(process_start(me).is_some());
+        assert_eq!(process_start(me), process_start(me));
+        assert_eq!(process_start(u32::MAX), None);
+    }
+
+    #[test]
+    fn host_target_is_never_gone() {
+        let t = Target::host();
+        assert!(t.is_host());
+        assert_eq!(t.gone(), None);
+        assert_eq!(t.info(), None);
+    }
+}

@@ -1,0 +1,14 @@
+//! unsharesnoop: every namespace change as it happens: unshare(2), setns(2)
+//! and the clone(2)/clone3(2) calls that create namespaces.
+//!
+//! [`collect::Collector`] is the kernel side (an [`common::collector::EventSource`]);
+//! [`event::Event`] decodes one call; [`report`] prints it as a table line
+//! or NDJSON.
+
+pub mod collect;
+pub mod event;
+pub mod flags;
+pub mod report;
+
+pub use collect::{Collector, Config};
+pub use event::{Call, Event};
