@@ -30,6 +30,29 @@ pub fn require_root() -> bool {
     false
 }
 
+/// A test that needs root (BPF, cgroups): skipped with a message outside
+/// CI, a failure under `REQUIRE_BPF_TESTS` (see [`require_root`]).
+///
+/// ```ignore
+/// root_test!(counts_exactly, {
+///     let cg = TestCgroup::new("x");
+///     ...
+/// });
+/// ```
+#[macro_export]
+macro_rules! root_test {
+    ($(#[$meta:meta])* $name:ident, $body:block) => {
+        $(#[$meta])*
+        #[test]
+        fn $name() {
+            if !$crate::require_root() {
+                return;
+            }
+            $body
+        }
+    };
+}
+
 /// Where the workspace's binaries are (`target/<profile>/`).
 pub fn bin_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
@@ -327,6 +350,41 @@ impl Drop for Tool {
         let _ = self.child.wait();
     }
 }
+
+/// Runs `tool ARGS -o json` while `work` runs (given the attached tool),
+/// stops it with SIGINT, checks it exited 0 and returns its NDJSON lines.
+pub fn json_run(tool: &str, args: &[&str], work: impl FnOnce(&Tool)) -> Vec<serde_json::Value> {
+    json_done(tool, json_finish(tool, args, work))
+}
+
+/// [`json_run`], but returning everything the tool printed.
+pub fn json_finish(tool: &str, args: &[&str], work: impl FnOnce(&Tool)) -> Finished {
+    let mut all = args.to_vec();
+    all.extend(["--output", "json"]);
+    let running = Tool::start(tool, &all);
+    work(&running);
+    running.stop()
+}
+
+/// The NDJSON lines of a finished run, after checking it exited 0.
+pub fn json_done(tool: &str, done: Finished) -> Vec<serde_json::Value> {
+    assert_eq!(done.code, Some(0), "{tool} failed: {}", done.stderr);
+    done.json()
+}
+
+/// The one report of a run without `-i` (constat, syscount).
+pub fn json_report(tool: &str, args: &[&str], work: impl FnOnce(&Tool)) -> serde_json::Value {
+    let reports = json_run(tool, args, work);
+    assert_eq!(reports.len(), 1, "{tool}: one report expected: {reports:?}");
+    reports.into_iter().next().unwrap_or_default()
+}
+
+/// The four tools.
+pub const TOOLS: [&str; 4] = ["constat", "syscount", "unsharesnoop", "conbiograph"];
+/// Tools that print a report every `-i` seconds.
+pub const INTERVAL_TOOLS: [&str; 2] = ["constat", "syscount"];
+/// Tools whose reports hold per-syscall rows (`rows[].syscall`).
+pub const SYSCALL_TOOLS: [&str; 2] = ["constat", "syscount"];
 
 /// Runs a tool to completion (for bad-input tests): exit code and stderr.
 pub fn run_tool(name: &str, args: &[&str]) -> Finished {

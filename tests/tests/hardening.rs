@@ -9,8 +9,6 @@ use std::time::Duration;
 use contrace_tests::*;
 use nix::sys::signal::Signal;
 
-const TOOLS: [&str; 4] = ["constat", "syscount", "unsharesnoop", "conbiograph"];
-
 /// Ids of every loaded BPF program (bpftool).
 fn loaded_programs() -> BTreeSet<u64> {
     let out = Command::new("bpftool")
