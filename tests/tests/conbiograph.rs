@@ -115,19 +115,14 @@ struct JsonRun {
     summary: Value,
 }
 
-fn json_run(args: &[&str], work: impl FnOnce(&Tool)) -> JsonRun {
-    let mut all = args.to_vec();
-    all.extend(["--output", "json"]);
-    let tool = Tool::start("conbiograph", &all);
-    work(&tool);
-    json_of(tool.stop())
+fn cbg_run(args: &[&str], work: impl FnOnce(&Tool)) -> JsonRun {
+    json_of(json_finish("conbiograph", args, work))
 }
 
 fn json_of(done: Finished) -> JsonRun {
-    assert_eq!(done.code, Some(0), "conbiograph failed: {}", done.stderr);
-    let mut lines = done.json();
+    let mut lines = json_done("conbiograph", done);
     let summary = lines.pop().expect("summary line");
-    assert_eq!(summary["type"], "summary", "{}", done.stdout);
+    assert_eq!(summary["type"], "summary", "{lines:?}");
     for p in &lines {
         assert_eq!(p["type"], "period", "{p}");
     }
@@ -168,17 +163,13 @@ fn assert_periods_add_up(run: &JsonRun) {
     );
 }
 
-#[test]
-fn direct_write_counts_exactly_its_bytes() {
-    if !require_root() {
-        return;
-    }
+root_test!(direct_write_counts_exactly_its_bytes, {
     let cg = TestCgroup::new("cbg-dwrite");
     let dir = BlockDir::new("dwrite");
     let file = dir.file("data");
     let size = SIZE.to_string();
     let w = Workload::spawn(Some(&cg.path), &["write-direct", &file, &size]);
-    let run = json_run(&["-t", "200", "-c", &cg.arg()], |_| {
+    let run = cbg_run(&["-t", "200", "-c", &cg.arg()], |_| {
         w.finish();
     });
     let s = &run.summary;
@@ -206,13 +197,9 @@ fn direct_write_counts_exactly_its_bytes() {
     for (i, p) in run.periods.iter().enumerate() {
         assert_eq!(p["t_ms"].as_u64(), Some(i as u64 * 200), "{p}");
     }
-}
+});
 
-#[test]
-fn direct_read_counts_exactly_its_bytes() {
-    if !require_root() {
-        return;
-    }
+root_test!(direct_read_counts_exactly_its_bytes, {
     let cg = TestCgroup::new("cbg-dread");
     let dir = BlockDir::new("dread");
     let file = dir.file("data");
@@ -220,20 +207,16 @@ fn direct_read_counts_exactly_its_bytes() {
     // Written before the tracer starts, by a process outside the target.
     run_workload(None, &["--no-wait", "write-direct", &file, &size]);
     let w = Workload::spawn(Some(&cg.path), &["read-direct", &file, &size]);
-    let run = json_run(&["-t", "200", "-c", &cg.arg()], |_| {
+    let run = cbg_run(&["-t", "200", "-c", &cg.arg()], |_| {
         w.finish();
     });
     let s = &run.summary;
     assert_eq!(u(Some(&s["read"]), "bytes"), SIZE, "{s}");
     assert_eq!(u(Some(&s["write"]), "bytes"), 0, "{s}");
     assert_periods_add_up(&run);
-}
+});
 
-#[test]
-fn buffered_write_with_its_own_fsync_is_charged() {
-    if !require_root() {
-        return;
-    }
+root_test!(buffered_write_with_its_own_fsync_is_charged, {
     let cg = TestCgroup::new("cbg-fsync");
     let dir = BlockDir::new("fsync");
     let file = dir.file("data");
@@ -242,7 +225,7 @@ fn buffered_write_with_its_own_fsync_is_charged() {
         Some(&cg.path),
         &["write-buffered", &file, &size, "fsync", &file],
     );
-    let run = json_run(&["-t", "200", "-c", &cg.arg(), "--write"], |_| {
+    let run = cbg_run(&["-t", "200", "-c", &cg.arg(), "--write"], |_| {
         w.finish();
     });
     let written = u(Some(&run.summary["write"]), "bytes");
@@ -254,39 +237,34 @@ fn buffered_write_with_its_own_fsync_is_charged() {
         "--write counts no reads"
     );
     assert_periods_add_up(&run);
-}
+});
 
-#[test]
-fn writeback_forced_by_sync_outside_is_charged_to_the_dirtier() {
-    if !require_root() {
-        return;
+root_test!(
+    writeback_forced_by_sync_outside_is_charged_to_the_dirtier,
+    {
+        let cg = TestCgroup::new("cbg-sync");
+        let dir = BlockDir::new("sync");
+        let file = dir.file("data");
+        let size = SIZE.to_string();
+        let w = Workload::spawn(Some(&cg.path), &["write-buffered", &file, &size]);
+        let run = cbg_run(&["-t", "200", "-c", &cg.arg()], |_| {
+            w.finish();
+            // The workload has exited; `sync` runs here, outside the cgroup,
+            // and kernel flusher threads write the pages.
+            run("sync", &[]);
+        });
+        let s = &run.summary;
+        assert_eq!(u(Some(&s["write"]), "bytes"), SIZE, "{s}");
+        assert_eq!(
+            u(Some(s), "writeback_bytes"),
+            SIZE,
+            "charged through the dirtier: {s}"
+        );
+        assert_periods_add_up(&run);
     }
-    let cg = TestCgroup::new("cbg-sync");
-    let dir = BlockDir::new("sync");
-    let file = dir.file("data");
-    let size = SIZE.to_string();
-    let w = Workload::spawn(Some(&cg.path), &["write-buffered", &file, &size]);
-    let run = json_run(&["-t", "200", "-c", &cg.arg()], |_| {
-        w.finish();
-        // The workload has exited; `sync` runs here, outside the cgroup,
-        // and kernel flusher threads write the pages.
-        run("sync", &[]);
-    });
-    let s = &run.summary;
-    assert_eq!(u(Some(&s["write"]), "bytes"), SIZE, "{s}");
-    assert_eq!(
-        u(Some(s), "writeback_bytes"),
-        SIZE,
-        "charged through the dirtier: {s}"
-    );
-    assert_periods_add_up(&run);
-}
+);
 
-#[test]
-fn io_of_other_cgroups_is_never_counted() {
-    if !require_root() {
-        return;
-    }
+root_test!(io_of_other_cgroups_is_never_counted, {
     let cg = TestCgroup::new("cbg-mine");
     let other = TestCgroup::new("cbg-other");
     let dir = BlockDir::new("others");
@@ -314,7 +292,7 @@ fn io_of_other_cgroups_is_never_counted() {
             &size,
         ],
     );
-    let run = json_run(&["-t", "200", "-c", &cg.arg()], |_| {
+    let run = cbg_run(&["-t", "200", "-c", &cg.arg()], |_| {
         let mut outsider = outsider;
         outsider.go();
         own.finish();
@@ -327,13 +305,9 @@ fn io_of_other_cgroups_is_never_counted() {
     // blocks its own file creation needs (bitmaps on a fresh filesystem).
     assert!(u(Some(&s["read"]), "bytes") < MIB, "{s}");
     assert_eq!(u(Some(s), "writeback_bytes"), 0, "{s}");
-}
+});
 
-#[test]
-fn chart_renders_with_labels_and_summary() {
-    if !require_root() {
-        return;
-    }
+root_test!(chart_renders_with_labels_and_summary, {
     let cg = TestCgroup::new("cbg-chart");
     let dir = BlockDir::new("chart");
     let file = dir.file("data");
@@ -371,13 +345,9 @@ fn chart_renders_with_labels_and_summary() {
     assert!(out.contains("mean issue→complete"), "{out}");
     assert!(done.stderr.contains('.'), "progress dots: {}", done.stderr);
     assert!(done.stderr.contains("summarizing"), "{}", done.stderr);
-}
+});
 
-#[test]
-fn csv_rows_add_up_and_device_filter_applies() {
-    if !require_root() {
-        return;
-    }
+root_test!(csv_rows_add_up_and_device_filter_applies, {
     let cg = TestCgroup::new("cbg-csv");
     let dir = BlockDir::new("csv");
     let file = dir.file("data");
@@ -429,7 +399,7 @@ fn csv_rows_add_up_and_device_filter_applies() {
         .collect();
     if let Some(other) = others.first() {
         let w = Workload::spawn(Some(&cg.path), &["write-direct", &file, &size]);
-        let run = json_run(&["-c", &cg.arg(), "--device", other], |_| {
+        let run = cbg_run(&["-c", &cg.arg(), "--device", other], |_| {
             w.finish();
         });
         assert_eq!(
@@ -439,13 +409,9 @@ fn csv_rows_add_up_and_device_filter_applies() {
             run.summary
         );
     }
-}
+});
 
-#[test]
-fn live_redraws_every_period() {
-    if !require_root() {
-        return;
-    }
+root_test!(live_redraws_every_period, {
     let cg = TestCgroup::new("cbg-live");
     let tool = Tool::start(
         "conbiograph",
@@ -464,13 +430,9 @@ fn live_redraws_every_period() {
         "{}",
         done.stdout
     );
-}
+});
 
-#[test]
-fn bad_input_exits_2_without_attaching() {
-    if !require_root() {
-        return;
-    }
+root_test!(bad_input_exits_2_without_attaching, {
     for args in [
         vec!["-t", "0"],
         vec!["-t", "5"],
@@ -491,7 +453,7 @@ fn bad_input_exits_2_without_attaching() {
         );
         assert!(done.stdout.is_empty(), "{args:?}: {}", done.stdout);
     }
-}
+});
 
 /// Periods are consecutive, one every `period_ms` from 0, and the summary
 /// counts them all.
@@ -507,11 +469,7 @@ fn assert_contiguous(run: &JsonRun, period_ms: u64) {
     );
 }
 
-#[test]
-fn sigterm_summarizes_and_exact_target_has_no_descendants() {
-    if !require_root() {
-        return;
-    }
+root_test!(sigterm_summarizes_and_exact_target_has_no_descendants, {
     let cg = TestCgroup::new("cbg-term");
     let tool = Tool::start(
         "conbiograph",
@@ -532,38 +490,37 @@ fn sigterm_summarizes_and_exact_target_has_no_descendants() {
     );
     assert_eq!(run.summary["target"]["id"], cg.id());
     assert_contiguous(&run, 100);
-}
+});
 
-#[test]
-fn a_reader_more_than_256_periods_behind_merges_periods_and_loses_nothing() {
-    if !require_root() {
-        return;
+root_test!(
+    a_reader_more_than_256_periods_behind_merges_periods_and_loses_nothing,
+    {
+        use nix::sys::signal::{kill, Signal};
+        use nix::unistd::Pid;
+        let cg = TestCgroup::new("cbg-lag");
+        let dir = BlockDir::new("lag");
+        let (first, second) = (dir.file("first"), dir.file("second"));
+        let size = (8 * MIB).to_string();
+        let before = Workload::spawn(Some(&cg.path), &["write-direct", &first, &size]);
+        let after = Workload::spawn(Some(&cg.path), &["write-direct", &second, &size]);
+        let run = cbg_run(&["-t", "10", "-c", &cg.arg()], |tool| {
+            // Stopped for 3 s = 300 periods of 10 ms: the ring holds 256.
+            let pid = Pid::from_raw(tool.pid() as i32);
+            kill(pid, Signal::SIGSTOP).expect("SIGSTOP");
+            before.finish();
+            std::thread::sleep(Duration::from_secs(3));
+            kill(pid, Signal::SIGCONT).expect("SIGCONT");
+            // I/O while it catches up, in the periods whose slots are reused.
+            after.finish();
+            std::thread::sleep(Duration::from_millis(200));
+        });
+        let s = &run.summary;
+        assert!(u(Some(s), "merged_periods") > 0, "{s}");
+        assert_eq!(u(Some(&s["write"]), "bytes"), 16 * MIB, "{s}");
+        assert_periods_add_up(&run);
+        assert_contiguous(&run, 10);
     }
-    use nix::sys::signal::{kill, Signal};
-    use nix::unistd::Pid;
-    let cg = TestCgroup::new("cbg-lag");
-    let dir = BlockDir::new("lag");
-    let (first, second) = (dir.file("first"), dir.file("second"));
-    let size = (8 * MIB).to_string();
-    let before = Workload::spawn(Some(&cg.path), &["write-direct", &first, &size]);
-    let after = Workload::spawn(Some(&cg.path), &["write-direct", &second, &size]);
-    let run = json_run(&["-t", "10", "-c", &cg.arg()], |tool| {
-        // Stopped for 3 s = 300 periods of 10 ms: the ring holds 256.
-        let pid = Pid::from_raw(tool.pid() as i32);
-        kill(pid, Signal::SIGSTOP).expect("SIGSTOP");
-        before.finish();
-        std::thread::sleep(Duration::from_secs(3));
-        kill(pid, Signal::SIGCONT).expect("SIGCONT");
-        // I/O while it catches up, in the periods whose slots are reused.
-        after.finish();
-        std::thread::sleep(Duration::from_millis(200));
-    });
-    let s = &run.summary;
-    assert!(u(Some(s), "merged_periods") > 0, "{s}");
-    assert_eq!(u(Some(&s["write"]), "bytes"), 16 * MIB, "{s}");
-    assert_periods_add_up(&run);
-    assert_contiguous(&run, 10);
-}
+);
 
 /// The running tool's .bss variables, read with bpftool.
 fn bss(tool: &Tool) -> Value {
@@ -595,11 +552,7 @@ fn bss(tool: &Tool) -> Value {
     panic!("no .bss map held by conbiograph");
 }
 
-#[test]
-fn latency_gate_closes_when_idle_and_reopens() {
-    if !require_root() {
-        return;
-    }
+root_test!(latency_gate_closes_when_idle_and_reopens, {
     let cg = TestCgroup::new("cbg-gate");
     let dir = BlockDir::new("gate");
     let (first, second) = (dir.file("first"), dir.file("second"));
@@ -607,7 +560,7 @@ fn latency_gate_closes_when_idle_and_reopens() {
     let before = Workload::spawn(Some(&cg.path), &["write-direct", &first, &size]);
     let after = Workload::spawn(Some(&cg.path), &["write-direct", &second, &size]);
     let mut gap_ms = 0;
-    let run = json_run(&["-t", "100", "-c", &cg.arg()], |tool| {
+    let run = cbg_run(&["-t", "100", "-c", &cg.arg()], |tool| {
         assert_eq!(bss(tool)["sample_gate"], 0, "closed before any I/O");
         before.finish();
         assert_eq!(bss(tool)["sample_gate"], 1, "open after sampled I/O");
@@ -642,4 +595,4 @@ fn latency_gate_closes_when_idle_and_reopens() {
             .any(|p| p["write_lat_ns"].as_u64().is_some_and(|ns| ns > 0)),
         "no latency after the gate reopened: {writes:?}"
     );
-}
+});

@@ -1,27 +1,13 @@
 //! constat end to end: real BPF program, real cgroups, exact ground truth.
 
-use std::time::Duration;
-
 use contrace_tests::*;
 
 /// Runs constat on `target` while the workload runs, returns the final JSON report.
 fn constat_json(target_args: &[&str], work: impl FnOnce()) -> serde_json::Value {
-    let mut args = target_args.to_vec();
-    args.extend(["--output", "json"]);
-    let tool = Tool::start("constat", &args);
-    work();
-    let done = tool.stop();
-    assert_eq!(done.code, Some(0), "constat failed: {}", done.stderr);
-    let reports = done.json();
-    assert_eq!(reports.len(), 1, "one report expected: {}", done.stdout);
-    reports.into_iter().next().unwrap()
+    json_report("constat", target_args, |_| work())
 }
 
-#[test]
-fn counts_exact_getppid_and_failing_openat() {
-    if !require_root() {
-        return;
-    }
+root_test!(counts_exact_getppid_and_failing_openat, {
     let cg = TestCgroup::new("constat-exact");
     let w = Workload::spawn(Some(&cg.path), &["getppid", "1234", "openfail", "17"]);
     let report = constat_json(&["-c", &cg.arg()], || {
@@ -50,13 +36,9 @@ fn counts_exact_getppid_and_failing_openat() {
             assert!(!r[f].is_null(), "row lacks {f}: {r}");
         }
     }
-}
+});
 
-#[test]
-fn elapsed_time_of_nanosleep() {
-    if !require_root() {
-        return;
-    }
+root_test!(elapsed_time_of_nanosleep, {
     let cg = TestCgroup::new("constat-sleep");
     let w = Workload::spawn(Some(&cg.path), &["nanosleep", "5", "40"]);
     let report = constat_json(&["-c", &cg.arg()], || {
@@ -71,39 +53,9 @@ fn elapsed_time_of_nanosleep() {
         "elapsed {elapsed} vs {expect}"
     );
     assert!(u(r, "max_ns") >= 40_000_000);
-}
+});
 
-#[test]
-fn descendants_by_default_not_with_exact_and_outsiders_never() {
-    if !require_root() {
-        return;
-    }
-    let cg = TestCgroup::new("constat-tree");
-    let child = cg.child("inner");
-    let outside = TestCgroup::new("constat-outside");
-    for (flags, want) in [(vec![], 300u64), (vec!["--exact"], 0)] {
-        let mut args = vec!["-c".to_string(), cg.arg()];
-        args.extend(flags.iter().map(|s| s.to_string()));
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let inner = Workload::spawn(Some(&child), &["getppid", "300"]);
-        let other = Workload::spawn(Some(&outside.path), &["getppid", "500"]);
-        let report = constat_json(&args, || {
-            inner.finish();
-            other.finish();
-        });
-        assert_eq!(
-            u(row(&report, "getppid"), "count"),
-            want,
-            "{flags:?}: {report}"
-        );
-    }
-}
-
-#[test]
-fn pid_and_container_id_targets_resolve() {
-    if !require_root() {
-        return;
-    }
+root_test!(pid_and_container_id_targets_resolve, {
     let id = "c0ffee1234567890abcdef1234567890abcdef1234567890abcdef1234567890";
     let cg = TestCgroup::new("constat-ids");
     let scope = cg.child(&format!("docker-{id}.scope"));
@@ -116,46 +68,9 @@ fn pid_and_container_id_targets_resolve() {
     });
     assert_eq!(report["target"]["path"], scope.display().to_string());
     assert_eq!(u(row(&report, "getppid"), "count"), 77);
-}
+});
 
-#[test]
-fn interval_reports_lose_nothing() {
-    if !require_root() {
-        return;
-    }
-    let cg = TestCgroup::new("constat-interval");
-    let tool = Tool::start(
-        "constat",
-        &["-c", &cg.arg(), "-i", "0.2", "--output", "json"],
-    );
-    for _ in 0..5 {
-        run_workload(Some(&cg.path), &["--no-wait", "getppid", "1000"]);
-        std::thread::sleep(Duration::from_millis(70));
-    }
-    let done = tool.stop();
-    let reports = done.json();
-    assert!(
-        reports.len() >= 2,
-        "several interval reports expected: {}",
-        done.stdout
-    );
-    let total: u64 = reports.iter().map(|r| u(row(r, "getppid"), "count")).sum();
-    assert_eq!(total, 5000, "{}", done.stdout);
-    assert!(reports
-        .iter()
-        .all(|r| r["interval_s"].as_f64().is_some_and(|s| s > 0.0 && s < 1.0)));
-    // Every report but the last covers a whole interval (within scheduling noise).
-    for r in &reports[..reports.len() - 1] {
-        let s = r["interval_s"].as_f64().unwrap();
-        assert!((0.15..0.5).contains(&s), "interval_s {s}");
-    }
-}
-
-#[test]
-fn every_cgroup_mode_names_the_cgroup() {
-    if !require_root() {
-        return;
-    }
+root_test!(every_cgroup_mode_names_the_cgroup, {
     let cg = TestCgroup::new("constat-all");
     let w = Workload::spawn(Some(&cg.path), &["getppid", "4321"]);
     let tool = Tool::start("constat", &["--output", "json"]);
@@ -171,13 +86,9 @@ fn every_cgroup_mode_names_the_cgroup() {
         .unwrap_or_else(|| panic!("no row for {rel}"));
     assert_eq!(r["count"], 4321);
     assert_eq!(r["cgroup_id"], cg.id());
-}
+});
 
-#[test]
-fn exit_group_is_counted_and_table_has_all_row() {
-    if !require_root() {
-        return;
-    }
+root_test!(exit_group_is_counted_and_table_has_all_row, {
     let cg = TestCgroup::new("constat-table");
     let tool = Tool::start("constat", &["-c", &cg.arg()]);
     run_workload(Some(&cg.path), &["--no-wait", "getppid", "10"]);
@@ -209,25 +120,17 @@ fn exit_group_is_counted_and_table_has_all_row() {
         .collect();
     assert_eq!(getppid[1], "10");
     assert!(lines.last().unwrap().starts_with("ALL"));
-}
+});
 
-#[test]
-fn duration_ends_the_run_with_a_report() {
-    if !require_root() {
-        return;
-    }
+root_test!(duration_ends_the_run_with_a_report, {
     let cg = TestCgroup::new("constat-duration");
     let tool = Tool::start("constat", &["-c", &cg.arg(), "-d", "1", "--output", "json"]);
     let done = tool.wait();
     assert_eq!(done.code, Some(0));
     assert_eq!(done.json().len(), 1);
-}
+});
 
-#[test]
-fn bad_input_is_one_line_and_exit_2() {
-    if !require_root() {
-        return;
-    }
+root_test!(bad_input_is_one_line_and_exit_2, {
     let root = cgroup2_root();
     let file = root.join("cgroup.procs");
     let cases: Vec<(Vec<String>, &str)> = vec![
@@ -280,13 +183,9 @@ fn bad_input_is_one_line_and_exit_2() {
     // An error is one line.
     let out = run_tool("constat", &["-c", "/nonexistent"]);
     assert_eq!(out.stderr.trim().lines().count(), 1, "{}", out.stderr);
-}
+});
 
-#[test]
-fn preflight_failures_exit_1() {
-    if !require_root() {
-        return;
-    }
+root_test!(preflight_failures_exit_1, {
     let out = std::process::Command::new(bin("constat"))
         .env("CONTRACE_BTF_PATH", "/nonexistent/vmlinux")
         .args(["-d", "1"])
@@ -314,13 +213,9 @@ fn preflight_failures_exit_1() {
     assert!(err.contains("CAP_BPF") && err.contains("root"), "{err}");
     assert!(!err.contains("memlock"), "{err}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
-}
+});
 
-#[test]
-fn closed_pipe_exits_quietly() {
-    if !require_root() {
-        return;
-    }
+root_test!(closed_pipe_exits_quietly, {
     let out = std::process::Command::new("sh")
         .arg("-c")
         .arg(format!(
@@ -336,4 +231,4 @@ fn closed_pipe_exits_quietly() {
         "{err}"
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
-}
+});

@@ -59,11 +59,7 @@ fn bpf_commands(tool: &str, args: &[&str]) -> String {
     text
 }
 
-#[test]
-fn bad_input_gets_one_line_and_exit_2_in_every_tool() {
-    if !require_root() {
-        return;
-    }
+root_test!(bad_input_gets_one_line_and_exit_2_in_every_tool, {
     let root = cgroup2_root();
     let fakes = TestCgroup::new("hard-ids");
     fakes.child("docker-abcd111111111111111111111111111111111111111111111111111111111111.scope");
@@ -124,13 +120,9 @@ fn bad_input_gets_one_line_and_exit_2_in_every_tool() {
             );
         }
     }
-}
+});
 
-#[test]
-fn unprivileged_run_names_the_capabilities() {
-    if !require_root() {
-        return;
-    }
+root_test!(unprivileged_run_names_the_capabilities, {
     for tool in TOOLS {
         let out = Command::new("setpriv")
             .args([
@@ -152,13 +144,9 @@ fn unprivileged_run_names_the_capabilities() {
         assert!(!err.to_lowercase().contains("memlock"), "{tool}: {err}");
         assert_eq!(err.trim().lines().count(), 1, "{tool}: {err}");
     }
-}
+});
 
-#[test]
-fn sigterm_and_sighup_print_the_final_report() {
-    if !require_root() {
-        return;
-    }
+root_test!(sigterm_and_sighup_print_the_final_report, {
     let cg = TestCgroup::new("hard-signals");
     for tool in TOOLS {
         for sig in [Signal::SIGTERM, Signal::SIGHUP, Signal::SIGINT] {
@@ -169,13 +157,9 @@ fn sigterm_and_sighup_print_the_final_report() {
             assert!(!done.stderr.contains("panicked"), "{tool}: {}", done.stderr);
         }
     }
-}
+});
 
-#[test]
-fn closed_pipe_exits_quietly_in_every_tool() {
-    if !require_root() {
-        return;
-    }
+root_test!(closed_pipe_exits_quietly_in_every_tool, {
     for tool in TOOLS {
         let out = Command::new("sh")
             .arg("-c")
@@ -194,13 +178,9 @@ fn closed_pipe_exits_quietly_in_every_tool() {
             "{tool}: {err}"
         );
     }
-}
+});
 
-#[test]
-fn kill_9_leaves_nothing_attached() {
-    if !require_root() {
-        return;
-    }
+root_test!(kill_9_leaves_nothing_attached, {
     let cg = TestCgroup::new("hard-kill");
     for tool in TOOLS {
         let t = Tool::start(tool, &["-c", &cg.arg()]);
@@ -227,13 +207,9 @@ fn kill_9_leaves_nothing_attached() {
         .output()
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&pinned.stdout).trim(), "0");
-}
+});
 
-#[test]
-fn removed_target_ends_the_run_with_a_report() {
-    if !require_root() {
-        return;
-    }
+root_test!(removed_target_ends_the_run_with_a_report, {
     for tool in TOOLS {
         let cg = TestCgroup::new("hard-gone");
         let t = Tool::start(tool, &["-c", &cg.arg(), "--output", "json"]);
@@ -243,13 +219,9 @@ fn removed_target_ends_the_run_with_a_report() {
         assert!(done.stderr.contains("removed"), "{tool}: {}", done.stderr);
         assert!(!done.json().is_empty(), "{tool}: no final report");
     }
-}
+});
 
-#[test]
-fn four_concurrent_instances_count_exactly() {
-    if !require_root() {
-        return;
-    }
+root_test!(four_concurrent_instances_count_exactly, {
     let cg = TestCgroup::new("hard-concurrent");
     for tool in ["constat", "syscount"] {
         let tools: Vec<Tool> = (0..4)
@@ -306,13 +278,9 @@ fn four_concurrent_instances_count_exactly() {
             .sum();
         assert_eq!(written, 8 << 20, "{}", done.stdout);
     }
-}
+});
 
-#[test]
-fn hostile_cgroup_names_are_escaped_and_json_stays_valid() {
-    if !require_root() {
-        return;
-    }
+root_test!(hostile_cgroup_names_are_escaped_and_json_stays_valid, {
     let cg = TestCgroup::new("hard-names");
     let evil = cg.child("evil \x1b[31mred\x1b[0m\tname");
     let t = Tool::start("constat", &["-T", "1000"]);
@@ -336,13 +304,9 @@ fn hostile_cgroup_names_are_escaped_and_json_stays_valid() {
             .any(|r| r["cgroup"] == name.as_str()),
         "{report}"
     );
-}
+});
 
-#[test]
-fn many_short_lived_threads_are_counted_and_leak_nothing() {
-    if !require_root() {
-        return;
-    }
+root_test!(many_short_lived_threads_are_counted_and_leak_nothing, {
     let cg = TestCgroup::new("hard-threads");
     let t = Tool::start("constat", &["-c", &cg.arg(), "--output", "json"]);
     let rss_before = rss_kib(t.pid());
@@ -357,13 +321,9 @@ fn many_short_lived_threads_are_counted_and_leak_nothing() {
         rss_after < rss_before + 8 * 1024,
         "RSS grew from {rss_before} to {rss_after} KiB"
     );
-}
+});
 
-#[test]
-fn a_thousand_cgroups_are_counted_or_reported_as_dropped() {
-    if !require_root() {
-        return;
-    }
+root_test!(a_thousand_cgroups_are_counted_or_reported_as_dropped, {
     let parent = TestCgroup::new("hard-many");
     let children: Vec<_> = (0..1000).map(|i| parent.child(&format!("c{i}"))).collect();
     let t = Tool::start("constat", &["--output", "json"]);
@@ -392,13 +352,9 @@ fn a_thousand_cgroups_are_counted_or_reported_as_dropped() {
         assert!(seen + dropped >= 1000, "seen {seen} dropped {dropped}");
     }
     assert!(rss < 64 * 1024, "constat RSS {rss} KiB");
-}
+});
 
-#[test]
-fn traced_process_exit_ends_the_run() {
-    if !require_root() {
-        return;
-    }
+root_test!(traced_process_exit_ends_the_run, {
     for tool in ["syscount", "unsharesnoop"] {
         let mut w = Workload::spawn(None, &["pause"]);
         let pid = w.pid.to_string();
@@ -409,13 +365,9 @@ fn traced_process_exit_ends_the_run() {
         assert!(done.stderr.contains("exited"), "{tool}: {}", done.stderr);
         assert!(!done.json().is_empty(), "{tool}: no final report");
     }
-}
+});
 
-#[test]
-fn thread_ids_are_refused_for_p() {
-    if !require_root() {
-        return;
-    }
+root_test!(thread_ids_are_refused_for_p, {
     // A thread of this test process: /proc/<tid> exists but it is no process.
     let (tx, rx) = std::sync::mpsc::channel();
     let handle = std::thread::spawn(move || {
@@ -431,13 +383,9 @@ fn thread_ids_are_refused_for_p() {
         out.stderr
     );
     handle.join().unwrap();
-}
+});
 
-#[test]
-fn second_signal_during_the_final_report_exits_at_once() {
-    if !require_root() {
-        return;
-    }
+root_test!(second_signal_during_the_final_report_exits_at_once, {
     use std::io::{BufRead, BufReader};
     use std::process::Stdio;
     // A final report larger than a pipe buffer, written to a pipe nobody
@@ -484,4 +432,4 @@ fn second_signal_during_the_final_report_exits_at_once() {
         std::thread::sleep(Duration::from_millis(20));
     };
     assert_eq!(status.code(), Some(130));
-}
+});

@@ -13,11 +13,7 @@ fn soak_seconds() -> u64 {
         .unwrap_or(12)
 }
 
-#[test]
-fn soak_exact_counts_and_flat_rss() {
-    if !require_root() {
-        return;
-    }
+root_test!(soak_exact_counts_and_flat_rss, {
     let seconds = soak_seconds();
     let cg = TestCgroup::new("soak");
     let tools: Vec<(&str, Tool)> = ["constat", "syscount"]
@@ -61,4 +57,4 @@ fn soak_exact_counts_and_flat_rss() {
             assert!(max - min < 4 * 1024, "{name}: RSS not flat: {s:?} KiB");
         }
     }
-}
+});

@@ -10,15 +10,7 @@ use contrace_tests::*;
 
 /// Runs syscount with `args` while `work` runs; returns the final JSON report.
 fn syscount_json(args: &[&str], work: impl FnOnce()) -> serde_json::Value {
-    let mut args = args.to_vec();
-    args.extend(["--output", "json"]);
-    let tool = Tool::start("syscount", &args);
-    work();
-    let done = tool.stop();
-    assert_eq!(done.code, Some(0), "syscount failed: {}", done.stderr);
-    let reports = done.json();
-    assert_eq!(reports.len(), 1, "one report expected: {}", done.stdout);
-    reports.into_iter().next().unwrap()
+    json_report("syscount", args, |_| work())
 }
 
 /// Runs syscount (table output) while `work` runs; returns stdout.
@@ -52,11 +44,7 @@ fn bpf_links(pid: u32) -> usize {
         .unwrap_or(0)
 }
 
-#[test]
-fn counts_exact_getppid_in_the_libbpf_tools_table() {
-    if !require_root() {
-        return;
-    }
+root_test!(counts_exact_getppid_in_the_libbpf_tools_table, {
     let cg = TestCgroup::new("syscount-exact");
     let w = Workload::spawn(Some(&cg.path), &["getppid", "1234", "openfail", "17"]);
     let text = syscount_text(&["-c", &cg.arg()], || {
@@ -72,13 +60,9 @@ fn counts_exact_getppid_in_the_libbpf_tools_table() {
     assert_eq!(lines[2], format!("{:<22} {:>8}", "getppid", 1234), "{text}");
     assert_eq!(table_line(&text, "openat").unwrap()[1], "17", "{text}");
     assert!(lines.len() <= 2 + 10 + 1, "top 10 by default: {text}");
-}
+});
 
-#[test]
-fn json_rows_have_documented_fields() {
-    if !require_root() {
-        return;
-    }
+root_test!(json_rows_have_documented_fields, {
     let cg = TestCgroup::new("syscount-json");
     let w = Workload::spawn(Some(&cg.path), &["getppid", "321"]);
     let report = syscount_json(&["-c", &cg.arg(), "-T", "3"], || {
@@ -94,13 +78,9 @@ fn json_rows_have_documented_fields() {
     assert_eq!(report["final"], true);
     assert_eq!(report["target"]["id"], cg.id());
     assert!(report["total_count"].as_u64().unwrap() >= 321);
-}
+});
 
-#[test]
-fn failures_and_one_errno_count_exactly_the_failing_openat() {
-    if !require_root() {
-        return;
-    }
+root_test!(failures_and_one_errno_count_exactly_the_failing_openat, {
     let cg = TestCgroup::new("syscount-fail");
     for flags in [
         vec!["-x"],
@@ -127,13 +107,9 @@ fn failures_and_one_errno_count_exactly_the_failing_openat() {
         w.finish();
     });
     assert!(row(&report, "openat").is_none(), "{report}");
-}
+});
 
-#[test]
-fn errno_breakdown_names_each_errno() {
-    if !require_root() {
-        return;
-    }
+root_test!(errno_breakdown_names_each_errno, {
     let cg = TestCgroup::new("syscount-errnos");
     let w = Workload::spawn(Some(&cg.path), &["getppid", "40", "openfail", "13"]);
     let report = syscount_json(&["-c", &cg.arg(), "--errno"], || {
@@ -161,13 +137,9 @@ fn errno_breakdown_names_each_errno() {
         ["3", "3", "ENOENT:3"],
         "{text}"
     );
-}
+});
 
-#[test]
-fn by_process_shows_the_workload_pid_comm_and_count() {
-    if !require_root() {
-        return;
-    }
+root_test!(by_process_shows_the_workload_pid_comm_and_count, {
     let cg = TestCgroup::new("syscount-proc");
     let w = Workload::spawn(Some(&cg.path), &["--comm", "sc-worker", "getppid", "555"]);
     let pid = w.pid;
@@ -194,13 +166,9 @@ fn by_process_shows_the_workload_pid_comm_and_count() {
         table_line(&text, &pid.to_string()).unwrap_or_else(|| panic!("no row for {pid}: {text}"));
     assert_eq!(fields[1], "sc-worker2");
     assert!(fields[2].parse::<u64>().unwrap() >= 300, "{text}");
-}
+});
 
-#[test]
-fn by_process_shows_the_name_after_a_rename() {
-    if !require_root() {
-        return;
-    }
+root_test!(by_process_shows_the_name_after_a_rename, {
     let cg = TestCgroup::new("syscount-rename");
     // The rename happens while traced: 50 calls under the old name, 600
     // under the new one (libbpf-tools reads comm on every call too).
@@ -226,7 +194,7 @@ fn by_process_shows_the_name_after_a_rename() {
     assert_eq!(rows[0]["pid"], pid);
     assert_eq!(rows[0]["count"], 650);
     assert_eq!(rows[0]["comm"], "sc-after", "{report}");
-}
+});
 
 /// BPF program ids a process holds (its program and link fds).
 fn bpf_prog_ids(pid: u32) -> Vec<u32> {
@@ -245,11 +213,7 @@ fn bpf_prog_ids(pid: u32) -> Vec<u32> {
     ids
 }
 
-#[test]
-fn by_process_reads_comm_without_a_helper_call() {
-    if !require_root() {
-        return;
-    }
+root_test!(by_process_reads_comm_without_a_helper_call, {
     if !Path::new("/usr/sbin/bpftool").exists() {
         eprintln!("skipping: /usr/sbin/bpftool is not installed");
         return;
@@ -276,13 +240,9 @@ fn by_process_reads_comm_without_a_helper_call() {
         !dumps.contains("probe_read"),
         "a probe_read helper on the per-call path:\n{dumps}"
     );
-}
+});
 
-#[test]
-fn pid_filter_excludes_other_processes() {
-    if !require_root() {
-        return;
-    }
+root_test!(pid_filter_excludes_other_processes, {
     let cg = TestCgroup::new("syscount-pid");
     let mine = Workload::spawn(Some(&cg.path), &["getppid", "300"]);
     let other = Workload::spawn(Some(&cg.path), &["getppid", "700"]);
@@ -292,13 +252,9 @@ fn pid_filter_excludes_other_processes() {
         other.finish();
     });
     assert_eq!(u(row(&report, "getppid"), "count"), 300, "{report}");
-}
+});
 
-#[test]
-fn latency_adds_time_sorts_by_it_and_attaches_the_entry_hook() {
-    if !require_root() {
-        return;
-    }
+root_test!(latency_adds_time_sorts_by_it_and_attaches_the_entry_hook, {
     let cg = TestCgroup::new("syscount-latency");
     let w = Workload::spawn(Some(&cg.path), &["getppid", "1000", "nanosleep", "3", "30"]);
     let report = syscount_json(&["-c", &cg.arg(), "-L"], || {
@@ -336,13 +292,9 @@ fn latency_adds_time_sorts_by_it_and_attaches_the_entry_hook() {
         assert_eq!(bpf_links(tool.pid()), links, "{args:?}");
         tool.stop();
     }
-}
+});
 
-#[test]
-fn histogram_puts_sleeps_in_their_log2_bucket() {
-    if !require_root() {
-        return;
-    }
+root_test!(histogram_puts_sleeps_in_their_log2_bucket, {
     let cg = TestCgroup::new("syscount-hist");
     let w = Workload::spawn(Some(&cg.path), &["nanosleep", "4", "35", "getppid", "50"]);
     let report = syscount_json(
@@ -404,13 +356,9 @@ fn histogram_puts_sleeps_in_their_log2_bucket() {
         line.contains(": 3 ") && line.contains(&"*".repeat(40)),
         "{text}"
     );
-}
+});
 
-#[test]
-fn by_cgroup_splits_counts_per_container() {
-    if !require_root() {
-        return;
-    }
+root_test!(by_cgroup_splits_counts_per_container, {
     let cg = TestCgroup::new("syscount-bycg");
     let a = cg.child("a");
     let b = cg.child("b");
@@ -442,89 +390,9 @@ fn by_cgroup_splits_counts_per_container() {
     );
     use std::os::unix::fs::MetadataExt;
     assert_eq!(rows[1]["cgroup_id"], std::fs::metadata(&a).unwrap().ino());
-}
+});
 
-#[test]
-fn descendants_by_default_not_with_exact() {
-    if !require_root() {
-        return;
-    }
-    let cg = TestCgroup::new("syscount-tree");
-    let child = cg.child("inner");
-    let outside = TestCgroup::new("syscount-outside");
-    for (flags, want) in [(vec![], 300u64), (vec!["--exact"], 0)] {
-        let mut args = vec!["-c", cg.path.to_str().unwrap()];
-        args.extend(&flags);
-        let inner = Workload::spawn(Some(&child), &["getppid", "300"]);
-        let other = Workload::spawn(Some(&outside.path), &["getppid", "500"]);
-        let report = syscount_json(&args, || {
-            inner.finish();
-            other.finish();
-        });
-        assert_eq!(
-            u(row(&report, "getppid"), "count"),
-            want,
-            "{flags:?}: {report}"
-        );
-    }
-}
-
-#[test]
-fn interval_reports_lose_nothing() {
-    if !require_root() {
-        return;
-    }
-    let cg = TestCgroup::new("syscount-interval");
-    let tool = Tool::start(
-        "syscount",
-        &["-c", &cg.arg(), "-i", "0.2", "--output", "json"],
-    );
-    for _ in 0..5 {
-        run_workload(Some(&cg.path), &["--no-wait", "getppid", "1000"]);
-        std::thread::sleep(Duration::from_millis(70));
-    }
-    let done = tool.stop();
-    let reports = done.json();
-    assert!(
-        reports.len() >= 2,
-        "several interval reports expected: {}",
-        done.stdout
-    );
-    let total: u64 = reports.iter().map(|r| u(row(r, "getppid"), "count")).sum();
-    assert_eq!(total, 5000, "{}", done.stdout);
-    // interval_s is the time each report really covers.
-    for r in &reports {
-        let s = r["interval_s"].as_f64().unwrap();
-        assert!(s > 0.0 && s < 1.0, "{r}");
-    }
-
-    // Ctrl-C after 0.4 s of a 10 s interval: the report covers 0.4 s.
-    let tool = Tool::start(
-        "syscount",
-        &["-c", &cg.arg(), "-i", "10", "--output", "json"],
-    );
-    std::thread::sleep(Duration::from_millis(400));
-    let done = tool.stop();
-    let reports = done.json();
-    assert_eq!(reports.len(), 1, "{}", done.stdout);
-    let s = reports[0]["interval_s"].as_f64().unwrap();
-    assert!((0.4..3.0).contains(&s), "covered {s} s: {}", done.stdout);
-    assert_eq!(reports[0]["final"], true);
-
-    // Text: a [HH:MM:SS] header before every table.
-    let tool = Tool::start("syscount", &["-c", &cg.arg(), "-i", "0.3"]);
-    std::thread::sleep(Duration::from_millis(800));
-    let text = tool.stop().stdout;
-    let headers = text.lines().filter(|l| l.starts_with('[')).count();
-    let tables = text.lines().filter(|l| l.starts_with("SYSCALL")).count();
-    assert!(headers >= 2 && headers == tables, "{text}");
-}
-
-#[test]
-fn list_prints_this_architectures_syscalls() {
-    if !require_root() {
-        return;
-    }
+root_test!(list_prints_this_architectures_syscalls, {
     let out = run_tool("syscount", &["-l"]);
     assert_eq!(out.code, Some(0));
     let nr = common::syscalls::number("getppid").unwrap();
@@ -534,13 +402,9 @@ fn list_prints_this_architectures_syscalls() {
         out.stdout
     );
     assert!(out.stdout.lines().count() > 300);
-}
+});
 
-#[test]
-fn duration_ends_the_run_with_a_report() {
-    if !require_root() {
-        return;
-    }
+root_test!(duration_ends_the_run_with_a_report, {
     let cg = TestCgroup::new("syscount-duration");
     let tool = Tool::start(
         "syscount",
@@ -553,13 +417,9 @@ fn duration_ends_the_run_with_a_report() {
     // -d 1 without -i: the whole run, about one second.
     let s = reports[0]["interval_s"].as_f64().unwrap();
     assert!((0.95..3.0).contains(&s), "covered {s} s");
-}
+});
 
-#[test]
-fn bad_input_is_one_line_and_exit_2() {
-    if !require_root() {
-        return;
-    }
+root_test!(bad_input_is_one_line_and_exit_2, {
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (vec!["-e", "ENOPE"], "invalid errno 'ENOPE'"),
         (vec!["-e", "0"], "invalid errno"),
@@ -586,7 +446,7 @@ fn bad_input_is_one_line_and_exit_2() {
     }
     let out = run_tool("syscount", &["-e", "ENOPE"]);
     assert_eq!(out.stderr.trim().lines().count(), 1, "{}", out.stderr);
-}
+});
 
 /// libbpf-tools' syscount on a cgroup path: attached once it holds a BPF
 /// link (its banner goes to a block-buffered stdout, so it cannot be waited
@@ -626,11 +486,7 @@ fn run_libbpf_tools_syscount(cg: &str, work: impl FnOnce()) -> String {
     out
 }
 
-#[test]
-fn agrees_with_libbpf_tools_syscount() {
-    if !require_root() {
-        return;
-    }
+root_test!(agrees_with_libbpf_tools_syscount, {
     if !Path::new("/usr/sbin/syscount").exists() {
         eprintln!("skipping: /usr/sbin/syscount (libbpf-tools) is not installed");
         return;
@@ -663,4 +519,4 @@ fn agrees_with_libbpf_tools_syscount() {
             .map(str::to_string)
     };
     assert_eq!(line(&theirs), line(&ours_text));
-}
+});

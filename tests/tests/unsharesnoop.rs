@@ -28,22 +28,15 @@ fn snoop(args: &[&str], work: impl FnOnce()) -> (Vec<Value>, Value) {
 
 /// [`snoop`], also returning the tool's stderr.
 fn snoop_stderr(args: &[&str], work: impl FnOnce()) -> (Vec<Value>, Value, String) {
-    let mut args = args.to_vec();
-    args.extend(["--output", "json"]);
-    let tool = Tool::start("unsharesnoop", &args);
-    work();
-    let done = tool.stop();
-    assert_eq!(done.code, Some(0), "unsharesnoop failed: {}", done.stderr);
-    let mut objects = done.json();
+    let done = json_finish("unsharesnoop", args, |_| work());
+    let stderr = done.stderr.clone();
+    let stdout = done.stdout.clone();
+    let mut objects = json_done("unsharesnoop", done);
     let summary = objects.pop().expect("a summary object");
-    assert_eq!(summary["type"], "summary", "{}", done.stdout);
-    assert!(
-        objects.iter().all(|o| o["type"] == "event"),
-        "{}",
-        done.stdout
-    );
+    assert_eq!(summary["type"], "summary", "{stdout}");
+    assert!(objects.iter().all(|o| o["type"] == "event"), "{stdout}");
     assert_eq!(summary["events"], objects.len() as u64, "{summary}");
-    (objects, summary, done.stderr)
+    (objects, summary, stderr)
 }
 
 fn of_pid(events: &[Value], pid: u32) -> Vec<&Value> {
@@ -67,11 +60,7 @@ fn printed(lines: &[String], word: &str) -> i64 {
         .unwrap()
 }
 
-#[test]
-fn each_unshare_once_with_exact_flags_and_result() {
-    if !require_root() {
-        return;
-    }
+root_test!(each_unshare_once_with_exact_flags_and_result, {
     let cg = TestCgroup::new("unsharesnoop-flags");
     let outside = TestCgroup::new("unsharesnoop-outside");
     let hex = |f: u64| format!("{f:#x}");
@@ -174,13 +163,9 @@ fn each_unshare_once_with_exact_flags_and_result() {
         }
         assert_eq!(summary["lost"], 0);
     }
-}
+});
 
-#[test]
-fn setns_into_another_process_and_namespace_creating_clones() {
-    if !require_root() {
-        return;
-    }
+root_test!(setns_into_another_process_and_namespace_creating_clones, {
     let cg = TestCgroup::new("unsharesnoop-setns");
     let outside = TestCgroup::new("unsharesnoop-nsowner");
     // A process outside the target with its own UTS namespace.
@@ -249,13 +234,9 @@ fn setns_into_another_process_and_namespace_creating_clones() {
         .filter_map(|l| l.strip_prefix("clone ")?.parse().ok())
         .collect();
     assert_eq!(clone["ret"], clone_rets[0]);
-}
+});
 
-#[test]
-fn comm_with_escape_sequence_is_escaped() {
-    if !require_root() {
-        return;
-    }
+root_test!(comm_with_escape_sequence_is_escaped, {
     let cg = TestCgroup::new("unsharesnoop-comm");
     let evil = "\x1b[31mevil\x07";
     let w = Workload::spawn(Some(&cg.path), &["--comm", evil, "unshare", "0"]);
@@ -286,100 +267,95 @@ fn comm_with_escape_sequence_is_escaped() {
     });
     assert_eq!(events.len(), 1);
     assert_eq!(events[0]["comm"], evil);
-}
+});
 
-#[test]
-fn clone_alone_names_each_call_and_filters_by_pid_in_exact_cgroup() {
-    if !require_root() {
-        return;
+root_test!(
+    clone_alone_names_each_call_and_filters_by_pid_in_exact_cgroup,
+    {
+        let cg = TestCgroup::new("unsharesnoop-clonecol");
+        let w = Workload::spawn(
+            Some(&cg.path),
+            &["clone3", "0x20000000", "clone", "0x40000000", "clone", "0"],
+        );
+        let pid = w.pid;
+        let other = Workload::spawn(Some(&cg.path), &["clone", "0x40000000"]);
+        let pid_arg = pid.to_string();
+        let tool = Tool::start(
+            "unsharesnoop",
+            &[
+                "-c",
+                &cg.arg(),
+                "--exact",
+                "-p",
+                &pid_arg,
+                "--calls",
+                "clone",
+            ],
+        );
+        let lines = w.finish();
+        other.finish();
+        // The traced process is gone: the tool stops by itself, its events read.
+        let done = tool.wait();
+        assert_eq!(done.code, Some(0), "{}", done.stderr);
+        // The status line names the cgroup, --exact and the pid filter.
+        assert!(
+            done.stderr.contains(&format!(
+                "of pid {pid} in cgroup {} (id {}, exact)",
+                cg.path.display(),
+                cg.id()
+            )),
+            "{}",
+            done.stderr
+        );
+        assert!(
+            done.stderr.contains(&format!("process {pid} exited")),
+            "{}",
+            done.stderr
+        );
+        let out: Vec<&str> = done.stdout.lines().collect();
+        let header: Vec<&str> = out[0].split_whitespace().collect();
+        // `--calls clone` alone still has clone and clone3 lines: CALL tells them apart.
+        assert_eq!(
+            header,
+            [
+                "TIME",
+                "TID",
+                "COMM",
+                "CALL",
+                "RET",
+                "FLAGS",
+                "FLAGS(human)"
+            ]
+        );
+        let rows: Vec<Vec<&str>> = out[1..]
+            .iter()
+            .map(|l| l.split_whitespace().collect())
+            .collect();
+        assert_eq!(rows.len(), 2, "{}", done.stdout);
+        let clone_ret = lines
+            .iter()
+            .find_map(|l| l.strip_prefix("clone "))
+            .unwrap()
+            .to_string();
+        let clone3_ret = printed(&lines, "clone3").to_string();
+        assert_eq!(rows[0][1], pid_arg);
+        assert_eq!(
+            &rows[0][3..],
+            ["clone3", clone3_ret.as_str(), "0x20000000", "CLONE_NEWPID"]
+        );
+        assert_eq!(
+            &rows[1][3..],
+            [
+                "clone",
+                clone_ret.as_str(),
+                "0x40000011",
+                "CLONE_NEWNET|SIGCHLD"
+            ]
+        );
     }
-    let cg = TestCgroup::new("unsharesnoop-clonecol");
-    let w = Workload::spawn(
-        Some(&cg.path),
-        &["clone3", "0x20000000", "clone", "0x40000000", "clone", "0"],
-    );
-    let pid = w.pid;
-    let other = Workload::spawn(Some(&cg.path), &["clone", "0x40000000"]);
-    let pid_arg = pid.to_string();
-    let tool = Tool::start(
-        "unsharesnoop",
-        &[
-            "-c",
-            &cg.arg(),
-            "--exact",
-            "-p",
-            &pid_arg,
-            "--calls",
-            "clone",
-        ],
-    );
-    let lines = w.finish();
-    other.finish();
-    // The traced process is gone: the tool stops by itself, its events read.
-    let done = tool.wait();
-    assert_eq!(done.code, Some(0), "{}", done.stderr);
-    // The status line names the cgroup, --exact and the pid filter.
-    assert!(
-        done.stderr.contains(&format!(
-            "of pid {pid} in cgroup {} (id {}, exact)",
-            cg.path.display(),
-            cg.id()
-        )),
-        "{}",
-        done.stderr
-    );
-    assert!(
-        done.stderr.contains(&format!("process {pid} exited")),
-        "{}",
-        done.stderr
-    );
-    let out: Vec<&str> = done.stdout.lines().collect();
-    let header: Vec<&str> = out[0].split_whitespace().collect();
-    // `--calls clone` alone still has clone and clone3 lines: CALL tells them apart.
-    assert_eq!(
-        header,
-        [
-            "TIME",
-            "TID",
-            "COMM",
-            "CALL",
-            "RET",
-            "FLAGS",
-            "FLAGS(human)"
-        ]
-    );
-    let rows: Vec<Vec<&str>> = out[1..]
-        .iter()
-        .map(|l| l.split_whitespace().collect())
-        .collect();
-    assert_eq!(rows.len(), 2, "{}", done.stdout);
-    let clone_ret = lines
-        .iter()
-        .find_map(|l| l.strip_prefix("clone "))
-        .unwrap()
-        .to_string();
-    let clone3_ret = printed(&lines, "clone3").to_string();
-    assert_eq!(rows[0][1], pid_arg);
-    assert_eq!(
-        &rows[0][3..],
-        ["clone3", clone3_ret.as_str(), "0x20000000", "CLONE_NEWPID"]
-    );
-    assert_eq!(
-        &rows[1][3..],
-        [
-            "clone",
-            clone_ret.as_str(),
-            "0x40000011",
-            "CLONE_NEWNET|SIGCHLD"
-        ]
-    );
-}
+);
 
-#[test]
-fn burst_is_reported_in_full_or_counted_lost() {
-    if !require_root() {
-        return;
-    }
+root_test!(burst_is_reported_in_full_or_counted_lost, {
     const N: u64 = 100_000;
     let cg = TestCgroup::new("unsharesnoop-burst");
     // Default buffer, then one page, which cannot keep up.
@@ -411,13 +387,9 @@ fn burst_is_reported_in_full_or_counted_lost() {
         }
         eprintln!("buffer {pages:?}: {seen} events, {lost} lost");
     }
-}
+});
 
-#[test]
-fn pid_filter_and_duration() {
-    if !require_root() {
-        return;
-    }
+root_test!(pid_filter_and_duration, {
     let cg = TestCgroup::new("unsharesnoop-pid");
     let mut a = Workload::spawn(Some(&cg.path), &["unshare", "0", "pause"]);
     let b = Workload::spawn(Some(&cg.path), &["unshare", "0"]);
@@ -439,7 +411,7 @@ fn pid_filter_and_duration() {
     let rel = format!("/{}", cg.path.file_name().unwrap().to_string_lossy());
     assert_eq!(events[0]["cgroup"], rel.as_str());
     assert_eq!(objects.last().unwrap()["type"], "summary");
-}
+});
 
 #[test]
 fn bad_input_is_one_line_and_exit_2() {
