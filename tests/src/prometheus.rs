@@ -38,7 +38,8 @@ pub fn require_prometheus() -> bool {
     if binary().is_some() {
         return true;
     }
-    let fix = "prometheus is not installed: run scripts/prometheus-setup (Debian package `prometheus`)";
+    let fix =
+        "prometheus is not installed: run scripts/prometheus-setup (Debian package `prometheus`)";
     if std::env::var_os("REQUIRE_BPF_TESTS").is_some() {
         panic!("REQUIRE_BPF_TESTS is set but {fix}");
     }
@@ -149,7 +150,10 @@ impl Prometheus {
         let log_err = log.try_clone().context("duplicating the log file")?;
         let child = Command::new(bin)
             .arg(format!("--config.file={}", config_path.display()))
-            .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("data").display()
+            ))
             .arg(format!("--web.listen-address={addr}"))
             .arg("--log.level=info")
             .current_dir(dir.path())
@@ -193,7 +197,10 @@ impl Prometheus {
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
             if let Some(status) = self.child.try_wait().context("waiting for prometheus")? {
-                bail!("prometheus exited ({status}) while starting: {}", self.log());
+                bail!(
+                    "prometheus exited ({status}) while starting: {}",
+                    self.log()
+                );
             }
             if let Ok((200, _)) = self.get("/-/ready", &[]) {
                 return Ok(());
@@ -317,7 +324,10 @@ impl Prometheus {
         match samples.as_slice() {
             [] => Ok(None),
             [one] => Ok(Some(one.value)),
-            many => bail!("query {expr:?} gave {} series, one expected: {many:?}", many.len()),
+            many => bail!(
+                "query {expr:?} gave {} series, one expected: {many:?}",
+                many.len()
+            ),
         }
     }
 
@@ -335,7 +345,9 @@ impl Prometheus {
             if Instant::now() > deadline {
                 return Err(match seen {
                     Ok(Some(v)) => anyhow!("{expr} = {v} after {timeout:?}, expected {expected}"),
-                    Ok(None) => anyhow!("{expr} has no series after {timeout:?}, expected {expected}"),
+                    Ok(None) => {
+                        anyhow!("{expr} has no series after {timeout:?}, expected {expected}")
+                    }
                     Err(e) => e.context(format!("{expr} after {timeout:?}, expected {expected}")),
                 });
             }
@@ -396,8 +408,14 @@ mod tests {
         c.target_labels.insert("node".into(), "a\"b".into());
         let v: Value = serde_json::from_str(&c.to_yaml()).unwrap();
         assert_eq!(v["global"]["scrape_interval"], "1000ms");
-        assert_eq!(v["scrape_configs"][0]["static_configs"][0]["targets"][0], "127.0.0.1:9808");
-        assert_eq!(v["scrape_configs"][0]["static_configs"][0]["labels"]["node"], "a\"b");
+        assert_eq!(
+            v["scrape_configs"][0]["static_configs"][0]["targets"][0],
+            "127.0.0.1:9808"
+        );
+        assert_eq!(
+            v["scrape_configs"][0]["static_configs"][0]["labels"]["node"],
+            "a\"b"
+        );
     }
 
     #[test]

@@ -177,7 +177,9 @@ fn honor_labels_keeps_empty_exporter_labels() {
 }
 
 fn repo_file(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join(rel)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(rel)
 }
 
 /// Every query of the Grafana dashboard, with its variables set to match
@@ -196,7 +198,10 @@ fn dashboard_queries_yield_data_from_the_contract_sample() {
     .expect("dashboard JSON");
     let mut exprs = Vec::new();
     collect_exprs(&dashboard["panels"], &mut exprs);
-    assert!(exprs.len() >= 10, "too few queries in the dashboard: {exprs:?}");
+    assert!(
+        exprs.len() >= 10,
+        "too few queries in the dashboard: {exprs:?}"
+    );
 
     let server = TextServer::start(&sample);
     let mut config = ScrapeConfig::new(&[&server.target()]);
@@ -218,7 +223,10 @@ fn dashboard_queries_yield_data_from_the_contract_sample() {
             .replace("$namespace", ".*")
             .replace("$container", ".*")
             .replace("$topn", "10");
-        assert!(!concrete.contains('$'), "unknown variable in {title}: {expr}");
+        assert!(
+            !concrete.contains('$'),
+            "unknown variable in {title}: {expr}"
+        );
         let samples = prom
             .query(&concrete)
             .unwrap_or_else(|e| panic!("panel {title:?}: {e:#}"));
@@ -226,7 +234,11 @@ fn dashboard_queries_yield_data_from_the_contract_sample() {
             empty.push(format!("{title}: {concrete}"));
         }
     }
-    assert!(empty.is_empty(), "panels without data:\n{}", empty.join("\n"));
+    assert!(
+        empty.is_empty(),
+        "panels without data:\n{}",
+        empty.join("\n")
+    );
 }
 
 /// `(panel title, expr)` of every target, rows' nested panels included.
