@@ -1,0 +1,255 @@
+//! The Prometheus harness itself, against a real Prometheus: a tiny server in
+//! the test serves fixed exposition text, Prometheus scrapes it every second,
+//! and the HTTP API must report exactly what was served. Also checks the
+//! deployed scrape settings (honor_labels) and that every Grafana panel's
+//! query yields data from the metric contract's sample.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use contrace_tests::prometheus::{require_prometheus, Prometheus, ScrapeConfig};
+
+const WAIT: Duration = Duration::from_secs(30);
+
+/// Serves whatever text it holds on every GET, until dropped.
+struct TextServer {
+    addr: SocketAddr,
+    body: Arc<Mutex<String>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl TextServer {
+    fn start(body: &str) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind text server");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let addr = listener.local_addr().expect("address");
+        let body = Arc::new(Mutex::new(body.to_string()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let (body, stop) = (Arc::clone(&body), Arc::clone(&stop));
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    match listener.accept() {
+                        Ok((conn, _)) => {
+                            let text = body.lock().unwrap().clone();
+                            let _ = answer(conn, &text);
+                        }
+                        Err(_) => std::thread::sleep(Duration::from_millis(20)),
+                    }
+                }
+            })
+        };
+        Self {
+            addr,
+            body,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    fn target(&self) -> String {
+        self.addr.to_string()
+    }
+
+    fn set(&self, body: &str) {
+        *self.body.lock().unwrap() = body.to_string();
+    }
+}
+
+/// One HTTP/1.1 answer with `Connection: close`, after reading the request head.
+fn answer(conn: std::net::TcpStream, text: &str) -> std::io::Result<()> {
+    conn.set_nonblocking(false)?;
+    conn.set_read_timeout(Some(Duration::from_secs(5)))?;
+    let mut reader = BufReader::new(conn.try_clone()?);
+    let mut line = String::new();
+    while reader.read_line(&mut line)? > 0 && line != "\r\n" {
+        line.clear();
+    }
+    let mut conn = conn;
+    write!(
+        conn,
+        "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+        text.len()
+    )
+}
+
+impl Drop for TextServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn counter(value: u64) -> String {
+    format!(
+        "# HELP contrace_syscalls_total System calls.\n\
+         # TYPE contrace_syscalls_total counter\n\
+         contrace_syscalls_total{{cgroup=\"/harness\",container_id=\"\",container_name=\"\",pod=\"\",namespace=\"\",syscall=\"getppid\"}} {value}\n"
+    )
+}
+
+#[test]
+fn exact_values_through_the_http_api() {
+    if !require_prometheus() {
+        return;
+    }
+    let server = TextServer::start(&counter(1234));
+    let prom = Prometheus::start(&[&server.target()]).expect("start prometheus");
+    prom.wait_targets_up(WAIT)
+        .unwrap_or_else(|e| panic!("{e:#}\n{}", prom.log()));
+    let expr = r#"contrace_syscalls_total{cgroup="/harness",syscall="getppid"}"#;
+    assert_eq!(prom.wait_for_value(expr, 1234.0, WAIT).unwrap(), 1234.0);
+
+    // A new value is seen; the old one is then a failure that says what it saw.
+    server.set(&counter(5678));
+    prom.wait_for_value(expr, 5678.0, WAIT).unwrap();
+    let err = prom
+        .wait_for_value(expr, 1234.0, Duration::from_secs(2))
+        .unwrap_err();
+    assert!(format!("{err:#}").contains("= 5678"), "{err:#}");
+
+    // Labels and job come back as served/configured.
+    let samples = prom.query(expr).unwrap();
+    assert_eq!(samples.len(), 1);
+    assert_eq!(samples[0].labels["job"], "contrace");
+    assert_eq!(samples[0].labels["instance"], server.target());
+    assert_eq!(samples[0].labels["syscall"], "getppid");
+    // Empty labels are absent in Prometheus.
+    assert!(!samples[0].labels.contains_key("pod"));
+
+    // Bad PromQL is an error naming it, not an empty result.
+    let err = prom.query("sum(").unwrap_err();
+    assert!(format!("{err:#}").contains("bad_data"), "{err:#}");
+    assert_eq!(prom.query_value("absent_metric_xyz").unwrap(), None);
+}
+
+#[test]
+fn stops_its_own_prometheus_on_drop() {
+    if !require_prometheus() {
+        return;
+    }
+    let prom = Prometheus::start(&["127.0.0.1:9"]).expect("start prometheus");
+    let pid = prom.pid();
+    assert!(PathBuf::from(format!("/proc/{pid}")).exists());
+    drop(prom);
+    // Reaped by the drop: the pid is gone (or reused by something that is not it).
+    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+    assert_ne!(comm.trim(), "prometheus", "prometheus {pid} still running");
+}
+
+/// The deployed scrape configs keep the exporter's labels (honor_labels) so a
+/// target label such as `namespace` (the exporter's own pod's) can never be
+/// pinned on a host cgroup whose `namespace` label is empty.
+#[test]
+fn honor_labels_keeps_empty_exporter_labels() {
+    if !require_prometheus() {
+        return;
+    }
+    let server = TextServer::start(&counter(7));
+    let mut config = ScrapeConfig::new(&[&server.target()]);
+    config
+        .target_labels
+        .insert("namespace".into(), "contrace".into());
+    config.target_labels.insert("node".into(), "node-a".into());
+    let prom = Prometheus::start_with(&config).expect("start prometheus");
+    prom.wait_targets_up(WAIT)
+        .unwrap_or_else(|e| panic!("{e:#}\n{}", prom.log()));
+    prom.wait_for_value(
+        r#"contrace_syscalls_total{cgroup="/harness",node="node-a"}"#,
+        7.0,
+        WAIT,
+    )
+    .unwrap();
+    let samples = prom.query("contrace_syscalls_total").unwrap();
+    assert_eq!(samples.len(), 1);
+    assert!(
+        !samples[0].labels.contains_key("namespace"),
+        "the target's namespace label leaked onto the series: {:?}",
+        samples[0].labels
+    );
+}
+
+fn repo_file(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(rel)
+}
+
+/// Every query of the Grafana dashboard, with its variables set to match
+/// everything, yields at least one series from the contract's sample.
+#[test]
+fn dashboard_queries_yield_data_from_the_contract_sample() {
+    if !require_prometheus() {
+        return;
+    }
+    let sample = std::fs::read_to_string(repo_file("deploy/prometheus/contract-sample.prom"))
+        .expect("deploy/prometheus/contract-sample.prom");
+    let dashboard: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo_file("deploy/grafana/contrace.json"))
+            .expect("deploy/grafana/contrace.json"),
+    )
+    .expect("dashboard JSON");
+    let mut exprs = Vec::new();
+    collect_exprs(&dashboard["panels"], &mut exprs);
+    assert!(
+        exprs.len() >= 10,
+        "too few queries in the dashboard: {exprs:?}"
+    );
+
+    let server = TextServer::start(&sample);
+    let mut config = ScrapeConfig::new(&[&server.target()]);
+    config.target_labels.insert("node".into(), "node-a".into());
+    let prom = Prometheus::start_with(&config).expect("start prometheus");
+    prom.wait_targets_up(WAIT)
+        .unwrap_or_else(|e| panic!("{e:#}\n{}", prom.log()));
+    // rate() needs two samples in its window.
+    prom.wait_for_value("count_over_time(contrace_exporter_cgroups[1m])", 3.0, WAIT)
+        .unwrap();
+
+    let mut empty = Vec::new();
+    for (title, expr) in &exprs {
+        let concrete = expr
+            .replace("$__rate_interval", "1m")
+            .replace("$__interval", "1m")
+            .replace("$__range", "1m")
+            .replace("$node", ".*")
+            .replace("$namespace", ".*")
+            .replace("$container", ".*")
+            .replace("$topn", "10");
+        assert!(
+            !concrete.contains('$'),
+            "unknown variable in {title}: {expr}"
+        );
+        let samples = prom
+            .query(&concrete)
+            .unwrap_or_else(|e| panic!("panel {title:?}: {e:#}"));
+        if samples.is_empty() {
+            empty.push(format!("{title}: {concrete}"));
+        }
+    }
+    assert!(
+        empty.is_empty(),
+        "panels without data:\n{}",
+        empty.join("\n")
+    );
+}
+
+/// `(panel title, expr)` of every target, rows' nested panels included.
+fn collect_exprs(panels: &serde_json::Value, out: &mut Vec<(String, String)>) {
+    for panel in panels.as_array().into_iter().flatten() {
+        let title = panel["title"].as_str().unwrap_or("?").to_string();
+        for target in panel["targets"].as_array().into_iter().flatten() {
+            if let Some(expr) = target["expr"].as_str() {
+                out.push((title.clone(), expr.to_string()));
+            }
+        }
+        collect_exprs(&panel["panels"], out);
+    }
+}
