@@ -5,6 +5,7 @@
 pub mod args;
 pub mod bpf;
 pub mod cgroup;
+pub mod container;
 pub mod docs;
 pub mod errno;
 pub mod escape;
