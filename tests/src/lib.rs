@@ -4,6 +4,8 @@
 //! Root is required. Outside CI a non-root run skips with a message; with
 //! `REQUIRE_BPF_TESTS=1` (set by `.ci/run` and `scripts/test`) it fails.
 
+pub mod runtime;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};

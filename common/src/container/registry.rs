@@ -80,6 +80,8 @@ pub struct Registry {
     rt: Option<tokio::runtime::Runtime>,
     /// cgroup path -> the plain runc container it belongs to (by state dir).
     runc_paths: HashMap<String, Option<String>>,
+    /// Plain runc containers: id -> cgroup v2 directory (from runc state).
+    runc_cgroups: HashMap<String, PathBuf>,
     /// Container cgroups seen by the last `find`, for messages.
     scanned: usize,
 }
@@ -100,6 +102,7 @@ impl Registry {
             last_refresh: None,
             rt: None,
             runc_paths: HashMap::new(),
+            runc_cgroups: HashMap::new(),
             scanned: 0,
         }
     }
@@ -211,16 +214,25 @@ impl Registry {
         if !named.is_empty() {
             return self.pick(named, tree);
         }
-        // A directory named exactly so: a plain runc container's id.
-        let bare_dirs: Vec<Candidate> = tree
-            .named
-            .iter()
-            .filter(|d| !tree.containers.values().any(|(p, _)| p == *d))
-            .map(|d| Candidate {
+        // A plain runc container: its state names its cgroup; without
+        // state, a directory named exactly so.
+        let mut bare_dirs: Vec<Candidate> = Vec::new();
+        if let Some(dir) = self.runc_cgroups.get(word).filter(|d| d.is_dir()) {
+            bare_dirs.push(Candidate {
                 info: self.with_known(bare(word, Runtime::Runc)),
-                cgroup_dir: Some(d.clone()),
-            })
-            .collect();
+                cgroup_dir: Some(dir.clone()),
+            });
+        } else {
+            bare_dirs.extend(
+                tree.named
+                    .iter()
+                    .filter(|d| !tree.containers.values().any(|(p, _)| p == *d))
+                    .map(|d| Candidate {
+                        info: self.with_known(bare(word, Runtime::Unknown)),
+                        cgroup_dir: Some(d.clone()),
+                    }),
+            );
+        }
         if !bare_dirs.is_empty() {
             return self.settle(bare_dirs);
         }
@@ -236,6 +248,16 @@ impl Registry {
                 cgroup_dir: Some(dir.clone()),
             })
             .collect();
+        prefixed.extend(
+            self.runc_cgroups
+                .iter()
+                .filter(|(id, dir)| id.starts_with(&lower) && dir.is_dir())
+                .filter(|(id, _)| !tree.containers.contains_key(*id))
+                .map(|(id, dir)| Candidate {
+                    info: self.with_known(bare(id, Runtime::Runc)),
+                    cgroup_dir: Some(dir.clone()),
+                }),
+        );
         if prefixed.is_empty() {
             // Known to a runtime but without a cgroup: stopped.
             prefixed = self
@@ -342,7 +364,22 @@ impl Registry {
         if let Some(hit) = self.runc_paths.get(rel) {
             return hit.clone();
         }
-        let hit = rel
+        // By the cgroup runc's state recorded (innermost wins).
+        let dir = self.root.join(rel.trim_start_matches('/'));
+        let by_state = self
+            .runc_cgroups
+            .iter()
+            .filter(|(_, d)| dir.starts_with(d))
+            .max_by_key(|(_, d)| d.components().count())
+            .map(|(id, _)| id.clone());
+        let hit = by_state.or_else(|| self.runc_by_name(rel));
+        self.runc_paths.insert(rel.to_string(), hit.clone());
+        hit
+    }
+
+    /// A path component named like a container in a runc state root.
+    fn runc_by_name(&self, rel: &str) -> Option<String> {
+        rel
             .split('/')
             .filter(|p| !p.is_empty() && *p != "." && *p != "..")
             .rev()
@@ -352,9 +389,7 @@ impl Registry {
                     .iter()
                     .any(|root| root.join(name).join("state.json").is_file())
             })
-            .map(str::to_string);
-        self.runc_paths.insert(rel.to_string(), hit.clone());
-        hit
+            .map(str::to_string)
     }
 
     /// Asks every source again (daemons first, then on-disk state where
@@ -439,11 +474,16 @@ impl Registry {
                 }),
             }
         }
+        let mut runc_cgroups = HashMap::new();
         for root in &self.sources.runc_roots {
-            if let Ok(ids) = state::read_runc_root(root) {
-                found.extend(ids.iter().map(|id| bare(id, Runtime::Runc)));
+            for (id, v2) in state::read_runc_root(root).unwrap_or_default() {
+                if let Some(dir) = v2.map(PathBuf::from).filter(|d| d.starts_with(&self.root)) {
+                    runc_cgroups.insert(id.clone(), dir);
+                }
+                found.push(bare(&id, Runtime::Runc));
             }
         }
+        self.runc_cgroups = runc_cgroups;
 
         let mut known: HashMap<String, ContainerInfo> = HashMap::new();
         for info in found {

@@ -191,12 +191,28 @@ pub(super) fn read_kubelet_logs(
     Ok((pods, containers))
 }
 
-/// Container ids runc keeps state for under `root` (`<root>/<id>/state.json`).
-pub(super) fn read_runc_root(root: &Path) -> io::Result<Vec<String>> {
+#[derive(Deserialize)]
+struct RuncState {
+    id: String,
+    #[serde(default)]
+    cgroup_paths: HashMap<String, String>,
+}
+
+/// `(id, cgroup v2 directory)` from a runc `state.json`; the v2 path is
+/// under the key `""` (hybrid and pure v2 hosts alike).
+pub(super) fn parse_runc_state(text: &str) -> Option<(String, Option<String>)> {
+    let state: RuncState = serde_json::from_str(text).ok()?;
+    let v2 = state.cgroup_paths.get("").cloned();
+    Some((state.id, v2))
+}
+
+/// Containers runc keeps state for under `root` (`<root>/<id>/state.json`):
+/// id and absolute cgroup v2 directory (any `cgroupsPath`, not only `/<id>`).
+pub(super) fn read_runc_root(root: &Path) -> io::Result<Vec<(String, Option<String>)>> {
     Ok(fs::read_dir(root)?
         .flatten()
-        .filter(|e| e.path().join("state.json").is_file())
-        .filter_map(|e| e.file_name().into_string().ok())
+        .filter_map(|e| fs::read_to_string(e.path().join("state.json")).ok())
+        .filter_map(|text| parse_runc_state(&text))
         .collect())
 }
 
@@ -235,6 +251,14 @@ mod tests {
             Some("localhost/contrace-busybox:test")
         );
         assert!(parse_podman_state("garbage").is_empty());
+    }
+
+    #[test]
+    fn runc_state() {
+        let (id, v2) = parse_runc_state(include_str!("fixtures/runc-state.json")).unwrap();
+        assert_eq!(id, "c0ffee1234");
+        assert_eq!(v2.as_deref(), Some("/sys/fs/cgroup/unified/c0ffee1234"));
+        assert!(parse_runc_state("{}").is_none());
     }
 
     #[test]
