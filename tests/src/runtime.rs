@@ -14,7 +14,8 @@ use std::time::Duration;
 /// The test image `scripts/runtimes image` builds (podman: `localhost/…`).
 pub const IMAGE: &str = "contrace-busybox:test";
 
-const FIX: &str = "run `scripts/runtimes install && scripts/runtimes start && scripts/runtimes image` \
+const FIX: &str =
+    "run `scripts/runtimes install && scripts/runtimes start && scripts/runtimes image` \
                    (as root) before the tests; scripts/test does";
 
 /// A container engine the tests drive through its CLI.
@@ -122,8 +123,7 @@ pub fn unique_name(purpose: &str) -> String {
 
 fn run(mut cmd: Command) -> Output {
     let shown = format!("{cmd:?}");
-    cmd.output()
-        .unwrap_or_else(|e| panic!("{shown}: {e}"))
+    cmd.output().unwrap_or_else(|e| panic!("{shown}: {e}"))
 }
 
 fn ok(cmd: Command) -> String {
@@ -323,7 +323,8 @@ impl RuncContainer {
         ok(spec);
         let config_path = bundle.path().join("config.json");
         let text = std::fs::read_to_string(&config_path).expect("config.json");
-        let mut config: serde_json::Value = serde_json::from_str(&text).expect("config.json is JSON");
+        let mut config: serde_json::Value =
+            serde_json::from_str(&text).expect("config.json is JSON");
         config["process"]["terminal"] = false.into();
         config["process"]["args"] = serde_json::json!(["/bin/sleep", "100000"]);
         config["root"]["readonly"] = false.into();
@@ -392,4 +393,246 @@ fn which(bin: &str) -> PathBuf {
         .map(|d| d.join(bin))
         .find(|p| p.is_file())
         .unwrap_or_else(|| panic!("{bin} not in PATH: {FIX}"))
+}
+
+/// A Kubernetes pod with one container, made through containerd's CRI
+/// endpoint as kubelet would (cgroupfs driver: the pod's cgroup is
+/// `/kubepods/besteffort/pod<uid>`, its containers' `<pod cgroup>/<id>`).
+/// Host network, so no CNI. Needs `scripts/runtimes image`, which imports
+/// the test image into containerd's `k8s.io` namespace and provides the
+/// sandbox ("pause") image. Stopped, removed and its cgroups deleted on drop.
+pub struct CriPod {
+    pub namespace: String,
+    pub name: String,
+    pub uid: String,
+    pub sandbox_id: String,
+    pub container_name: String,
+    pub container_id: String,
+    rt: tokio::runtime::Runtime,
+    client: k8s_cri::v1::runtime_service_client::RuntimeServiceClient<tonic::transport::Channel>,
+}
+
+/// containerd's socket; its cri plugin serves the CRI there.
+pub const CONTAINERD_SOCKET: &str = "/run/containerd/containerd.sock";
+/// Where the pod cgroups go (kubelet's cgroupfs layout, QoS besteffort).
+pub const KUBEPODS: &str = "kubepods";
+
+impl CriPod {
+    /// True when containerd's CRI answers (else skip, or panic in CI).
+    pub fn available() -> bool {
+        if !crate::require_root() {
+            return false;
+        }
+        let answers = Command::new("ctr")
+            .args(["--address", CONTAINERD_SOCKET, "--connect-timeout", "2s"])
+            .args([
+                "-n",
+                "k8s.io",
+                "images",
+                "check",
+                "name==docker.io/library/contrace-busybox:test",
+            ])
+            .output()
+            .is_ok_and(|o| o.status.success() && !o.stdout.is_empty());
+        if answers {
+            return true;
+        }
+        let why = format!("containerd does not answer or lacks the test image in k8s.io: {FIX}");
+        if std::env::var_os("REQUIRE_BPF_TESTS").is_some() {
+            panic!("{why}");
+        }
+        eprintln!("skipping: {why}");
+        false
+    }
+
+    pub fn start(namespace: &str, name: &str, uid: &str, container_name: &str) -> Self {
+        use k8s_cri::v1::*;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        let channel = rt
+            .block_on(
+                tonic::transport::Endpoint::try_from("http://localhost")
+                    .expect("endpoint")
+                    .connect_with_connector(tower::service_fn(|_| async {
+                        let s = tokio::net::UnixStream::connect(CONTAINERD_SOCKET).await?;
+                        Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(s))
+                    })),
+            )
+            .expect("connecting to containerd's CRI");
+        let mut client = runtime_service_client::RuntimeServiceClient::new(channel);
+        // The labels kubelet puts on sandboxes and containers.
+        let mut labels: std::collections::HashMap<String, String> = [
+            ("io.kubernetes.pod.name", name),
+            ("io.kubernetes.pod.namespace", namespace),
+            ("io.kubernetes.pod.uid", uid),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let sandbox_config = PodSandboxConfig {
+            labels: labels.clone(),
+            metadata: Some(PodSandboxMetadata {
+                name: name.into(),
+                uid: uid.into(),
+                namespace: namespace.into(),
+                attempt: 0,
+            }),
+            linux: Some(LinuxPodSandboxConfig {
+                cgroup_parent: format!("/{KUBEPODS}/besteffort/pod{uid}"),
+                security_context: Some(LinuxSandboxSecurityContext {
+                    namespace_options: Some(NamespaceOption {
+                        network: NamespaceMode::Node as i32,
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let sandbox_id = rt
+            .block_on(client.run_pod_sandbox(RunPodSandboxRequest {
+                config: Some(sandbox_config.clone()),
+                runtime_handler: String::new(),
+            }))
+            .unwrap_or_else(|e| {
+                remove_pod_cgroups(uid);
+                panic!("RunPodSandbox: {e}")
+            })
+            .into_inner()
+            .pod_sandbox_id;
+        let mut pod = Self {
+            namespace: namespace.into(),
+            name: name.into(),
+            uid: uid.into(),
+            sandbox_id,
+            container_name: container_name.into(),
+            container_id: String::new(),
+            rt,
+            client,
+        };
+        labels.insert("io.kubernetes.container.name".into(), container_name.into());
+        let config = ContainerConfig {
+            labels,
+            metadata: Some(ContainerMetadata {
+                name: container_name.into(),
+                attempt: 0,
+            }),
+            image: Some(ImageSpec {
+                image: "docker.io/library/contrace-busybox:test".into(),
+                ..Default::default()
+            }),
+            command: vec!["/bin/sleep".into(), "100000".into()],
+            ..Default::default()
+        };
+        let id = pod
+            .rt
+            .block_on(pod.client.create_container(CreateContainerRequest {
+                pod_sandbox_id: pod.sandbox_id.clone(),
+                config: Some(config),
+                sandbox_config: Some(sandbox_config),
+            }))
+            .unwrap_or_else(|e| panic!("CreateContainer: {e}"))
+            .into_inner()
+            .container_id;
+        pod.container_id = id.clone();
+        pod.rt
+            .block_on(
+                pod.client
+                    .start_container(StartContainerRequest { container_id: id }),
+            )
+            .unwrap_or_else(|e| panic!("StartContainer: {e}"));
+        pod
+    }
+
+    /// The CRI's own answers, as JSON (recorded as unit-test fixtures).
+    pub fn list_json(&mut self) -> (String, String) {
+        let containers = self
+            .rt
+            .block_on(
+                self.client
+                    .list_containers(k8s_cri::v1::ListContainersRequest::default()),
+            )
+            .expect("ListContainers")
+            .into_inner();
+        let sandboxes = self
+            .rt
+            .block_on(
+                self.client
+                    .list_pod_sandbox(k8s_cri::v1::ListPodSandboxRequest::default()),
+            )
+            .expect("ListPodSandbox")
+            .into_inner();
+        (
+            serde_json::to_string_pretty(&containers).unwrap_or_default(),
+            serde_json::to_string_pretty(&sandboxes).unwrap_or_default(),
+        )
+    }
+}
+
+impl Drop for CriPod {
+    fn drop(&mut self) {
+        use k8s_cri::v1::*;
+        let id = self.sandbox_id.clone();
+        let _ = self
+            .rt
+            .block_on(self.client.stop_pod_sandbox(StopPodSandboxRequest {
+                pod_sandbox_id: id.clone(),
+            }));
+        let _ = self.rt.block_on(
+            self.client
+                .remove_pod_sandbox(RemovePodSandboxRequest { pod_sandbox_id: id }),
+        );
+        remove_pod_cgroups(&self.uid);
+    }
+}
+
+/// kubelet owns the pod cgroups; here the test made them (through runc):
+/// removes `pod<uid>` wherever it is, in the v2 tree and in every v1
+/// hierarchy of a hybrid host, then `besteffort` and `kubepods` when empty.
+fn remove_pod_cgroups(uid: &str) {
+    fn walk(dir: &Path, depth: usize, target: &str, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let path = e.path();
+            if !e.file_type().is_ok_and(|t| t.is_dir()) {
+                continue;
+            }
+            if e.file_name() == target {
+                out.push(path);
+            } else if depth < 6 {
+                walk(&path, depth + 1, target, out);
+            }
+        }
+    }
+    let mut found = Vec::new();
+    walk(
+        Path::new("/sys/fs/cgroup"),
+        0,
+        &format!("pod{uid}"),
+        &mut found,
+    );
+    for pod in found {
+        // Container cgroups runc left (if any) first, then the pod, then
+        // its parents while empty.
+        if let Ok(entries) = std::fs::read_dir(&pod) {
+            for e in entries
+                .flatten()
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+            {
+                let _ = std::fs::remove_dir(e.path());
+            }
+        }
+        let _ = std::fs::remove_dir(&pod);
+        for parent in pod.ancestors().skip(1).take(2) {
+            let name = parent.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if name == "besteffort" || name == KUBEPODS {
+                let _ = std::fs::remove_dir(parent);
+            }
+        }
+    }
 }

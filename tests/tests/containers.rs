@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use common::container::{Found, Registry, Runtime, Sources};
-use contrace_tests::runtime::{unique_name, Container, Engine, RuncContainer, IMAGE};
+use contrace_tests::runtime::{
+    unique_name, Container, CriPod, Engine, RuncContainer, CONTAINERD_SOCKET, IMAGE,
+};
 use contrace_tests::*;
 
 fn expect_one(registry: &mut Registry, query: &str) -> (PathBuf, common::container::ContainerInfo) {
@@ -42,7 +44,12 @@ fn engine_test(engine: Engine, runtime: Runtime, layout: &str) {
     let c = Container::start(engine, "find");
     // Where the runtime put it, as the container's process sees it.
     let rel = c.cgroup();
-    assert_eq!(rel, format!("{layout}{}", c.id()), "{} layout", engine.cli());
+    assert_eq!(
+        rel,
+        format!("{layout}{}", c.id()),
+        "{} layout",
+        engine.cli()
+    );
 
     let mut registry = Registry::new(&root);
     for query in [c.name(), &c.id()[..8], c.id()] {
@@ -68,7 +75,14 @@ fn engine_test(engine: Engine, runtime: Runtime, layout: &str) {
     // `exec` lands in the container's cgroup, and the static workload runs there.
     let inside = c.exec(&["cat", "/proc/self/cgroup"]);
     assert!(inside.lines().any(|l| l == format!("0::{rel}")), "{inside}");
-    let out = c.exec(&["/bin/workload", "--no-wait", "getppid", "3", "openfail", "2"]);
+    let out = c.exec(&[
+        "/bin/workload",
+        "--no-wait",
+        "getppid",
+        "3",
+        "openfail",
+        "2",
+    ]);
     assert!(out.starts_with("ready "), "{out}");
 }
 
@@ -101,12 +115,21 @@ fn names_from_on_disk_state_without_daemons() {
     }
     let reports: Vec<String> = registry.reports().iter().map(ToString::to_string).collect();
     let text = reports.join("; ");
-    assert!(text.contains("docker API /nonexistent/contrace-test/docker.sock (absent)"), "{text}");
-    assert!(text.contains("docker state /var/lib/docker/containers ("), "{text}");
+    assert!(
+        text.contains("docker API /nonexistent/contrace-test/docker.sock (absent)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("docker state /var/lib/docker/containers ("),
+        "{text}"
+    );
     // Nothing at all but the cgroup tree: ids still resolve, names do not.
     let mut bare = Registry::with_sources(&root, Sources::none());
     let (_, info) = expect_one(&mut bare, &d.id()[..10]);
-    assert_eq!((info.id.as_str(), info.runtime, info.name), (d.id(), Runtime::Docker, None));
+    assert_eq!(
+        (info.id.as_str(), info.runtime, info.name),
+        (d.id(), Runtime::Docker, None)
+    );
     assert_eq!(bare.find(d.name()).unwrap(), Found::None);
 }
 
@@ -130,8 +153,14 @@ fn same_name_in_docker_and_podman_is_ambiguous() {
     assert_eq!(ids, want);
     let line = registry.explain(&name, &found).unwrap();
     assert!(line.contains("is ambiguous"), "{line}");
-    assert!(line.contains(&format!("(docker {})", &d.id()[..12])), "{line}");
-    assert!(line.contains(&format!("(podman {})", &p.id()[..12])), "{line}");
+    assert!(
+        line.contains(&format!("(docker {})", &d.id()[..12])),
+        "{line}"
+    );
+    assert!(
+        line.contains(&format!("(podman {})", &p.id()[..12])),
+        "{line}"
+    );
     // The id prefix still picks one.
     let (_, info) = expect_one(&mut registry, &p.id()[..12]);
     assert_eq!(info.runtime, Runtime::Podman);
@@ -153,11 +182,17 @@ fn stopped_and_unknown_containers() {
     let found = registry.find(&missing).unwrap();
     assert_eq!(found, Found::None);
     let line = registry.explain(&missing, &found).unwrap();
-    assert!(line.starts_with(&format!("no container '{missing}': looked in docker API")), "{line}");
+    assert!(
+        line.starts_with(&format!("no container '{missing}': looked in docker API")),
+        "{line}"
+    );
     assert!(!line.contains('\n'));
     // Malformed text is a usage error.
     let err = registry.find("a/b/c/d").unwrap_err();
-    assert!(err.downcast_ref::<common::exit::UsageError>().is_some(), "{err}");
+    assert!(
+        err.downcast_ref::<common::exit::UsageError>().is_some(),
+        "{err}"
+    );
     assert!(err.to_string().contains("NAMESPACE/POD"), "{err}");
 }
 
@@ -206,4 +241,89 @@ fn no_runtime_costs_nothing() {
     assert!(registry.identify("/user.slice").is_none());
     let took = start.elapsed();
     assert!(took < Duration::from_millis(50), "took {took:?}");
+}
+
+/// A Kubernetes pod made through containerd's CRI (as kubelet would):
+/// found as NAMESPACE/POD, NAMESPACE/POD/CONTAINER and by pod UID, and its
+/// container's cgroup identified with pod, namespace and name.
+#[test]
+fn kubernetes_pod_through_containerd_cri() {
+    if !CriPod::available() {
+        return;
+    }
+    let root = cgroup2_root();
+    let uid = format!(
+        "c0de{:04x}-0000-4000-8000-{:012x}",
+        std::process::id() & 0xffff,
+        1
+    );
+    let ns = "contrace-test";
+    let pod_name = unique_name("pod");
+    let mut pod = CriPod::start(ns, &pod_name, &uid, "app");
+    let pod_dir = root.join(format!("kubepods/besteffort/pod{uid}"));
+    let container_dir = pod_dir.join(&pod.container_id);
+    assert!(container_dir.is_dir(), "no {}", container_dir.display());
+    if let Ok(dir) = std::env::var("CONTRACE_RECORD_CRI") {
+        let (containers, sandboxes) = pod.list_json();
+        std::fs::write(format!("{dir}/cri-list-containers.json"), containers).unwrap();
+        std::fs::write(format!("{dir}/cri-list-pod-sandbox.json"), sandboxes).unwrap();
+        let infos: Vec<serde_json::Value> = [&pod.container_id, &pod.sandbox_id]
+            .iter()
+            .map(|id| {
+                let out = std::process::Command::new("ctr")
+                    .args(["-n", "k8s.io", "containers", "info", id])
+                    .output()
+                    .unwrap();
+                let mut v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+                // The OCI spec is large and not read.
+                v["Spec"] = serde_json::Value::Null;
+                v
+            })
+            .collect();
+        std::fs::write(
+            format!("{dir}/containerd-k8s-containers.json"),
+            serde_json::to_string_pretty(&infos).unwrap(),
+        )
+        .unwrap();
+    }
+
+    let mut registry = Registry::new(&root);
+    let rel = format!("/kubepods/besteffort/pod{uid}/{}", pod.container_id);
+    let info = registry.identify(&rel).expect("a container");
+    assert_eq!(info.id, pod.container_id);
+    assert_eq!(info.runtime, Runtime::Containerd);
+    assert_eq!(info.name.as_deref(), Some("app"));
+    assert_eq!(info.pod.as_deref(), Some(pod_name.as_str()));
+    assert_eq!(info.namespace.as_deref(), Some(ns));
+    assert_eq!(info.pod_uid.as_deref(), Some(uid.as_str()));
+    assert_eq!(info.label(), format!("{ns}/{pod_name}/app"));
+
+    let (dir, found) = expect_one(&mut registry, &format!("{ns}/{pod_name}/app"));
+    assert_eq!(
+        (dir, found.id.as_str()),
+        (container_dir.clone(), pod.container_id.as_str())
+    );
+    for query in [format!("{ns}/{pod_name}"), uid.clone()] {
+        match registry.find(&query).unwrap() {
+            Found::Pod { cgroup_dir, info } => {
+                assert_eq!(cgroup_dir, pod_dir, "{query}");
+                assert_eq!(info.pod.as_deref(), Some(pod_name.as_str()));
+                assert_eq!(info.runtime, Runtime::Containerd);
+            }
+            other => panic!("find({query}) gave {other:?}"),
+        }
+    }
+    // The same through the CRI endpoint alone (as for CRI-O).
+    let cri_only = Sources {
+        engine_sockets: Vec::new(),
+        containerd_socket: None,
+        cri_sockets: vec![(CONTAINERD_SOCKET.into(), Runtime::Containerd)],
+        ..Sources::default()
+    };
+    let mut registry = Registry::with_sources(&root, cri_only);
+    let info = registry.identify(&rel).expect("a container");
+    assert_eq!(info.label(), format!("{ns}/{pod_name}/app"));
+    assert_eq!(info.pod_uid.as_deref(), Some(uid.as_str()));
+    drop(pod);
+    assert!(!pod_dir.exists(), "pod cgroup left behind");
 }

@@ -159,7 +159,10 @@ mod tests {
             Runtime::Podman,
         )
         .unwrap();
-        assert_eq!((list[0].name.as_ref(), list[0].image.as_ref()), (None, None));
+        assert_eq!(
+            (list[0].name.as_ref(), list[0].image.as_ref()),
+            (None, None)
+        );
     }
 
     #[test]
@@ -171,7 +174,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let gone = dir.path().join("gone.sock");
         let fast = Duration::from_millis(200);
-        assert!(rt.block_on(list(&gone, Runtime::Docker, fast, fast)).is_err());
+        assert!(rt
+            .block_on(list(&gone, Runtime::Docker, fast, fast))
+            .is_err());
         // A socket that accepts but never answers: bounded by the timeout.
         let silent = dir.path().join("silent.sock");
         let _listener = std::os::unix::net::UnixListener::bind(&silent).unwrap();

@@ -11,7 +11,11 @@ const LISTED: usize = 8;
 /// `container 'web' is ambiguous: web (docker 3f2a9c1e5b7d), web (podman
 /// a1f168bebc9d); give more of the id, or NAMESPACE/POD/CONTAINER`.
 pub fn ambiguous_line(query: &str, candidates: &[Candidate]) -> String {
-    let mut listed: Vec<String> = candidates.iter().take(LISTED).map(Candidate::describe).collect();
+    let mut listed: Vec<String> = candidates
+        .iter()
+        .take(LISTED)
+        .map(Candidate::describe)
+        .collect();
     if candidates.len() > LISTED {
         listed.push(format!("and {} more", candidates.len() - LISTED));
     }

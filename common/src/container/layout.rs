@@ -62,7 +62,10 @@ fn is_full_id(text: &str) -> bool {
 /// without a leading `/`) belongs to: the innermost container directory on
 /// the path.
 pub fn info_from_path(rel_cgroup_path: &str) -> Option<ContainerRef> {
-    let parts: Vec<&str> = rel_cgroup_path.split('/').filter(|p| !p.is_empty()).collect();
+    let parts: Vec<&str> = rel_cgroup_path
+        .split('/')
+        .filter(|p| !p.is_empty())
+        .collect();
     let mut pod: Option<PodRef> = None;
     let mut kube = false;
     let mut found = None;
@@ -96,7 +99,10 @@ pub fn info_from_path(rel_cgroup_path: &str) -> Option<ContainerRef> {
 /// The Kubernetes pod a cgroup path belongs to (the pod's own cgroup or
 /// anything below it).
 pub fn pod_from_path(rel_cgroup_path: &str) -> Option<PodRef> {
-    let parts: Vec<&str> = rel_cgroup_path.split('/').filter(|p| !p.is_empty()).collect();
+    let parts: Vec<&str> = rel_cgroup_path
+        .split('/')
+        .filter(|p| !p.is_empty())
+        .collect();
     let mut kube = false;
     for (i, name) in parts.iter().enumerate() {
         kube |= name.starts_with("kubepods");
@@ -254,7 +260,10 @@ mod tests {
         assert_eq!((id.as_str(), rt), (ID, Runtime::Containerd));
         let (id, rt, _) = at(&format!("/system.slice/crio-{ID}.scope"));
         assert_eq!((id.as_str(), rt), (ID, Runtime::CriO));
-        assert_eq!(info_from_path(&format!("/system.slice/crio-conmon-{ID}.scope")), None);
+        assert_eq!(
+            info_from_path(&format!("/system.slice/crio-conmon-{ID}.scope")),
+            None
+        );
     }
 
     #[test]
@@ -289,7 +298,12 @@ mod tests {
                 assert_eq!(info_from_path(&pod_dir), None);
             }
         }
-        assert_eq!(info_from_path(&format!("/kubepods.slice/kubepods-burstable.slice/crio-conmon-{ID}.scope")), None);
+        assert_eq!(
+            info_from_path(&format!(
+                "/kubepods.slice/kubepods-burstable.slice/crio-conmon-{ID}.scope"
+            )),
+            None
+        );
     }
 
     #[test]

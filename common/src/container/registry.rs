@@ -139,15 +139,18 @@ impl Registry {
     /// runc id, `NAMESPACE/POD[/CONTAINER]` or a pod UID. `Err` only for
     /// text that cannot name a container (a usage error).
     pub fn find(&mut self, query: &str) -> Result<Found> {
-        let parsed = Query::parse(query)
-            .map_err(|why| usage(format!("container '{query}': {why}")))?;
+        let parsed =
+            Query::parse(query).map_err(|why| usage(format!("container '{query}': {why}")))?;
         let word = match &parsed {
             Query::Word(w) => Some(w.as_str()),
             _ => None,
         };
         let tree = scan(&self.root, word);
         self.scanned = tree.containers.len();
-        if self.last_refresh.is_none_or(|t| t.elapsed() >= self.sources.refresh_every) {
+        if self
+            .last_refresh
+            .is_none_or(|t| t.elapsed() >= self.sources.refresh_every)
+        {
             self.refresh();
         }
         Ok(match parsed {
@@ -314,7 +317,10 @@ impl Registry {
     /// namesakes behind); several running ones are ambiguous.
     fn settle(&self, mut candidates: Vec<Candidate>) -> Found {
         candidates.sort_by(|a, b| (a.info.label(), &a.info.id).cmp(&(b.info.label(), &b.info.id)));
-        let running: Vec<&Candidate> = candidates.iter().filter(|c| c.cgroup_dir.is_some()).collect();
+        let running: Vec<&Candidate> = candidates
+            .iter()
+            .filter(|c| c.cgroup_dir.is_some())
+            .collect();
         match (running.len(), candidates.len()) {
             (_, 0) => Found::None,
             (1, _) => {
@@ -379,8 +385,7 @@ impl Registry {
 
     /// A path component named like a container in a runc state root.
     fn runc_by_name(&self, rel: &str) -> Option<String> {
-        rel
-            .split('/')
+        rel.split('/')
             .filter(|p| !p.is_empty() && *p != "." && *p != "..")
             .rev()
             .find(|name| {

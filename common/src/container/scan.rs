@@ -105,7 +105,10 @@ mod tests {
         let (pod_dir, pod) = &s.pods[UID];
         assert_eq!(pod.qos, "burstable");
         assert!(pod_dir.ends_with(format!("kubepods-burstable-pod{us}.slice")));
-        assert_eq!(s.containers[&"c".repeat(64)].1.pod.as_ref().unwrap().uid, UID);
+        assert_eq!(
+            s.containers[&"c".repeat(64)].1.pod.as_ref().unwrap().uid,
+            UID
+        );
         assert_eq!(s.named, vec![root.join("c0ffee1234")]);
     }
 }

@@ -163,9 +163,7 @@ pub(super) fn parse_container_log(name: &str) -> Option<ContainerInfo> {
 }
 
 /// kubelet's log directories: pods (by UID) and containers (by id).
-pub(super) fn read_kubelet_logs(
-    dir: &Path,
-) -> io::Result<(Vec<KubePod>, Vec<ContainerInfo>)> {
+pub(super) fn read_kubelet_logs(dir: &Path) -> io::Result<(Vec<KubePod>, Vec<ContainerInfo>)> {
     let pods: Vec<KubePod> = match fs::read_dir(dir.join("pods")) {
         Ok(entries) => entries
             .flatten()
@@ -297,7 +295,12 @@ mod tests {
         let id = "b42845850f7e30e7b95adc6ad0b1f421fa22a54c496484cbeaa8754123800ce0";
         fs::create_dir_all(dir.path().join(format!("pods/shop_web-0_{uid}/app"))).unwrap();
         fs::create_dir_all(dir.path().join("containers")).unwrap();
-        fs::write(dir.path().join(format!("containers/web-0_shop_app-{id}.log")), "").unwrap();
+        fs::write(
+            dir.path()
+                .join(format!("containers/web-0_shop_app-{id}.log")),
+            "",
+        )
+        .unwrap();
         let (pods, containers) = read_kubelet_logs(dir.path()).unwrap();
         assert_eq!(pods.len(), 1);
         assert_eq!(containers.len(), 1);
