@@ -95,6 +95,8 @@ fn one_line(err: &clap::Error) -> String {
 pub struct Startup {
     pub hierarchy: Hierarchy,
     pub target: Target,
+    /// Cgroup ids to paths and containers, for the reports.
+    pub identities: crate::identity::Identities,
 }
 
 impl Startup {
@@ -106,10 +108,18 @@ impl Startup {
         verbose: bool,
     ) -> Result<Self> {
         let hierarchy = Hierarchy::detect()?;
-        let target = Target::resolve(&hierarchy, target, pid)?;
+        let mut registry = crate::container::Registry::new(&hierarchy.root);
+        let target = Target::resolve(&hierarchy, &mut registry, target, pid)?;
         crate::preflight::check(tool, needs)?;
         crate::bpf::init_libbpf_log(verbose);
-        Ok(Self { hierarchy, target })
+        // The cgroup tree is walked now, before anything is attached: the
+        // walk's own syscalls stay out of the counts.
+        let identities = crate::identity::Identities::new(&hierarchy.root, registry);
+        Ok(Self {
+            hierarchy,
+            target,
+            identities,
+        })
     }
 }
 

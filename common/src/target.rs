@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::args::TargetArgs;
 use crate::cgroup::{Cgroup, Hierarchy, TargetSpec};
+use crate::container::{ContainerInfo, Registry};
 
 /// The resolved `-c TARGET [--exact]` and `-p PID`.
 #[derive(Clone, Debug, Default)]
@@ -20,6 +21,8 @@ pub struct Target {
     pub exact: bool,
     /// Only this process (thread group id).
     pub pid: Option<u32>,
+    /// The container (or Kubernetes pod) the traced cgroup belongs to.
+    pub container: Option<ContainerInfo>,
     /// The process's start time (clock ticks after boot), to tell it from a
     /// later process that reuses its pid.
     pid_start: Option<u64>,
@@ -36,6 +39,8 @@ pub struct TargetInfo {
     pub id: u64,
     /// Whether descendants are included (false with `--exact`).
     pub descendants: bool,
+    /// The container (or pod) of the cgroup, `null` when it is none.
+    pub container: Option<ContainerInfo>,
 }
 
 impl Target {
@@ -53,17 +58,28 @@ impl Target {
         }
     }
 
-    /// Resolves `-c`/`--exact` and `-p` (already checked to exist).
-    pub fn resolve(hierarchy: &Hierarchy, args: &TargetArgs, pid: Option<u32>) -> Result<Self> {
-        let cgroup = args
+    /// Resolves `-c`/`--exact` and `-p` (already checked to exist),
+    /// asking container runtimes through `registry` when `-c` names one.
+    pub fn resolve(
+        hierarchy: &Hierarchy,
+        registry: &mut Registry,
+        args: &TargetArgs,
+        pid: Option<u32>,
+    ) -> Result<Self> {
+        let resolved = args
             .target
             .as_deref()
-            .map(|text| TargetSpec::parse(text)?.resolve(hierarchy))
+            .map(|text| TargetSpec::parse(text)?.resolve(hierarchy, registry))
             .transpose()?;
+        let (cgroup, container) = match resolved {
+            Some(r) => (Some(r.cgroup), r.container),
+            None => (None, None),
+        };
         Ok(Self {
             cgroup,
             exact: args.exact,
             pid,
+            container,
             pid_start: pid.and_then(process_start),
         })
     }
@@ -80,14 +96,34 @@ impl Target {
             cgroup: cg.rel.clone(),
             id: cg.id,
             descendants: !self.exact,
+            container: self.container.clone(),
         })
     }
 
-    /// `cgroup /sys/fs/cgroup/x (id 42, with descendants)` for status lines.
+    /// `cgroup /sys/fs/cgroup/x (id 42, with descendants)` for status lines,
+    /// after the container's name when the cgroup is one's:
+    /// `container web (docker 3f2a9c1e5b7d), cgroup ...`.
     pub fn describe_cgroup(&self) -> Option<String> {
         self.cgroup.as_ref().map(|cg| {
+            let container = self
+                .container
+                .as_ref()
+                .map(|c| {
+                    let kind = if c.name.is_none() && c.pod.is_some() {
+                        "pod"
+                    } else {
+                        "container"
+                    };
+                    format!(
+                        "{kind} {} ({} {}), ",
+                        crate::escape::for_terminal(c.label().as_bytes()),
+                        c.runtime,
+                        c.short_id()
+                    )
+                })
+                .unwrap_or_default();
             format!(
-                "cgroup {} (id {}, {})",
+                "{container}cgroup {} (id {}, {})",
                 crate::escape::path(&cg.path),
                 cg.id,
                 if self.exact {

@@ -1,8 +1,9 @@
-//! TARGET strings (`-c`): a cgroup v2 path (absolute or relative to the
-//! cgroup2 mount), `pid:N`, a container id or unique prefix, or a systemd
-//! unit. Each resolves to one cgroup v2 directory: its path, id and depth.
+//! TARGET strings (`-c`): a cgroup v2 path (absolute, from the current
+//! directory, or relative to the cgroup2 mount), `pid:N`, a systemd unit, or
+//! a container or pod by name or id (docker, podman, containerd/Kubernetes,
+//! CRI-O, runc: see [`crate::container`]). Each resolves to one cgroup v2
+//! directory: its path, id and depth.
 
-use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::fs;
 use std::io;
@@ -14,23 +15,11 @@ use anyhow::Result;
 use walkdir::WalkDir;
 
 use super::Hierarchy;
+use crate::container::{ContainerInfo, Found, Registry};
 use crate::exit::usage;
 
 const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
 const CGROUP_SUPER_MAGIC: i64 = 0x0027_e0eb;
-
-/// Shortest container-id prefix accepted (shorter ones match too much).
-pub const MIN_ID_PREFIX: usize = 4;
-
-/// Directory-name patterns container runtimes use for a container's cgroup:
-/// (prefix, suffix) around the id.
-const RUNTIME_PATTERNS: &[(&str, &str)] = &[
-    ("docker-", ".scope"),
-    ("cri-containerd-", ".scope"),
-    ("crio-", ".scope"),
-    ("libpod-", ".scope"),
-    ("", ""), // cgroupfs driver: the bare id
-];
 
 /// Unit suffixes systemd gives cgroup directories.
 const UNIT_SUFFIXES: &[&str] = &[".service", ".scope", ".slice", ".socket", ".mount", ".swap"];
@@ -44,10 +33,16 @@ pub enum TargetSpec {
     Relative(PathBuf),
     /// `pid:1234`: that process's cgroup.
     Pid(u32),
-    /// `3f2a9c1e...`: a container id or prefix (hex, at least 4 chars).
-    ContainerId(String),
     /// `nginx.service`, `session-2.scope`, `user.slice`.
     Unit(String),
+}
+
+/// A resolved target directory and, when it is one, the container (or
+/// Kubernetes pod) it belongs to.
+#[derive(Clone, Debug)]
+pub struct Resolved {
+    pub cgroup: Cgroup,
+    pub container: Option<ContainerInfo>,
 }
 
 /// A resolved cgroup v2 directory.
@@ -61,10 +56,6 @@ pub struct Cgroup {
     pub id: u64,
     /// Depth below the cgroup2 root (root = 0).
     pub level: u32,
-}
-
-fn is_hex_id(text: &str) -> bool {
-    (MIN_ID_PREFIX..=64).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 impl TargetSpec {
@@ -118,33 +109,48 @@ impl TargetSpec {
             if UNIT_SUFFIXES.iter().any(|s| t.ends_with(s)) {
                 return Ok(Self::Unit(t.to_string()));
             }
-            if is_hex_id(t) {
-                return Ok(Self::ContainerId(t.to_ascii_lowercase()));
-            }
         }
         let trimmed = bytes.strip_suffix(b"/").unwrap_or(bytes);
         Ok(Self::Relative(PathBuf::from(OsStr::from_bytes(trimmed))))
     }
 
-    /// Finds the cgroup v2 directory this target names.
-    pub fn resolve(&self, hierarchy: &Hierarchy) -> Result<Cgroup> {
+    /// Finds the cgroup v2 directory this target names, asking the
+    /// container runtimes (through `registry`) only for a word that is not
+    /// a directory below the mount, and says which container it is.
+    pub fn resolve(&self, hierarchy: &Hierarchy, registry: &mut Registry) -> Result<Resolved> {
         let root = &hierarchy.root;
-        match self {
-            Self::Absolute(path) => Cgroup::from_dir(hierarchy, path),
-            Self::Relative(rel) => Cgroup::from_dir(hierarchy, &root.join(rel)),
-            Self::Pid(pid) => Cgroup::from_dir(hierarchy, &root.join(pid_cgroup(*pid)?)),
-            Self::ContainerId(prefix) => {
-                // A directory of that name right below the mount wins: the
-                // user may have meant a relative path that looks like hex.
-                let direct = root.join(prefix);
-                if direct.is_dir() {
-                    return Cgroup::from_dir(hierarchy, &direct);
-                }
-                let path = find_container(root, prefix)?;
-                Cgroup::from_dir(hierarchy, &path)
+        let cgroup = match self {
+            Self::Absolute(path) => Cgroup::from_dir(hierarchy, path)?,
+            Self::Pid(pid) => Cgroup::from_dir(hierarchy, &root.join(pid_cgroup(*pid)?))?,
+            Self::Unit(unit) => Cgroup::from_dir(hierarchy, &find_unit(root, unit)?)?,
+            // A directory of that name below the mount wins: a container
+            // name (or an id prefix, or NAMESPACE/POD) comes second.
+            Self::Relative(rel) if root.join(rel).exists() => {
+                Cgroup::from_dir(hierarchy, &root.join(rel))?
             }
-            Self::Unit(unit) => Cgroup::from_dir(hierarchy, &find_unit(root, unit)?),
-        }
+            Self::Relative(rel) => {
+                let Some(text) = rel.to_str() else {
+                    return Cgroup::from_dir(hierarchy, &root.join(rel)).map(|cgroup| Resolved {
+                        cgroup,
+                        container: None,
+                    });
+                };
+                let found = registry.find(text)?;
+                return match found {
+                    Found::One { cgroup_dir, info } | Found::Pod { cgroup_dir, info } => {
+                        Ok(Resolved {
+                            cgroup: Cgroup::from_dir(hierarchy, &cgroup_dir)?,
+                            container: Some(info),
+                        })
+                    }
+                    other => Err(usage(registry.explain(text, &other).unwrap_or_else(|| {
+                        format!("target '{text}': not a cgroup directory or a container")
+                    }))),
+                };
+            }
+        };
+        let container = registry.identify(&cgroup.rel);
+        Ok(Resolved { cgroup, container })
     }
 }
 
@@ -196,58 +202,12 @@ fn walk_dirs(root: &Path) -> impl Iterator<Item = (PathBuf, String)> {
         })
 }
 
-/// The container id a directory name carries, if it follows a runtime's
-/// naming (`docker-<id>.scope`, bare 64-hex `<id>`, ...).
-pub fn container_id_of(name: &str) -> Option<&str> {
-    RUNTIME_PATTERNS.iter().find_map(|(prefix, suffix)| {
-        let id = name.strip_prefix(prefix)?.strip_suffix(suffix)?;
-        let full = if prefix.is_empty() {
-            id.len() == 64
-        } else {
-            id.len() >= 12
-        };
-        (full && id.bytes().all(|b| b.is_ascii_hexdigit())).then_some(id)
-    })
-}
-
 fn list(paths: &[PathBuf]) -> String {
     paths
         .iter()
         .map(|p| crate::escape::path(p))
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// The directory of the container whose id starts with `prefix`.
-pub fn find_container(root: &Path, prefix: &str) -> Result<PathBuf> {
-    // id -> shallowest directory carrying it.
-    let mut found: BTreeMap<String, PathBuf> = BTreeMap::new();
-    for (path, name) in walk_dirs(root) {
-        if let Some(id) = container_id_of(&name) {
-            if id.to_ascii_lowercase().starts_with(prefix) {
-                let shallower = found
-                    .get(id)
-                    .is_none_or(|p| path.components().count() < p.components().count());
-                if shallower {
-                    found.insert(id.to_string(), path);
-                }
-            }
-        }
-    }
-    let paths: Vec<PathBuf> = found.into_values().collect();
-    match paths.len() {
-        0 => Err(usage(format!(
-            "target '{prefix}': no container with that id under {} (looked for \
-             docker-<id>.scope, cri-containerd-<id>.scope, crio-<id>.scope, libpod-<id>.scope \
-             and bare <id> directories); check the id, or give the cgroup path",
-            root.display()
-        ))),
-        1 => Ok(paths.into_iter().next().unwrap_or_default()),
-        _ => Err(usage(format!(
-            "target '{prefix}': ambiguous container id prefix, matches {}: give more characters",
-            list(&paths)
-        ))),
-    }
 }
 
 /// The cgroup directory of a systemd unit.
@@ -338,8 +298,6 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const ID: &str = "3f2a9c1e5b7d4e6f8a9b0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e1f";
-
     #[test]
     fn classifies_targets() {
         assert_eq!(
@@ -383,7 +341,7 @@ mod tests {
         );
         assert_eq!(
             TargetSpec::parse(OsStr::new("3F2A")).unwrap(),
-            TargetSpec::ContainerId("3f2a".into())
+            TargetSpec::Relative("3F2A".into())
         );
         assert_eq!(
             TargetSpec::parse(OsStr::new("abc")).unwrap(),
@@ -396,40 +354,12 @@ mod tests {
     }
 
     #[test]
-    fn runtime_names() {
-        assert_eq!(container_id_of(&format!("docker-{ID}.scope")), Some(ID));
-        assert_eq!(
-            container_id_of(&format!("cri-containerd-{ID}.scope")),
-            Some(ID)
-        );
-        assert_eq!(container_id_of(&format!("crio-{ID}.scope")), Some(ID));
-        assert_eq!(container_id_of(&format!("libpod-{ID}.scope")), Some(ID));
-        assert_eq!(container_id_of(ID), Some(ID));
-        assert_eq!(container_id_of(&format!("crio-conmon-{ID}.scope")), None);
-        assert_eq!(container_id_of("deadbeef"), None);
-        assert_eq!(container_id_of("user.slice"), None);
-    }
-
-    #[test]
-    fn finds_containers_and_units_in_a_tree() {
+    fn finds_units_in_a_tree() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
-        let other = format!("3f2b{}", &ID[4..]);
-        fs::create_dir_all(root.join(format!("system.slice/docker-{ID}.scope"))).unwrap();
-        fs::create_dir_all(root.join(format!("kubepods/pod1/{other}"))).unwrap();
         fs::create_dir_all(root.join("system.slice/nginx.service")).unwrap();
         fs::create_dir_all(root.join("user.slice/a/dup.scope")).unwrap();
         fs::create_dir_all(root.join("user.slice/b/dup.scope")).unwrap();
-
-        let found = find_container(root, "3f2a").unwrap();
-        assert!(found.ends_with(format!("docker-{ID}.scope")));
-        assert!(find_container(root, "3f2b").unwrap().ends_with(&other));
-        let err = find_container(root, "3f2").unwrap_err().to_string();
-        assert!(err.contains("ambiguous"), "{err}");
-        assert!(find_container(root, "ffff")
-            .unwrap_err()
-            .to_string()
-            .contains("no container"));
         assert!(find_unit(root, "nginx.service")
             .unwrap()
             .ends_with("nginx.service"));

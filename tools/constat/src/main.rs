@@ -61,7 +61,11 @@ fn run(args: Args) -> Result<ExitCode> {
     } else {
         args.sort
     };
-    let Startup { hierarchy, target } = Startup::new(
+    let Startup {
+        hierarchy,
+        target,
+        identities: mut names,
+    } = Startup::new(
         "constat",
         &args.target,
         None,
@@ -84,7 +88,6 @@ fn run(args: Args) -> Result<ExitCode> {
     common::cli::signals::stop_on_signals(run_loop.handle())?;
     output::status("Collecting events... Ctrl-C to stop and show stat");
     run_loop = run_loop.watch_target(&target);
-    let mut names = common::cgroup::CgroupNames::new(hierarchy.root.clone());
     let opts = Options {
         sort,
         top: args.top,

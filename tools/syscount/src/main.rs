@@ -153,7 +153,11 @@ fn run(args: Args) -> Result<ExitCode> {
         histogram: args.histogram,
         millis: args.milliseconds,
     };
-    let Startup { hierarchy, target } = Startup::new(
+    let Startup {
+        target,
+        identities: mut names,
+        ..
+    } = Startup::new(
         "syscount",
         &args.target,
         args.pid,
@@ -167,9 +171,6 @@ fn run(args: Args) -> Result<ExitCode> {
         errno: errno_filter,
         syscalls: syscalls.as_deref(),
     };
-    // Walk the cgroup tree before attaching: the walk's syscalls stay out of
-    // the counts.
-    let mut names = common::cgroup::CgroupNames::new(hierarchy.root.clone());
     let mut open_object = std::mem::MaybeUninit::uninit();
     let mut collector = Collector::start(&mut open_object, &filters, mode)?;
     // The signal handler goes in before the "Ctrl-C" line invites a signal.

@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use clap::Parser;
 use common::args::{OutputArgs, RunArgs, TargetArgs};
-use common::cgroup::CgroupNames;
 use common::cli::Startup;
 use common::collector::{EventSource, Health};
 use common::identity::Resolver;
@@ -119,7 +118,7 @@ struct Printer {
     format: Format,
     layout: Layout,
     clock: MonotonicClock,
-    names: CgroupNames,
+    names: common::identity::Identities,
     events: u64,
 }
 
@@ -134,12 +133,20 @@ impl Printer {
         for ev in events {
             line.clear();
             // Enrichment first: ids become names, then the line is formatted.
-            let cgroup = self.names.cgroup_path(ev.cgroup_id);
             match self.format {
                 Format::Table => {
-                    line.extend_from_slice(self.layout.line(ev, &cgroup, &self.clock).as_bytes())
+                    let shown = if self.layout.cgroup_column {
+                        self.names.display_name(ev.cgroup_id)
+                    } else {
+                        String::new()
+                    };
+                    line.extend_from_slice(self.layout.line(ev, &shown, &self.clock).as_bytes())
                 }
-                Format::Json => report::json(ev, &cgroup, &self.clock, &mut line)?,
+                Format::Json => {
+                    let cgroup = self.names.cgroup_path(ev.cgroup_id);
+                    let container = self.names.container(ev.cgroup_id);
+                    report::json(ev, &cgroup, container, &self.clock, &mut line)?
+                }
             }
             line.push(b'\n');
             out.write_all(&line)?;
@@ -154,7 +161,9 @@ fn run(args: Args) -> Result<ExitCode> {
     let mut calls = args.calls.clone();
     calls.sort_by_key(|c| *c as u8);
     calls.dedup();
-    let Startup { hierarchy, target } = Startup::new(
+    let Startup {
+        target, identities, ..
+    } = Startup::new(
         "unsharesnoop",
         &args.target,
         args.pid,
@@ -182,7 +191,7 @@ fn run(args: Args) -> Result<ExitCode> {
             cgroup_column: target.cgroup.is_none(),
         },
         clock: MonotonicClock::new(),
-        names: CgroupNames::new(hierarchy.root.clone()),
+        names: identities,
         events: 0,
     };
     let what: Vec<&str> = calls

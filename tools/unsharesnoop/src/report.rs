@@ -3,6 +3,7 @@
 
 use std::fmt::Write;
 
+use common::container::ContainerInfo;
 use common::timefmt::MonotonicClock;
 use serde::Serialize;
 
@@ -56,8 +57,8 @@ impl Layout {
         out
     }
 
-    /// One event as a table line; `cgroup` is its cgroup's path, resolved
-    /// by the caller. comm and cgroup names are escaped: a process can name
+    /// One event as a table line; `cgroup` names its cgroup (the container's
+    /// label, else the path), resolved by the caller. comm and cgroup names are escaped: a process can name
     /// itself anything, including terminal escapes.
     pub fn line(&self, ev: &Event, cgroup: &str, clock: &MonotonicClock) -> String {
         let mut out = String::new();
@@ -141,6 +142,8 @@ struct JsonEvent {
     errno: Option<String>,
     cgroup_id: u64,
     cgroup: String,
+    /// The caller's container or pod (null: none).
+    container: Option<ContainerInfo>,
     ns_before: Namespaces,
     ns_after: Namespaces,
     ns_changed: Vec<&'static str>,
@@ -152,10 +155,11 @@ struct JsonEvent {
 }
 
 /// Appends one event as JSON (without the newline) to `out`; `cgroup` is
-/// its cgroup's path, resolved by the caller.
+/// its cgroup's path and `container` its container, resolved by the caller.
 pub fn json(
     ev: &Event,
     cgroup: &str,
+    container: Option<ContainerInfo>,
     clock: &MonotonicClock,
     out: &mut Vec<u8>,
 ) -> serde_json::Result<()> {
@@ -176,6 +180,7 @@ pub fn json(
             errno: ev.errno().map(common::errno::name),
             cgroup_id: ev.cgroup_id,
             cgroup: cgroup.to_string(),
+            container,
             ns_before: (&ev.ns_before).into(),
             ns_after: (&ev.ns_after).into(),
             ns_changed: ev.changed(),
@@ -256,7 +261,7 @@ mod tests {
     fn json_is_valid_for_any_comm() {
         let clock = MonotonicClock::new();
         let mut text = Vec::new();
-        json(&event(b"bad\xff\x07"), "/x", &clock, &mut text).unwrap();
+        json(&event(b"bad\xff\x07"), "/x", None, &clock, &mut text).unwrap();
         let back: serde_json::Value = serde_json::from_slice(&text).unwrap();
         assert_eq!(back["errno"], "EPERM");
         assert_eq!(back["flags"], 0x0202_0000);
