@@ -3,19 +3,25 @@
 //! counters): from the host at start, so a node with thousands of cgroups
 //! loses nothing, with `--max-entries` to override.
 //!
-//! The hashes are BPF_F_NO_PREALLOC: an entry costs memory only once used
-//! (about 150 bytes with 2 CPUs). What max_entries costs up front is the
-//! bucket array, 16 bytes per entry rounded up to a power of two (measured
-//! with bpftool: 131 072 entries = 2 MiB of kernel memory, 1 Mi = 16 MiB).
+//! Preallocated when that fits in [`PREALLOC_BUDGET`], else allocated on
+//! demand (BPF_F_NO_PREALLOC). Measured here: per-CPU hashes allocated on
+//! demand DROP updates when many new keys come at once (1 200 cgroups
+//! starting within 20 s: 318-3 730 of 67 200 updates lost, on every
+//! period's refill too), because their per-CPU values come from the
+//! per-CPU allocator, which only a background worker refills; preallocated
+//! ones never do until full. The cost (bpftool, 2 CPUs): a constat or
+//! syscount counter hash of 131 072 entries takes 22 MiB preallocated
+//! (154 624: 27.7 MiB), on demand 2 MiB of buckets plus ~150 bytes per
+//! entry in use.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use anyhow::{Context, Result};
 
 /// Fewest entries a used hash gets: room for ~1 000 cgroups of ~64
-/// syscalls each created after start (the host is measured only then).
-pub const MIN_ENTRIES: u32 = 131_072;
+/// distinct syscalls created after start (the host is measured only then).
+pub const MIN_ENTRIES: u32 = 65_536;
 /// Most entries accepted (64 MiB of buckets per map).
 pub const MAX_ENTRIES: u32 = 1 << 22;
 /// Distinct syscalls one cgroup is assumed to make in a period; a busy
@@ -27,6 +33,24 @@ pub const SYSCALLS_PER_CGROUP: u64 = 64;
 static OVERRIDE: AtomicU32 = AtomicU32::new(0);
 /// The size chosen for the last sized map (0: none), for the drop warning.
 static CHOSEN: AtomicU32 = AtomicU32::new(0);
+
+/// BPF_F_NO_PREALLOC.
+const NO_PREALLOC: u32 = 1;
+/// Kernel memory a hash may take preallocated; larger ones allocate
+/// entries on demand.
+pub const PREALLOC_BUDGET: u64 = 64 << 20;
+/// Whether the last sized map was preallocated.
+static PREALLOCATED: AtomicBool = AtomicBool::new(false);
+
+/// Kernel memory of a preallocated hash (measured with bpftool on 6.18:
+/// buckets of 16 bytes, rounded up to a power of two; 56 bytes of element
+/// header and per-CPU pointer, the key, the value once per CPU).
+pub fn prealloc_bytes(entries: u32, key_size: u32, value_size: u32, cpus: u64) -> u64 {
+    let entries = u64::from(entries);
+    let value = u64::from(value_size.div_ceil(8) * 8);
+    let per_entry = 56 + u64::from(key_size.div_ceil(8) * 8) + value * cpus;
+    entries.next_power_of_two() * 16 + entries * per_entry
+}
 
 /// What a hash is keyed by, which says how many keys the host may give.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -110,6 +134,26 @@ pub fn size_hash(map: &mut libbpf_rs::OpenMapMut, keys: Option<Keys>) -> Result<
         }
     };
     let name = map.name().to_string_lossy().into_owned();
+    if keys.is_some() {
+        let percpu = matches!(
+            map.map_type(),
+            libbpf_rs::MapType::PercpuHash | libbpf_rs::MapType::LruPercpuHash
+        );
+        let cpus = if percpu {
+            libbpf_rs::num_possible_cpus().context("counting possible CPUs")? as u64
+        } else {
+            1
+        };
+        let cost = prealloc_bytes(entries, map.key_size(), map.value_size(), cpus);
+        let flags = if cost <= PREALLOC_BUDGET {
+            map.map_flags() & !NO_PREALLOC
+        } else {
+            map.map_flags() | NO_PREALLOC
+        };
+        PREALLOCATED.store(cost <= PREALLOC_BUDGET, Ordering::Relaxed);
+        map.set_map_flags(flags)
+            .with_context(|| format!("setting the flags of BPF map {name}"))?;
+    }
     map.set_max_entries(entries)
         .with_context(|| format!("sizing BPF map {name} to {entries} entries"))
 }
@@ -130,7 +174,7 @@ pub fn parse_max_entries(text: &str) -> Result<u32, String> {
 pub struct MapArgs {
     /// Entries of each per-(cgroup, syscall) or per-process kernel hash
     /// (default: from the host's cgroups and tasks at start, at least
-    /// 131072). Raise it when updates are reported dropped.
+    /// 65536; preallocated up to 64 MiB of kernel memory per hash).
     #[arg(long, value_name = "N", value_parser = parse_max_entries)]
     pub max_entries: Option<u32>,
 }
@@ -138,10 +182,15 @@ pub struct MapArgs {
 /// What to say when the kernel side dropped updates: how to lose nothing.
 pub fn drop_advice() -> String {
     match chosen() {
-        Some(n) => format!(
+        Some(n) if PREALLOCATED.load(Ordering::Relaxed) => format!(
             "the kernel hashes held {n} entries: rerun with a larger --max-entries \
              (e.g. {}) or a shorter -i",
             u64::from(n).saturating_mul(4).min(u64::from(MAX_ENTRIES))
+        ),
+        Some(n) => format!(
+            "the kernel hashes of {n} entries were too large to preallocate and ran out \
+             of memory for new entries: rerun with a smaller --max-entries that still \
+             holds every (cgroup, syscall) of a period, or a shorter -i"
         ),
         None => "the kernel ran out of memory for per-task storage".to_string(),
     }
@@ -157,6 +206,13 @@ mod tests {
         let n = entries_for(Keys::CgroupSyscall, 1200, 300);
         assert_eq!(n, 1200 * 64 * 2);
         assert_eq!(entries_for(Keys::CgroupSyscall, 10, 300), MIN_ENTRIES);
+        // The measured cost: 154 624 entries of 16-byte keys and 40-byte
+        // per-CPU values on 2 CPUs took 27 698 048 bytes.
+        let cost = prealloc_bytes(154_624, 16, 40, 2);
+        assert!((26_000_000..29_000_000).contains(&cost), "{cost}");
+        assert!(prealloc_bytes(n, 16, 40, 2) <= PREALLOC_BUDGET);
+        // 256-byte histograms of 1 200 cgroups do not fit: on demand.
+        assert!(prealloc_bytes(n, 16, 256, 2) > PREALLOC_BUDGET);
         assert_eq!(entries_for(Keys::CgroupSyscall, u64::MAX, 0), MAX_ENTRIES);
         assert_eq!(entries_for(Keys::Process, 0, 200_000), 400_000);
         assert_eq!(entries_for(Keys::Fixed, 5000, 5000), MIN_ENTRIES);
