@@ -203,6 +203,14 @@ impl Workload {
     }
 }
 
+impl Drop for Workload {
+    /// A test that fails half-way leaves no workload behind.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// Runs the workload to completion right away (no tracer synchronisation).
 pub fn run_workload(cgroup: Option<&Path>, args: &[&str]) -> Vec<String> {
     Workload::spawn(cgroup, args).finish()

@@ -24,6 +24,7 @@
 //!   pause                  block until killed
 //!   rename NAME            set this thread's comm (prctl PR_SET_NAME)
 //!   distinct N K           the first N (at most 32) of DISTINCT_SYSCALLS, K times each
+//!   rename-hex HEX         like rename, with the name's bytes in hex (need not be UTF-8)
 //! Prints one line per action result on stdout; "ready" when in the cgroup.
 
 use std::ffi::CString;
@@ -181,20 +182,23 @@ fn distinct_call(nr: libc::c_long) {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    // Bytes first: a --cgroup directory need not be UTF-8.
+    let raw: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    let args: Vec<String> = raw
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     let mut i = 0;
     let mut wait = true;
     while i < args.len() && args[i].starts_with("--") {
         match args[i].as_str() {
             "--cgroup" => {
-                let dir = args
-                    .get(i + 1)
-                    .unwrap_or_else(|| die("--cgroup needs a dir".into()));
-                std::fs::write(
-                    format!("{dir}/cgroup.procs"),
-                    std::process::id().to_string(),
-                )
-                .unwrap_or_else(|e| die(format!("joining {dir}: {e}")));
+                let dir = std::path::Path::new(
+                    raw.get(i + 1)
+                        .unwrap_or_else(|| die("--cgroup needs a dir".into())),
+                );
+                std::fs::write(dir.join("cgroup.procs"), std::process::id().to_string())
+                    .unwrap_or_else(|e| die(format!("joining {}: {e}", dir.display())));
                 i += 2;
             }
             "--comm" => {
@@ -443,6 +447,20 @@ fn main() {
                     }
                 }
                 3
+            }
+            "rename-hex" => {
+                let hex = a1.unwrap_or_else(|| die("rename-hex needs hex bytes".into()));
+                let mut name: Vec<u8> = (0..hex.len() / 2)
+                    .map(|i| {
+                        u8::from_str_radix(&hex[2 * i..2 * i + 2], 16)
+                            .unwrap_or_else(|_| die(format!("bad hex {hex}")))
+                    })
+                    .collect();
+                name.truncate(15);
+                name.push(0);
+                // SAFETY: NUL-terminated buffer of at most 16 bytes.
+                unsafe { libc::prctl(libc::PR_SET_NAME, name.as_ptr()) };
+                2
             }
             other => die(format!("unknown action {other}")),
         };
