@@ -856,3 +856,56 @@ fn huge_values_are_refused_or_work() {
         assert_eq!(out.code, Some(0), "{tool} {args:?}: {}", out.stderr);
     }
 }
+
+/// Item 6's other half in syscount (constat's is in hardening.rs): a
+/// deliberate second SIGINT, well after the first, while the final report
+/// is stuck on a full pipe, exits 130 at once.
+#[test]
+fn a_deliberate_second_sigint_during_a_stuck_report_exits_130() {
+    if !require_root() {
+        return;
+    }
+    use std::io::{BufRead, BufReader};
+    let parent = TestCgroup::new("stuck");
+    let children: Vec<_> = (0..600).map(|i| parent.child(&format!("c{i}"))).collect();
+    let mut child = Command::new(bin("syscount"))
+        .args(["--by-cgroup", "-T", "100000"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.contains("Ctrl-C") {
+                let _ = tx.send(());
+            }
+        }
+    });
+    rx.recv_timeout(Duration::from_secs(60))
+        .expect("syscount attached");
+    for c in &children {
+        run_workload(Some(c), &["--no-wait", "getppid", "1"]);
+    }
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, Signal::SIGINT).unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the report should be stuck"
+    );
+    nix::sys::signal::kill(pid, Signal::SIGINT).unwrap();
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "second SIGINT ignored"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(130));
+}
