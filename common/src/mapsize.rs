@@ -39,8 +39,8 @@ const NO_PREALLOC: u32 = 1;
 /// Kernel memory a hash may take preallocated; larger ones allocate
 /// entries on demand.
 pub const PREALLOC_BUDGET: u64 = 64 << 20;
-/// Whether the last sized map was preallocated.
-static PREALLOCATED: AtomicBool = AtomicBool::new(false);
+/// Whether every sized map was preallocated (cleared by any that was not).
+static PREALLOCATED: AtomicBool = AtomicBool::new(true);
 
 /// Kernel memory of a preallocated hash (measured with bpftool on 6.18:
 /// buckets of 16 bytes, rounded up to a power of two; 56 bytes of element
@@ -150,7 +150,7 @@ pub fn size_hash(map: &mut libbpf_rs::OpenMapMut, keys: Option<Keys>) -> Result<
         } else {
             map.map_flags() | NO_PREALLOC
         };
-        PREALLOCATED.store(cost <= PREALLOC_BUDGET, Ordering::Relaxed);
+        PREALLOCATED.fetch_and(cost <= PREALLOC_BUDGET, Ordering::Relaxed);
         map.set_map_flags(flags)
             .with_context(|| format!("setting the flags of BPF map {name}"))?;
     }
