@@ -9,10 +9,11 @@
 //! starting within 20 s: 318-3 730 of 67 200 updates lost, on every
 //! period's refill too), because their per-CPU values come from the
 //! per-CPU allocator, which only a background worker refills; preallocated
-//! ones never do until full. The cost (bpftool, 2 CPUs): a constat or
-//! syscount counter hash of 131 072 entries takes 22 MiB preallocated
-//! (154 624: 27.7 MiB), on demand 2 MiB of buckets plus ~150 bytes per
-//! entry in use.
+//! ones never do until full. The cost (bpftool, 2 CPUs, preallocated):
+//! constat's counter hash of 65 536 entries 11.0 MB (154 624: 27.7 MB),
+//! syscount's 10.0 MB, its histograms 39.3 MB; two of each (one per
+//! epoch). Allocated on demand: 16 bytes of buckets per entry plus ~150
+//! bytes per entry in use.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -22,6 +23,9 @@ use anyhow::{Context, Result};
 /// Fewest entries a used hash gets: room for ~1 000 cgroups of ~64
 /// distinct syscalls created after start (the host is measured only then).
 pub const MIN_ENTRIES: u32 = 65_536;
+/// Entries of a hash whose keys do not grow with the host (syscall x
+/// errno, per-syscall histograms): a few hundred syscalls, a few errnos.
+pub const FIXED_ENTRIES: u32 = 8_192;
 /// Most entries accepted (64 MiB of buckets per map).
 pub const MAX_ENTRIES: u32 = 1 << 22;
 /// Distinct syscalls one cgroup is assumed to make in a period; a busy
@@ -101,7 +105,7 @@ pub fn entries_for(keys: Keys, cgroups: u64, tasks: u64) -> u32 {
     let needed = match keys {
         Keys::CgroupSyscall => cgroups.saturating_mul(SYSCALLS_PER_CGROUP),
         Keys::Process => tasks,
-        Keys::Fixed => 0,
+        Keys::Fixed => return FIXED_ENTRIES,
     };
     let wanted = needed.saturating_mul(2);
     u32::try_from(wanted)
@@ -215,7 +219,7 @@ mod tests {
         assert!(prealloc_bytes(n, 16, 256, 2) > PREALLOC_BUDGET);
         assert_eq!(entries_for(Keys::CgroupSyscall, u64::MAX, 0), MAX_ENTRIES);
         assert_eq!(entries_for(Keys::Process, 0, 200_000), 400_000);
-        assert_eq!(entries_for(Keys::Fixed, 5000, 5000), MIN_ENTRIES);
+        assert_eq!(entries_for(Keys::Fixed, 5000, 5000), FIXED_ENTRIES);
     }
 
     #[test]
