@@ -65,14 +65,16 @@ pub fn pid(text: &str) -> Result<u32, String> {
         .ok()
         .filter(|&p| p > 0)
         .ok_or_else(|| format!("'{text}' is not a process id"))?;
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+    // Bytes: the Name: line is the process's comm, which it chooses
+    // (and need not be UTF-8).
+    let status = std::fs::read(format!("/proc/{pid}/status"))
         .map_err(|_| format!("no process {pid} (is it still running?)"))?;
     // /proc/<tid> exists for threads too, but the BPF filters compare the
     // thread-group id: a thread id would silently match nothing.
     let tgid = status
-        .lines()
-        .find_map(|l| l.strip_prefix("Tgid:"))
-        .and_then(|v| v.trim().parse::<u32>().ok());
+        .split(|&b| b == b'\n')
+        .find_map(|l| l.strip_prefix(b"Tgid:"))
+        .and_then(|v| std::str::from_utf8(v).ok()?.trim().parse::<u32>().ok());
     match tgid {
         Some(tgid) if tgid != pid => Err(format!(
             "{pid} is a thread of process {tgid}: give the process id, -p {tgid}"

@@ -14,6 +14,7 @@ pub mod escape;
 pub mod exit;
 pub mod identity;
 pub mod mapped;
+pub mod mapsize;
 pub mod output;
 pub mod preflight;
 pub mod runloop;

@@ -17,15 +17,16 @@ pub struct Needs {
     pub tracefs: bool,
 }
 
-/// Effective capability mask of this process, from /proc/self/status.
+/// Effective capability mask of this process, from /proc/self/status
+/// (bytes: its Name: line is our comm, which need not be UTF-8).
 fn effective_caps() -> u64 {
-    fs::read_to_string("/proc/self/status")
+    fs::read("/proc/self/status")
         .ok()
         .and_then(|status| {
             status
-                .lines()
-                .find_map(|l| l.strip_prefix("CapEff:"))
-                .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+                .split(|&b| b == b'\n')
+                .find_map(|l| l.strip_prefix(b"CapEff:"))
+                .and_then(|hex| u64::from_str_radix(std::str::from_utf8(hex).ok()?.trim(), 16).ok())
         })
         .unwrap_or(0)
 }

@@ -4,6 +4,7 @@
 
 use std::ffi::OsStr;
 use std::os::unix::fs::MetadataExt;
+use std::path::PathBuf;
 
 use anyhow::Result;
 use serde::Serialize;
@@ -26,6 +27,8 @@ pub struct Target {
     /// The process's start time (clock ticks after boot), to tell it from a
     /// later process that reuses its pid.
     pid_start: Option<u64>,
+    /// The cgroup2 mount to ask whether the cgroup still exists by id.
+    mount: Option<PathBuf>,
 }
 
 /// The target as reports show it in JSON.
@@ -81,6 +84,7 @@ impl Target {
             pid,
             container,
             pid_start: pid.and_then(process_start),
+            mount: Some(hierarchy.root.clone()),
         })
     }
 
@@ -138,25 +142,29 @@ impl Target {
     /// Why the target no longer exists, if it does not: the cgroup was
     /// removed (or removed and created again: a new id under the old name
     /// is another cgroup), or the process exited (a new process may have
-    /// its pid).
+    /// its pid). The cgroup is asked for by id, so a mount of its path that
+    /// goes away does not end the run; the path is only a fallback when the
+    /// kernel cannot be asked.
     pub fn gone(&self) -> Option<String> {
         if let Some(cg) = &self.cgroup {
-            match std::fs::metadata(&cg.path) {
-                Err(_) => {
-                    return Some(format!(
-                        "target cgroup {} was removed",
-                        crate::escape::path(&cg.path)
-                    ))
-                }
-                Ok(meta) if meta.ino() != cg.id => {
-                    return Some(format!(
-                        "target cgroup {} was removed (a new cgroup of that name, id {}, is \
-                         not traced: run again to trace it)",
-                        crate::escape::path(&cg.path),
-                        meta.ino()
-                    ))
-                }
-                Ok(_) => {}
+            let alive = self
+                .mount
+                .as_deref()
+                .and_then(|m| crate::cgroup::alive::exists(m, cg.id));
+            let now_at_path = std::fs::metadata(&cg.path).ok().map(|m| m.ino());
+            let removed = match alive {
+                Some(alive) => !alive,
+                None => now_at_path != Some(cg.id),
+            };
+            if removed {
+                let path = crate::escape::path(&cg.path);
+                return Some(match now_at_path {
+                    Some(id) if id != cg.id => format!(
+                        "target cgroup {path} was removed (a new cgroup of that name, id {id}, \
+                         is not traced: run again to trace it)"
+                    ),
+                    _ => format!("target cgroup {path} was removed"),
+                });
             }
         }
         let pid = self.pid?;

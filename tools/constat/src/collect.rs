@@ -84,6 +84,9 @@ impl<'obj> Collector<'obj> {
                         .set_max_entries(1)
                         .context("sizing the counter array")?;
                 }
+                let keys = per_cgroup.then_some(common::mapsize::Keys::CgroupSyscall);
+                common::mapsize::size_hash(&mut open.maps.cg_stats0, keys)?;
+                common::mapsize::size_hash(&mut open.maps.cg_stats1, keys)?;
                 Ok(())
             })?;
         skel.attach()

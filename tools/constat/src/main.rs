@@ -48,6 +48,8 @@ struct Args {
     #[command(flatten)]
     run: RunArgs,
     #[command(flatten)]
+    maps: common::mapsize::MapArgs,
+    #[command(flatten)]
     output: OutputArgs,
 }
 
@@ -73,6 +75,7 @@ fn run(args: Args) -> Result<ExitCode> {
         args.run.verbose,
     )?;
 
+    common::mapsize::set_override(args.maps.max_entries);
     let mut open_object = std::mem::MaybeUninit::uninit();
     let mut collector = Collector::start(&mut open_object, &target)?;
 

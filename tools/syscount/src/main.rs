@@ -89,6 +89,8 @@ struct Args {
     #[command(flatten)]
     run: RunArgs,
     #[command(flatten)]
+    maps: common::mapsize::MapArgs,
+    #[command(flatten)]
     output: OutputArgs,
 }
 
@@ -171,6 +173,7 @@ fn run(args: Args) -> Result<ExitCode> {
         errno: errno_filter,
         syscalls: syscalls.as_deref(),
     };
+    common::mapsize::set_override(args.maps.max_entries);
     let mut open_object = std::mem::MaybeUninit::uninit();
     let mut collector = Collector::start(&mut open_object, &filters, mode)?;
     // The signal handler goes in before the "Ctrl-C" line invites a signal.
