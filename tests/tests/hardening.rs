@@ -320,7 +320,7 @@ fn hostile_cgroup_names_are_escaped_and_json_stays_valid() {
     let table = t.stop();
     assert!(!table.stdout.contains('\x1b'), "raw escape in table");
     assert!(table.stdout.contains("\\e[31mred"), "{}", table.stdout);
-    let t = Tool::start("constat", &["--output", "json"]);
+    let t = Tool::start("constat", &["--by-syscall", "--output", "json"]);
     run_workload(Some(&evil), &["--no-wait", "getppid", "10"]);
     let done = t.stop();
     let report = &done.json()[0];
@@ -366,7 +366,7 @@ fn a_thousand_cgroups_are_counted_or_reported_as_dropped() {
     }
     let parent = TestCgroup::new("hard-many");
     let children: Vec<_> = (0..1000).map(|i| parent.child(&format!("c{i}"))).collect();
-    let t = Tool::start("constat", &["--output", "json"]);
+    let t = Tool::start("constat", &["--by-syscall", "--output", "json"]);
     for child in &children {
         run_workload(Some(child), &["--no-wait", "getppid", "1"]);
     }
