@@ -307,8 +307,9 @@ fn shared_sections(roff: &mut Roff, tool: &str) {
             "`{tool} --generate-completions bash` prints a script that asks `{tool}` \
              for candidates as you type: `-c` completes cgroup paths below the cgroup2 \
              mount, systemd units, container ids and `pid:` with process ids. Load it \
-             with `source <({tool} --generate-completions bash)` or install it in \
-             /usr/share/bash-completion/completions (scripts/install does). zsh, fish, \
+             with `source <({tool} --generate-completions bash)`, or install it where \
+             bash-completion looks (scripts/install uses \
+             PREFIX/share/bash-completion/completions). zsh, fish, \
              elvish and powershell work the same way. The script runs `{tool}` with \
              the environment variable COMPLETE set; nothing is loaded into the kernel."
         ),

@@ -47,7 +47,7 @@ pub fn parse_list(list: &str) -> Result<Vec<u32>, String> {
         .map(|s| {
             number(s).ok_or_else(|| {
                 format!(
-                    "unknown syscall '{}': give a name or a number (list them with `syscount -l`)",
+                    "unknown syscall name '{}': give a name or a number (list them with `syscount -l`)",
                     s.trim()
                 )
             })

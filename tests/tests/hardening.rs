@@ -445,7 +445,7 @@ fn second_signal_during_the_final_report_exits_at_once() {
     let parent = TestCgroup::new("hard-second");
     let children: Vec<_> = (0..600).map(|i| parent.child(&format!("c{i}"))).collect();
     let mut child = Command::new(bin("constat"))
-        .args(["-T", "100000"])
+        .args(["--by-syscall", "-T", "100000"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -533,7 +533,7 @@ root_test!(syscalls_by_number_in_syscount_and_constat, {
     assert_eq!(out.code, Some(2));
     assert_eq!(
         out.stderr.trim(),
-        "constat: unknown syscall 'bogus': give a name or a number (list them with `syscount -l`)"
+        "constat: unknown syscall name 'bogus': give a name or a number (list them with `syscount -l`)"
     );
 });
 

@@ -270,7 +270,11 @@ impl Render for SummaryReport {
             ]);
         }
         table.add_row(vec![
-            format!("ALL ({} cgroups)", total.cgroups),
+            format!(
+                "ALL ({} cgroup{})",
+                total.cgroups,
+                if total.cgroups == 1 { "" } else { "s" }
+            ),
             total.count.to_string(),
             total.errors.to_string(),
             total.denied.to_string(),
