@@ -10,7 +10,7 @@ clone(2)/clone3(2) calls that create namespaces, with the flags decoded and the 
 calling process's namespace inodes before and after the call.\n\n\
 Per-syscall tracepoints (syscalls/sys_enter_* and sys_exit_*), so only these \
 calls pay; events go through a ring buffer. The tracepoints are found in \
-tracefs: it must be mounted and readable (see PRIVILEGES).",
+tracefs: it must be mounted and readable (see TRACEFS AND FILE CAPABILITIES).",
     tables: &[
         Table {
             title: "OUTPUT COLUMNS",
@@ -124,14 +124,29 @@ tracefs: it must be mounted and readable (see PRIVILEGES).",
             ],
         },
     ],
-    sections: &[Section {
-        title: "NOTES",
-        text: "At the end the tool detaches, waits for programs still running, and \
+    sections: &[
+        Section {
+            title: "NOTES",
+            text: "At the end the tool detaches, waits for programs still running, and \
                reads the ring buffer a last time: no submitted event is missed. Lost \
                events are reported on stderr while running, at the end, and in the \
                JSON summary.\n\n\
                clone's child returns too (0); only the parent's return is reported.",
-    }],
+        },
+        Section {
+            title: "TRACEFS AND FILE CAPABILITIES",
+            text: "The per-syscall tracepoints are attached by the ids tracefs lists \
+               (/sys/kernel/tracing/events/syscalls/*/id). tracefs is root's, mode \
+               0700, on most systems, and CAP_BPF and CAP_PERFMON grant no file \
+               access: a binary given only `setcap cap_bpf,cap_perfmon+ep` and run \
+               by a normal user stops with a line saying it is a permission problem \
+               (exit status 1). Fixes: run it as root; add cap_dac_read_search to its \
+               file capabilities (`setcap cap_bpf,cap_perfmon,cap_dac_read_search+ep \
+               unsharesnoop`; that capability reads any file); or let one group read \
+               tracefs (`mount -o remount,gid=GROUP,mode=0750 /sys/kernel/tracing`) \
+               and run as a member of it. The other tools need no tracefs.",
+        },
+    ],
     examples: &[
         Example {
             command: "unsharesnoop",
