@@ -20,7 +20,10 @@ use common::target::Target;
 use constat::{Collector, Options, Report, Row, SortKey, SummaryReport};
 
 /// Syscall statistics of a container (cgroup v2): count, errors and time,
-/// aggregated in the kernel. Without -c, one row per cgroup (container).
+/// aggregated in the kernel.
+///
+/// With -c or -p, one row per syscall of that target; without, one row per
+/// cgroup (container) of the host.
 #[derive(Debug, Parser)]
 #[command(name = "constat", version)]
 struct Args {
