@@ -87,6 +87,7 @@ const HEADING: &str = "Documentation";
 /// help, and the two documentation options.
 pub fn command<A: Documented>() -> Command {
     let mut cmd = A::command();
+    let name = cmd.get_name().to_string();
     if !A::PAGE.examples.is_empty() {
         cmd = cmd.after_help(examples_help(A::PAGE.examples));
     }
@@ -96,10 +97,10 @@ pub fn command<A: Documented>() -> Command {
             .action(ArgAction::SetTrue)
             .exclusive(true)
             .help_heading(HEADING)
-            .help(
+            .help(format!(
                 "Print this tool's man page (roff, section 8) and exit; e.g. \
-                     `constat --generate-man | man -l -`",
-            ),
+                 `{name} --generate-man | man -l -`"
+            )),
     )
     .arg(
         Arg::new(GENERATE_COMPLETIONS)
@@ -108,11 +109,11 @@ pub fn command<A: Documented>() -> Command {
             .value_parser(["bash", "zsh", "fish", "elvish", "powershell"])
             .exclusive(true)
             .help_heading(HEADING)
-            .help(
+            .help(format!(
                 "Print a completion script for SHELL and exit; it asks the tool for \
-                     candidates, so -c completes cgroups, units and container ids; e.g. \
-                     `source <(constat --generate-completions bash)`",
-            ),
+                 candidates, so -c completes cgroups, units and container ids; e.g. \
+                 `source <({name} --generate-completions bash)`"
+            )),
     )
 }
 
