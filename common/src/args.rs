@@ -99,7 +99,8 @@ pub struct TargetArgs {
     /// here, or relative to the cgroup2 mount), pid:N, a container id
     /// (prefix of 4+ hex chars) or a systemd unit (nginx.service). Without
     /// it: the whole host.
-    #[arg(short = 'c', long = "cgroup", value_name = "TARGET")]
+    #[arg(short = 'c', long = "cgroup", value_name = "TARGET",
+          add = clap_complete::engine::ArgValueCompleter::new(crate::complete::targets))]
     pub target: Option<std::ffi::OsString>,
     /// Only the target cgroup itself, not its descendants.
     #[arg(long, requires = "target")]

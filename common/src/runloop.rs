@@ -14,6 +14,11 @@ use anyhow::Result;
 
 use crate::target::Target;
 
+/// What every tool says on stderr when a signal ends the run, before its
+/// final report (stdout carries only data: syscount's tables stay those of
+/// libbpf-tools, whose syscount says nothing).
+pub const SIGNAL_STATUS: &str = "Received signal, summarizing";
+
 /// How often the target is re-checked when nothing else wakes the loop.
 const WATCH_PERIOD: Duration = Duration::from_millis(500);
 

@@ -44,6 +44,10 @@ pub struct TargetInfo {
     pub descendants: bool,
     /// The container (or pod) of the cgroup, `null` when it is none.
     pub container: Option<ContainerInfo>,
+    /// The cgroup is the cgroup2 root and descendants are included: every
+    /// process of the host is traced (e.g. `-c pid:N` of a process that
+    /// was never moved out of the root cgroup).
+    pub whole_host: bool,
 }
 
 impl Target {
@@ -101,7 +105,45 @@ impl Target {
             id: cg.id,
             descendants: !self.exact,
             container: self.container.clone(),
+            whole_host: self.is_whole_host(),
         })
+    }
+
+    /// The target cgroup is the root with its descendants: the whole host,
+    /// whatever the TARGET looked like.
+    pub fn is_whole_host(&self) -> bool {
+        self.cgroup.as_ref().is_some_and(|cg| cg.level == 0) && !self.exact
+    }
+
+    /// A note for stderr when a `-c` TARGET turned out to mean the whole
+    /// host (`given` is the TARGET as typed); `pid_flag` says whether the
+    /// tool has `-p` to offer instead.
+    pub fn whole_host_note(&self, given: &OsStr, pid_flag: bool) -> Option<String> {
+        if !self.is_whole_host() {
+            return None;
+        }
+        let cg = self.cgroup.as_ref()?;
+        let given = shown(given);
+        let root = crate::escape::path(&cg.path);
+        let what = match given.strip_prefix("pid:") {
+            Some(pid) => {
+                let alone = if pid_flag {
+                    format!("-p {pid} traces that process alone, ")
+                } else {
+                    String::new()
+                };
+                format!(
+                    "process {pid} is in the root cgroup {root}, so '{given}' covers every \
+                     process of the host; {alone}--exact only the processes in the root \
+                     cgroup itself"
+                )
+            }
+            None => format!(
+                "'{given}' is the root cgroup {root}: with its descendants that is every \
+                 process of the host (--exact: only the processes in the root cgroup itself)"
+            ),
+        };
+        Some(format!("note: {what}"))
     }
 
     /// `cgroup /sys/fs/cgroup/x (id 42, with descendants)` for status lines,

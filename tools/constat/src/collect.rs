@@ -66,7 +66,7 @@ fn sum(per_cpu: &[constat_stats]) -> constat_stats {
 impl<'obj> Collector<'obj> {
     /// Opens, configures, loads and attaches the BPF program.
     pub fn start(open_object: &'obj mut MaybeUninit<OpenObject>, target: &Target) -> Result<Self> {
-        let per_cgroup = target.cgroup.is_none();
+        let per_cgroup = target.is_host();
         let mut nr_slots = 0;
         let mut skel =
             common::bpf::open_and_load(ConstatSkelBuilder::default(), open_object, |open| {

@@ -121,7 +121,7 @@ impl Report {
             total.elapsed_ns += r.total_ns;
             total.max_ns = total.max_ns.max(r.max_ns);
         }
-        let per_cgroup = target.cgroup.is_none();
+        let per_cgroup = target.is_host();
         let mut ordered: Vec<Row> = Vec::with_capacity(data.len());
         if per_cgroup {
             let mut groups: HashMap<u64, Vec<Row>> = HashMap::new();

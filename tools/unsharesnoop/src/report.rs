@@ -14,7 +14,8 @@ pub struct Layout {
     /// More than one kind of call can appear (`clone` alone means clone
     /// and clone3): say which one each line is.
     pub call_column: bool,
-    /// Every cgroup is traced (no `-c`): say whose call it was.
+    /// More than one cgroup can appear (no `-c`, or `-c` with its
+    /// descendants): say whose call it was.
     pub cgroup_column: bool,
 }
 
@@ -144,9 +145,15 @@ struct JsonEvent {
     cgroup: String,
     /// The caller's container or pod (null: none).
     container: Option<ContainerInfo>,
+    /// The calling process's namespaces before and after the call, and
+    /// which of them changed (never any for clone: the caller stays put).
     ns_before: Namespaces,
     ns_after: Namespaces,
     ns_changed: Vec<&'static str>,
+    /// Namespace types the call created, from its flags: the caller's new
+    /// ones for unshare, the child's for clone/clone3; none for setns
+    /// (it joins) or a failed call.
+    ns_created: Vec<&'static str>,
     /// setns only: its fd argument and the namespaces joined.
     #[serde(skip_serializing_if = "Option::is_none")]
     fd: Option<i32>,
@@ -184,6 +191,7 @@ pub fn json(
             ns_before: (&ev.ns_before).into(),
             ns_after: (&ev.ns_after).into(),
             ns_changed: ev.changed(),
+            ns_created: ev.created(),
             fd: setns.then_some(ev.fd),
             joined: setns.then(|| {
                 ev.joined()
@@ -204,8 +212,14 @@ pub struct Summary {
     #[serde(rename = "type")]
     pub kind: &'static str,
     pub events: u64,
+    /// Events the kernel could not store: the ring buffer was full.
     pub lost: u64,
+    /// Calls of the target that were not traced: at their entry the kernel
+    /// could not allocate the per-task storage that carries the call to its
+    /// exit (out of memory). 0 normally; never silently missing.
     pub untraced: u64,
+    /// The traced cgroup, null without `-c`.
+    pub target: Option<common::target::TargetInfo>,
 }
 
 #[cfg(test)]
