@@ -594,7 +594,7 @@ fn busy_node_round(cgroups_first: bool) {
     };
     let mut children = if cgroups_first { make() } else { Vec::new() };
     let runs: [(&str, &[&str]); 3] = [
-        ("constat", &["--output", "json"]),
+        ("constat", &["--by-syscall", "--output", "json"]),
         (
             "syscount",
             &["--by-cgroup", "-T", "1000000", "--output", "json"],
