@@ -132,6 +132,11 @@ impl IntervalArgs {
     pub fn every(&self) -> Option<Duration> {
         self.interval.filter(|i| !i.is_zero())
     }
+
+    /// `-i` as given: `None` when absent, zero for `-i 0`.
+    pub fn given(&self) -> Option<Duration> {
+        self.interval
+    }
 }
 
 /// `-o table|json`, shared by the tools whose reports are tables.

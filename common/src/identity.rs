@@ -28,6 +28,15 @@ pub trait Resolver {
     }
 }
 
+/// How a table names a cgroup whose path and container were resolved
+/// already (a report read back by `--replay`): as [`Resolver::display_name`].
+pub fn shown_as(container: Option<&ContainerInfo>, path: &str) -> String {
+    match container {
+        Some(c) => c.label(),
+        None => path.to_string(),
+    }
+}
+
 impl Resolver for CgroupNames {
     fn cgroup_path(&mut self, id: u64) -> String {
         self.name(id)

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::Result;
 use clap::ValueEnum;
 use comfy_table::{presets, CellAlignment, ColumnConstraint, ContentArrangement, Table, Width};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// `--output`: how reports are printed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
@@ -107,8 +107,8 @@ pub fn render(table: &Table) -> String {
 }
 
 /// What every aggregated report carries besides its rows (flattened into
-/// the report's JSON object).
-#[derive(Clone, Debug, Serialize)]
+/// the report's JSON object; read back by `--replay`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ReportMeta {
     /// RFC 3339 UTC time of the report.
     pub time: String,
@@ -134,6 +134,20 @@ impl ReportMeta {
             last,
             target: target.info(),
             dropped: health.dropped,
+        }
+    }
+
+    /// `[HH:MM:SS]` of the report's time (local), for interval tables.
+    pub fn clock_header(&self) -> String {
+        crate::timefmt::clock_header_at(&self.time)
+    }
+
+    /// What a report's sample missed, as far as the JSON says (a replayed
+    /// report warns about the same drops).
+    pub fn health(&self) -> crate::collector::Health {
+        crate::collector::Health {
+            dropped: self.dropped,
+            ..crate::collector::Health::default()
         }
     }
 }

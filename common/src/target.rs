@@ -7,7 +7,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 
 use anyhow::Result;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::args::TargetArgs;
 use crate::cgroup::{Cgroup, Hierarchy, TargetSpec};
@@ -31,8 +31,8 @@ pub struct Target {
     mount: Option<PathBuf>,
 }
 
-/// The target as reports show it in JSON.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+/// The target as reports show it in JSON (read back by `--replay`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TargetInfo {
     /// Absolute path of the cgroup directory.
     pub path: String,

@@ -26,6 +26,21 @@ pub fn clock_header() -> String {
     format!("[{}]", now.format(&fmt).unwrap_or_default())
 }
 
+/// `[HH:MM:SS]` (local time) of a report's RFC 3339 `time`: tables print
+/// the time their report was built, so a replayed report prints the same
+/// header. A time that does not parse gives the current one.
+pub fn clock_header_at(rfc3339_time: &str) -> String {
+    use time::format_description::well_known::Rfc3339;
+    match OffsetDateTime::parse(rfc3339_time, &Rfc3339) {
+        Ok(t) => {
+            let fmt = format_description!("[hour]:[minute]:[second]");
+            let local = t.to_offset(local_offset());
+            format!("[{}]", local.format(&fmt).unwrap_or_default())
+        }
+        Err(_) => clock_header(),
+    }
+}
+
 /// RFC 3339 UTC with exactly six fractional digits (fixed width for
 /// tables): `2026-11-23T10:42:32.123456Z`.
 pub fn rfc3339(t: OffsetDateTime) -> String {
@@ -81,6 +96,17 @@ mod tests {
         assert_eq!(rfc3339(t), "2026-11-18T11:06:40.123456Z");
         let round = OffsetDateTime::from_unix_timestamp_nanos(1_795_000_000_100_000_000).unwrap();
         assert_eq!(rfc3339(round), "2026-11-18T11:06:40.100000Z");
+        let header = clock_header_at(&rfc3339(round));
+        let expected = round.to_offset(local_offset());
+        assert_eq!(
+            header,
+            format!(
+                "[{:02}:{:02}:{:02}]",
+                expected.hour(),
+                expected.minute(),
+                expected.second()
+            )
+        );
         let clock = MonotonicClock::new();
         let a = clock.wall(1_000_000_000);
         let b = clock.wall(2_000_000_000);

@@ -49,7 +49,11 @@ pub fn stop_on_signals(handle: StopHandle) -> Result<()> {
                 handle.stop(Stop::Signal);
             }
             Meaning::Duplicate => {}
-            Meaning::Abort => std::process::exit(EXIT_INTERRUPTED.into()),
+            Meaning::Abort => {
+                // A full-screen view must not leave the terminal raw.
+                crate::terminal::restore();
+                std::process::exit(EXIT_INTERRUPTED.into())
+            }
         }
     })
     .context("installing the SIGINT/SIGTERM/SIGHUP handler")

@@ -3,12 +3,16 @@
 //!
 //! [`collect::Collector`] is the kernel side (an [`common::collector::Aggregator`]);
 //! [`report::Report`] turns one of its samples into a table or NDJSON;
-//! [`summary::Summary`] folds a host-wide sample into one row per cgroup.
+//! [`summary::Summary`] folds a host-wide sample into one row per cgroup;
+//! [`live`] is the full-screen view (`--live`) and [`replay`] reads saved
+//! runs back (`--replay`).
 //! The per-process, errno and latency-histogram views are syscount's
 //! collector and report, shared (see the `syscount` crate).
 
 pub mod collect;
 pub mod docs;
+pub mod live;
+pub mod replay;
 pub mod report;
 pub mod summary;
 

@@ -13,10 +13,12 @@ use common::collector::{Aggregator, Sample};
 use common::complete::ArgValueCompleter;
 use common::exit::usage;
 use common::output;
+use common::replay::{Recorder, Recording, Replay, ReplayArgs};
 use common::runloop::{RunLoop, SIGNAL_STATUS};
 use common::sink::{Printer, Sink};
 use common::target::Target;
 
+use constat::live::{self, model::Model};
 use constat::{Collector, Options, Report, Row, SortKey, SummaryReport};
 
 /// Syscall statistics of a container (cgroup v2): count, errors and time,
@@ -70,6 +72,14 @@ struct Args {
     maps: common::mapsize::MapArgs,
     #[command(flatten)]
     output: OutputArgs,
+    /// Full screen, refreshed every -i seconds (default 1): one row per
+    /// container or cgroup of the host; Enter shows one's syscalls. With
+    /// -c it opens on that container. With --replay: step through the
+    /// saved reports.
+    #[arg(long)]
+    live: bool,
+    #[command(flatten)]
+    replay: ReplayArgs,
 }
 
 impl common::docs::Documented for Args {
@@ -110,23 +120,22 @@ fn view(args: &Args, sort: SortKey) -> View {
     }
 }
 
+/// Default refresh of `--live`.
+const LIVE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
 fn run(args: Args) -> Result<ExitCode> {
     let sort = if args.by_time {
         SortKey::Time
     } else {
         args.sort
     };
-    let syscalls = args
-        .syscall
-        .as_deref()
-        .map(|list| match common::syscalls::parse_list(list) {
-            Ok(nrs) if nrs.is_empty() => Err(usage(
-                "--syscall needs at least one name or number, e.g. --syscall read,write",
-            )),
-            Ok(nrs) => Ok(nrs),
-            Err(e) => Err(usage(e)),
-        })
-        .transpose()?;
+    if let Some(file) = &args.replay.replay {
+        return replay(&args, file, sort);
+    }
+    if args.live {
+        return run_live(&args, sort);
+    }
+    let syscalls = syscall_filter(&args)?;
     let view = view(&args, sort);
     if let View::Syscount(_) = view {
         if args.by_syscall {
@@ -205,8 +214,11 @@ impl Context<'_> {
             top: self.args.top,
             with_clock,
         };
-        let mut sink = Printer {
-            format: self.args.output.output,
+        let mut sink = Recording {
+            inner: Printer {
+                format: self.args.output.output,
+            },
+            recorder: Recorder::open(self.args.replay.record.as_deref())?,
         };
         let wanted = |r: &Row| self.syscalls.is_none_or(|nrs| nrs.contains(&r.nr));
         let render = |last: bool| -> Result<()> {
@@ -256,8 +268,11 @@ impl Context<'_> {
         }
         let mut run_loop = self.run_loop()?;
         let top = self.args.top.unwrap_or(usize::MAX);
-        let mut sink = Printer {
-            format: self.args.output.output,
+        let mut sink = Recording {
+            inner: Printer {
+                format: self.args.output.output,
+            },
+            recorder: Recorder::open(self.args.replay.record.as_deref())?,
         };
         let render = |last: bool| -> Result<()> {
             let sample = if last {
@@ -277,6 +292,179 @@ impl Context<'_> {
         run_loop.drive(Some(SIGNAL_STATUS), render)?;
         Ok(ExitCode::SUCCESS)
     }
+}
+
+/// Options that shape what is traced, which a replay cannot change: the
+/// names of those given.
+fn tracing_options(args: &Args) -> Vec<&'static str> {
+    let mut given = Vec::new();
+    let mut flag = |on: bool, name: &'static str| {
+        if on {
+            given.push(name);
+        }
+    };
+    flag(args.target.target.is_some(), "-c");
+    flag(args.pid.is_some(), "-p");
+    flag(args.by_syscall, "--by-syscall");
+    flag(args.syscall.is_some(), "--syscall");
+    flag(args.by_process, "-P");
+    flag(args.errno, "--errno");
+    flag(args.histogram, "--histogram");
+    flag(args.top.is_some(), "-T");
+    flag(args.interval.given().is_some(), "-i");
+    flag(args.run.duration.is_some(), "-d");
+    flag(args.maps.max_entries.is_some(), "--max-entries");
+    given
+}
+
+/// `--replay FILE`: each saved report's table again (or with `--live`,
+/// the full-screen view stepping through them). Stops at the first line
+/// that is no constat report, after showing those before it.
+fn replay(args: &Args, file: &std::ffi::OsStr, sort: SortKey) -> Result<ExitCode> {
+    if let Some(flag) = tracing_options(args).first() {
+        return Err(usage(format!(
+            "--replay shows the run as it was recorded; {flag} shapes a new trace: drop it"
+        )));
+    }
+    let mut replay = Replay::open("constat", file)?;
+    if args.live {
+        if args.output.output == output::Format::Json {
+            return Err(usage("--live draws a full-screen view; drop -o json"));
+        }
+        common::terminal::require_terminal("--live", "drop --live to print the tables")?;
+        let mut intervals = Vec::new();
+        while let Some(report) = constat::replay::next(&mut replay)? {
+            intervals.push(match &report {
+                constat::replay::Recorded::Cgroups(r) => live::interval_from_summary(r),
+                constat::replay::Recorded::Syscalls(r) => live::interval_from_report(r),
+            });
+        }
+        if intervals.is_empty() {
+            return Err(usage(format!(
+                "{}: no constat report in it",
+                replay.shown()
+            )));
+        }
+        let mut model = Model::new(sort);
+        model.title = format!("replay of {}", replay.shown());
+        let mut feed = live::Stepping { intervals, at: 0 };
+        feed.show(&mut model, 0);
+        let mut run_loop = RunLoop::new(None, None);
+        common::cli::signals::stop_on_signals(run_loop.handle())?;
+        live::run(&mut model, &mut run_loop, &mut feed)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut sink = Printer {
+        format: args.output.output,
+    };
+    while let Some(report) = constat::replay::next(&mut replay)? {
+        match report {
+            constat::replay::Recorded::Cgroups(r) => sink.emit(&r)?,
+            constat::replay::Recorded::Syscalls(r) => sink.emit(&r)?,
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `--live`: the full-screen view of every cgroup, fed by constat's own
+/// collector host-wide (drained exactly every interval).
+fn run_live(args: &Args, sort: SortKey) -> Result<ExitCode> {
+    let refused = [
+        (args.output.output == output::Format::Json, "-o json"),
+        (args.pid.is_some(), "-p"),
+        (args.by_process, "-P"),
+        (args.errno, "--errno"),
+        (args.histogram, "--histogram"),
+        (args.by_syscall, "--by-syscall"),
+        (args.top.is_some(), "-T"),
+    ];
+    if let Some((_, flag)) = refused.iter().find(|(on, _)| *on) {
+        return Err(usage(format!(
+            "--live shows every cgroup and drills into one; {flag} shapes the printed \
+             reports: drop one"
+        )));
+    }
+    let interval = match args.interval.given() {
+        None => LIVE_INTERVAL,
+        Some(i) if i.is_zero() => {
+            return Err(usage(
+                "--live refreshes every -i seconds: give a positive -i (default 1)",
+            ))
+        }
+        Some(i) => i,
+    };
+    common::terminal::require_terminal(
+        "--live",
+        "use -i N for a table every N seconds, or -o json",
+    )?;
+    let syscalls = syscall_filter(args)?;
+    let Startup {
+        target,
+        identities: mut names,
+        ..
+    } = Startup::new(
+        "constat",
+        &args.target,
+        None,
+        common::preflight::Needs::default(),
+        args.run.verbose,
+    )?;
+    common::mapsize::set_override(args.maps.max_entries);
+    let mut recorder = Recorder::open(args.replay.record.as_deref())?;
+    let host = Target::host();
+    let mut open_object = std::mem::MaybeUninit::uninit();
+    let mut collector = Collector::start(&mut open_object, &host)?;
+    let mut model = Model::new(sort);
+    model.title = "every cgroup of the host".into();
+    if let Some(cg) = &target.cgroup {
+        let name = common::identity::shown_as(target.container.as_ref(), &cg.rel);
+        model.open_on(cg.id, &name, &cg.rel);
+        model.waiting_for = Some(name);
+    }
+    let mut run_loop = RunLoop::new(None, args.run.duration);
+    common::cli::signals::stop_on_signals(run_loop.handle())?;
+    let opts = Options {
+        sort,
+        top: None,
+        with_clock: true,
+    };
+    let drain = |model: &mut Model| -> Result<()> {
+        let Sample { mut data, health } = collector.drain()?;
+        if let Some(nrs) = &syscalls {
+            data.retain(|r| nrs.contains(&r.nr));
+        }
+        if let Some(rec) = &mut recorder {
+            let sample = Sample {
+                data: data.clone(),
+                health,
+            };
+            rec.record(&Report::build(sample, &host, &opts, &mut names, false))?;
+        }
+        model.push(live::interval_from_rows(
+            &data,
+            health.covered,
+            health.dropped,
+            &mut names,
+        ));
+        Ok(())
+    };
+    let mut feed = live::Ticking::new(interval, drain);
+    live::run(&mut model, &mut run_loop, &mut feed)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `--syscall LIST` as numbers.
+fn syscall_filter(args: &Args) -> Result<Option<Vec<u32>>> {
+    args.syscall
+        .as_deref()
+        .map(|list| match common::syscalls::parse_list(list) {
+            Ok(nrs) if nrs.is_empty() => Err(usage(
+                "--syscall needs at least one name or number, e.g. --syscall read,write",
+            )),
+            Ok(nrs) => Ok(nrs),
+            Err(e) => Err(usage(e)),
+        })
+        .transpose()
 }
 
 #[cfg(test)]

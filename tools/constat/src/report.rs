@@ -9,12 +9,13 @@ use common::identity::Resolver;
 use common::output::{self, Align, ReportMeta};
 use common::sink::Render;
 use common::target::Target;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::collect::Row;
 
 /// Order of the rows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum SortKey {
     Count,
     Time,
@@ -31,7 +32,7 @@ pub struct Options {
     pub with_clock: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct JsonRow {
     /// cgroup path relative to the cgroup2 mount (every-cgroup mode only).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -39,11 +40,12 @@ pub struct JsonRow {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cgroup_id: Option<u64>,
     /// Every-cgroup mode: the cgroup's container or pod (null: none).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
     pub container: Option<Option<ContainerInfo>>,
-    /// How the table names the cgroup: the container's label, else the path.
-    #[serde(skip)]
-    pub shown_as: Option<String>,
     pub syscall: String,
     pub nr: u32,
     pub count: u64,
@@ -55,7 +57,7 @@ pub struct JsonRow {
     pub max_ns: u64,
 }
 
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Totals {
     pub count: u64,
     pub errors: u64,
@@ -63,19 +65,35 @@ pub struct Totals {
     pub max_ns: u64,
 }
 
-/// One report: what `--output json` prints as one line.
-#[derive(Debug, Serialize)]
+/// A field that is there, even as `null`: `Some(None)` (absent: `None`).
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// What a constat report's rows are: `syscalls` (one target's syscalls),
+/// `cgroup-syscalls` (host-wide `--by-syscall`: one row per cgroup and
+/// syscall) or `cgroups` (host-wide: one row per cgroup, a
+/// [`crate::SummaryReport`]).
+pub const VIEW_SYSCALLS: &str = "syscalls";
+pub const VIEW_CGROUP_SYSCALLS: &str = "cgroup-syscalls";
+pub const VIEW_CGROUPS: &str = "cgroups";
+
+/// One report: what `--output json` prints as one line (and `--replay`
+/// reads back: the table is made from these fields alone).
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Report {
     #[serde(flatten)]
     pub meta: ReportMeta,
+    /// [`VIEW_SYSCALLS`] or [`VIEW_CGROUP_SYSCALLS`].
+    pub view: String,
+    /// Reports come every `-i` seconds: the table starts with `[HH:MM:SS]`.
+    pub periodic: bool,
     pub rows: Vec<JsonRow>,
     pub total: Totals,
-    #[serde(skip)]
-    per_cgroup: bool,
-    #[serde(skip)]
-    health: Health,
-    #[serde(skip)]
-    with_clock: bool,
 }
 
 fn sort_rows(rows: &mut [Row], key: SortKey) {
@@ -150,7 +168,6 @@ impl Report {
                 cgroup: r.cgroup_id.map(|id| names.cgroup_path(id)),
                 cgroup_id: r.cgroup_id,
                 container: r.cgroup_id.map(|id| names.container(id)),
-                shown_as: r.cgroup_id.map(|id| names.display_name(id)),
                 syscall: common::syscalls::name(r.nr).into_owned(),
                 nr: r.nr,
                 count: r.count,
@@ -163,18 +180,34 @@ impl Report {
             .collect();
         Self {
             meta: ReportMeta::new(&health, last, target),
+            view: if per_cgroup {
+                VIEW_CGROUP_SYSCALLS
+            } else {
+                VIEW_SYSCALLS
+            }
+            .to_string(),
+            periodic: with_clock,
             rows,
             total,
-            per_cgroup,
-            health,
-            with_clock,
         }
+    }
+}
+
+impl JsonRow {
+    /// How the table names the row's cgroup (every-cgroup mode): the
+    /// container's label, else the path.
+    pub fn shown_as(&self) -> Option<String> {
+        let path = self.cgroup.as_deref()?;
+        Some(common::identity::shown_as(
+            self.container.as_ref().and_then(Option::as_ref),
+            path,
+        ))
     }
 }
 
 impl Render for Report {
     fn health(&self) -> Health {
-        self.health
+        self.meta.health()
     }
 
     /// The human table, with an `[HH:MM:SS]` header in interval mode.
@@ -188,8 +221,9 @@ impl Render for Report {
         };
         let ms = |ns: u64| format!("{:.3}", ns as f64 / 1e6);
         let us = |ns: u64| format!("{:.3}", ns as f64 / 1e3);
+        let per_cgroup = self.view == VIEW_CGROUP_SYSCALLS;
         let mut headers = Vec::new();
-        if self.per_cgroup {
+        if per_cgroup {
             headers.push(("CGROUP", Align::Left));
         }
         headers.extend([
@@ -206,7 +240,7 @@ impl Render for Report {
         let mut table = output::table(&headers);
         for r in &self.rows {
             let mut cells = Vec::new();
-            if let Some(cg) = &r.shown_as {
+            if let Some(cg) = r.shown_as() {
                 cells.push(common::escape::for_terminal(cg.as_bytes()));
             }
             cells.extend([
@@ -223,7 +257,7 @@ impl Render for Report {
             table.add_row(cells);
         }
         let mut all = Vec::new();
-        if self.per_cgroup {
+        if per_cgroup {
             all.push(String::new());
         }
         let t = &self.total;
@@ -240,8 +274,8 @@ impl Render for Report {
         ]);
         table.add_row(all);
         let mut text = String::new();
-        if self.with_clock {
-            text.push_str(&common::timefmt::clock_header());
+        if self.periodic {
+            text.push_str(&self.meta.clock_header());
             text.push('\n');
         }
         text.push_str(&output::render(&table));

@@ -15,7 +15,7 @@ use common::identity::Resolver;
 use common::output::{self, Align, ReportMeta};
 use common::sink::Render;
 use common::target::Target;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::collect::Row;
 use crate::report::SortKey;
@@ -47,7 +47,7 @@ impl From<&Row> for Counts {
 }
 
 /// The syscall that stands out in a cgroup, under the summary's sort key.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Busiest {
     pub syscall: String,
     pub nr: u32,
@@ -57,16 +57,13 @@ pub struct Busiest {
 }
 
 /// One cgroup's row.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CgroupSummary {
     /// Path relative to the cgroup2 mount (from the resolver).
     pub cgroup: String,
     pub cgroup_id: u64,
     /// The cgroup's container or pod (null: none).
     pub container: Option<ContainerInfo>,
-    /// How tables name the cgroup: the container's label, else the path.
-    #[serde(skip)]
-    pub shown_as: String,
     /// Calls, all syscalls together.
     pub count: u64,
     pub errors: u64,
@@ -79,7 +76,7 @@ pub struct CgroupSummary {
 }
 
 /// The totals over every cgroup (also those cut by `top`).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SummaryTotals {
     pub count: u64,
     pub errors: u64,
@@ -90,7 +87,7 @@ pub struct SummaryTotals {
 }
 
 /// One row per cgroup, ordered by a [`SortKey`].
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
     pub cgroups: Vec<CgroupSummary>,
     pub total: SummaryTotals,
@@ -163,7 +160,6 @@ impl Summary {
                     cgroup: names.cgroup_path(id),
                     cgroup_id: id,
                     container: names.container(id),
-                    shown_as: names.display_name(id),
                     count: sum(&v, |c| c.count),
                     errors: sum(&v, |c| c.errors),
                     denied: sum(&v, |c| c.denied),
@@ -181,21 +177,27 @@ impl Summary {
     }
 }
 
-/// The host-wide report: what `--output json` prints as one line.
-#[derive(Debug, Serialize)]
+impl CgroupSummary {
+    /// How tables name the cgroup: the container's label, else the path.
+    pub fn shown_as(&self) -> String {
+        common::identity::shown_as(self.container.as_ref(), &self.cgroup)
+    }
+}
+
+/// The host-wide report: what `--output json` prints as one line (and
+/// `--replay` reads back: the table is made from these fields alone).
+#[derive(Debug, Serialize, Deserialize)]
 pub struct SummaryReport {
     #[serde(flatten)]
     pub meta: ReportMeta,
     /// `"cgroups"`: one row per cgroup (`--by-syscall` prints `rows` instead).
-    pub view: &'static str,
+    pub view: String,
+    /// The order of the rows, and what "busiest" means.
+    pub sort: SortKey,
+    /// Reports come every `-i` seconds: the table starts with `[HH:MM:SS]`.
+    pub periodic: bool,
     #[serde(flatten)]
     pub summary: Summary,
-    #[serde(skip)]
-    health: Health,
-    #[serde(skip)]
-    with_clock: bool,
-    #[serde(skip)]
-    sort: SortKey,
 }
 
 impl SummaryReport {
@@ -212,18 +214,17 @@ impl SummaryReport {
         let summary = Summary::build(data.iter().map(Counts::from), sort, top, names);
         Self {
             meta: ReportMeta::new(&health, last, target),
-            view: "cgroups",
-            summary,
-            health,
-            with_clock,
+            view: crate::report::VIEW_CGROUPS.to_string(),
             sort,
+            periodic: with_clock,
+            summary,
         }
     }
 }
 
 impl Render for SummaryReport {
     fn health(&self) -> Health {
-        self.health
+        self.meta.health()
     }
 
     fn render(&self) -> String {
@@ -267,7 +268,7 @@ impl Render for SummaryReport {
                 })
                 .unwrap_or_default();
             table.add_row(vec![
-                common::escape::for_terminal(c.shown_as.as_bytes()),
+                common::escape::for_terminal(c.shown_as().as_bytes()),
                 c.count.to_string(),
                 c.errors.to_string(),
                 c.denied.to_string(),
@@ -292,8 +293,8 @@ impl Render for SummaryReport {
             String::new(),
         ]);
         let mut text = String::new();
-        if self.with_clock {
-            text.push_str(&common::timefmt::clock_header());
+        if self.periodic {
+            text.push_str(&self.meta.clock_header());
             text.push('\n');
         }
         text.push_str(&output::render(&table));
