@@ -51,7 +51,21 @@ impl Recorder {
         let context = || format!("writing the record to {}", self.shown);
         serde_json::to_writer(&mut self.out, value).with_context(context)?;
         self.out.write_all(b"\n").with_context(context)?;
-        self.out.flush().with_context(context)
+        self.flush()
+    }
+
+    /// Appends one record already serialised (no newline in `json`); the
+    /// caller flushes after a batch.
+    pub fn record_json(&mut self, json: &[u8]) -> Result<()> {
+        let context = || format!("writing the record to {}", self.shown);
+        self.out.write_all(json).with_context(context)?;
+        self.out.write_all(b"\n").with_context(context)
+    }
+
+    pub fn flush(&mut self) -> Result<()> {
+        self.out
+            .flush()
+            .with_context(|| format!("writing the record to {}", self.shown))
     }
 }
 
@@ -132,6 +146,9 @@ impl Replay {
             if buf.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
+            if buf.ends_with(b"\n") {
+                buf.pop();
+            }
             return match serde_json::from_slice::<Value>(&buf) {
                 Ok(value) if value.is_object() => {
                     self.records += 1;
@@ -141,11 +158,15 @@ impl Replay {
                     }))
                 }
                 Ok(_) => Err(self.bad_at(self.line, self.records, "not a JSON object".into())),
-                Err(e) => Err(self.bad_at(
-                    self.line,
-                    self.records,
-                    format!("damaged line, not JSON ({e}), cut short or edited"),
-                )),
+                Err(e) => {
+                    // One line per record: its column is what locates the damage.
+                    let why = e.to_string().replace(" at line 1 column ", " at column ");
+                    Err(self.bad_at(
+                        self.line,
+                        self.records,
+                        format!("damaged line, not JSON ({why}), cut short or edited"),
+                    ))
+                }
             };
         }
     }
@@ -191,6 +212,11 @@ impl Replay {
             "{}: ends after line {} without {what} (the run was cut short?)",
             self.shown, self.line
         ))
+    }
+
+    /// Line number of the last line read.
+    pub fn line(&self) -> usize {
+        self.line
     }
 
     /// The file as messages name it.

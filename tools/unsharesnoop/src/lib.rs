@@ -9,6 +9,7 @@ pub mod collect;
 pub mod docs;
 pub mod event;
 pub mod flags;
+pub mod replay;
 pub mod report;
 
 pub use collect::{Collector, Config};

@@ -64,6 +64,8 @@ struct Args {
     #[arg(long, value_name = "PAGES", default_value_t = DEFAULT_BUFFER_PAGES,
           value_parser = buffer_pages)]
     buffer_pages: u32,
+    #[command(flatten)]
+    replay: common::replay::ReplayArgs,
 }
 
 /// `--buffer-pages`: a power of two the kernel accepts as a ring buffer.
@@ -116,6 +118,8 @@ struct Printer {
     clock: MonotonicClock,
     names: common::identity::Identities,
     events: u64,
+    /// `--record`: every event's JSON, whatever the format shown.
+    recorder: Option<common::replay::Recorder>,
 }
 
 impl Printer {
@@ -128,6 +132,13 @@ impl Printer {
         let mut line = Vec::with_capacity(1024);
         for ev in events {
             line.clear();
+            if let Some(rec) = &mut self.recorder {
+                let cgroup = self.names.cgroup_path(ev.cgroup_id);
+                let container = self.names.container(ev.cgroup_id);
+                report::json(ev, &cgroup, container, &self.clock, &mut line)?;
+                rec.record_json(&line)?;
+                line.clear();
+            }
             // Enrichment first: ids become names, then the line is formatted.
             match self.format {
                 Format::Table => {
@@ -148,12 +159,47 @@ impl Printer {
             out.write_all(&line)?;
         }
         out.flush()?;
+        if let Some(rec) = &mut self.recorder {
+            rec.flush()?;
+        }
         self.events += events.len() as u64;
         Ok(())
     }
 }
 
+/// `--replay FILE`: the saved events' table again; nothing is traced.
+fn replay(args: &Args, file: &std::ffi::OsStr) -> Result<ExitCode> {
+    let given = [
+        (args.target.target.is_some(), "-c"),
+        (args.pid.is_some(), "-p"),
+        (args.all, "-a"),
+        (args.run.duration.is_some(), "-d"),
+        (args.output.output != Format::Table, "-o"),
+    ];
+    if let Some((_, flag)) = given.iter().find(|(on, _)| *on) {
+        return Err(common::exit::usage(format!(
+            "--replay prints the saved table as it was; {flag} shapes a new trace: drop it"
+        )));
+    }
+    let mut replay = common::replay::Replay::open("unsharesnoop", file)?;
+    let summary = unsharesnoop::replay::replay(&mut replay)?;
+    output::status(&format!(
+        "{} events, {} lost{}",
+        summary.events,
+        summary.lost,
+        if summary.untraced > 0 {
+            format!(", {} calls untraced (no task storage)", summary.untraced)
+        } else {
+            String::new()
+        }
+    ));
+    Ok(ExitCode::SUCCESS)
+}
+
 fn run(args: Args) -> Result<ExitCode> {
+    if let Some(file) = &args.replay.replay {
+        return replay(&args, file);
+    }
     let mut calls = args.calls.clone();
     calls.sort_by_key(|c| *c as u8);
     calls.dedup();
@@ -167,6 +213,7 @@ fn run(args: Args) -> Result<ExitCode> {
         args.run.verbose,
     )?;
     let format = args.output.output;
+    let recorder = common::replay::Recorder::open(args.replay.record.as_deref())?;
 
     let mut open_object = std::mem::MaybeUninit::uninit();
     let mut collector = Collector::start(
@@ -192,6 +239,7 @@ fn run(args: Args) -> Result<ExitCode> {
         clock: MonotonicClock::new(),
         names: identities,
         events: 0,
+        recorder,
     };
     let what: Vec<&str> = calls
         .iter()
@@ -247,14 +295,19 @@ fn run(args: Args) -> Result<ExitCode> {
         Stop::Duration | Stop::Requested => {}
         Stop::TargetGone(why) => output::status(&format!("{why}; stopping")),
     }
+    let summary = Summary {
+        kind: "summary".into(),
+        events: printer.events,
+        lost: health.lost,
+        untraced: health.untraced,
+        target: target.info(),
+        calls: calls.iter().map(|c| c.name().to_string()).collect(),
+    };
+    if let Some(rec) = &mut printer.recorder {
+        rec.record(&summary)?;
+    }
     if format == Format::Json {
-        output::json_line(&Summary {
-            kind: "summary",
-            events: printer.events,
-            lost: health.lost,
-            untraced: health.untraced,
-            target: target.info(),
-        })?;
+        output::json_line(&summary)?;
     }
     output::status(&format!(
         "{} events, {} lost{}",

@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use common::container::ContainerInfo;
 use common::timefmt::MonotonicClock;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::event::{Call, Event};
 
@@ -62,27 +62,58 @@ impl Layout {
     /// label, else the path), resolved by the caller. comm and cgroup names are escaped: a process can name
     /// itself anything, including terminal escapes.
     pub fn line(&self, ev: &Event, cgroup: &str, clock: &MonotonicClock) -> String {
-        let mut out = String::new();
-        pad(&mut out, &timestamp(clock, ev.ts_ns), 27);
-        pad(&mut out, &ev.tid.to_string(), 7);
-        pad(&mut out, &common::escape::for_terminal(&ev.comm), 16);
-        if self.call_column {
-            pad(&mut out, ev.call.name(), 7);
-        }
-        pad(&mut out, &ev.ret_text(), 7);
-        pad(&mut out, &format!("{:#010x}", ev.flags), 11);
         let mut human = ev.flags_human();
         for j in ev.joined() {
             let _ = write!(human, " -> {}:[{}]", j.kind, j.inode);
         }
+        self.cells(&Cells {
+            time: &timestamp(clock, ev.ts_ns),
+            tid: ev.tid,
+            comm: &ev.comm,
+            call: ev.call.name(),
+            ret: &ev.ret_text(),
+            flags: ev.flags,
+            human: &human,
+            cgroup,
+        })
+    }
+
+    /// A table line from its cells (a traced event's, or a replayed one's).
+    pub fn cells(&self, c: &Cells) -> String {
+        let mut out = String::new();
+        pad(&mut out, c.time, 27);
+        pad(&mut out, &c.tid.to_string(), 7);
+        pad(&mut out, &common::escape::for_terminal(c.comm), 16);
+        if self.call_column {
+            pad(&mut out, c.call, 7);
+        }
+        pad(&mut out, c.ret, 7);
+        pad(&mut out, &format!("{:#010x}", c.flags), 11);
         if self.cgroup_column {
-            pad(&mut out, &human, HUMAN_WIDTH);
-            out.push_str(&common::escape::for_terminal(cgroup.as_bytes()));
+            pad(&mut out, c.human, HUMAN_WIDTH);
+            out.push_str(&common::escape::for_terminal(c.cgroup.as_bytes()));
         } else {
-            out.push_str(&human);
+            out.push_str(c.human);
         }
         out
     }
+}
+
+/// The cells of one table line.
+pub struct Cells<'a> {
+    /// RFC 3339 time of the call.
+    pub time: &'a str,
+    pub tid: u32,
+    /// Raw comm bytes (escaped when printed).
+    pub comm: &'a [u8],
+    pub call: &'a str,
+    /// `0`, the child's pid, or the errno name.
+    pub ret: &'a str,
+    pub flags: u64,
+    /// FLAGS(human), with the namespaces a setns joined.
+    pub human: &'a str,
+    /// The cgroup as the table names it (unescaped).
+    pub cgroup: &'a str,
 }
 
 /// Namespace inodes by /proc/<pid>/ns/ name (slot order of NS_NAMES).
@@ -207,10 +238,10 @@ pub fn json(
 }
 
 /// The last NDJSON object: how many events were printed and lost.
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
 pub struct Summary {
     #[serde(rename = "type")]
-    pub kind: &'static str,
+    pub kind: String,
     pub events: u64,
     /// Events the kernel could not store: the ring buffer was full.
     pub lost: u64,
@@ -220,6 +251,20 @@ pub struct Summary {
     pub untraced: u64,
     /// The traced cgroup, null without `-c`.
     pub target: Option<common::target::TargetInfo>,
+    /// The calls traced (`--calls`): with the target, they say which
+    /// columns the table had (for `--replay`).
+    #[serde(default)]
+    pub calls: Vec<String>,
+}
+
+impl Summary {
+    /// The table's columns of the run this summary ends.
+    pub fn layout(&self) -> Layout {
+        Layout {
+            call_column: self.calls.len() > 1 || self.calls.iter().any(|c| c == "clone"),
+            cgroup_column: !self.target.as_ref().is_some_and(|t| !t.descendants),
+        }
+    }
 }
 
 #[cfg(test)]
