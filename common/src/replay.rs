@@ -179,7 +179,8 @@ impl Replay {
             return Err(self.bad(
                 line,
                 format!(
-                    "a {other} record, not {}'s; replay it with {other} --replay",
+                    "{} {other} record, not {}'s; replay it with {other} --replay",
+                    if other.starts_with('u') { "an" } else { "a" },
                     self.tool
                 ),
             ));

@@ -105,6 +105,47 @@ fn install_panic_hook() {
     });
 }
 
+/// A thread turning `q` and Ctrl-C into a stop of a run loop, for views
+/// that only draw (`conbiograph --live`: a resize shows at the next frame,
+/// which ratatui draws at the new size). Ends when dropped.
+pub struct QuitKeys {
+    done: std::sync::Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl QuitKeys {
+    pub fn watch(handle: crate::runloop::StopHandle) -> Self {
+        let done = std::sync::Arc::new(AtomicBool::new(false));
+        let flag = std::sync::Arc::clone(&done);
+        let thread = std::thread::spawn(move || {
+            while !flag.load(Ordering::SeqCst) {
+                match next_input(Duration::from_millis(100)) {
+                    Ok(Some(Input::Char('q' | 'Q') | Input::Interrupt)) => {
+                        handle.stop(crate::runloop::Stop::Requested);
+                        return;
+                    }
+                    Ok(_) => {}
+                    // The terminal went away: the run ends by a signal or -d.
+                    Err(_) => return,
+                }
+            }
+        });
+        Self {
+            done,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for QuitKeys {
+    fn drop(&mut self) {
+        self.done.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
 /// What a full-screen view reacts to, independent of the terminal library
 /// (so the views' state machines are tested without a terminal).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

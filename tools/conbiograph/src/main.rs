@@ -12,7 +12,10 @@ use common::args::{RunArgs, TargetArgs};
 use common::cli::Startup;
 use common::collector::{Aggregator, Health};
 use common::output;
+use common::replay::{Recorder, Replay, ReplayArgs};
 use common::runloop::RunLoop;
+use common::terminal::{FullScreen, QuitKeys};
+use ratatui::widgets::Paragraph;
 
 use conbiograph::report::{self, PeriodRow, Summary};
 use conbiograph::{chart, devices, units};
@@ -66,12 +69,16 @@ struct Args {
     device: Option<String>,
     #[command(flatten)]
     run: RunArgs,
-    /// Redraw the chart every period.
+    /// Redraw the chart every period: full screen on a terminal (q or
+    /// Ctrl-C stops, the final chart then prints below the prompt),
+    /// frame after frame into a pipe.
     #[arg(long)]
     live: bool,
     /// Output format.
     #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Table)]
     output: OutputFormat,
+    #[command(flatten)]
+    replay: ReplayArgs,
 }
 
 /// Shortest period: below it, waking up and draining would cost more than
@@ -103,17 +110,71 @@ struct View {
 
 impl View {
     fn chart(&self, series: &Series) -> String {
+        self.chart_at(series, terminal_columns())
+    }
+
+    /// The chart fitted to `columns` terminal columns.
+    fn chart_at(&self, series: &Series, columns: u32) -> String {
         let rows = if self.dirs.len() > 1 { 8 } else { 12 };
         chart::render(
             series,
             &self.dirs,
             self.metric,
-            chart::Size::for_terminal(terminal_columns(), rows),
+            chart::Size::for_terminal(columns, rows),
         )
     }
 }
 
+/// `--replay FILE`: the chart and summary of a saved run, drawn again
+/// (`--count`/`--avg` and `--read`/`--write` may show it another way).
+fn replay(args: &Args, file: &std::ffi::OsStr) -> Result<ExitCode> {
+    let given = [
+        (args.target.target.is_some(), "-c"),
+        (args.device.is_some(), "--device"),
+        (args.run.duration.is_some(), "-d"),
+        (args.live, "--live"),
+        (args.output != OutputFormat::Table, "-o"),
+    ];
+    if let Some((_, flag)) = given.iter().find(|(on, _)| *on) {
+        return Err(common::exit::usage(format!(
+            "--replay draws the saved run as it was; {flag} shapes a new trace: drop it"
+        )));
+    }
+    let mut replay = Replay::open("conbiograph", file)?;
+    let recorded = conbiograph::replay::read(&mut replay)?;
+    let summary = &recorded.summary;
+    let metric = if args.count {
+        Metric::Count
+    } else if args.avg {
+        Metric::Avg
+    } else {
+        Metric::from_name(&summary.metric).unwrap_or(Metric::Bytes)
+    };
+    let recorded_dirs: Vec<Dir> = summary
+        .directions
+        .iter()
+        .filter_map(|d| Dir::from_name(d))
+        .collect();
+    let dirs = match (args.read, args.write) {
+        (true, _) => vec![Dir::Read],
+        (_, true) => vec![Dir::Write],
+        _ if recorded_dirs.is_empty() => vec![Dir::Write, Dir::Read],
+        _ => recorded_dirs,
+    };
+    let view = View {
+        dirs,
+        metric,
+        tty: false,
+    };
+    output::print(&view.chart(&recorded.series))?;
+    output::print(&summary.text(&view.dirs))?;
+    Ok(ExitCode::SUCCESS)
+}
+
 fn run(args: Args) -> Result<ExitCode> {
+    if let Some(file) = &args.replay.replay {
+        return replay(&args, file);
+    }
     if args.period < MIN_PERIOD {
         return Err(common::exit::usage(format!(
             "-t {}: the period must be at least {} ms (e.g. -t 100)",
@@ -174,6 +235,15 @@ fn run(args: Args) -> Result<ExitCode> {
         metric,
         tty: std::io::stdout().is_terminal(),
     };
+    let mut recorder = Recorder::open(args.replay.record.as_deref())?;
+    // On a terminal --live is full screen; q and Ctrl-C (a key in raw
+    // mode) stop the run like a signal.
+    let mut screen = if args.live && view.tty {
+        Some(FullScreen::enter()?)
+    } else {
+        None
+    };
+    let _keys = screen.as_ref().map(|_| QuitKeys::watch(run_loop.handle()));
     let mut series = Series::new(args.period);
     let mut health = Health::default();
     run_loop = run_loop.watch_target(&target);
@@ -200,11 +270,16 @@ fn run(args: Args) -> Result<ExitCode> {
         health.add(&sample.health);
         let rows = sample.data;
         series.extend(&rows);
+        if let Some(rec) = &mut recorder {
+            for p in &rows {
+                rec.record(&PeriodRow::new(&series, p))?;
+            }
+        }
         emit(&series, &rows)?;
         if !last {
             if args.output == OutputFormat::Table && !rows.is_empty() {
                 if args.live {
-                    redraw(&view, &series)?;
+                    redraw(&view, &series, screen.as_mut())?;
                 } else {
                     // The seed's progress: a dot per period.
                     output::progress_dots(rows.len());
@@ -212,18 +287,22 @@ fn run(args: Args) -> Result<ExitCode> {
             }
             return Ok(());
         }
-        let summary = Summary::build(
+        // The final report prints on the normal screen.
+        drop(screen.take());
+        let mut summary = Summary::build(
             &series,
             target.info(),
             &collector.devices()?,
             health.merged,
             health.dropped,
         );
+        summary.metric = view.metric.name().to_string();
+        summary.directions = view.dirs.iter().map(|d| d.name().to_string()).collect();
+        if let Some(rec) = &mut recorder {
+            rec.record(&summary)?;
+        }
         match args.output {
             OutputFormat::Table => {
-                if args.live && view.tty {
-                    output::print("\x1b[H\x1b[2J")?;
-                }
                 output::print(&view.chart(&series))?;
                 output::print(&summary.text(&view.dirs))
             }
@@ -238,14 +317,25 @@ fn run(args: Args) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// One frame of `--live`: the chart so far and the running totals; on a
-/// terminal the previous frame is erased first.
-fn redraw(view: &View, series: &Series) -> Result<()> {
+/// One frame of `--live`: the chart so far and the running totals, drawn
+/// full screen at the terminal's size (or printed, into a pipe).
+fn redraw(view: &View, series: &Series, screen: Option<&mut FullScreen>) -> Result<()> {
+    let Some(screen) = screen else {
+        return output::print(&frame_text(view, series, terminal_columns()));
+    };
+    screen.terminal().draw(|f| {
+        let area = f.area();
+        let mut text = frame_text(view, series, u32::from(area.width));
+        text.push_str("q or Ctrl-C: stop and print the chart");
+        f.render_widget(Paragraph::new(text), area);
+    })?;
+    Ok(())
+}
+
+/// The chart fitted to `columns` and the running totals.
+fn frame_text(view: &View, series: &Series, columns: u32) -> String {
     let mut frame = String::new();
-    if view.tty {
-        frame.push_str("\x1b[H\x1b[2J");
-    }
-    frame.push_str(&view.chart(series));
+    frame.push_str(&view.chart_at(series, columns));
     let totals: Vec<String> = view
         .dirs
         .iter()
@@ -259,7 +349,7 @@ fn redraw(view: &View, series: &Series) -> Result<()> {
         units::seconds(series.span().as_millis() as u64),
         totals.join(", ")
     ));
-    output::print(&frame)
+    frame
 }
 
 #[cfg(test)]

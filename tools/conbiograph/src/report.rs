@@ -2,16 +2,16 @@
 //! object) and the human summary paragraph.
 
 use common::target::TargetInfo;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::collect::DeviceTotals;
 use crate::series::{Dir, DirTotals, Period, Series};
 use crate::units;
 
-/// One period, for plotting elsewhere.
-#[derive(Debug, Serialize)]
+/// One period, for plotting elsewhere (read back by `--replay`).
+#[derive(Debug, Serialize, Deserialize)]
 pub struct PeriodRow {
-    #[serde(rename = "type")]
+    #[serde(rename = "type", skip_deserializing)]
     pub kind: &'static str,
     /// Start of the period, ms since the start of the run.
     pub t_ms: u64,
@@ -63,7 +63,7 @@ pub fn csv_line(row: &PeriodRow) -> String {
     )
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct DirSummary {
     pub bytes: u64,
     pub ops: u64,
@@ -73,7 +73,7 @@ pub struct DirSummary {
     pub mean_lat_ns: Option<u64>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct DeviceSummary {
     pub device: String,
     pub read_bytes: u64,
@@ -82,13 +82,19 @@ pub struct DeviceSummary {
     pub write_ops: u64,
 }
 
-/// The final object of `--output json`.
-#[derive(Debug, Serialize)]
+/// The final object of `--output json` (read back by `--replay`).
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Summary {
-    #[serde(rename = "type")]
+    #[serde(rename = "type", skip_deserializing)]
     pub kind: &'static str,
     /// The traced cgroup (null: the whole host), as every contrace tool.
     pub target: Option<TargetInfo>,
+    /// What the chart showed (`--replay` draws it again): `bytes`,
+    /// `count` or `avg`, and the directions traced, in chart order.
+    #[serde(default)]
+    pub metric: String,
+    #[serde(default)]
+    pub directions: Vec<String>,
     pub period_ms: u64,
     pub periods: u64,
     pub read: DirSummary,
@@ -122,6 +128,8 @@ impl Summary {
         Self {
             kind: "summary",
             target,
+            metric: String::new(),
+            directions: Vec::new(),
             period_ms: series.period_ms(),
             periods: series.len(),
             read: dir_summary(series, &series.totals(Dir::Read)),

@@ -17,6 +17,15 @@ impl Dir {
             Dir::Write => "write",
         }
     }
+
+    /// From [`Dir::name`] (a recorded summary's `directions`).
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "read" => Some(Dir::Read),
+            "write" => Some(Dir::Write),
+            _ => None,
+        }
+    }
 }
 
 /// What the chart plots per period.
@@ -25,6 +34,26 @@ pub enum Metric {
     Bytes,
     Count,
     Avg,
+}
+
+impl Metric {
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::Bytes => "bytes",
+            Metric::Count => "count",
+            Metric::Avg => "avg",
+        }
+    }
+
+    /// From [`Metric::name`] (a recorded summary's `metric`).
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "bytes" => Some(Metric::Bytes),
+            "count" => Some(Metric::Count),
+            "avg" => Some(Metric::Avg),
+            _ => None,
+        }
+    }
 }
 
 /// One period of the target's I/O, summed over CPUs.

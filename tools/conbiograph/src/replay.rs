@@ -1,0 +1,65 @@
+//! `conbiograph --replay FILE`: the period rows and summary of a run saved
+//! with `--record` or `-o json`, read back into a [`Series`] and a
+//! [`Summary`], so the chart and the paragraph are drawn as they were.
+
+use std::time::Duration;
+
+use anyhow::Result;
+use common::replay::Replay;
+
+use crate::report::{PeriodRow, Summary};
+use crate::series::{Period, Series};
+
+/// A saved run: every period, then the summary.
+pub struct Recorded {
+    pub series: Series,
+    pub summary: Summary,
+}
+
+/// The period a row was made from (the chart needs bytes and requests;
+/// latency comes back as one request of the period's mean).
+pub fn period(row: &PeriodRow, period_ms: u64) -> Period {
+    let lat = |mean: Option<u64>| mean.map_or((0, 0), |ns| (ns, 1));
+    let (read_lat, read_n) = lat(row.read_lat_ns);
+    let (write_lat, write_n) = lat(row.write_lat_ns);
+    Period {
+        index: row.t_ms.checked_div(period_ms).unwrap_or(0),
+        bytes: [row.read_bytes, row.write_bytes],
+        ops: [row.read_ops, row.write_ops],
+        lat_ns: [read_lat, write_lat],
+        lat_count: [read_n, write_n],
+        dirtier_bytes: row.writeback_bytes,
+        ..Period::default()
+    }
+}
+
+/// Reads the whole file: the chart is drawn once, at the summary. A line
+/// that is no conbiograph period or summary stops it (one-line error
+/// naming the line), as does a file without the summary.
+pub fn read(replay: &mut Replay) -> Result<Recorded> {
+    let mut rows: Vec<PeriodRow> = Vec::new();
+    loop {
+        let Some(record) = replay.next_record()? else {
+            return Err(replay.ended_early("the summary line"));
+        };
+        let line = record.line;
+        match record.value.get("type").and_then(|t| t.as_str()) {
+            Some("period") => rows.push(replay.parse(record)?),
+            Some("summary") if record.value.get("period_ms").is_some() => {
+                let summary: Summary = replay.parse(record)?;
+                let period_ms = summary.period_ms;
+                if period_ms == 0 {
+                    return Err(replay.bad(line, "a summary with period_ms 0".into()));
+                }
+                let mut series = Series::new(Duration::from_millis(period_ms));
+                let periods: Vec<Period> = rows.iter().map(|r| period(r, period_ms)).collect();
+                series.extend(&periods);
+                return Ok(Recorded { series, summary });
+            }
+            _ => {
+                replay.parse::<PeriodRow>(record)?;
+                return Err(replay.bad(line, "not a conbiograph period or summary".into()));
+            }
+        }
+    }
+}
