@@ -6,6 +6,7 @@
 
 pub mod prometheus;
 pub mod runtime;
+pub mod tmux;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};

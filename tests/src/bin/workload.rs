@@ -25,6 +25,8 @@
 //!   rename NAME            set this thread's comm (prctl PR_SET_NAME)
 //!   distinct N K           the first N (at most 32) of DISTINCT_SYSCALLS, K times each
 //!   rename-hex HEX         like rename, with the name's bytes in hex (need not be UTF-8)
+//!   paced N MS ROUNDS      ROUNDS times: N getppid calls, then sleep to the next MS
+//!                          boundary (absolute: a steady N*1000/MS calls per second)
 //! Prints one line per action result on stdout; "ready" when in the cgroup.
 
 use std::ffi::CString;
@@ -461,6 +463,21 @@ fn main() {
                 // SAFETY: NUL-terminated buffer of at most 16 bytes.
                 unsafe { libc::prctl(libc::PR_SET_NAME, name.as_ptr()) };
                 2
+            }
+            "paced" => {
+                let n = num(a1, "calls per round");
+                let period = std::time::Duration::from_millis(num(a2, "milliseconds"));
+                let rounds = num(args.get(i + 3), "rounds");
+                let start = std::time::Instant::now();
+                for round in 1..=rounds {
+                    for _ in 0..n {
+                        // SAFETY: getppid has no arguments and cannot fail.
+                        unsafe { libc::syscall(libc::SYS_getppid) };
+                    }
+                    let next = start + period * round as u32;
+                    std::thread::sleep(next.saturating_duration_since(std::time::Instant::now()));
+                }
+                4
             }
             other => die(format!("unknown action {other}")),
         };

@@ -77,6 +77,10 @@ struct Args {
     maps: common::mapsize::MapArgs,
     #[command(flatten)]
     output: OutputArgs,
+    /// Write the NDJSON that -o json prints to FILE (flushed per line)
+    /// while the tables are shown.
+    #[arg(long, value_name = "FILE")]
+    record: Option<std::path::PathBuf>,
 }
 
 impl common::docs::Documented for Args {
@@ -184,8 +188,11 @@ fn run(args: Args) -> Result<ExitCode> {
     ));
 
     run_loop = run_loop.watch_target(&target);
-    let mut sink = Printer {
-        format: args.output.output,
+    let mut sink = common::replay::Recording {
+        inner: Printer {
+            format: args.output.output,
+        },
+        recorder: common::replay::Recorder::open(args.record.as_deref())?,
     };
     let render = |last: bool| -> Result<()> {
         let sample = if last {

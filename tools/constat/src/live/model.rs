@@ -412,6 +412,8 @@ impl Model {
             Input::Char('e') => self.sort = SortKey::Errors,
             Input::Char('n') => self.sort = SortKey::Name,
             Input::Char('/') => {
+                // A new filter, as a new search in less or htop.
+                self.filter.clear();
                 self.editing_filter = true;
                 self.screen = Screen::Cgroups;
             }
