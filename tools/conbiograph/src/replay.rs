@@ -18,6 +18,8 @@ pub struct Recorded {
 
 /// The period a row was made from (the chart needs bytes and requests;
 /// latency comes back as one request of the period's mean).
+// Fields a row does not carry keep their defaults as Period grows.
+#[allow(clippy::needless_update)]
 pub fn period(row: &PeriodRow, period_ms: u64) -> Period {
     let lat = |mean: Option<u64>| mean.map_or((0, 0), |ns| (ns, 1));
     let (read_lat, read_n) = lat(row.read_lat_ns);

@@ -262,7 +262,7 @@ impl Summary {
     pub fn layout(&self) -> Layout {
         Layout {
             call_column: self.calls.len() > 1 || self.calls.iter().any(|c| c == "clone"),
-            cgroup_column: !self.target.as_ref().is_some_and(|t| !t.descendants),
+            cgroup_column: self.target.as_ref().is_none_or(|t| t.descendants),
         }
     }
 }
