@@ -71,19 +71,46 @@ slots that userspace drains every period.",
                     meaning: "Periods drained too late whose I/O went into a later \
                               period (never lost), and updates the kernel could not record.",
                 },
+                Entry {
+                    name: "summary: metric, directions",
+                    meaning: "What the chart showed: `bytes`, `count` or `avg`, and the \
+                              directions traced in chart order (`write`, `read`); \
+                              `--replay` draws the same.",
+                },
             ],
         },
     ],
-    sections: &[Section {
-        title: "NOTES",
-        text: "Memory stays flat on long runs: totals and peaks are exact, the chart \
+    sections: &[
+        Section {
+            title: "NOTES",
+            text: "Memory stays flat on long runs: totals and peaks are exact, the chart \
                keeps at most 10000 points (neighbouring periods merge beyond that, and \
                the chart title says so); json and csv rows are always one per period.\n\n\
                Per inode, the last dirtier wins: when two containers dirty the same \
                file, its writeback is charged to whoever dirtied it last. Pages dirtied \
                before the run are not charged. Flush and discard requests move no data \
                and are not counted.",
-    }],
+        },
+        Section {
+            title: "LIVE VIEW",
+            text: "`--live` on a terminal draws the chart full screen (alternate screen) \
+               every period, fitted to the terminal's width (a resize shows at the \
+               next period); q or Ctrl-C stops the run like SIGINT, and the final \
+               chart and summary print on the normal screen. The terminal is \
+               restored on q, on SIGINT/SIGTERM/SIGHUP and on a panic. Into a pipe, \
+               `--live` prints one frame after another instead.",
+        },
+        Section {
+            title: "RECORD AND REPLAY",
+            text: "`--record FILE` writes the NDJSON of `-o json` (the period rows, then \
+               the summary) to FILE while the chart is shown. `--replay FILE` (`-` \
+               for stdin) draws the saved run's chart and summary again, as they were \
+               printed for the same terminal width (COLUMNS); `--count`, `--avg`, \
+               `--read` and `--write` show it another way. A damaged line, another \
+               tool's record or a file without the summary stops it: one line names \
+               the file and line, status 2.",
+        },
+    ],
     examples: &[
         Example {
             command: "conbiograph -t 500 -c /sys/fs/cgroup/system.slice/docker-3f2a9c1e.scope",

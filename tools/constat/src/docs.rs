@@ -118,7 +118,20 @@ them.",
                 },
                 Entry {
                     name: "view",
-                    meaning: "`\"cgroups\"` in the host-wide view (absent otherwise).",
+                    meaning: "What the rows are: `\"cgroups\"` (host-wide, `cgroups[]`), \
+                              `\"syscalls\"` (one target's syscalls, `rows[]`) or \
+                              `\"cgroup-syscalls\"` (host-wide `--by-syscall`, `rows[]` \
+                              with `cgroup`).",
+                },
+                Entry {
+                    name: "periodic",
+                    meaning: "True when reports come every `-i` seconds (the tables then \
+                              start with `[HH:MM:SS]`, the local time of `time`).",
+                },
+                Entry {
+                    name: "sort",
+                    meaning: "Host-wide view: `count`, `time`, `errors` or `name`, the \
+                              order of the rows and what `busiest` means.",
                 },
                 Entry {
                     name: "cgroups[]",
@@ -146,9 +159,50 @@ them.",
             ],
         },
     ],
-    sections: &[Section {
-        title: "NOTES",
-        text: "`-i 0` (the default) reports only at the end, as in libbpf-tools. \
+    sections: &[
+        Section {
+            title: "LIVE VIEW",
+            text: "`--live` draws a full-screen, top-like view (ratatui) refreshed every \
+               `-i` seconds (default 1): one row per cgroup or container of the host, \
+               named by its container (`web`, `ns/pod/ctr`) or its path, with CALLS/s, \
+               ERRORS/s and TIME% of the last interval, the BUSIEST syscall, and CALLS, \
+               ERRORS and DENIED since the start. Keys: c, t, e, n sort by calls, time, \
+               errors, name; Up/Down (j/k), PgUp/PgDn, Home/End select; Enter shows the \
+               selected cgroup's syscalls (CALLS/s, COUNT, ERRORS, ERRNO, TIME(ms), \
+               AVG(us), MAX(us) since the start, and a sparkline of each syscall's mean \
+               latency per interval, the selected one drawn larger below); Esc goes \
+               back; / starts a filter on the names (Enter keeps it, Esc clears it); q \
+               or Ctrl-C quits with status 0. The footer names the keys and marks the \
+               sort.\n\n\
+               With `-c TARGET` it opens on that cgroup's syscalls (its own calls: \
+               descendant cgroups have rows of their own). Data comes from constat's \
+               kernel side host-wide, drained exactly every interval. The terminal is \
+               restored on q, on SIGINT/SIGTERM/SIGHUP and on a panic; resizing \
+               redraws. Without a terminal on stdout `--live` is refused (status 2); \
+               `-o json`, `-p`, `-P`, `--errno`, `--histogram`, `--by-syscall`, `-T` \
+               and `-i 0` are refused with it. `--record FILE` with `--live` writes a \
+               host-wide `--by-syscall` report per interval.",
+        },
+        Section {
+            title: "RECORD AND REPLAY",
+            text: "`--record FILE` writes the NDJSON of `-o json` to FILE (one report per \
+               line, flushed per line) while the tables are printed. `--replay FILE` \
+               (`-` for stdin) prints the saved reports' tables again, byte for byte \
+               as they were printed (the `[HH:MM:SS]` header is the report's own \
+               time, in the local time zone); with `--live` it opens the full-screen \
+               view on the first report, Right/Space and Left step through them \
+               (totals since the start of the file). Nothing is traced; options that \
+               shape a trace (`-c`, `-p`, `-i`, `-d`, `-T`, ...) are refused with it.\n\n\
+               Replay stops at the first line it cannot use: a damaged line (not \
+               JSON), another tool's record, syscount's views (`-P`, `--errno`, \
+               `--histogram`). The reports before it are printed; one line on stderr \
+               names the file and line, and the status is 2. Recordings of the \
+               one-row-per-cgroup view hold no per-syscall counts: the live replay's \
+               drill-down then names the busiest syscall only.",
+        },
+        Section {
+            title: "NOTES",
+            text: "`-i 0` (the default) reports only at the end, as in libbpf-tools. \
                `-T N` keeps the top N rows: syscalls with `-c`/`-p`, cgroups \
                host-wide, processes with `-P`.\n\n\
                `-p PID` traces one process (all its threads) wherever it is; with \
@@ -157,7 +211,8 @@ them.",
                With `-P`, `--errno` or `--histogram`, `-t` adds syscount's TIME column \
                (`-L`) and sorts by it; otherwise their rows are sorted as syscount \
                sorts them.",
-    }],
+        },
+    ],
     examples: &[
         Example {
             command: "constat",
@@ -201,6 +256,16 @@ them.",
         Example {
             command: "constat -c mypod -o json | jq '.rows[0]'",
             what: "NDJSON, one object per report.",
+        },
+        Example {
+            command: "constat --live",
+            what: "Full screen: every container's calls/s, errors/s and busiest syscall, \
+                   refreshed every second; Enter drills into one.",
+        },
+        Example {
+            command: "constat -i 5 --record run.ndjson",
+            what: "A table every 5 s, also saved; `constat --replay run.ndjson` prints \
+                   them again (`--live` steps through them).",
         },
     ],
     see_also: &["syscount-bpfcc(8)", "bpftrace(8)", "strace(1)", "sysdig(8)"],

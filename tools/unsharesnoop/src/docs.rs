@@ -121,6 +121,11 @@ tracefs: it must be mounted and readable (see TRACEFS AND FILE CAPABILITIES).",
                     meaning: "`{path, cgroup, id, descendants, whole_host}` or null \
                               without `-c`.",
                 },
+                Entry {
+                    name: "summary: calls",
+                    meaning: "The calls traced (`--calls`); with `target` they say which \
+                              columns the table had, for `--replay`.",
+                },
             ],
         },
     ],
@@ -132,6 +137,18 @@ tracefs: it must be mounted and readable (see TRACEFS AND FILE CAPABILITIES).",
                events are reported on stderr while running, at the end, and in the \
                JSON summary.\n\n\
                clone's child returns too (0); only the parent's return is reported.",
+        },
+        Section {
+            title: "RECORD AND REPLAY",
+            text: "`--record FILE` writes the NDJSON of `-o json` (every event, then the \
+               summary) to FILE while the table is printed. `--replay FILE` (`-` for \
+               stdin) prints the saved table again, line for line as it was printed \
+               (a comm that is not UTF-8 was saved with U+FFFD for its bad bytes and \
+               shows so). The columns come from the summary, the file's last line: \
+               the events are printed when it is read. Replay stops at the first line \
+               it cannot use (damaged, another tool's) or at a file without the \
+               summary (a killed run): the events before it are printed with every \
+               column, one line on stderr names the file and line, status 2.",
         },
         Section {
             title: "TRACEFS AND FILE CAPABILITIES",
