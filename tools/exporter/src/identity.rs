@@ -1,0 +1,87 @@
+//! Who a cgroup id is: its path relative to the cgroup2 mount (what the
+//! tools' JSON shows) and, for containers, the container and pod labels.
+//! The exporter asks once per cgroup, when the cgroup is first counted, so
+//! a series keeps its labels for its whole life.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use common::cgroup::CgroupNames;
+use common::identity::Resolver;
+
+/// The container labels of a cgroup; empty strings where unknown.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ContainerLabels {
+    pub id: String,
+    pub name: String,
+    pub pod: String,
+    pub namespace: String,
+}
+
+/// Names for cgroup ids.
+pub trait Identity {
+    /// Path relative to the cgroup2 mount (`/system.slice/x.service`).
+    fn cgroup_path(&mut self, id: u64) -> String;
+
+    /// The container running in cgroup `id`, if it is one.
+    fn container(&mut self, id: u64) -> Option<ContainerLabels>;
+
+    /// Whether cgroup `id` still exists at `path` (a recreated directory has
+    /// a new id: that is another cgroup).
+    fn exists(&self, id: u64, path: &str) -> bool;
+
+    /// Called after removed cgroups were dropped from the store, so caches
+    /// of ids never grow without bound on a node with churn.
+    fn forget_removed(&mut self, count: usize);
+}
+
+/// The host's cgroup2 tree, through common's resolver.
+pub struct HostIdentity {
+    root: PathBuf,
+    names: CgroupNames,
+    /// Removed cgroups forgotten since the name cache was last rebuilt.
+    forgotten: usize,
+}
+
+/// Rebuild the name cache after this many removed cgroups: it remembers
+/// every id it ever saw, removed ones included.
+const REBUILD_AFTER: usize = 1024;
+
+impl HostIdentity {
+    pub fn new(root: &Path) -> Self {
+        Self {
+            root: root.to_path_buf(),
+            names: CgroupNames::new(root.to_path_buf()),
+            forgotten: 0,
+        }
+    }
+}
+
+impl Identity for HostIdentity {
+    fn cgroup_path(&mut self, id: u64) -> String {
+        self.names.cgroup_path(id)
+    }
+
+    fn container(&mut self, _id: u64) -> Option<ContainerLabels> {
+        // common::identity::Resolver gains the container of a cgroup id with
+        // the container-identity work (common/src/container/). Until then
+        // every cgroup is served with empty container labels. Once it lands:
+        //   self.names.container(id).map(|c| ContainerLabels {
+        //       id: c.id, name: c.name.unwrap_or_default(),
+        //       pod: c.pod.unwrap_or_default(), namespace: c.namespace.unwrap_or_default() })
+        None
+    }
+
+    fn exists(&self, id: u64, path: &str) -> bool {
+        let dir = self.root.join(path.trim_start_matches('/'));
+        std::fs::metadata(dir).is_ok_and(|m| m.is_dir() && m.ino() == id)
+    }
+
+    fn forget_removed(&mut self, count: usize) {
+        self.forgotten += count;
+        if self.forgotten >= REBUILD_AFTER {
+            self.names = CgroupNames::new(self.root.clone());
+            self.forgotten = 0;
+        }
+    }
+}
