@@ -269,3 +269,124 @@ impl Store {
         before - self.cgroups.len()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits() -> Limits {
+        Limits {
+            top_syscalls: 2,
+            always: BTreeSet::from([60]),
+            top_errnos: 1,
+            max_series: 1000,
+            grace: Duration::from_secs(10),
+        }
+    }
+
+    fn calls(cg: u64, list: &[(u32, u64)]) -> Deltas {
+        let mut d = Deltas::default();
+        for &(nr, n) in list {
+            d.cgroup(cg).syscalls.insert(
+                nr,
+                SyscallDelta {
+                    calls: n,
+                    ..SyscallDelta::default()
+                },
+            );
+        }
+        d
+    }
+
+    fn labels(ids: &[u64]) -> HashMap<u64, (String, ContainerLabels)> {
+        ids.iter()
+            .map(|&id| (id, (format!("/cg{id}"), ContainerLabels::default())))
+            .collect()
+    }
+
+    fn count(store: &Store, cg: u64, slot: Slot<u32>) -> u64 {
+        store.cgroups[&cg]
+            .syscalls
+            .get(&slot)
+            .map_or(0, |s| s.calls)
+    }
+
+    #[test]
+    fn top_n_is_sticky_and_other_keeps_the_sum_exact() {
+        let mut store = Store::new(limits(), false);
+        let l = labels(&[1]);
+        // The two busiest of the first drain get names, 60 is allow-listed.
+        store.apply(&calls(1, &[(1, 5), (2, 50), (3, 40), (60, 1)]), &l);
+        assert_eq!(count(&store, 1, Slot::Named(2)), 50);
+        assert_eq!(count(&store, 1, Slot::Named(3)), 40);
+        assert_eq!(count(&store, 1, Slot::Named(60)), 1);
+        assert_eq!(count(&store, 1, Slot::Other), 5);
+        // Later, syscall 1 is the busiest: it stays in "other" (a counter
+        // that moved between series would go down), the named ones grow.
+        store.apply(&calls(1, &[(1, 1000), (2, 1), (4, 7)]), &l);
+        assert_eq!(count(&store, 1, Slot::Named(2)), 51);
+        assert_eq!(count(&store, 1, Slot::Other), 1012);
+        let total: u64 = store.cgroups[&1].syscalls.values().map(|s| s.calls).sum();
+        assert_eq!(total, 5 + 50 + 40 + 1 + 1000 + 1 + 7);
+        assert_eq!(store.series(), 4);
+    }
+
+    #[test]
+    fn errnos_are_bounded_with_an_other_series() {
+        let mut store = Store::new(limits(), false);
+        let mut d = Deltas::default();
+        d.cgroup(1).errnos.extend([(2, 17), (13, 3)]);
+        store.apply(&d, &labels(&[1]));
+        let e = &store.cgroups[&1].errnos;
+        assert_eq!(e.get(&Slot::Named(2)), Some(&17));
+        assert_eq!(e.get(&Slot::Other), Some(&3));
+        assert_eq!(e.len(), 2);
+    }
+
+    #[test]
+    fn the_series_budget_turns_new_cgroups_away_and_counts_them() {
+        let mut l = limits();
+        l.max_series = 2;
+        let mut store = Store::new(l, false);
+        store.apply(&calls(1, &[(1, 1), (2, 1)]), &labels(&[1]));
+        assert_eq!(store.series(), 2);
+        store.apply(&calls(2, &[(1, 9)]), &labels(&[2]));
+        assert!(!store.cgroups.contains_key(&2));
+        assert_eq!(store.dropped, 9);
+        // A known cgroup keeps counting.
+        store.apply(&calls(1, &[(1, 1)]), &labels(&[]));
+        assert_eq!(count(&store, 1, Slot::Named(1)), 2);
+    }
+
+    #[test]
+    fn removed_cgroups_are_served_for_the_grace_period_then_forgotten() {
+        let mut store = Store::new(limits(), true);
+        store.apply(&calls(1, &[(1, 1)]), &labels(&[1]));
+        store.apply(&calls(2, &[(1, 1)]), &labels(&[2]));
+        // latency: calls + seconds per syscall.
+        assert_eq!(store.series(), 4);
+        let t0 = Instant::now();
+        assert_eq!(store.expire(&[1], t0), 0);
+        assert_eq!(store.live(), vec![(2, "/cg2".to_string())]);
+        assert_eq!(store.expire(&[], t0 + Duration::from_secs(9)), 0);
+        assert_eq!(store.expire(&[], t0 + Duration::from_secs(10)), 1);
+        assert_eq!(store.cgroup_count(), 1);
+        assert_eq!(store.series(), 2);
+    }
+
+    #[test]
+    fn health_goes_to_the_exporter_totals() {
+        let mut store = Store::new(limits(), false);
+        let d = Deltas {
+            health: Health {
+                dropped: 1,
+                lost: 2,
+                untraced: 3,
+                ..Health::default()
+            },
+            ..Deltas::default()
+        };
+        store.apply(&d, &HashMap::new());
+        assert_eq!((store.dropped, store.lost), (4, 2));
+    }
+}
