@@ -129,6 +129,8 @@ root_test!(prometheus_reports_exact_per_cgroup_counts, {
     }
     let a = TestCgroup::new("exp-a");
     let b = TestCgroup::new("exp-b");
+    // A name with the characters the exposition must escape.
+    let odd = TestCgroup::new("exp-q\"\\x");
     let exporter = Exporter::start(&[]);
     let prom = Prometheus::start(&[&exporter.addr.to_string()]).expect("start prometheus");
     prom.wait_targets_up(WAIT)
@@ -139,6 +141,7 @@ root_test!(prometheus_reports_exact_per_cgroup_counts, {
         &["getppid", "1234", "openfail", "17", "unshare", "0x04000000"],
     );
     run_workload(Some(&b.path), &["getppid", "321"]);
+    run_workload(Some(&odd.path), &["getppid", "55"]);
     let (ra, rb) = (rel(&a), rel(&b));
     let q = |metric: &str, cg: &str, extra: &str| format!("{metric}{{cgroup=\"{cg}\"{extra}}}");
     let expect = |expr: String, want: f64| {
@@ -173,6 +176,12 @@ root_test!(prometheus_reports_exact_per_cgroup_counts, {
         q("contrace_syscalls_total", &rb, ",syscall=\"getppid\""),
         321.0,
     );
+    let odd_query = r#"contrace_syscalls_total{syscall="getppid",cgroup=~".*exp-q.*"}"#;
+    expect(odd_query.to_string(), 55.0);
+    let odd_series = prom.query(odd_query).unwrap();
+    assert_eq!(odd_series.len(), 1, "{odd_series:?}");
+    assert_eq!(odd_series[0].value, 55.0);
+    assert_eq!(odd_series[0].labels["cgroup"], rel(&odd));
     // getppid never fails: no error series for it.
     assert_eq!(
         prom.query_value(&q(
