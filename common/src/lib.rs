@@ -7,6 +7,7 @@ pub mod bpf;
 pub mod cgroup;
 pub mod cli;
 pub mod collector;
+pub mod container;
 pub mod docs;
 pub mod errno;
 pub mod escape;

@@ -5,6 +5,7 @@
 //! `REQUIRE_BPF_TESTS=1` (set by `.ci/run` and `scripts/test`) it fails.
 
 pub mod prometheus;
+pub mod runtime;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};

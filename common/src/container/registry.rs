@@ -1,0 +1,576 @@
+//! The registry: asks the runtimes that are there for names, caches them,
+//! and answers "which container is this cgroup" and "which cgroup is this
+//! container".
+
+use std::collections::HashMap;
+use std::os::unix::fs::FileTypeExt;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Result;
+
+use super::layout::{self, FULL_ID_LEN};
+use super::query::{is_id_prefix, Query};
+use super::scan::{scan, Scan};
+use super::sources::{SourceReport, SourceStatus, Sources};
+use super::state::{self, bare};
+use super::{explain, ContainerInfo, Runtime};
+use crate::exit::usage;
+
+/// A container that matched a query, running (with a cgroup) or not.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Candidate {
+    pub info: ContainerInfo,
+    /// Its cgroup v2 directory; `None` when it has none (not running).
+    pub cgroup_dir: Option<PathBuf>,
+}
+
+impl Candidate {
+    /// `web (docker 3f2a9c1e5b7d)`, `shop/web-0/app (containerd 3f2a9c1e5b7d)`.
+    pub fn describe(&self) -> String {
+        let label = self.info.label();
+        let short = self.info.short_id();
+        let stopped = if self.cgroup_dir.is_none() {
+            ", not running"
+        } else {
+            ""
+        };
+        if label == short {
+            format!("{short} ({}{stopped})", self.info.runtime)
+        } else {
+            format!("{label} ({} {short}{stopped})", self.info.runtime)
+        }
+    }
+}
+
+/// What a query named.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Found {
+    /// Nothing: [`Registry::explain`] says where it looked.
+    None,
+    /// One running container and its cgroup v2 directory.
+    One {
+        cgroup_dir: PathBuf,
+        info: ContainerInfo,
+    },
+    /// A Kubernetes pod (`NAMESPACE/POD` or UID): its cgroup holds all its
+    /// containers. `info.id` is the pod UID, `info.name` is `None`.
+    Pod {
+        cgroup_dir: PathBuf,
+        info: ContainerInfo,
+    },
+    /// Several containers match: the user must say which.
+    Many(Vec<Candidate>),
+    /// The container exists but has no cgroup: it is not running.
+    NotRunning(Candidate),
+}
+
+/// Turns cgroups into containers and names into cgroups, asking runtimes
+/// lazily. See the module documentation.
+pub struct Registry {
+    root: PathBuf,
+    sources: Sources,
+    /// Containers the runtimes know, by full id.
+    known: HashMap<String, ContainerInfo>,
+    /// Pod UID -> (namespace, name).
+    pods: HashMap<String, (String, String)>,
+    reports: Vec<SourceReport>,
+    last_refresh: Option<Instant>,
+    /// Built on first use, only when a socket is there.
+    rt: Option<tokio::runtime::Runtime>,
+    /// cgroup path -> the plain runc container it belongs to (by state dir).
+    runc_paths: HashMap<String, Option<String>>,
+    /// Plain runc containers: id -> cgroup v2 directory (from runc state).
+    runc_cgroups: HashMap<String, PathBuf>,
+    /// Container cgroups seen by the last `find`, for messages.
+    scanned: usize,
+}
+
+impl Registry {
+    /// A registry over the host's standard sockets and state directories.
+    pub fn new(cgroup2_root: &Path) -> Self {
+        Self::with_sources(cgroup2_root, Sources::default())
+    }
+
+    pub fn with_sources(cgroup2_root: &Path, sources: Sources) -> Self {
+        Self {
+            root: cgroup2_root.to_path_buf(),
+            sources,
+            known: HashMap::new(),
+            pods: HashMap::new(),
+            reports: Vec::new(),
+            last_refresh: None,
+            rt: None,
+            runc_paths: HashMap::new(),
+            runc_cgroups: HashMap::new(),
+            scanned: 0,
+        }
+    }
+
+    /// The cgroup2 mount this registry scans.
+    pub fn cgroup_root(&self) -> &Path {
+        &self.root
+    }
+
+    /// What each source gave at the last refresh.
+    pub fn reports(&self) -> &[SourceReport] {
+        &self.reports
+    }
+
+    /// The container a cgroup (path relative to the cgroup2 mount) belongs
+    /// to, with what the runtimes know of it. An id the cache lacks causes
+    /// a refresh, at most once per `Sources::refresh_every`.
+    pub fn identify(&mut self, rel_cgroup_path: &str) -> Option<ContainerInfo> {
+        let mut info = match layout::info_from_path(rel_cgroup_path) {
+            Some(r) => ContainerInfo::from_ref(&r),
+            None => bare(&self.runc_container(rel_cgroup_path)?, Runtime::Runc),
+        };
+        if !self.known.contains_key(&info.id) && self.refresh_due() {
+            self.refresh();
+        }
+        if let Some(k) = self.known.get(&info.id) {
+            info.merge(k);
+        }
+        self.fill_pod(&mut info);
+        Some(info)
+    }
+
+    /// Resolves what a user typed: a container name or id (prefix), a bare
+    /// runc id, `NAMESPACE/POD[/CONTAINER]` or a pod UID. `Err` only for
+    /// text that cannot name a container (a usage error).
+    pub fn find(&mut self, query: &str) -> Result<Found> {
+        let parsed =
+            Query::parse(query).map_err(|why| usage(format!("container '{query}': {why}")))?;
+        let word = match &parsed {
+            Query::Word(w) => Some(w.as_str()),
+            _ => None,
+        };
+        let tree = scan(&self.root, word);
+        self.scanned = tree.containers.len();
+        if self
+            .last_refresh
+            .is_none_or(|t| t.elapsed() >= self.sources.refresh_every)
+        {
+            self.refresh();
+        }
+        Ok(match parsed {
+            Query::Word(w) => self.find_word(&w, &tree),
+            Query::PodUid(uid) => self.find_pod(&uid, &tree),
+            Query::Pod {
+                namespace,
+                pod,
+                container,
+            } => {
+                let uid = self
+                    .pods
+                    .iter()
+                    .find(|(_, (ns, name))| *ns == namespace && *name == pod)
+                    .map(|(uid, _)| uid.clone());
+                match (uid, container) {
+                    (None, _) => Found::None,
+                    (Some(uid), None) => self.find_pod(&uid, &tree),
+                    (Some(uid), Some(c)) => {
+                        let matches: Vec<ContainerInfo> = self
+                            .known
+                            .values()
+                            .filter(|k| k.pod_uid.as_deref() == Some(&uid))
+                            .filter(|k| k.name.as_deref() == Some(&c))
+                            .cloned()
+                            .collect();
+                        self.pick(matches, &tree)
+                    }
+                }
+            }
+        })
+    }
+
+    /// The one-line usage message for a query that did not name exactly
+    /// one running container or pod; `None` for `One` and `Pod`.
+    pub fn explain(&self, query: &str, found: &Found) -> Option<String> {
+        match found {
+            Found::One { .. } | Found::Pod { .. } => None,
+            Found::Many(c) => Some(explain::ambiguous_line(query, c)),
+            Found::NotRunning(c) => Some(explain::not_running_line(query, c, &self.root)),
+            Found::None => Some(explain::unknown_line(
+                query,
+                &self.reports,
+                &self.root,
+                self.scanned,
+            )),
+        }
+    }
+
+    fn find_word(&self, word: &str, tree: &Scan) -> Found {
+        let lower = word.to_ascii_lowercase();
+        // A full id, as docker does, wins over names.
+        if lower.len() == FULL_ID_LEN {
+            if let Some((dir, r)) = tree.containers.get(&lower) {
+                return self.one(dir, ContainerInfo::from_ref(r));
+            }
+        }
+        let named: Vec<ContainerInfo> = self
+            .known
+            .values()
+            .filter(|k| k.name.as_deref() == Some(word))
+            .cloned()
+            .collect();
+        if !named.is_empty() {
+            return self.pick(named, tree);
+        }
+        // A plain runc container: its state names its cgroup; without
+        // state, a directory named exactly so.
+        let mut bare_dirs: Vec<Candidate> = Vec::new();
+        if let Some(dir) = self.runc_cgroups.get(word).filter(|d| d.is_dir()) {
+            bare_dirs.push(Candidate {
+                info: self.with_known(bare(word, Runtime::Runc)),
+                cgroup_dir: Some(dir.clone()),
+            });
+        } else {
+            bare_dirs.extend(
+                tree.named
+                    .iter()
+                    .filter(|d| !tree.containers.values().any(|(p, _)| p == *d))
+                    .map(|d| Candidate {
+                        info: self.with_known(bare(word, Runtime::Unknown)),
+                        cgroup_dir: Some(d.clone()),
+                    }),
+            );
+        }
+        if !bare_dirs.is_empty() {
+            return self.settle(bare_dirs);
+        }
+        if !is_id_prefix(&lower) {
+            return Found::None;
+        }
+        let mut prefixed: Vec<Candidate> = tree
+            .containers
+            .iter()
+            .filter(|(id, _)| id.starts_with(&lower))
+            .map(|(_, (dir, r))| Candidate {
+                info: self.with_known(ContainerInfo::from_ref(r)),
+                cgroup_dir: Some(dir.clone()),
+            })
+            .collect();
+        prefixed.extend(
+            self.runc_cgroups
+                .iter()
+                .filter(|(id, dir)| id.starts_with(&lower) && dir.is_dir())
+                .filter(|(id, _)| !tree.containers.contains_key(*id))
+                .map(|(id, dir)| Candidate {
+                    info: self.with_known(bare(id, Runtime::Runc)),
+                    cgroup_dir: Some(dir.clone()),
+                }),
+        );
+        if prefixed.is_empty() {
+            // Known to a runtime but without a cgroup: stopped.
+            prefixed = self
+                .known
+                .values()
+                .filter(|k| k.id.starts_with(&lower))
+                .map(|k| Candidate {
+                    info: k.clone(),
+                    cgroup_dir: None,
+                })
+                .collect();
+        }
+        self.settle(prefixed)
+    }
+
+    fn find_pod(&self, uid: &str, tree: &Scan) -> Found {
+        let Some((dir, pod)) = tree.pods.get(uid) else {
+            return Found::None;
+        };
+        let mut info = bare(uid, Runtime::Unknown);
+        info.pod_uid = Some(uid.to_string());
+        // The pod's runtime is its containers'.
+        if let Some((_, r)) = tree
+            .containers
+            .values()
+            .find(|(_, r)| r.pod.as_ref().is_some_and(|p| p.uid == pod.uid))
+        {
+            info.runtime = self.with_known(ContainerInfo::from_ref(r)).runtime;
+        }
+        self.fill_pod(&mut info);
+        Found::Pod {
+            cgroup_dir: dir.clone(),
+            info,
+        }
+    }
+
+    /// Containers a runtime named: the running ones decide.
+    fn pick(&self, matches: Vec<ContainerInfo>, tree: &Scan) -> Found {
+        let candidates = matches
+            .into_iter()
+            .map(|info| {
+                let cgroup_dir = tree.containers.get(&info.id).map(|(d, _)| d.clone());
+                let mut info = info;
+                if let Some((_, r)) = tree.containers.get(&info.id) {
+                    info.merge(&ContainerInfo::from_ref(r));
+                }
+                Candidate { info, cgroup_dir }
+            })
+            .collect();
+        self.settle(candidates)
+    }
+
+    /// One running candidate wins (a restarted container leaves stopped
+    /// namesakes behind); several running ones are ambiguous.
+    fn settle(&self, mut candidates: Vec<Candidate>) -> Found {
+        candidates.sort_by(|a, b| (a.info.label(), &a.info.id).cmp(&(b.info.label(), &b.info.id)));
+        let running: Vec<&Candidate> = candidates
+            .iter()
+            .filter(|c| c.cgroup_dir.is_some())
+            .collect();
+        match (running.len(), candidates.len()) {
+            (_, 0) => Found::None,
+            (1, _) => {
+                let c = running[0].clone();
+                let dir = c.cgroup_dir.clone().unwrap_or_default();
+                self.one(&dir, c.info)
+            }
+            (0, 1) => Found::NotRunning(candidates.remove(0)),
+            (0, _) => Found::Many(candidates),
+            _ => Found::Many(running.into_iter().cloned().collect()),
+        }
+    }
+
+    fn one(&self, dir: &Path, info: ContainerInfo) -> Found {
+        let mut info = self.with_known(info);
+        self.fill_pod(&mut info);
+        Found::One {
+            cgroup_dir: dir.to_path_buf(),
+            info,
+        }
+    }
+
+    fn with_known(&self, mut info: ContainerInfo) -> ContainerInfo {
+        if let Some(k) = self.known.get(&info.id) {
+            info.merge(k);
+        }
+        info
+    }
+
+    fn fill_pod(&self, info: &mut ContainerInfo) {
+        if let Some((ns, pod)) = info.pod_uid.as_ref().and_then(|u| self.pods.get(u)) {
+            if info.pod.is_none() {
+                info.pod = Some(pod.clone());
+                info.namespace = Some(ns.clone());
+            }
+        }
+    }
+
+    fn refresh_due(&self) -> bool {
+        self.last_refresh
+            .is_none_or(|t| t.elapsed() >= self.sources.refresh_every)
+    }
+
+    /// A plain runc container whose cgroup is (an ancestor of) this path:
+    /// a component named like a container in a runc state root.
+    fn runc_container(&mut self, rel: &str) -> Option<String> {
+        if let Some(hit) = self.runc_paths.get(rel) {
+            return hit.clone();
+        }
+        // By the cgroup runc's state recorded (innermost wins).
+        let dir = self.root.join(rel.trim_start_matches('/'));
+        let by_state = self
+            .runc_cgroups
+            .iter()
+            .filter(|(_, d)| dir.starts_with(d))
+            .max_by_key(|(_, d)| d.components().count())
+            .map(|(id, _)| id.clone());
+        let hit = by_state.or_else(|| self.runc_by_name(rel));
+        self.runc_paths.insert(rel.to_string(), hit.clone());
+        hit
+    }
+
+    /// A path component named like a container in a runc state root.
+    fn runc_by_name(&self, rel: &str) -> Option<String> {
+        rel.split('/')
+            .filter(|p| !p.is_empty() && *p != "." && *p != "..")
+            .rev()
+            .find(|name| {
+                self.sources
+                    .runc_roots
+                    .iter()
+                    .any(|root| root.join(name).join("state.json").is_file())
+            })
+            .map(str::to_string)
+    }
+
+    /// Asks every source again (daemons first, then on-disk state where
+    /// the daemon did not answer).
+    pub fn refresh(&mut self) {
+        self.last_refresh = Some(Instant::now());
+        self.runc_paths.clear();
+        let mut found: Vec<ContainerInfo> = Vec::new();
+        let mut reports = Vec::new();
+        let (connect, request) = (self.sources.connect_timeout, self.sources.request_timeout);
+
+        let mut engine_answered: Vec<Runtime> = Vec::new();
+        for (socket, runtime) in self.sources.engine_sockets.clone() {
+            let what = format!("{runtime} API {}", socket.display());
+            let status = self.ask(&socket, |rt| {
+                rt.block_on(super::docker::list(&socket, runtime, connect, request))
+            });
+            if let Ok(list) = &status {
+                engine_answered.push(runtime);
+                found.extend(list.iter().cloned());
+            }
+            reports.push(report(what, status));
+        }
+        let mut kube_answered = false;
+        #[cfg(feature = "cri")]
+        {
+            if let Some(socket) = self.sources.containerd_socket.clone() {
+                let what = format!("containerd API {}", socket.display());
+                let status = self.ask(&socket, |rt| {
+                    rt.block_on(super::grpc::list_containerd(&socket, connect, request))
+                });
+                if let Ok(list) = &status {
+                    kube_answered = true;
+                    found.extend(list.iter().cloned());
+                }
+                reports.push(report(what, status));
+            }
+            for (socket, runtime) in self.sources.cri_sockets.clone() {
+                let what = format!("{runtime} CRI {}", socket.display());
+                let status = self.ask(&socket, |rt| {
+                    rt.block_on(super::grpc::list_cri(&socket, runtime, connect, request))
+                });
+                if let Ok(list) = &status {
+                    kube_answered = true;
+                    found.extend(list.iter().cloned());
+                }
+                reports.push(report(what, status));
+            }
+        }
+
+        let docker_dir = self.sources.docker_state.clone();
+        reports.push(read_state(
+            format!("docker state {}", docker_dir.display()),
+            engine_answered.contains(&Runtime::Docker),
+            &docker_dir,
+            || state::read_docker_state(&docker_dir),
+            &mut found,
+        ));
+        let podman_file = self.sources.podman_state.clone();
+        reports.push(read_state(
+            format!("podman state {}", podman_file.display()),
+            engine_answered.contains(&Runtime::Podman),
+            &podman_file,
+            || state::read_podman_state(&podman_file),
+            &mut found,
+        ));
+        let logs = self.sources.kubelet_logs.clone();
+        let mut log_pods = Vec::new();
+        if !logs.as_os_str().is_empty() && !kube_answered && logs.join("pods").is_dir() {
+            match state::read_kubelet_logs(&logs) {
+                Ok((pods, containers)) => {
+                    reports.push(SourceReport {
+                        what: format!("kubelet logs {}", logs.display()),
+                        status: SourceStatus::Listed(containers.len()),
+                    });
+                    found.extend(containers);
+                    log_pods = pods;
+                }
+                Err(e) => reports.push(SourceReport {
+                    what: format!("kubelet logs {}", logs.display()),
+                    status: SourceStatus::Failed(e.to_string()),
+                }),
+            }
+        }
+        let mut runc_cgroups = HashMap::new();
+        for root in &self.sources.runc_roots {
+            for (id, v2) in state::read_runc_root(root).unwrap_or_default() {
+                if let Some(dir) = v2.map(PathBuf::from).filter(|d| d.starts_with(&self.root)) {
+                    runc_cgroups.insert(id.clone(), dir);
+                }
+                found.push(bare(&id, Runtime::Runc));
+            }
+        }
+        self.runc_cgroups = runc_cgroups;
+
+        let mut known: HashMap<String, ContainerInfo> = HashMap::new();
+        for info in found {
+            match known.get_mut(&info.id) {
+                Some(k) => k.merge(&info),
+                None => {
+                    known.insert(info.id.clone(), info);
+                }
+            }
+        }
+        let mut pods: HashMap<String, (String, String)> = log_pods
+            .into_iter()
+            .map(|p| (p.uid, (p.namespace, p.name)))
+            .collect();
+        for k in known.values() {
+            if let (Some(uid), Some(ns), Some(pod)) = (&k.pod_uid, &k.namespace, &k.pod) {
+                pods.insert(uid.clone(), (ns.clone(), pod.clone()));
+            }
+        }
+        self.known = known;
+        self.pods = pods;
+        self.reports = reports;
+    }
+
+    /// Runs one daemon query when its socket exists; `Err(None)` when it
+    /// does not (nothing tried), `Err(Some(e))` when it failed.
+    fn ask(
+        &mut self,
+        socket: &Path,
+        query: impl FnOnce(&tokio::runtime::Runtime) -> Result<Vec<ContainerInfo>>,
+    ) -> Result<Vec<ContainerInfo>, Option<String>> {
+        let is_socket = std::fs::metadata(socket)
+            .map(|m| m.file_type().is_socket())
+            .unwrap_or(false);
+        if !is_socket {
+            return Err(None);
+        }
+        if self.rt.is_none() {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_io()
+                .enable_time()
+                .build()
+                .map_err(|e| Some(format!("starting the I/O runtime: {e}")))?;
+            self.rt = Some(rt);
+        }
+        let rt = self.rt.as_ref().ok_or(None)?;
+        query(rt).map_err(|e| Some(format!("{e:#}")))
+    }
+}
+
+fn report(what: String, status: Result<Vec<ContainerInfo>, Option<String>>) -> SourceReport {
+    SourceReport {
+        what,
+        status: match status {
+            Ok(list) => SourceStatus::Listed(list.len()),
+            Err(None) => SourceStatus::Absent,
+            Err(Some(e)) => SourceStatus::Failed(e),
+        },
+    }
+}
+
+/// Reads one on-disk state source unless its daemon already answered.
+fn read_state(
+    what: String,
+    daemon_answered: bool,
+    path: &Path,
+    read: impl FnOnce() -> std::io::Result<Vec<ContainerInfo>>,
+    found: &mut Vec<ContainerInfo>,
+) -> SourceReport {
+    let status = if daemon_answered {
+        SourceStatus::Skipped
+    } else if path.as_os_str().is_empty() || !path.exists() {
+        SourceStatus::Absent
+    } else {
+        match read() {
+            Ok(list) => {
+                let n = list.len();
+                found.extend(list);
+                SourceStatus::Listed(n)
+            }
+            Err(e) => SourceStatus::Failed(e.to_string()),
+        }
+    };
+    SourceReport { what, status }
+}

@@ -1,0 +1,329 @@
+//! Container identity against real runtimes: named docker and podman
+//! containers found by name and id prefix, their cgroups identified, on-disk
+//! fallbacks without daemons, plain runc ids, ambiguity and unknown names.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use common::container::{Found, Registry, Runtime, Sources};
+use contrace_tests::runtime::{
+    unique_name, Container, CriPod, Engine, RuncContainer, CONTAINERD_SOCKET, IMAGE,
+};
+use contrace_tests::*;
+
+fn expect_one(registry: &mut Registry, query: &str) -> (PathBuf, common::container::ContainerInfo) {
+    let found = registry.find(query).expect("a valid query");
+    match found {
+        Found::One { cgroup_dir, info } => (cgroup_dir, info),
+        other => panic!(
+            "find({query}) gave {other:?}: {}",
+            registry.explain(query, &other).unwrap_or_default()
+        ),
+    }
+}
+
+/// Sources with no daemon: only on-disk state and cgroup naming.
+fn no_daemons() -> Sources {
+    let dir = Path::new("/nonexistent/contrace-test");
+    Sources {
+        engine_sockets: vec![
+            (dir.join("docker.sock"), Runtime::Docker),
+            (dir.join("podman.sock"), Runtime::Podman),
+        ],
+        containerd_socket: Some(dir.join("containerd.sock")),
+        cri_sockets: vec![(dir.join("crio.sock"), Runtime::CriO)],
+        ..Sources::default()
+    }
+}
+
+fn engine_test(engine: Engine, runtime: Runtime, layout: &str) {
+    if !engine.available() {
+        return;
+    }
+    let root = cgroup2_root();
+    let c = Container::start(engine, "find");
+    // Where the runtime put it, as the container's process sees it.
+    let rel = c.cgroup();
+    assert_eq!(
+        rel,
+        format!("{layout}{}", c.id()),
+        "{} layout",
+        engine.cli()
+    );
+
+    let mut registry = Registry::new(&root);
+    for query in [c.name(), &c.id()[..8], c.id()] {
+        let (dir, info) = expect_one(&mut registry, query);
+        assert_eq!(dir, root.join(rel.trim_start_matches('/')), "find({query})");
+        assert_eq!(info.id, c.id());
+        assert_eq!(info.name.as_deref(), Some(c.name()), "find({query})");
+        assert_eq!(info.runtime, runtime);
+        assert!(
+            info.image.as_deref().is_some_and(|i| i.ends_with(IMAGE)),
+            "{info:?}"
+        );
+    }
+    let info = registry.identify(&rel).expect("its cgroup is a container");
+    assert_eq!(
+        (info.id.as_str(), info.name.as_deref(), info.runtime),
+        (c.id(), Some(c.name()), runtime)
+    );
+    // A cgroup below the container's belongs to it.
+    let below = registry.identify(&format!("{rel}/sub")).expect("below");
+    assert_eq!(below.id, c.id());
+
+    // `exec` lands in the container's cgroup, and the static workload runs there.
+    let inside = c.exec(&["cat", "/proc/self/cgroup"]);
+    assert!(inside.lines().any(|l| l == format!("0::{rel}")), "{inside}");
+    let out = c.exec(&[
+        "/bin/workload",
+        "--no-wait",
+        "getppid",
+        "3",
+        "openfail",
+        "2",
+    ]);
+    assert!(out.starts_with("ready "), "{out}");
+}
+
+#[test]
+fn docker_container_by_name_and_id_prefix() {
+    engine_test(Engine::Docker, Runtime::Docker, "/docker/");
+}
+
+#[test]
+fn podman_container_by_name_and_id_prefix() {
+    engine_test(Engine::Podman, Runtime::Podman, "/libpod_parent/libpod-");
+}
+
+/// Without any daemon the names still come from docker's and podman's
+/// on-disk state, and ids from the cgroup naming alone.
+#[test]
+fn names_from_on_disk_state_without_daemons() {
+    if !Engine::Docker.available() || !Engine::Podman.available() {
+        return;
+    }
+    let root = cgroup2_root();
+    let d = Container::start(Engine::Docker, "disk");
+    let p = Container::start(Engine::Podman, "disk");
+    let mut registry = Registry::with_sources(&root, no_daemons());
+    for c in [&d, &p] {
+        let (dir, info) = expect_one(&mut registry, c.name());
+        assert_eq!(dir, root.join(c.cgroup().trim_start_matches('/')));
+        assert_eq!(info.name.as_deref(), Some(c.name()));
+        assert_eq!(info.id, c.id());
+    }
+    let reports: Vec<String> = registry.reports().iter().map(ToString::to_string).collect();
+    let text = reports.join("; ");
+    assert!(
+        text.contains("docker API /nonexistent/contrace-test/docker.sock (absent)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("docker state /var/lib/docker/containers ("),
+        "{text}"
+    );
+    // Nothing at all but the cgroup tree: ids still resolve, names do not.
+    let mut bare = Registry::with_sources(&root, Sources::none());
+    let (_, info) = expect_one(&mut bare, &d.id()[..10]);
+    assert_eq!(
+        (info.id.as_str(), info.runtime, info.name),
+        (d.id(), Runtime::Docker, None)
+    );
+    assert_eq!(bare.find(d.name()).unwrap(), Found::None);
+}
+
+#[test]
+fn same_name_in_docker_and_podman_is_ambiguous() {
+    if !Engine::Docker.available() || !Engine::Podman.available() {
+        return;
+    }
+    let name = unique_name("twin");
+    let d = Container::start_named(Engine::Docker, &name, &[]);
+    let p = Container::start_named(Engine::Podman, &name, &[]);
+    let mut registry = Registry::new(&cgroup2_root());
+    let found = registry.find(&name).unwrap();
+    let Found::Many(candidates) = &found else {
+        panic!("expected two candidates, got {found:?}");
+    };
+    let mut ids: Vec<&str> = candidates.iter().map(|c| c.info.id.as_str()).collect();
+    ids.sort();
+    let mut want = vec![d.id(), p.id()];
+    want.sort();
+    assert_eq!(ids, want);
+    let line = registry.explain(&name, &found).unwrap();
+    assert!(line.contains("is ambiguous"), "{line}");
+    assert!(
+        line.contains(&format!("(docker {})", &d.id()[..12])),
+        "{line}"
+    );
+    assert!(
+        line.contains(&format!("(podman {})", &p.id()[..12])),
+        "{line}"
+    );
+    // The id prefix still picks one.
+    let (_, info) = expect_one(&mut registry, &p.id()[..12]);
+    assert_eq!(info.runtime, Runtime::Podman);
+}
+
+#[test]
+fn stopped_and_unknown_containers() {
+    if !Engine::Docker.available() {
+        return;
+    }
+    let stopped = Container::create(Engine::Docker, "stopped");
+    let mut registry = Registry::new(&cgroup2_root());
+    let found = registry.find(stopped.name()).unwrap();
+    assert!(matches!(found, Found::NotRunning(_)), "{found:?}");
+    let line = registry.explain(stopped.name(), &found).unwrap();
+    assert!(line.contains("is not running"), "{line}");
+
+    let missing = unique_name("missing");
+    let found = registry.find(&missing).unwrap();
+    assert_eq!(found, Found::None);
+    let line = registry.explain(&missing, &found).unwrap();
+    assert!(
+        line.starts_with(&format!("no container '{missing}': looked in docker API")),
+        "{line}"
+    );
+    assert!(!line.contains('\n'));
+    // Malformed text is a usage error.
+    let err = registry.find("a/b/c/d").unwrap_err();
+    assert!(
+        err.downcast_ref::<common::exit::UsageError>().is_some(),
+        "{err}"
+    );
+    assert!(err.to_string().contains("NAMESPACE/POD"), "{err}");
+}
+
+/// `runc run` with a short hand-made id: its cgroup is a bare directory
+/// named after it, found by the whole name.
+#[test]
+fn plain_runc_container_with_a_short_id() {
+    if !RuncContainer::available() {
+        return;
+    }
+    let root = cgroup2_root();
+    let id = "c0ffee1234";
+    let c = RuncContainer::start(id, None);
+    let rel = c.cgroup();
+    assert!(rel.ends_with(&format!("/{id}")), "runc put {id} at {rel}");
+    let mut registry = Registry::new(&root);
+    let (dir, info) = expect_one(&mut registry, id);
+    assert_eq!(dir, root.join(rel.trim_start_matches('/')));
+    assert_eq!((info.id.as_str(), info.runtime), (id, Runtime::Runc));
+    let info = registry.identify(&rel).expect("runc knows it");
+    assert_eq!((info.id.as_str(), info.runtime), (id, Runtime::Runc));
+    // runc's state names the cgroup: an id prefix works as for docker.
+    let (prefix_dir, _) = expect_one(&mut registry, "c0ffee");
+    assert_eq!(prefix_dir, dir);
+    drop(c);
+    // Gone: the runc state and the directory went with it.
+    let mut registry = Registry::new(&root);
+    assert_eq!(registry.find(id).unwrap(), Found::None);
+}
+
+/// A host without runtimes pays nothing: no socket, no waiting.
+#[test]
+fn no_runtime_costs_nothing() {
+    let root = cgroup2_root();
+    let mut sources = no_daemons();
+    sources.docker_state = "/nonexistent/contrace-test/docker".into();
+    sources.podman_state = "/nonexistent/contrace-test/containers.json".into();
+    sources.kubelet_logs = "/nonexistent/contrace-test/log".into();
+    sources.runc_roots = vec!["/nonexistent/contrace-test/runc".into()];
+    let mut registry = Registry::with_sources(&root, sources);
+    let start = Instant::now();
+    registry.refresh();
+    let id = "b42845850f7e30e7b95adc6ad0b1f421fa22a54c496484cbeaa8754123800ce0";
+    let info = registry.identify(&format!("/docker/{id}")).unwrap();
+    assert_eq!((info.runtime, info.name), (Runtime::Docker, None));
+    assert!(registry.identify("/user.slice").is_none());
+    let took = start.elapsed();
+    assert!(took < Duration::from_millis(50), "took {took:?}");
+}
+
+/// A Kubernetes pod made through containerd's CRI (as kubelet would):
+/// found as NAMESPACE/POD, NAMESPACE/POD/CONTAINER and by pod UID, and its
+/// container's cgroup identified with pod, namespace and name.
+#[test]
+fn kubernetes_pod_through_containerd_cri() {
+    if !CriPod::available() {
+        return;
+    }
+    let root = cgroup2_root();
+    let uid = format!(
+        "c0de{:04x}-0000-4000-8000-{:012x}",
+        std::process::id() & 0xffff,
+        1
+    );
+    let ns = "contrace-test";
+    let pod_name = unique_name("pod");
+    let mut pod = CriPod::start(ns, &pod_name, &uid, "app");
+    let pod_dir = root.join(format!("kubepods/besteffort/pod{uid}"));
+    let container_dir = pod_dir.join(&pod.container_id);
+    assert!(container_dir.is_dir(), "no {}", container_dir.display());
+    if let Ok(dir) = std::env::var("CONTRACE_RECORD_CRI") {
+        let (containers, sandboxes) = pod.list_json();
+        std::fs::write(format!("{dir}/cri-list-containers.json"), containers).unwrap();
+        std::fs::write(format!("{dir}/cri-list-pod-sandbox.json"), sandboxes).unwrap();
+        let infos: Vec<serde_json::Value> = [&pod.container_id, &pod.sandbox_id]
+            .iter()
+            .map(|id| {
+                let out = std::process::Command::new("ctr")
+                    .args(["-n", "k8s.io", "containers", "info", id])
+                    .output()
+                    .unwrap();
+                let mut v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+                // The OCI spec is large and not read.
+                v["Spec"] = serde_json::Value::Null;
+                v
+            })
+            .collect();
+        std::fs::write(
+            format!("{dir}/containerd-k8s-containers.json"),
+            serde_json::to_string_pretty(&infos).unwrap(),
+        )
+        .unwrap();
+    }
+
+    let mut registry = Registry::new(&root);
+    let rel = format!("/kubepods/besteffort/pod{uid}/{}", pod.container_id);
+    let info = registry.identify(&rel).expect("a container");
+    assert_eq!(info.id, pod.container_id);
+    assert_eq!(info.runtime, Runtime::Containerd);
+    assert_eq!(info.name.as_deref(), Some("app"));
+    assert_eq!(info.pod.as_deref(), Some(pod_name.as_str()));
+    assert_eq!(info.namespace.as_deref(), Some(ns));
+    assert_eq!(info.pod_uid.as_deref(), Some(uid.as_str()));
+    assert_eq!(info.label(), format!("{ns}/{pod_name}/app"));
+
+    let (dir, found) = expect_one(&mut registry, &format!("{ns}/{pod_name}/app"));
+    assert_eq!(
+        (dir, found.id.as_str()),
+        (container_dir.clone(), pod.container_id.as_str())
+    );
+    for query in [format!("{ns}/{pod_name}"), uid.clone()] {
+        match registry.find(&query).unwrap() {
+            Found::Pod { cgroup_dir, info } => {
+                assert_eq!(cgroup_dir, pod_dir, "{query}");
+                assert_eq!(info.pod.as_deref(), Some(pod_name.as_str()));
+                assert_eq!(info.runtime, Runtime::Containerd);
+            }
+            other => panic!("find({query}) gave {other:?}"),
+        }
+    }
+    // The same through the CRI endpoint alone (as for CRI-O).
+    let cri_only = Sources {
+        engine_sockets: Vec::new(),
+        containerd_socket: None,
+        cri_sockets: vec![(CONTAINERD_SOCKET.into(), Runtime::Containerd)],
+        ..Sources::default()
+    };
+    let mut registry = Registry::with_sources(&root, cri_only);
+    let info = registry.identify(&rel).expect("a container");
+    assert_eq!(info.label(), format!("{ns}/{pod_name}/app"));
+    assert_eq!(info.pod_uid.as_deref(), Some(uid.as_str()));
+    drop(pod);
+    assert!(!pod_dir.exists(), "pod cgroup left behind");
+}
