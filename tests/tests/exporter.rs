@@ -626,3 +626,67 @@ root_test!(healthz_and_unknown_paths, {
     );
     assert!(answer.trim_end().ends_with("# EOF"));
 });
+
+/// A container's calls are served under its cgroup with its id and name.
+/// The runtime itself makes a few calls in the container's cgroup on each
+/// `exec` (runc's getppid among them): an empty exec measures them, and
+/// the workload's exec must add exactly its own calls on top.
+fn container_counts(engine: contrace_tests::runtime::Engine) {
+    use contrace_tests::runtime::Container;
+    if !engine.available() {
+        return;
+    }
+    // The allow-list: getppid first shows up among the runtime's busier
+    // calls, where the top-N rule would put it in "other".
+    let exporter = Exporter::start(&["--no-namespaces", "--syscalls", "getppid,openat"]);
+    let container = Container::start(engine, "exp");
+    let cgroup = container.cgroup();
+    let counts = || {
+        let series = exporter.scrape();
+        let get = |metric: &str, syscall: &str| {
+            value(&series, metric, &cgroup, &[("syscall", syscall)]).unwrap_or(0.0)
+        };
+        (
+            get("contrace_syscalls_total", "getppid"),
+            get("contrace_syscall_errors_total", "openat"),
+        )
+    };
+    let start = counts();
+    container.exec(&["/bin/workload", "--no-wait", "getppid", "0"]);
+    let idle = counts();
+    container.exec(&[
+        "/bin/workload",
+        "--no-wait",
+        "getppid",
+        "1234",
+        "openfail",
+        "17",
+    ]);
+    let busy = counts();
+    let runtime = (idle.0 - start.0, idle.1 - start.1);
+    assert_eq!(
+        (busy.0 - idle.0 - runtime.0, busy.1 - idle.1 - runtime.1),
+        (1234.0, 17.0),
+        "{}: getppid/openat errors at start {start:?}, after an empty exec {idle:?}, \
+         after the workload {busy:?}",
+        engine.cli()
+    );
+    let series = exporter.scrape();
+    let mine: Vec<&Series> = series
+        .iter()
+        .filter(|s| s.labels.get("cgroup") == Some(&cgroup))
+        .collect();
+    assert!(!mine.is_empty());
+    for s in &mine {
+        assert_eq!(s.labels["container_id"], container.id(), "{s:?}");
+        assert_eq!(s.labels["container_name"], container.name(), "{s:?}");
+    }
+}
+
+root_test!(docker_container_counts_with_its_name, {
+    container_counts(contrace_tests::runtime::Engine::Docker);
+});
+
+root_test!(podman_container_counts_with_its_name, {
+    container_counts(contrace_tests::runtime::Engine::Podman);
+});

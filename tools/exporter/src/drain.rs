@@ -200,7 +200,7 @@ fn drain(
         .into_iter()
         .map(|id| {
             let path = identity.cgroup_path(id);
-            let container = identity.container(id).unwrap_or_default();
+            let container = identity.container(id, &path).unwrap_or_default();
             (id, (path, container))
         })
         .collect();
@@ -208,8 +208,15 @@ fn drain(
     Ok(())
 }
 
-/// Marks removed cgroups, forgets those past their grace period.
+/// Marks removed cgroups, forgets those past their grace period, and asks
+/// again for the names of young containers the runtimes had not named yet.
 fn sweep(store: &Mutex<Store>, identity: &mut dyn Identity) {
+    let unnamed = lock(store).unnamed(Instant::now());
+    for (id, path) in unnamed {
+        if let Some(labels) = identity.container(id, &path) {
+            lock(store).relabel(id, labels);
+        }
+    }
     let live = lock(store).live();
     let removed: Vec<u64> = live
         .into_iter()

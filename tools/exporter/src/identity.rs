@@ -7,6 +7,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use common::cgroup::CgroupNames;
+use common::container::{ContainerInfo, Registry};
 use common::identity::Resolver;
 
 /// The container labels of a cgroup; empty strings where unknown.
@@ -18,13 +19,32 @@ pub struct ContainerLabels {
     pub namespace: String,
 }
 
+impl From<ContainerInfo> for ContainerLabels {
+    fn from(c: ContainerInfo) -> Self {
+        Self {
+            id: c.id,
+            name: c.name.unwrap_or_default(),
+            pod: c.pod.unwrap_or_default(),
+            namespace: c.namespace.unwrap_or_default(),
+        }
+    }
+}
+
+impl ContainerLabels {
+    /// A container whose runtime has not told its name yet: worth asking
+    /// again while the cgroup is young.
+    pub fn incomplete(&self) -> bool {
+        !self.id.is_empty() && self.name.is_empty()
+    }
+}
+
 /// Names for cgroup ids.
 pub trait Identity {
     /// Path relative to the cgroup2 mount (`/system.slice/x.service`).
     fn cgroup_path(&mut self, id: u64) -> String;
 
-    /// The container running in cgroup `id`, if it is one.
-    fn container(&mut self, id: u64) -> Option<ContainerLabels>;
+    /// The container running in cgroup `id` (at `path`), if it is one.
+    fn container(&mut self, id: u64, path: &str) -> Option<ContainerLabels>;
 
     /// Whether cgroup `id` still exists at `path` (a recreated directory has
     /// a new id: that is another cgroup).
@@ -35,10 +55,13 @@ pub trait Identity {
     fn forget_removed(&mut self, count: usize);
 }
 
-/// The host's cgroup2 tree, through common's resolver.
+/// The host's cgroup2 tree through common's resolver, and its containers
+/// through common's container registry (runtime APIs, on-disk state,
+/// cgroup naming).
 pub struct HostIdentity {
     root: PathBuf,
     names: CgroupNames,
+    containers: Registry,
     /// Removed cgroups forgotten since the name cache was last rebuilt.
     forgotten: usize,
 }
@@ -52,6 +75,7 @@ impl HostIdentity {
         Self {
             root: root.to_path_buf(),
             names: CgroupNames::new(root.to_path_buf()),
+            containers: Registry::new(root),
             forgotten: 0,
         }
     }
@@ -62,14 +86,8 @@ impl Identity for HostIdentity {
         self.names.cgroup_path(id)
     }
 
-    fn container(&mut self, _id: u64) -> Option<ContainerLabels> {
-        // common::identity::Resolver gains the container of a cgroup id with
-        // the container-identity work (common/src/container/). Until then
-        // every cgroup is served with empty container labels. Once it lands:
-        //   self.names.container(id).map(|c| ContainerLabels {
-        //       id: c.id, name: c.name.unwrap_or_default(),
-        //       pod: c.pod.unwrap_or_default(), namespace: c.namespace.unwrap_or_default() })
-        None
+    fn container(&mut self, _id: u64, path: &str) -> Option<ContainerLabels> {
+        self.containers.identify(path).map(ContainerLabels::from)
     }
 
     fn exists(&self, id: u64, path: &str) -> bool {

@@ -58,7 +58,7 @@ struct Args {
     /// Syscalls that always get a series of their own, comma-separated
     /// (e.g. execve,openat,connect).
     #[arg(long, value_name = "LIST", value_parser = syscall_list)]
-    syscalls: Option<Vec<u32>>,
+    syscalls: Option<SyscallList>,
     /// Other syscalls with a series of their own per cgroup: the busiest
     /// when they first appear; later ones count as syscall="other".
     #[arg(long, value_name = "N", default_value_t = 16, value_parser = count)]
@@ -96,8 +96,12 @@ fn count(text: &str) -> Result<usize, String> {
     }
 }
 
-fn syscall_list(text: &str) -> Result<Vec<u32>, String> {
-    common::syscalls::parse_list(text)
+/// `--syscalls`: numbers (one value to clap, not a list of values).
+#[derive(Clone, Debug, Default)]
+struct SyscallList(Vec<u32>);
+
+fn syscall_list(text: &str) -> Result<SyscallList, String> {
+    common::syscalls::parse_list(text).map(SyscallList)
 }
 
 fn main() -> ExitCode {
@@ -135,6 +139,7 @@ fn serve(args: Args) -> Result<ExitCode> {
         always: args
             .syscalls
             .unwrap_or_default()
+            .0
             .into_iter()
             .collect::<BTreeSet<_>>(),
         top_errnos: args.top_errnos,
@@ -200,4 +205,22 @@ fn serve(args: Args) -> Result<ExitCode> {
     drainer.stop()?;
     common::output::status(&format!("{TOOL}: programs detached, exiting"));
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn arguments_parse() {
+        Args::command().debug_assert();
+        let a = Args::try_parse_from(["x", "--syscalls", "getppid,openat", "--top-syscalls", "0"])
+            .unwrap();
+        assert_eq!(a.syscalls.unwrap().0.len(), 2);
+        assert_eq!(a.top_syscalls, 0);
+        assert_eq!(a.listen.port(), 9808);
+        assert!(Args::try_parse_from(["x", "--syscalls", "nosuchcall"]).is_err());
+        assert!(Args::try_parse_from(["x", "--grace", "0"]).is_err());
+    }
 }

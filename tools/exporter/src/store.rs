@@ -56,9 +56,15 @@ pub struct CgroupSeries {
     ranked_syscalls: usize,
     /// Errnos named so far.
     ranked_errnos: usize,
+    /// When the cgroup was first counted.
+    first_seen: Instant,
     /// When the cgroup was found removed.
     gone_since: Option<Instant>,
 }
+
+/// How long a container's name is asked for again when its runtime had not
+/// told it when the cgroup was first counted.
+const NAME_RETRY: Duration = Duration::from_secs(60);
 
 /// Series of one block I/O record: bytes and ops by direction, writeback.
 const BLOCK_SERIES: usize = 5;
@@ -74,6 +80,7 @@ impl CgroupSeries {
             block: None,
             ranked_syscalls: 0,
             ranked_errnos: 0,
+            first_seen: Instant::now(),
             gone_since: None,
         }
     }
@@ -242,6 +249,27 @@ impl Store {
             .filter(|(_, cg)| cg.gone_since.is_none())
             .map(|(id, cg)| (*id, cg.path.clone()))
             .collect()
+    }
+
+    /// Young container cgroups still without a container name: (id, path).
+    pub fn unnamed(&self, now: Instant) -> Vec<(u64, String)> {
+        self.cgroups
+            .iter()
+            .filter(|(_, cg)| {
+                cg.container.incomplete()
+                    && cg.gone_since.is_none()
+                    && now.saturating_duration_since(cg.first_seen) < NAME_RETRY
+            })
+            .map(|(id, cg)| (*id, cg.path.clone()))
+            .collect()
+    }
+
+    /// New container labels for cgroup `id`: its series carry them from
+    /// the next scrape on, with the totals counted so far.
+    pub fn relabel(&mut self, id: u64, labels: ContainerLabels) {
+        if let Some(cg) = self.cgroups.get_mut(&id) {
+            cg.container = labels;
+        }
     }
 
     /// Marks `removed` cgroups gone (at `now`) and forgets those gone for
