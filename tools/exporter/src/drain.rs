@@ -226,6 +226,10 @@ fn sweep(store: &Mutex<Store>, identity: &mut dyn Identity) {
     let forgotten = lock(store).expire(&removed, Instant::now());
     if forgotten > 0 {
         identity.forget_removed(forgotten);
+        // A burst of churn raised the heap; hand the freed pages back so the
+        // exporter's memory follows the cgroups it serves, not its peak.
+        // SAFETY: malloc_trim only releases free memory of the allocator.
+        unsafe { libc::malloc_trim(0) };
     }
 }
 
