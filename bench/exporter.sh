@@ -50,6 +50,7 @@ CONFIGS=(
     "floor: empty tp_btf exit only|$REL/benchfloor --hooks exit"
     "floor: empty tp_btf enter+exit|$REL/benchfloor --hooks enter-exit"
     "contrace-exporter (default)|$REL/contrace-exporter --listen 127.0.0.1:PORT"
+    "contrace-exporter --no-namespaces|$REL/contrace-exporter --no-namespaces --listen 127.0.0.1:PORT"
     "contrace-exporter --latency|$REL/contrace-exporter --latency --listen 127.0.0.1:PORT"
     "syscount --by-cgroup --errno (host)|$REL/syscount --by-cgroup --errno"
     "syscount -c CG|$REL/syscount -c CG"
@@ -126,6 +127,8 @@ for entry in "${CONFIGS[@]}"; do
         ratios="$(ratio "$added" "$floor1" "floor (exit)"), $(ratio "$added" "$host" "syscount --by-cgroup --errno"), $(ratio "$added" "$sc" "syscount -c"), $(ratio "$added" "$cs" "constat")" ;;
     "contrace-exporter --latency")
         ratios="$(ratio "$added" "$floor2" "floor (enter+exit)"), $(ratio "$added" "$scl" "syscount -L -c"), $(ratio "$added" "$cs" "constat")" ;;
+    "contrace-exporter --no-namespaces")
+        ratios="$(ratio "$added" "$floor1" "floor (exit)"), $(ratio "$added" "$host" "syscount --by-cgroup --errno"), $(ratio "$added" "$sc" "syscount -c"), $(ratio "$added" "$cs" "constat")" ;;
     "syscount --by-cgroup --errno (host)" | "syscount -c CG") ratios="$(ratio "$added" "$floor1" "floor (exit)")" ;;
     "syscount -L -c CG" | "constat -c CG") ratios="$(ratio "$added" "$floor2" "floor (enter+exit)")" ;;
     esac

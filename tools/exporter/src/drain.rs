@@ -224,8 +224,8 @@ fn sweep(store: &Mutex<Store>, identity: &mut dyn Identity) {
         .map(|(id, _)| id)
         .collect();
     let forgotten = lock(store).expire(&removed, Instant::now());
+    identity.maintain(forgotten);
     if forgotten > 0 {
-        identity.forget_removed(forgotten);
         // A burst of churn raised the heap; hand the freed pages back so the
         // exporter's memory follows the cgroups it serves, not its peak.
         // SAFETY: malloc_trim only releases free memory of the allocator.

@@ -5,6 +5,7 @@
 
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use common::cgroup::CgroupNames;
 use common::container::{ContainerInfo, Registry};
@@ -50,9 +51,10 @@ pub trait Identity {
     /// a new id: that is another cgroup).
     fn exists(&self, id: u64, path: &str) -> bool;
 
-    /// Called after removed cgroups were dropped from the store, so caches
-    /// of ids never grow without bound on a node with churn.
-    fn forget_removed(&mut self, count: usize);
+    /// Called on every sweep with the number of removed cgroups the store
+    /// just dropped, so caches of ids never grow without bound on a node
+    /// with churn.
+    fn maintain(&mut self, forgotten: usize);
 }
 
 /// The host's cgroup2 tree through common's resolver, and its containers
@@ -64,11 +66,14 @@ pub struct HostIdentity {
     containers: Registry,
     /// Removed cgroups forgotten since the name cache was last rebuilt.
     forgotten: usize,
+    /// When the name cache was last built.
+    built: Instant,
 }
 
-/// Rebuild the name cache after this many removed cgroups: it remembers
-/// every id it ever saw, removed ones included.
+/// Rebuild the name cache after this many removed cgroups, or this long:
+/// it remembers every id it ever saw, removed ones included.
 const REBUILD_AFTER: usize = 1024;
+const REBUILD_EVERY: Duration = Duration::from_secs(600);
 
 impl HostIdentity {
     pub fn new(root: &Path) -> Self {
@@ -77,6 +82,7 @@ impl HostIdentity {
             names: CgroupNames::new(root.to_path_buf()),
             containers: Registry::new(root),
             forgotten: 0,
+            built: Instant::now(),
         }
     }
 }
@@ -95,11 +101,14 @@ impl Identity for HostIdentity {
         std::fs::metadata(dir).is_ok_and(|m| m.is_dir() && m.ino() == id)
     }
 
-    fn forget_removed(&mut self, count: usize) {
-        self.forgotten += count;
-        if self.forgotten >= REBUILD_AFTER {
+    fn maintain(&mut self, forgotten: usize) {
+        self.forgotten += forgotten;
+        // Also on a timer: ids of cgroups that were never served (over the
+        // series budget, or gone before their first drain) are cached too.
+        if self.forgotten >= REBUILD_AFTER || self.built.elapsed() >= REBUILD_EVERY {
             self.names = CgroupNames::new(self.root.clone());
             self.forgotten = 0;
+            self.built = Instant::now();
         }
     }
 }

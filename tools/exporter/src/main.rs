@@ -24,7 +24,7 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{anyhow, Result};
 use clap::Parser;
 use common::cgroup::Hierarchy;
 use common::preflight::Needs;
@@ -181,7 +181,13 @@ fn serve(args: Args) -> Result<ExitCode> {
                 let _ = drainer.stop();
                 return Err(e);
             }
-            Err(RecvTimeoutError::Disconnected) => break,
+            Err(RecvTimeoutError::Disconnected) => {
+                http.shutdown();
+                drainer.stop()?;
+                return Err(anyhow!(
+                    "the drainer thread ended while attaching the programs"
+                ));
+            }
             Err(RecvTimeoutError::Timeout) => {
                 if let Some(Wake::Finish(_)) = run_loop.try_wake() {
                     http.shutdown();
