@@ -5,6 +5,7 @@
 #
 #   sudo bench/exporter.sh [ROUNDS] [CALLS]     (defaults: 5 rounds, 1000000 calls)
 #   bench/exporter.sh --quick                   (1 round, 200000 calls)
+#   ONLY='exporter|host' bench/exporter.sh 9    (only configurations whose name matches)
 #
 # A getppid loop (the workload's bench-getppid) runs in a fresh cgroup while
 # each configuration is attached in turn; rounds interleave the
@@ -58,6 +59,15 @@ CONFIGS=(
     "constat -c CG|$REL/constat -c CG"
 )
 
+if [ -n "${ONLY:-}" ]; then
+    kept=()
+    for entry in "${CONFIGS[@]}"; do
+        name=${entry%%|*}
+        [[ $name == untraced || $name =~ $ONLY ]] && kept+=("$entry")
+    done
+    CONFIGS=("${kept[@]}")
+fi
+
 loop_ns() {
     "$REL/workload" --cgroup "$CG" --no-wait bench-getppid "$CALLS" | awk '/^ns_per_call/ { print $2 }'
 }
@@ -103,8 +113,8 @@ for r in $(seq "$ROUNDS"); do
     echo "bench: round $r/$ROUNDS done" >&2
 done
 
-med() { tr ' ' '\n' <<<"$1" | grep -v '^$' | median; }
-added_of() { med "${ADDED[$1]}"; }
+med() { tr ' ' '\n' <<<"$1" | { grep -v '^$' || true; } | median; }
+added_of() { med "${ADDED[$1]:-}"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx %s", a / b, "'"$3"'" }'; }
 floor1=$(added_of "floor: empty tp_btf exit only")
 floor2=$(added_of "floor: empty tp_btf enter+exit")
