@@ -65,14 +65,16 @@ pub fn pid(text: &str) -> Result<u32, String> {
         .ok()
         .filter(|&p| p > 0)
         .ok_or_else(|| format!("'{text}' is not a process id"))?;
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+    // Bytes: the Name: line is the process's comm, which it chooses
+    // (and need not be UTF-8).
+    let status = std::fs::read(format!("/proc/{pid}/status"))
         .map_err(|_| format!("no process {pid} (is it still running?)"))?;
     // /proc/<tid> exists for threads too, but the BPF filters compare the
     // thread-group id: a thread id would silently match nothing.
     let tgid = status
-        .lines()
-        .find_map(|l| l.strip_prefix("Tgid:"))
-        .and_then(|v| v.trim().parse::<u32>().ok());
+        .split(|&b| b == b'\n')
+        .find_map(|l| l.strip_prefix(b"Tgid:"))
+        .and_then(|v| std::str::from_utf8(v).ok()?.trim().parse::<u32>().ok());
     match tgid {
         Some(tgid) if tgid != pid => Err(format!(
             "{pid} is a thread of process {tgid}: give the process id, -p {tgid}"
@@ -97,7 +99,8 @@ pub struct TargetArgs {
     /// here, or relative to the cgroup2 mount), pid:N, a container id
     /// (prefix of 4+ hex chars) or a systemd unit (nginx.service). Without
     /// it: the whole host.
-    #[arg(short = 'c', long = "cgroup", value_name = "TARGET")]
+    #[arg(short = 'c', long = "cgroup", value_name = "TARGET",
+          add = clap_complete::engine::ArgValueCompleter::new(crate::complete::targets))]
     pub target: Option<std::ffi::OsString>,
     /// Only the target cgroup itself, not its descendants.
     #[arg(long, requires = "target")]

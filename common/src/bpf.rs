@@ -8,14 +8,15 @@ use std::os::fd::AsRawFd;
 use anyhow::{Context, Result};
 use libbpf_rs::{MapCore, MapFlags, PrintLevel};
 
-/// Sends libbpf's own messages to stderr with `-v`; silences them otherwise
-/// (our errors say what failed in one line).
+/// With `-v`, every message libbpf has, debug level included (what
+/// libbpf-tools' `-v` shows: object loading, relocations, attach steps, the
+/// verifier's log on failure), on stderr; without it, none (our errors say
+/// what failed in one line).
 pub fn init_libbpf_log(verbose: bool) {
-    fn print(level: PrintLevel, msg: String) {
-        if level != PrintLevel::Debug || std::env::var_os("CONTRACE_LIBBPF_DEBUG").is_some() {
-            // Never panic here (a panic across libbpf's C frames aborts).
-            let _ = write!(std::io::stderr().lock(), "libbpf: {msg}");
-        }
+    fn print(_level: PrintLevel, msg: String) {
+        // libbpf's messages carry their own "libbpf: " prefix and newline.
+        // Never panic here (a panic across libbpf's C frames aborts).
+        let _ = std::io::stderr().lock().write_all(msg.as_bytes());
     }
     if verbose {
         libbpf_rs::set_print(Some((PrintLevel::Debug, print)));

@@ -8,9 +8,10 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::error::{ContextKind, ContextValue, ErrorKind};
-use clap::Parser;
+use clap::{ArgMatches, Command, Parser};
 
 use crate::cgroup::Hierarchy;
+use crate::docs::Documented;
 use crate::preflight::Needs;
 use crate::target::Target;
 
@@ -18,29 +19,41 @@ pub mod signals;
 
 /// The whole life of a tool: `main` is `common::cli::main::<Args>("tool", run)`.
 ///
-/// Reads the local time offset while single-threaded, answers
-/// `--generate-man`/`--generate-completions`, parses the arguments (a bad
-/// one is one line and exit 2), then runs `run` and turns its outcome into
-/// the exit status (see [`crate::exit`]).
-pub fn main<A: Parser>(tool: &str, run: impl FnOnce(A) -> Result<ExitCode>) -> ExitCode {
+/// Reads the local time offset while single-threaded, answers a shell's
+/// completion request (see [`crate::complete`]), parses the arguments (a
+/// bad one is one line and exit 2), answers `--generate-man` /
+/// `--generate-completions`, then runs `run` and turns its outcome into the
+/// exit status (see [`crate::exit`]).
+pub fn main<A: Documented>(tool: &str, run: impl FnOnce(A) -> Result<ExitCode>) -> ExitCode {
     crate::timefmt::init_local_offset();
+    let _ = PID_FLAG.set(A::command().get_arguments().any(|a| a.get_id() == "pid"));
     crate::exit::main_with(tool, || {
-        let argv: Vec<OsString> = std::env::args_os().collect();
-        if let Some(code) = crate::docs::generate_if_asked::<A>(&argv)? {
-            return Ok(code);
+        if crate::complete::answer_if_asked(crate::docs::command::<A>)? {
+            return Ok(ExitCode::SUCCESS);
         }
-        match parse_from::<A>(argv)? {
+        let argv: Vec<OsString> = std::env::args_os().collect();
+        let parsed = parse_matches::<A>(
+            crate::docs::command::<A>(),
+            argv,
+            crate::docs::generate_if_asked::<A>,
+        )?;
+        match parsed {
             Parsed::Run(args) => run(args),
             Parsed::Done(code) => Ok(code),
         }
     })
 }
 
+/// Whether this tool has `-p PID` (read from its clap definition once), so
+/// shared messages suggest it only where it exists.
+static PID_FLAG: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+
 /// What parsing the command line ended with.
 pub enum Parsed<A> {
     /// Arguments to run with.
     Run(A),
-    /// `--help` or `--version` was printed.
+    /// `--help`, `--version`, or a generated man page or completion script
+    /// was printed.
     Done(ExitCode),
 }
 
@@ -48,22 +61,39 @@ pub enum Parsed<A> {
 /// line (exit 2) that keeps clap's help: the valid values of a choice and
 /// the "did you mean" of a misspelled flag.
 pub fn parse_from<A: Parser>(argv: Vec<OsString>) -> Result<Parsed<A>> {
-    let matches = A::command().try_get_matches_from(argv);
-    let result = matches.and_then(|mut m| A::from_arg_matches_mut(&mut m));
-    match result {
+    parse_matches::<A>(A::command(), argv, |_| Ok(None))
+}
+
+/// [`parse_from`] with the full command `cmd` (A's definition plus the
+/// documentation options), letting `answer` act on the matches first.
+fn parse_matches<A: Parser>(
+    cmd: Command,
+    argv: Vec<OsString>,
+    answer: impl FnOnce(&ArgMatches) -> Result<Option<ExitCode>>,
+) -> Result<Parsed<A>> {
+    let matches = match cmd.try_get_matches_from(argv) {
+        Ok(m) => m,
+        Err(err) => return handle_error(err),
+    };
+    if let Some(code) = answer(&matches)? {
+        return Ok(Parsed::Done(code));
+    }
+    let mut matches = matches;
+    match A::from_arg_matches_mut(&mut matches) {
         Ok(args) => Ok(Parsed::Run(args)),
-        Err(err)
-            if matches!(
-                err.kind(),
-                ErrorKind::DisplayHelp
-                    | ErrorKind::DisplayVersion
-                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
-            ) =>
-        {
+        Err(err) => handle_error(err),
+    }
+}
+
+fn handle_error<A>(err: clap::Error) -> Result<Parsed<A>> {
+    match err.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
             let _ = err.print();
             Ok(Parsed::Done(ExitCode::SUCCESS))
         }
-        Err(err) => Err(crate::exit::usage(one_line(&err))),
+        _ => Err(crate::exit::usage(one_line(&err))),
     }
 }
 
@@ -95,6 +125,8 @@ fn one_line(err: &clap::Error) -> String {
 pub struct Startup {
     pub hierarchy: Hierarchy,
     pub target: Target,
+    /// Cgroup ids to paths and containers, for the reports.
+    pub identities: crate::identity::Identities,
 }
 
 impl Startup {
@@ -106,10 +138,24 @@ impl Startup {
         verbose: bool,
     ) -> Result<Self> {
         let hierarchy = Hierarchy::detect()?;
-        let target = Target::resolve(&hierarchy, target, pid)?;
+        let mut registry = crate::container::Registry::new(&hierarchy.root);
+        let resolved = Target::resolve(&hierarchy, &mut registry, target, pid)?;
         crate::preflight::check(tool, needs)?;
+        let given = target.target.as_deref().unwrap_or_default();
+        let pid_flag = PID_FLAG.get().copied().unwrap_or(false);
+        if let Some(note) = resolved.whole_host_note(given, pid_flag) {
+            crate::output::status(&note);
+        }
+        let target = resolved;
         crate::bpf::init_libbpf_log(verbose);
-        Ok(Self { hierarchy, target })
+        // The cgroup tree is walked now, before anything is attached: the
+        // walk's own syscalls stay out of the counts.
+        let identities = crate::identity::Identities::new(&hierarchy.root, registry);
+        Ok(Self {
+            hierarchy,
+            target,
+            identities,
+        })
     }
 }
 

@@ -14,6 +14,11 @@ use anyhow::Result;
 
 use crate::target::Target;
 
+/// What every tool says on stderr when a signal ends the run, before its
+/// final report (stdout carries only data: syscount's tables stay those of
+/// libbpf-tools, whose syscount says nothing).
+pub const SIGNAL_STATUS: &str = "Received signal, summarizing";
+
 /// How often the target is re-checked when nothing else wakes the loop.
 const WATCH_PERIOD: Duration = Duration::from_millis(500);
 
@@ -64,6 +69,8 @@ pub struct RunLoop {
     interval: Option<Duration>,
     next_report: Option<Instant>,
     watch: Option<Watch>,
+    /// When the watch last ran.
+    watched: Instant,
 }
 
 impl RunLoop {
@@ -78,6 +85,7 @@ impl RunLoop {
             interval,
             next_report: interval.map(|i| now + i),
             watch: None,
+            watched: now,
         }
     }
 
@@ -104,6 +112,17 @@ impl RunLoop {
         self.watch(Box::new(move || target.gone()))
     }
 
+    /// Runs the watch if it is due (every [`WATCH_PERIOD`]): a reason the
+    /// run must end. Due by time, not by idleness, so a report that is
+    /// always due (tiny `-i`) cannot starve it.
+    fn watch_due(&mut self, now: Instant) -> Option<String> {
+        if now.duration_since(self.watched) < WATCH_PERIOD {
+            return None;
+        }
+        self.watched = now;
+        self.watch.as_mut().and_then(|w| w())
+    }
+
     fn pending_stop(&mut self) -> Option<Stop> {
         match self.stops.try_recv() {
             Ok(stop) => Some(stop),
@@ -120,10 +139,11 @@ impl RunLoop {
         if let Some(stop) = self.pending_stop() {
             return Some(Wake::Finish(stop));
         }
-        if self.deadline.is_some_and(|d| Instant::now() >= d) {
+        let now = Instant::now();
+        if self.deadline.is_some_and(|d| now >= d) {
             return Some(Wake::Finish(Stop::Duration));
         }
-        let reason = self.watch.as_mut().and_then(|w| w())?;
+        let reason = self.watch_due(now)?;
         Some(Wake::Finish(Stop::TargetGone(reason)))
     }
 
@@ -164,6 +184,9 @@ impl RunLoop {
             if self.deadline.is_some_and(|d| now >= d) {
                 return Wake::Finish(Stop::Duration);
             }
+            if let Some(reason) = self.watch_due(now) {
+                return Wake::Finish(Stop::TargetGone(reason));
+            }
             if let Some(next) = self.next_report.filter(|&n| now >= n) {
                 let interval = self.interval.unwrap_or(Duration::from_secs(1));
                 // Skip missed periods rather than firing a burst of reports.
@@ -174,15 +197,11 @@ impl RunLoop {
                 self.next_report = Some(following);
                 return Wake::Report;
             }
-            if let Some(reason) = self.watch.as_mut().and_then(|w| w()) {
-                return Wake::Finish(Stop::TargetGone(reason));
-            }
-            let mut until = now
-                + if self.watch.is_some() {
-                    WATCH_PERIOD
-                } else {
-                    Duration::from_secs(3600)
-                };
+            let mut until = if self.watch.is_some() {
+                self.watched + WATCH_PERIOD
+            } else {
+                now + Duration::from_secs(3600)
+            };
             for t in [self.deadline, self.next_report].into_iter().flatten() {
                 until = until.min(t);
             }
@@ -228,6 +247,28 @@ mod tests {
             }
         }
         assert!((2..=6).contains(&reports), "{reports}");
+    }
+
+    #[test]
+    fn a_report_always_due_cannot_starve_the_target_watch() {
+        let mut run = RunLoop::new(Some(Duration::from_millis(1)), None)
+            .watch(Box::new(|| Some("gone".to_string())));
+        let start = Instant::now();
+        let mut reports = 0;
+        let stop = loop {
+            // Each "report" takes longer than the interval.
+            match run.wait() {
+                Wake::Report => {
+                    reports += 1;
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Wake::Finish(stop) => break stop,
+            }
+            assert!(start.elapsed() < Duration::from_secs(5), "watch starved");
+        };
+        assert_eq!(stop, Stop::TargetGone("gone".into()));
+        assert!(reports > 10, "{reports}");
+        assert!(start.elapsed() < WATCH_PERIOD * 3, "{:?}", start.elapsed());
     }
 
     #[test]

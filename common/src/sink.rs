@@ -37,8 +37,11 @@ impl<T: Serialize + Render> Sink<T> for Printer {
                 warn(&item.health());
                 output::print(&item.render())
             }
-            // JSON carries the health fields itself.
-            Format::Json => output::json_line(item),
+            // JSON carries the health fields itself; the advice goes to stderr.
+            Format::Json => {
+                warn(&item.health());
+                output::json_line(item)
+            }
         }
     }
 }
@@ -47,8 +50,9 @@ impl<T: Serialize + Render> Sink<T> for Printer {
 pub fn warn(health: &Health) {
     if health.dropped > 0 {
         output::status(&format!(
-            "warning: {} updates dropped by the kernel side (map full or out of memory)",
-            health.dropped
+            "warning: {} updates dropped by the kernel side: {}",
+            health.dropped,
+            crate::mapsize::drop_advice()
         ));
     }
 }

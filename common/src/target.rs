@@ -4,12 +4,14 @@
 
 use std::ffi::OsStr;
 use std::os::unix::fs::MetadataExt;
+use std::path::PathBuf;
 
 use anyhow::Result;
 use serde::Serialize;
 
 use crate::args::TargetArgs;
 use crate::cgroup::{Cgroup, Hierarchy, TargetSpec};
+use crate::container::{ContainerInfo, Registry};
 
 /// The resolved `-c TARGET [--exact]` and `-p PID`.
 #[derive(Clone, Debug, Default)]
@@ -20,9 +22,13 @@ pub struct Target {
     pub exact: bool,
     /// Only this process (thread group id).
     pub pid: Option<u32>,
+    /// The container (or Kubernetes pod) the traced cgroup belongs to.
+    pub container: Option<ContainerInfo>,
     /// The process's start time (clock ticks after boot), to tell it from a
     /// later process that reuses its pid.
     pid_start: Option<u64>,
+    /// The cgroup2 mount to ask whether the cgroup still exists by id.
+    mount: Option<PathBuf>,
 }
 
 /// The target as reports show it in JSON.
@@ -36,6 +42,12 @@ pub struct TargetInfo {
     pub id: u64,
     /// Whether descendants are included (false with `--exact`).
     pub descendants: bool,
+    /// The container (or pod) of the cgroup, `null` when it is none.
+    pub container: Option<ContainerInfo>,
+    /// The cgroup is the cgroup2 root and descendants are included: every
+    /// process of the host is traced (e.g. `-c pid:N` of a process that
+    /// was never moved out of the root cgroup).
+    pub whole_host: bool,
 }
 
 impl Target {
@@ -53,18 +65,30 @@ impl Target {
         }
     }
 
-    /// Resolves `-c`/`--exact` and `-p` (already checked to exist).
-    pub fn resolve(hierarchy: &Hierarchy, args: &TargetArgs, pid: Option<u32>) -> Result<Self> {
-        let cgroup = args
+    /// Resolves `-c`/`--exact` and `-p` (already checked to exist),
+    /// asking container runtimes through `registry` when `-c` names one.
+    pub fn resolve(
+        hierarchy: &Hierarchy,
+        registry: &mut Registry,
+        args: &TargetArgs,
+        pid: Option<u32>,
+    ) -> Result<Self> {
+        let resolved = args
             .target
             .as_deref()
-            .map(|text| TargetSpec::parse(text)?.resolve(hierarchy))
+            .map(|text| TargetSpec::parse(text)?.resolve(hierarchy, registry))
             .transpose()?;
+        let (cgroup, container) = match resolved {
+            Some(r) => (Some(r.cgroup), r.container),
+            None => (None, None),
+        };
         Ok(Self {
             cgroup,
             exact: args.exact,
             pid,
+            container,
             pid_start: pid.and_then(process_start),
+            mount: Some(hierarchy.root.clone()),
         })
     }
 
@@ -80,14 +104,72 @@ impl Target {
             cgroup: cg.rel.clone(),
             id: cg.id,
             descendants: !self.exact,
+            container: self.container.clone(),
+            whole_host: self.is_whole_host(),
         })
     }
 
-    /// `cgroup /sys/fs/cgroup/x (id 42, with descendants)` for status lines.
+    /// The target cgroup is the root with its descendants: the whole host,
+    /// whatever the TARGET looked like.
+    pub fn is_whole_host(&self) -> bool {
+        self.cgroup.as_ref().is_some_and(|cg| cg.level == 0) && !self.exact
+    }
+
+    /// A note for stderr when a `-c` TARGET turned out to mean the whole
+    /// host (`given` is the TARGET as typed); `pid_flag` says whether the
+    /// tool has `-p` to offer instead.
+    pub fn whole_host_note(&self, given: &OsStr, pid_flag: bool) -> Option<String> {
+        if !self.is_whole_host() {
+            return None;
+        }
+        let cg = self.cgroup.as_ref()?;
+        let given = shown(given);
+        let root = crate::escape::path(&cg.path);
+        let what = match given.strip_prefix("pid:") {
+            Some(pid) => {
+                let alone = if pid_flag {
+                    format!("-p {pid} traces that process alone, ")
+                } else {
+                    String::new()
+                };
+                format!(
+                    "process {pid} is in the root cgroup {root}, so '{given}' covers every \
+                     process of the host; {alone}--exact only the processes in the root \
+                     cgroup itself"
+                )
+            }
+            None => format!(
+                "'{given}' is the root cgroup {root}: with its descendants that is every \
+                 process of the host (--exact: only the processes in the root cgroup itself)"
+            ),
+        };
+        Some(format!("note: {what}"))
+    }
+
+    /// `cgroup /sys/fs/cgroup/x (id 42, with descendants)` for status lines,
+    /// after the container's name when the cgroup is one's:
+    /// `container web (docker 3f2a9c1e5b7d), cgroup ...`.
     pub fn describe_cgroup(&self) -> Option<String> {
         self.cgroup.as_ref().map(|cg| {
+            let container = self
+                .container
+                .as_ref()
+                .map(|c| {
+                    let kind = if c.name.is_none() && c.pod.is_some() {
+                        "pod"
+                    } else {
+                        "container"
+                    };
+                    format!(
+                        "{kind} {} ({} {}), ",
+                        crate::escape::for_terminal(c.label().as_bytes()),
+                        c.runtime,
+                        c.short_id()
+                    )
+                })
+                .unwrap_or_default();
             format!(
-                "cgroup {} (id {}, {})",
+                "{container}cgroup {} (id {}, {})",
                 crate::escape::path(&cg.path),
                 cg.id,
                 if self.exact {
@@ -102,25 +184,29 @@ impl Target {
     /// Why the target no longer exists, if it does not: the cgroup was
     /// removed (or removed and created again: a new id under the old name
     /// is another cgroup), or the process exited (a new process may have
-    /// its pid).
+    /// its pid). The cgroup is asked for by id, so a mount of its path that
+    /// goes away does not end the run; the path is only a fallback when the
+    /// kernel cannot be asked.
     pub fn gone(&self) -> Option<String> {
         if let Some(cg) = &self.cgroup {
-            match std::fs::metadata(&cg.path) {
-                Err(_) => {
-                    return Some(format!(
-                        "target cgroup {} was removed",
-                        crate::escape::path(&cg.path)
-                    ))
-                }
-                Ok(meta) if meta.ino() != cg.id => {
-                    return Some(format!(
-                        "target cgroup {} was removed (a new cgroup of that name, id {}, is \
-                         not traced: run again to trace it)",
-                        crate::escape::path(&cg.path),
-                        meta.ino()
-                    ))
-                }
-                Ok(_) => {}
+            let alive = self
+                .mount
+                .as_deref()
+                .and_then(|m| crate::cgroup::alive::exists(m, cg.id));
+            let now_at_path = std::fs::metadata(&cg.path).ok().map(|m| m.ino());
+            let removed = match alive {
+                Some(alive) => !alive,
+                None => now_at_path != Some(cg.id),
+            };
+            if removed {
+                let path = crate::escape::path(&cg.path);
+                return Some(match now_at_path {
+                    Some(id) if id != cg.id => format!(
+                        "target cgroup {path} was removed (a new cgroup of that name, id {id}, \
+                         is not traced: run again to trace it)"
+                    ),
+                    _ => format!("target cgroup {path} was removed"),
+                });
             }
         }
         let pid = self.pid?;

@@ -206,6 +206,14 @@ impl Workload {
     }
 }
 
+impl Drop for Workload {
+    /// A test that fails half-way leaves no workload behind.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// Runs the workload to completion right away (no tracer synchronisation).
 pub fn run_workload(cgroup: Option<&Path>, args: &[&str]) -> Vec<String> {
     Workload::spawn(cgroup, args).finish()
@@ -241,8 +249,15 @@ impl Tool {
     /// Starts a tool and waits for its "Ctrl-C" status line on stderr, which
     /// every tool prints once its programs are attached.
     pub fn start(name: &str, args: &[&str]) -> Self {
-        let mut child = Command::new(bin(name))
-            .args(args)
+        let mut cmd = Command::new(bin(name));
+        cmd.args(args);
+        Self::start_command(name, cmd)
+    }
+
+    /// [`Tool::start`] for a command that runs the tool (through a
+    /// wrapper, with other arguments types or environment).
+    pub fn start_command(name: &str, mut cmd: Command) -> Self {
+        let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -425,3 +440,39 @@ pub fn rss_kib(pid: u32) -> u64 {
         .and_then(|v| v.split_whitespace().next()?.parse().ok())
         .unwrap_or(0)
 }
+
+/// Names of the workload's `distinct` syscalls, in its order.
+pub const DISTINCT_SYSCALL_NAMES: [&str; 32] = [
+    "getppid",
+    "getpgrp",
+    "getsid",
+    "getuid",
+    "geteuid",
+    "getgid",
+    "getegid",
+    "getresuid",
+    "getresgid",
+    "getgroups",
+    "uname",
+    "sysinfo",
+    "times",
+    "getrusage",
+    "getpriority",
+    "sched_getscheduler",
+    "sched_getparam",
+    "sched_get_priority_max",
+    "sched_get_priority_min",
+    "sched_rr_get_interval",
+    "getitimer",
+    "personality",
+    "getcpu",
+    "getpgid",
+    "sched_yield",
+    "time",
+    "gettimeofday",
+    "clock_getres",
+    "getcwd",
+    "gettid",
+    "capget",
+    "sched_getaffinity",
+];

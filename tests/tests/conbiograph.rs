@@ -478,7 +478,7 @@ root_test!(sigterm_summarizes_and_exact_target_has_no_descendants, {
     std::thread::sleep(Duration::from_millis(300));
     let done = tool.signal(nix::sys::signal::Signal::SIGTERM);
     assert!(
-        done.stderr.contains("[!] Received signal and summarizing"),
+        done.stderr.contains("Received signal, summarizing"),
         "{}",
         done.stderr
     );

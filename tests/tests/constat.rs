@@ -73,7 +73,7 @@ root_test!(pid_and_container_id_targets_resolve, {
 root_test!(every_cgroup_mode_names_the_cgroup, {
     let cg = TestCgroup::new("constat-all");
     let w = Workload::spawn(Some(&cg.path), &["getppid", "4321"]);
-    let tool = Tool::start("constat", &["--output", "json"]);
+    let tool = Tool::start("constat", &["--by-syscall", "--output", "json"]);
     w.finish();
     let done = tool.stop();
     let report = &done.json()[0];

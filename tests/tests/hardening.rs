@@ -288,7 +288,7 @@ root_test!(hostile_cgroup_names_are_escaped_and_json_stays_valid, {
     let table = t.stop();
     assert!(!table.stdout.contains('\x1b'), "raw escape in table");
     assert!(table.stdout.contains("\\e[31mred"), "{}", table.stdout);
-    let t = Tool::start("constat", &["--output", "json"]);
+    let t = Tool::start("constat", &["--by-syscall", "--output", "json"]);
     run_workload(Some(&evil), &["--no-wait", "getppid", "10"]);
     let done = t.stop();
     let report = &done.json()[0];
@@ -326,7 +326,7 @@ root_test!(many_short_lived_threads_are_counted_and_leak_nothing, {
 root_test!(a_thousand_cgroups_are_counted_or_reported_as_dropped, {
     let parent = TestCgroup::new("hard-many");
     let children: Vec<_> = (0..1000).map(|i| parent.child(&format!("c{i}"))).collect();
-    let t = Tool::start("constat", &["--output", "json"]);
+    let t = Tool::start("constat", &["--by-syscall", "--output", "json"]);
     for child in &children {
         run_workload(Some(child), &["--no-wait", "getppid", "1"]);
     }
@@ -393,7 +393,7 @@ root_test!(second_signal_during_the_final_report_exits_at_once, {
     let parent = TestCgroup::new("hard-second");
     let children: Vec<_> = (0..600).map(|i| parent.child(&format!("c{i}"))).collect();
     let mut child = Command::new(bin("constat"))
-        .args(["-T", "100000"])
+        .args(["--by-syscall", "-T", "100000"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -240,7 +240,10 @@ root_test!(comm_with_escape_sequence_is_escaped, {
     let cg = TestCgroup::new("unsharesnoop-comm");
     let evil = "\x1b[31mevil\x07";
     let w = Workload::spawn(Some(&cg.path), &["--comm", evil, "unshare", "0"]);
-    let tool = Tool::start("unsharesnoop", &["-c", &cg.arg(), "--calls", "unshare"]);
+    let tool = Tool::start(
+        "unsharesnoop",
+        &["-c", &cg.arg(), "--exact", "--calls", "unshare"],
+    );
     w.finish();
     let done = tool.stop();
     assert_eq!(done.code, Some(0), "{}", done.stderr);

@@ -28,6 +28,10 @@ struct Args {
     hooks: Hooks,
 }
 
+impl common::docs::Documented for Args {
+    const PAGE: &'static common::docs::Page = &common::docs::Page::NONE;
+}
+
 fn main() -> ExitCode {
     common::cli::main("benchfloor", run)
 }

@@ -1,9 +1,16 @@
 //! cgroup id -> path, for reports that show which cgroup did what. BPF only
 //! records ids; names are looked up here, by walking the cgroup2 tree.
+//!
+//! Under churn (cgroups created and removed all the time, ids never reused)
+//! the cache stays bounded and cheap: a walk happens only for an id not
+//! seen yet, at most as often as keeps walking under a tenth of the time,
+//! and a walk forgets removed cgroups nobody asked for since the previous
+//! one.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use walkdir::WalkDir;
 
@@ -11,6 +18,13 @@ use walkdir::WalkDir;
 pub struct CgroupNames {
     root: PathBuf,
     by_id: HashMap<u64, String>,
+    /// Ids looked up since the last walk: kept by the next walk even when
+    /// their cgroup is gone (rows of a cgroup removed during the period).
+    asked: HashSet<u64>,
+    last_walk: Option<Instant>,
+    walk_cost: Duration,
+    /// Walks so far (for tests and diagnostics).
+    pub walks: u64,
 }
 
 impl CgroupNames {
@@ -18,13 +32,20 @@ impl CgroupNames {
         let mut names = Self {
             root,
             by_id: HashMap::new(),
+            asked: HashSet::new(),
+            last_walk: None,
+            walk_cost: Duration::ZERO,
+            walks: 0,
         };
         names.refresh();
         names
     }
 
-    /// Re-reads the tree (new cgroups appear, removed ones stay known).
+    /// Re-reads the tree: new cgroups appear; removed ones stay only if
+    /// they were asked for since the previous walk.
     pub fn refresh(&mut self) {
+        let start = Instant::now();
+        let mut by_id = HashMap::with_capacity(self.by_id.len());
         for entry in WalkDir::new(&self.root)
             .follow_links(false)
             .same_file_system(true)
@@ -37,20 +58,84 @@ impl CgroupNames {
                 .path()
                 .strip_prefix(&self.root)
                 .unwrap_or(entry.path());
-            self.by_id.insert(meta.ino(), format!("/{}", rel.display()));
+            by_id.insert(meta.ino(), format!("/{}", rel.display()));
         }
+        for id in self.asked.drain() {
+            if let Some(name) = self.by_id.remove(&id) {
+                by_id.entry(id).or_insert(name);
+            }
+        }
+        self.by_id = by_id;
+        self.walks += 1;
+        self.last_walk = Some(Instant::now());
+        self.walk_cost = start.elapsed();
+    }
+
+    /// A walk may run now: walks take at most a tenth of the time.
+    fn may_walk(&self) -> bool {
+        self.last_walk
+            .is_none_or(|t| t.elapsed() >= self.walk_cost.saturating_mul(10))
     }
 
     /// Path relative to the cgroup2 mount (`/system.slice/x.service`), or
     /// `<cgroup id N, removed>` when the directory is gone before we saw it.
     pub fn name(&mut self, id: u64) -> String {
-        if !self.by_id.contains_key(&id) {
+        if !self.by_id.contains_key(&id) && self.may_walk() {
             self.refresh();
         }
-        // Remember misses too, so a removed cgroup costs one walk, not one per row.
+        self.asked.insert(id);
+        // A miss is not remembered: a cgroup created after the walk gets
+        // its name at a later one.
         self.by_id
-            .entry(id)
-            .or_insert_with(|| format!("<cgroup id {id}, removed>"))
-            .clone()
+            .get(&id)
+            .cloned()
+            .unwrap_or_else(|| format!("<cgroup id {id}, removed>"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ino(p: &std::path::Path) -> u64 {
+        std::fs::metadata(p).unwrap().ino()
+    }
+
+    #[test]
+    fn churn_costs_bounded_walks_and_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_path_buf();
+        let keep = root.join("keep");
+        std::fs::create_dir(&keep).unwrap();
+        let mut names = CgroupNames::new(root.clone());
+        assert_eq!(names.name(ino(&keep)), "/keep");
+        // 2 000 unknown ids in a row (cgroups gone before we looked) cost
+        // far fewer walks than ids.
+        let before = names.walks;
+        for id in 0..2000u64 {
+            assert_eq!(
+                names.name(u64::MAX - id),
+                format!("<cgroup id {}, removed>", u64::MAX - id)
+            );
+        }
+        assert!(names.walks - before < 200, "{} walks", names.walks - before);
+        // A cgroup created later is found (a miss is not cached for good).
+        let late = root.join("late");
+        std::fs::create_dir(&late).unwrap();
+        std::thread::sleep(Duration::from_millis(5));
+        assert_eq!(names.name(ino(&late)), "/late");
+        // Removed and still asked for: kept; removed and forgotten: dropped.
+        let gone = root.join("gone");
+        std::fs::create_dir(&gone).unwrap();
+        let gone_id = ino(&gone);
+        names.refresh();
+        assert_eq!(names.name(gone_id), "/gone");
+        std::fs::remove_dir(&gone).unwrap();
+        names.refresh();
+        assert_eq!(names.by_id.get(&gone_id).map(String::as_str), Some("/gone"));
+        names.refresh();
+        names.refresh();
+        assert!(!names.by_id.contains_key(&gone_id));
+        assert!(names.by_id.len() <= 4, "{:?}", names.by_id);
     }
 }

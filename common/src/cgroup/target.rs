@@ -1,8 +1,9 @@
-//! TARGET strings (`-c`): a cgroup v2 path (absolute or relative to the
-//! cgroup2 mount), `pid:N`, a container id or unique prefix, or a systemd
-//! unit. Each resolves to one cgroup v2 directory: its path, id and depth.
+//! TARGET strings (`-c`): a cgroup v2 path (absolute, from the current
+//! directory, or relative to the cgroup2 mount), `pid:N`, a systemd unit, or
+//! a container or pod by name or id (docker, podman, containerd/Kubernetes,
+//! CRI-O, runc: see [`crate::container`]). Each resolves to one cgroup v2
+//! directory: its path, id and depth.
 
-use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::fs;
 use std::io;
@@ -13,24 +14,13 @@ use std::path::{Component, Path, PathBuf};
 use anyhow::Result;
 use walkdir::WalkDir;
 
+use super::mountinfo::Cgroup2Mount;
 use super::Hierarchy;
+use crate::container::{ContainerInfo, Found, Registry};
 use crate::exit::usage;
 
 const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
 const CGROUP_SUPER_MAGIC: i64 = 0x0027_e0eb;
-
-/// Shortest container-id prefix accepted (shorter ones match too much).
-pub const MIN_ID_PREFIX: usize = 4;
-
-/// Directory-name patterns container runtimes use for a container's cgroup:
-/// (prefix, suffix) around the id.
-const RUNTIME_PATTERNS: &[(&str, &str)] = &[
-    ("docker-", ".scope"),
-    ("cri-containerd-", ".scope"),
-    ("crio-", ".scope"),
-    ("libpod-", ".scope"),
-    ("", ""), // cgroupfs driver: the bare id
-];
 
 /// Unit suffixes systemd gives cgroup directories.
 const UNIT_SUFFIXES: &[&str] = &[".service", ".scope", ".slice", ".socket", ".mount", ".swap"];
@@ -44,10 +34,16 @@ pub enum TargetSpec {
     Relative(PathBuf),
     /// `pid:1234`: that process's cgroup.
     Pid(u32),
-    /// `3f2a9c1e...`: a container id or prefix (hex, at least 4 chars).
-    ContainerId(String),
     /// `nginx.service`, `session-2.scope`, `user.slice`.
     Unit(String),
+}
+
+/// A resolved target directory and, when it is one, the container (or
+/// Kubernetes pod) it belongs to.
+#[derive(Clone, Debug)]
+pub struct Resolved {
+    pub cgroup: Cgroup,
+    pub container: Option<ContainerInfo>,
 }
 
 /// A resolved cgroup v2 directory.
@@ -61,10 +57,6 @@ pub struct Cgroup {
     pub id: u64,
     /// Depth below the cgroup2 root (root = 0).
     pub level: u32,
-}
-
-fn is_hex_id(text: &str) -> bool {
-    (MIN_ID_PREFIX..=64).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 impl TargetSpec {
@@ -118,39 +110,55 @@ impl TargetSpec {
             if UNIT_SUFFIXES.iter().any(|s| t.ends_with(s)) {
                 return Ok(Self::Unit(t.to_string()));
             }
-            if is_hex_id(t) {
-                return Ok(Self::ContainerId(t.to_ascii_lowercase()));
-            }
         }
         let trimmed = bytes.strip_suffix(b"/").unwrap_or(bytes);
         Ok(Self::Relative(PathBuf::from(OsStr::from_bytes(trimmed))))
     }
 
-    /// Finds the cgroup v2 directory this target names.
-    pub fn resolve(&self, hierarchy: &Hierarchy) -> Result<Cgroup> {
+    /// Finds the cgroup v2 directory this target names, asking the
+    /// container runtimes (through `registry`) only for a word that is not
+    /// a directory below the mount, and says which container it is.
+    pub fn resolve(&self, hierarchy: &Hierarchy, registry: &mut Registry) -> Result<Resolved> {
         let root = &hierarchy.root;
-        match self {
-            Self::Absolute(path) => Cgroup::from_dir(hierarchy, path),
-            Self::Relative(rel) => Cgroup::from_dir(hierarchy, &root.join(rel)),
-            Self::Pid(pid) => Cgroup::from_dir(hierarchy, &root.join(pid_cgroup(*pid)?)),
-            Self::ContainerId(prefix) => {
-                // A directory of that name right below the mount wins: the
-                // user may have meant a relative path that looks like hex.
-                let direct = root.join(prefix);
-                if direct.is_dir() {
-                    return Cgroup::from_dir(hierarchy, &direct);
-                }
-                let path = find_container(root, prefix)?;
-                Cgroup::from_dir(hierarchy, &path)
+        let cgroup = match self {
+            Self::Absolute(path) => Cgroup::from_dir(hierarchy, path)?,
+            Self::Pid(pid) => Cgroup::from_dir(hierarchy, &pid_dir(hierarchy, *pid)?)?,
+            Self::Unit(unit) => Cgroup::from_dir(hierarchy, &find_unit(root, unit)?)?,
+            // A directory of that name below the mount wins: a container
+            // name (or an id prefix, or NAMESPACE/POD) comes second.
+            Self::Relative(rel) if root.join(rel).exists() => {
+                Cgroup::from_dir(hierarchy, &root.join(rel))?
             }
-            Self::Unit(unit) => Cgroup::from_dir(hierarchy, &find_unit(root, unit)?),
-        }
+            Self::Relative(rel) => {
+                let Some(text) = rel.to_str() else {
+                    return Cgroup::from_dir(hierarchy, &root.join(rel)).map(|cgroup| Resolved {
+                        cgroup,
+                        container: None,
+                    });
+                };
+                let found = registry.find(text)?;
+                return match found {
+                    Found::One { cgroup_dir, info } | Found::Pod { cgroup_dir, info } => {
+                        Ok(Resolved {
+                            cgroup: Cgroup::from_dir(hierarchy, &cgroup_dir)?,
+                            container: Some(info),
+                        })
+                    }
+                    other => Err(usage(registry.explain(text, &other).unwrap_or_else(|| {
+                        format!("target '{text}': not a cgroup directory or a container")
+                    }))),
+                };
+            }
+        };
+        let container = registry.identify(&cgroup.rel);
+        Ok(Resolved { cgroup, container })
     }
 }
 
-/// cgroup v2 path of a process, from /proc/PID/cgroup (the `0::` line),
-/// as bytes: a cgroup name need not be UTF-8.
-fn pid_cgroup(pid: u32) -> Result<PathBuf> {
+/// The `0::` path of a process, from /proc/PID/cgroup, as bytes (a cgroup
+/// name need not be UTF-8). It is relative to OUR cgroup namespace: `/x`
+/// below its root, `/../y` beside it.
+fn pid_cgroup(pid: u32) -> Result<Vec<u8>> {
     let text = match fs::read(format!("/proc/{pid}/cgroup")) {
         Ok(t) => t,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -162,23 +170,135 @@ fn pid_cgroup(pid: u32) -> Result<PathBuf> {
             )))
         }
     };
-    parse_proc_cgroup(&text).ok_or_else(|| {
+    proc_cgroup_line(&text).map(<[u8]>::to_vec).ok_or_else(|| {
         usage(format!(
             "target 'pid:{pid}': the process has no cgroup v2 entry in /proc/{pid}/cgroup"
         ))
     })
 }
 
+/// The path of the `0::` line, without a ` (deleted)` suffix.
+fn proc_cgroup_line(text: &[u8]) -> Option<&[u8]> {
+    text.split(|&b| b == b'\n')
+        .find_map(|l| l.strip_prefix(b"0::"))
+        .map(|p| p.strip_suffix(b" (deleted)").unwrap_or(p))
+}
+
+/// A cgroup path relative to a cgroup namespace root, made lexical: how
+/// many levels it climbs above the root (`..`), then the names below.
+fn climb_and_names(path: &[u8]) -> (usize, Vec<&[u8]>) {
+    let mut up = 0;
+    let mut names: Vec<&[u8]> = Vec::new();
+    for part in path.split(|&b| b == b'/') {
+        match part {
+            b"" | b"." => {}
+            b".." => {
+                if names.pop().is_none() {
+                    up += 1;
+                }
+            }
+            name => names.push(name),
+        }
+    }
+    (up, names)
+}
+
+/// Where a process's cgroup should be under a mount, from the mount's root
+/// field and the process's `0::` path (both relative to our namespace):
+/// `(depth, tail)` = the tail joined below any directory `depth` levels
+/// under the mount point (names a namespace hides are unknown: `depth`
+/// counts them). `None`: not under this mount.
+fn expected_place<'a>(mount_root: &[u8], proc_path: &'a [u8]) -> Option<(usize, Vec<&'a [u8]>)> {
+    let (k, x) = climb_and_names(mount_root);
+    let (j, y) = climb_and_names(proc_path);
+    // Absolute paths, with our namespace root N = a1..an (names we cannot
+    // see): the mount shows a1..a(n-k)/x, the process is in a1..a(n-j)/y.
+    if j > k {
+        // The kernel writes the shortest path: y leaves a(n-j+1)..a(n-k),
+        // which the mount's top lies below.
+        None
+    } else if j == k {
+        y.starts_with(&x).then(|| (0, y[x.len()..].to_vec()))
+    } else if x.len() <= k - j {
+        // Between the mount's top and y lie k - j names we cannot see,
+        // the first of them x.
+        Some((k - j - x.len(), y))
+    } else {
+        let rest = &x[k - j..];
+        y.starts_with(rest).then(|| (0, y[rest.len()..].to_vec()))
+    }
+}
+
+/// True when thread `pid` (a process's leader) is in cgroup directory `dir`.
+fn holds(dir: &Path, pid: u32) -> bool {
+    let wanted = pid.to_string();
+    ["cgroup.threads", "cgroup.procs"].iter().any(|file| {
+        fs::read_to_string(dir.join(file)).is_ok_and(|t| t.lines().any(|l| l.trim() == wanted))
+    })
+}
+
+/// The directory under `mount` holding process `pid`, whose `0::` path is
+/// `proc_path`: the expected place when the process is there (a decoy of
+/// the same relative name elsewhere is refused), else a search of the mount.
+fn locate(mount: &Cgroup2Mount, proc_path: &[u8], pid: u32) -> Option<PathBuf> {
+    if let Some((depth, tail)) = expected_place(&mount.root, proc_path) {
+        let tail: PathBuf = tail.iter().map(|n| OsStr::from_bytes(n)).collect();
+        let bases: Vec<PathBuf> = if depth == 0 {
+            vec![mount.mount_point.clone()]
+        } else {
+            WalkDir::new(&mount.mount_point)
+                .min_depth(depth)
+                .max_depth(depth)
+                .same_file_system(true)
+                .into_iter()
+                .filter_map(|e| e.ok())
+                .filter(|e| e.file_type().is_dir())
+                .map(|e| e.into_path())
+                .collect()
+        };
+        if let Some(dir) = bases
+            .iter()
+            .map(|b| b.join(&tail))
+            .find(|d| d.is_dir() && holds(d, pid))
+        {
+            return Some(dir);
+        }
+    }
+    // Moved, renamed or seen through an unusual mount: ask every cgroup.
+    std::iter::once(mount.mount_point.clone())
+        .chain(walk_dirs(&mount.mount_point).map(|(p, _)| p))
+        .find(|d| holds(d, pid))
+}
+
+/// The cgroup directory of process `pid`, under the preferred cgroup2
+/// mount, verified by the process being in it.
+fn pid_dir(hierarchy: &Hierarchy, pid: u32) -> Result<PathBuf> {
+    let mount = hierarchy
+        .preferred()
+        .ok_or_else(|| anyhow::anyhow!("no cgroup2 mount at {}", hierarchy.root.display()))?;
+    let mut proc_path = pid_cgroup(pid)?;
+    // It may move between the two reads: read again once.
+    for _ in 0..2 {
+        if let Some(dir) = locate(mount, &proc_path, pid) {
+            return Ok(dir);
+        }
+        proc_path = pid_cgroup(pid)?;
+    }
+    Err(usage(format!(
+        "target 'pid:{pid}': its cgroup ({} in /proc/{pid}/cgroup) is not under the cgroup2 \
+         mount {}; give the cgroup directory instead",
+        crate::escape::for_terminal(&proc_path),
+        hierarchy.root.display()
+    )))
+}
+
 /// The v2 path (`/system.slice/x.service`) from /proc/PID/cgroup contents,
 /// without the leading `/`.
 pub fn parse_proc_cgroup(text: &[u8]) -> Option<PathBuf> {
-    text.split(|&b| b == b'\n')
-        .find_map(|l| l.strip_prefix(b"0::"))
-        .map(|p| {
-            let p = p.strip_suffix(b" (deleted)").unwrap_or(p);
-            let start = p.iter().position(|&b| b != b'/').unwrap_or(p.len());
-            PathBuf::from(OsStr::from_bytes(&p[start..]))
-        })
+    proc_cgroup_line(text).map(|p| {
+        let start = p.iter().position(|&b| b != b'/').unwrap_or(p.len());
+        PathBuf::from(OsStr::from_bytes(&p[start..]))
+    })
 }
 
 /// Every cgroup directory below `root` (not `root` itself), with its name.
@@ -196,58 +316,12 @@ fn walk_dirs(root: &Path) -> impl Iterator<Item = (PathBuf, String)> {
         })
 }
 
-/// The container id a directory name carries, if it follows a runtime's
-/// naming (`docker-<id>.scope`, bare 64-hex `<id>`, ...).
-pub fn container_id_of(name: &str) -> Option<&str> {
-    RUNTIME_PATTERNS.iter().find_map(|(prefix, suffix)| {
-        let id = name.strip_prefix(prefix)?.strip_suffix(suffix)?;
-        let full = if prefix.is_empty() {
-            id.len() == 64
-        } else {
-            id.len() >= 12
-        };
-        (full && id.bytes().all(|b| b.is_ascii_hexdigit())).then_some(id)
-    })
-}
-
 fn list(paths: &[PathBuf]) -> String {
     paths
         .iter()
         .map(|p| crate::escape::path(p))
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// The directory of the container whose id starts with `prefix`.
-pub fn find_container(root: &Path, prefix: &str) -> Result<PathBuf> {
-    // id -> shallowest directory carrying it.
-    let mut found: BTreeMap<String, PathBuf> = BTreeMap::new();
-    for (path, name) in walk_dirs(root) {
-        if let Some(id) = container_id_of(&name) {
-            if id.to_ascii_lowercase().starts_with(prefix) {
-                let shallower = found
-                    .get(id)
-                    .is_none_or(|p| path.components().count() < p.components().count());
-                if shallower {
-                    found.insert(id.to_string(), path);
-                }
-            }
-        }
-    }
-    let paths: Vec<PathBuf> = found.into_values().collect();
-    match paths.len() {
-        0 => Err(usage(format!(
-            "target '{prefix}': no container with that id under {} (looked for \
-             docker-<id>.scope, cri-containerd-<id>.scope, crio-<id>.scope, libpod-<id>.scope \
-             and bare <id> directories); check the id, or give the cgroup path",
-            root.display()
-        ))),
-        1 => Ok(paths.into_iter().next().unwrap_or_default()),
-        _ => Err(usage(format!(
-            "target '{prefix}': ambiguous container id prefix, matches {}: give more characters",
-            list(&paths)
-        ))),
-    }
 }
 
 /// The cgroup directory of a systemd unit.
@@ -315,30 +389,77 @@ impl Cgroup {
                 hierarchy.root.display()
             )));
         }
-        let root = fs::canonicalize(&hierarchy.root).unwrap_or_else(|_| hierarchy.root.clone());
-        let Ok(below) = canonical.strip_prefix(&root) else {
+        // The mount the path lies under (Cilium's, a private one...), not
+        // only the preferred one: all show the same hierarchy.
+        let mounts = hierarchy.mounts.iter().map(|m| Cgroup2Mount {
+            mount_point: fs::canonicalize(&m.mount_point).unwrap_or_else(|_| m.mount_point.clone()),
+            ..m.clone()
+        });
+        let Some(mount) = mounts
+            .filter(|m| canonical.starts_with(&m.mount_point))
+            .max_by_key(|m| m.mount_point.components().count())
+        else {
             return Err(usage(format!(
-                "target {shown}: is outside the host's cgroup2 mount {}",
-                hierarchy.root.display()
+                "target {shown}: is outside the cgroup2 mounts ({})",
+                list(
+                    &hierarchy
+                        .mounts
+                        .iter()
+                        .map(|m| m.mount_point.clone())
+                        .collect::<Vec<_>>()
+                )
             )));
+        };
+        let id = meta.ino();
+        let below = if mount.whole {
+            canonical
+                .strip_prefix(&mount.mount_point)
+                .unwrap_or(Path::new(""))
+                .to_path_buf()
+        } else {
+            // A cgroup namespace's view: depths there are not the kernel's
+            // levels. Find the same cgroup (same id) in the whole hierarchy.
+            hierarchy
+                .preferred()
+                .filter(|m| m.whole)
+                .and_then(|m| find_id(&m.mount_point, id))
+                .ok_or_else(|| {
+                    usage(format!(
+                        "target {shown}: the cgroup2 mount {} shows only part of the hierarchy \
+                         (a cgroup namespace's view) and no mount of the whole hierarchy holds \
+                         this cgroup; mount the host's cgroup2 (e.g. `mount -t cgroup2 none \
+                         /mnt/cgroup2` from the host's cgroup namespace) and give the path there",
+                        mount.mount_point.display()
+                    ))
+                })?
         };
         let level = below.components().count() as u32;
         let rel = format!("/{}", below.display());
         Ok(Self {
             path: canonical,
             rel,
-            id: meta.ino(),
+            id,
             level,
         })
     }
+}
+
+/// The path below `root` of the cgroup whose id (directory inode) is `id`.
+fn find_id(root: &Path, id: u64) -> Option<PathBuf> {
+    WalkDir::new(root)
+        .follow_links(false)
+        .same_file_system(true)
+        .into_iter()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_dir())
+        .find(|e| e.metadata().is_ok_and(|m| m.ino() == id))
+        .and_then(|e| e.path().strip_prefix(root).ok().map(Path::to_path_buf))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
-
-    const ID: &str = "3f2a9c1e5b7d4e6f8a9b0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e1f";
 
     #[test]
     fn classifies_targets() {
@@ -383,7 +504,7 @@ mod tests {
         );
         assert_eq!(
             TargetSpec::parse(OsStr::new("3F2A")).unwrap(),
-            TargetSpec::ContainerId("3f2a".into())
+            TargetSpec::Relative("3F2A".into())
         );
         assert_eq!(
             TargetSpec::parse(OsStr::new("abc")).unwrap(),
@@ -396,40 +517,12 @@ mod tests {
     }
 
     #[test]
-    fn runtime_names() {
-        assert_eq!(container_id_of(&format!("docker-{ID}.scope")), Some(ID));
-        assert_eq!(
-            container_id_of(&format!("cri-containerd-{ID}.scope")),
-            Some(ID)
-        );
-        assert_eq!(container_id_of(&format!("crio-{ID}.scope")), Some(ID));
-        assert_eq!(container_id_of(&format!("libpod-{ID}.scope")), Some(ID));
-        assert_eq!(container_id_of(ID), Some(ID));
-        assert_eq!(container_id_of(&format!("crio-conmon-{ID}.scope")), None);
-        assert_eq!(container_id_of("deadbeef"), None);
-        assert_eq!(container_id_of("user.slice"), None);
-    }
-
-    #[test]
-    fn finds_containers_and_units_in_a_tree() {
+    fn finds_units_in_a_tree() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
-        let other = format!("3f2b{}", &ID[4..]);
-        fs::create_dir_all(root.join(format!("system.slice/docker-{ID}.scope"))).unwrap();
-        fs::create_dir_all(root.join(format!("kubepods/pod1/{other}"))).unwrap();
         fs::create_dir_all(root.join("system.slice/nginx.service")).unwrap();
         fs::create_dir_all(root.join("user.slice/a/dup.scope")).unwrap();
         fs::create_dir_all(root.join("user.slice/b/dup.scope")).unwrap();
-
-        let found = find_container(root, "3f2a").unwrap();
-        assert!(found.ends_with(format!("docker-{ID}.scope")));
-        assert!(find_container(root, "3f2b").unwrap().ends_with(&other));
-        let err = find_container(root, "3f2").unwrap_err().to_string();
-        assert!(err.contains("ambiguous"), "{err}");
-        assert!(find_container(root, "ffff")
-            .unwrap_err()
-            .to_string()
-            .contains("no container"));
         assert!(find_unit(root, "nginx.service")
             .unwrap()
             .ends_with("nginx.service"));
@@ -438,6 +531,40 @@ mod tests {
             .to_string()
             .contains("ambiguous"));
         assert!(find_unit(root, "gone.service").is_err());
+    }
+
+    #[test]
+    fn places_from_inside_a_cgroup_namespace() {
+        let place = |root: &[u8], proc: &'static [u8]| {
+            expected_place(root, proc).map(|(d, t)| {
+                (
+                    d,
+                    t.iter()
+                        .map(|n| String::from_utf8_lossy(n).into_owned())
+                        .collect::<Vec<_>>(),
+                )
+            })
+        };
+        let v = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+        // The host: mount of the root, paths from the root.
+        assert_eq!(place(b"/", b"/a/b"), Some((0, v(&["a", "b"]))));
+        assert_eq!(place(b"/", b"/"), Some((0, v(&[]))));
+        // A pod (namespace root A) with the host's cgroupfs: "/.." on top,
+        // its own processes at "/sub" = one hidden name, then sub.
+        assert_eq!(place(b"/..", b"/sub"), Some((1, v(&["sub"]))));
+        assert_eq!(place(b"/../..", b"/"), Some((2, v(&[]))));
+        // A process outside the namespace, beside it.
+        assert_eq!(place(b"/..", b"/../B/c"), Some((0, v(&["B", "c"]))));
+        // The namespace's own mount cannot show what lies beside it.
+        assert_eq!(place(b"/", b"/../B"), None);
+        // A mount of a subtree.
+        assert_eq!(place(b"/x", b"/x/y"), Some((0, v(&["y"]))));
+        assert_eq!(place(b"/x", b"/z"), None);
+        assert_eq!(place(b"/../x", b"/sub"), Some((0, v(&["sub"]))));
+        assert_eq!(place(b"/../x/y", b"/sub"), None);
+        assert_eq!(place(b"/../x/y", b"/y/sub"), Some((0, v(&["sub"]))));
+        // Lexical clean-up.
+        assert_eq!(place(b"/./", b"/a/../b//c"), Some((0, v(&["b", "c"]))));
     }
 
     #[test]

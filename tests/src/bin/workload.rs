@@ -23,6 +23,8 @@
 //!   sleep MS               sleep (no syscalls counted on purpose: nanosleep)
 //!   pause                  block until killed
 //!   rename NAME            set this thread's comm (prctl PR_SET_NAME)
+//!   distinct N K           the first N (at most 32) of DISTINCT_SYSCALLS, K times each
+//!   rename-hex HEX         like rename, with the name's bytes in hex (need not be UTF-8)
 //! Prints one line per action result on stdout; "ready" when in the cgroup.
 
 use std::ffi::CString;
@@ -104,21 +106,99 @@ fn direct_io(path: &str, bytes: usize, write: bool) {
     println!("{} {done}", if write { "wrote" } else { "read" });
 }
 
+/// Side-effect-free syscalls the workload makes nowhere else (raw, never
+/// through the vDSO), for `distinct`: tests name them with
+/// `contrace_tests::DISTINCT_SYSCALL_NAMES`, in this order.
+const DISTINCT_SYSCALLS: [libc::c_long; 32] = [
+    libc::SYS_getppid,
+    libc::SYS_getpgrp,
+    libc::SYS_getsid,
+    libc::SYS_getuid,
+    libc::SYS_geteuid,
+    libc::SYS_getgid,
+    libc::SYS_getegid,
+    libc::SYS_getresuid,
+    libc::SYS_getresgid,
+    libc::SYS_getgroups,
+    libc::SYS_uname,
+    libc::SYS_sysinfo,
+    libc::SYS_times,
+    libc::SYS_getrusage,
+    libc::SYS_getpriority,
+    libc::SYS_sched_getscheduler,
+    libc::SYS_sched_getparam,
+    libc::SYS_sched_get_priority_max,
+    libc::SYS_sched_get_priority_min,
+    libc::SYS_sched_rr_get_interval,
+    libc::SYS_getitimer,
+    libc::SYS_personality,
+    libc::SYS_getcpu,
+    libc::SYS_getpgid,
+    libc::SYS_sched_yield,
+    libc::SYS_time,
+    libc::SYS_gettimeofday,
+    libc::SYS_clock_getres,
+    libc::SYS_getcwd,
+    libc::SYS_gettid,
+    libc::SYS_capget,
+    libc::SYS_sched_getaffinity,
+];
+
+/// One call of `nr` with harmless arguments (out-buffers on the stack).
+fn distinct_call(nr: libc::c_long) {
+    let mut buf = [0u64; 128];
+    let p = buf.as_mut_ptr();
+    // SAFETY: every call only reads its scalar arguments and writes at most
+    // sizeof(buf) bytes into `buf` (uname, sysinfo, rusage, timespec...).
+    unsafe {
+        match nr {
+            libc::SYS_getsid | libc::SYS_getpgid | libc::SYS_sched_getscheduler => {
+                libc::syscall(nr, 0)
+            }
+            libc::SYS_getresuid | libc::SYS_getresgid => libc::syscall(nr, p, p.add(1), p.add(2)),
+            libc::SYS_getgroups => libc::syscall(nr, 0, std::ptr::null_mut::<u32>()),
+            libc::SYS_uname | libc::SYS_sysinfo | libc::SYS_times => libc::syscall(nr, p),
+            libc::SYS_getrusage => libc::syscall(nr, libc::RUSAGE_SELF, p),
+            libc::SYS_getpriority => libc::syscall(nr, libc::PRIO_PROCESS, 0),
+            libc::SYS_sched_getparam | libc::SYS_sched_rr_get_interval => libc::syscall(nr, 0, p),
+            libc::SYS_sched_get_priority_max | libc::SYS_sched_get_priority_min => {
+                libc::syscall(nr, libc::SCHED_OTHER)
+            }
+            libc::SYS_getitimer => libc::syscall(nr, libc::ITIMER_REAL, p),
+            libc::SYS_personality => libc::syscall(nr, 0xffff_ffffu32 as libc::c_long),
+            libc::SYS_getcpu => libc::syscall(nr, p, p.add(1), std::ptr::null_mut::<u8>()),
+            libc::SYS_time => libc::syscall(nr, std::ptr::null_mut::<u8>()),
+            libc::SYS_gettimeofday => libc::syscall(nr, p, std::ptr::null_mut::<u8>()),
+            libc::SYS_clock_getres => libc::syscall(nr, libc::CLOCK_MONOTONIC, p),
+            libc::SYS_getcwd => libc::syscall(nr, p, 1024),
+            libc::SYS_capget => {
+                p.write(0x2008_0522); // _LINUX_CAPABILITY_VERSION_3, pid 0
+                libc::syscall(nr, p, p.add(2))
+            }
+            libc::SYS_sched_getaffinity => libc::syscall(nr, 0, 128, p),
+            _ => libc::syscall(nr),
+        }
+    };
+}
+
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    // Bytes first: a --cgroup directory need not be UTF-8.
+    let raw: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    let args: Vec<String> = raw
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     let mut i = 0;
     let mut wait = true;
     while i < args.len() && args[i].starts_with("--") {
         match args[i].as_str() {
             "--cgroup" => {
-                let dir = args
-                    .get(i + 1)
-                    .unwrap_or_else(|| die("--cgroup needs a dir".into()));
-                std::fs::write(
-                    format!("{dir}/cgroup.procs"),
-                    std::process::id().to_string(),
-                )
-                .unwrap_or_else(|e| die(format!("joining {dir}: {e}")));
+                let dir = std::path::Path::new(
+                    raw.get(i + 1)
+                        .unwrap_or_else(|| die("--cgroup needs a dir".into())),
+                );
+                std::fs::write(dir.join("cgroup.procs"), std::process::id().to_string())
+                    .unwrap_or_else(|e| die(format!("joining {}: {e}", dir.display())));
                 i += 2;
             }
             "--comm" => {
@@ -355,6 +435,33 @@ fn main() {
                 // SAFETY: pause blocks until a signal.
                 unsafe { libc::pause() };
             },
+            "distinct" => {
+                let n = num(a1, "syscalls") as usize;
+                let k = num(a2, "count");
+                if n > DISTINCT_SYSCALLS.len() {
+                    die(format!("distinct: at most {}", DISTINCT_SYSCALLS.len()));
+                }
+                for _ in 0..k {
+                    for &nr in &DISTINCT_SYSCALLS[..n] {
+                        distinct_call(nr);
+                    }
+                }
+                3
+            }
+            "rename-hex" => {
+                let hex = a1.unwrap_or_else(|| die("rename-hex needs hex bytes".into()));
+                let mut name: Vec<u8> = (0..hex.len() / 2)
+                    .map(|i| {
+                        u8::from_str_radix(&hex[2 * i..2 * i + 2], 16)
+                            .unwrap_or_else(|_| die(format!("bad hex {hex}")))
+                    })
+                    .collect();
+                name.truncate(15);
+                name.push(0);
+                // SAFETY: NUL-terminated buffer of at most 16 bytes.
+                unsafe { libc::prctl(libc::PR_SET_NAME, name.as_ptr()) };
+                2
+            }
             other => die(format!("unknown action {other}")),
         };
         i += used;

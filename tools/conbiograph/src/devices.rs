@@ -47,6 +47,24 @@ pub fn resolve(text: &str) -> Result<u32> {
             "--device {text}: no block device with that number (see `lsblk`)"
         )));
     }
+    // A path (`/dev/mapper/root`, `/dev/disk/by-id/...`, any symlink to a
+    // device node): the node it leads to says which device it is.
+    if text.starts_with('/') {
+        use std::os::unix::fs::FileTypeExt;
+        use std::os::unix::fs::MetadataExt;
+        if let Ok(meta) = std::fs::metadata(text) {
+            if meta.file_type().is_block_device() {
+                let rdev = meta.rdev();
+                return Ok(kernel_dev(
+                    nix::sys::stat::major(rdev) as u32,
+                    nix::sys::stat::minor(rdev) as u32,
+                ));
+            }
+            return Err(common::exit::usage(format!(
+                "--device {text}: not a block device; name one from `lsblk` (e.g. --device vda)"
+            )));
+        }
+    }
     let name = text.strip_prefix("/dev/").unwrap_or(text);
     let valid = !name.is_empty() && !name.contains('/') && name != "." && name != "..";
     let dev_file = Path::new("/sys/class/block").join(name).join("dev");
@@ -90,6 +108,30 @@ mod tests {
         let uevent = "MAJOR=254\nMINOR=0\nDEVNAME=vda\nDEVTYPE=disk\n";
         assert_eq!(parse_devname(uevent).as_deref(), Some("vda"));
         assert_eq!(parse_devname("MAJOR=1\n"), None);
+    }
+
+    #[test]
+    fn device_paths_and_links_lead_to_their_node() {
+        let Some(disk) = std::fs::read_dir("/sys/class/block")
+            .ok()
+            .and_then(|mut d| d.next())
+            .and_then(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+        else {
+            return;
+        };
+        let node = format!("/dev/{disk}");
+        if !std::path::Path::new(&node).exists() {
+            return;
+        }
+        let link = std::env::temp_dir().join(format!("contrace-dev-link-{}", std::process::id()));
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(&node, &link).unwrap();
+        let by_link = resolve(link.to_str().unwrap());
+        let _ = std::fs::remove_file(&link);
+        assert_eq!(by_link.unwrap(), resolve(&disk).unwrap());
+        assert_eq!(resolve(&node).unwrap(), resolve(&disk).unwrap());
+        assert!(resolve("/etc/hostname").is_err());
     }
 
     #[test]

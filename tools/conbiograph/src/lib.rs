@@ -8,6 +8,7 @@
 pub mod chart;
 pub mod collect;
 pub mod devices;
+pub mod docs;
 pub mod report;
 pub mod series;
 pub mod units;

@@ -18,19 +18,6 @@ use conbiograph::report::{self, PeriodRow, Summary};
 use conbiograph::{chart, devices, units};
 use conbiograph::{Collector, Config, Dir, Metric, Period, Series};
 
-const EXAMPLES: &str = "\
-EXAMPLES:
-    conbiograph -t 500 -c /sys/fs/cgroup/system.slice/docker-3f2a9c1e.scope
-                                 # bytes per 0.5 s, chart on Ctrl-C
-    conbiograph -c 3f2a9c1e --live
-                                 # the same by container id, redrawn every period
-    conbiograph -c pid:1234 --write --count -d 30
-                                 # write requests per second for 30 s
-    conbiograph -c mypod --device vda --avg
-                                 # average request size on one disk
-    conbiograph -c mypod -t 100 --output csv > io.csv
-                                 # one row per 100 ms period for plotting elsewhere";
-
 /// `--output`: the chart and a summary, or one row per period.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum OutputFormat {
@@ -50,7 +37,7 @@ enum OutputFormat {
 /// points merge and each step shows the mean of 2, 4, 8... periods. The
 /// --output json/csv rows are always one per period.
 #[derive(Debug, Parser)]
-#[command(name = "conbiograph", version, after_help = EXAMPLES)]
+#[command(name = "conbiograph", version)]
 #[command(group(ArgGroup::new("metric").args(["count", "avg"])))]
 #[command(group(ArgGroup::new("direction").args(["read", "write"])))]
 struct Args {
@@ -74,7 +61,8 @@ struct Args {
     write: bool,
     /// Only this block device (name as in lsblk, or MAJ:MIN); a whole disk
     /// includes its partitions.
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME",
+          add = common::complete::ArgValueCompleter::new(common::complete::block_devices))]
     device: Option<String>,
     #[command(flatten)]
     run: RunArgs,
@@ -89,6 +77,10 @@ struct Args {
 /// Shortest period: below it, waking up and draining would cost more than
 /// the I/O being graphed.
 const MIN_PERIOD: Duration = Duration::from_millis(10);
+
+impl common::docs::Documented for Args {
+    const PAGE: &'static common::docs::Page = &conbiograph::docs::PAGE;
+}
 
 fn main() -> ExitCode {
     common::cli::main("conbiograph", run)
@@ -242,7 +234,7 @@ fn run(args: Args) -> Result<ExitCode> {
             }
         }
     };
-    run_loop.drive(Some("[!] Received signal and summarizing"), render)?;
+    run_loop.drive(Some(common::runloop::SIGNAL_STATUS), render)?;
     Ok(ExitCode::SUCCESS)
 }
 

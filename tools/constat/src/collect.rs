@@ -66,7 +66,7 @@ fn sum(per_cpu: &[constat_stats]) -> constat_stats {
 impl<'obj> Collector<'obj> {
     /// Opens, configures, loads and attaches the BPF program.
     pub fn start(open_object: &'obj mut MaybeUninit<OpenObject>, target: &Target) -> Result<Self> {
-        let per_cgroup = target.cgroup.is_none();
+        let per_cgroup = target.is_host();
         let mut nr_slots = 0;
         let mut skel =
             common::bpf::open_and_load(ConstatSkelBuilder::default(), open_object, |open| {
@@ -84,6 +84,9 @@ impl<'obj> Collector<'obj> {
                         .set_max_entries(1)
                         .context("sizing the counter array")?;
                 }
+                let keys = per_cgroup.then_some(common::mapsize::Keys::CgroupSyscall);
+                common::mapsize::size_hash(&mut open.maps.cg_stats0, keys)?;
+                common::mapsize::size_hash(&mut open.maps.cg_stats1, keys)?;
                 Ok(())
             })?;
         skel.attach()

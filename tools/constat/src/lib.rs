@@ -2,10 +2,16 @@
 //! counted in the kernel per (cgroup, syscall).
 //!
 //! [`collect::Collector`] is the kernel side (an [`common::collector::Aggregator`]);
-//! [`report::Report`] turns one of its samples into a table or NDJSON.
+//! [`report::Report`] turns one of its samples into a table or NDJSON;
+//! [`summary::Summary`] folds a host-wide sample into one row per cgroup.
+//! The per-process, errno and latency-histogram views are syscount's
+//! collector and report, shared (see the `syscount` crate).
 
 pub mod collect;
+pub mod docs;
 pub mod report;
+pub mod summary;
 
 pub use collect::{Collector, Row};
 pub use report::{Options, Report, SortKey};
+pub use summary::{Summary, SummaryReport};

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use clap::ValueEnum;
 use common::collector::{Health, Sample};
+use common::container::ContainerInfo;
 use common::identity::Resolver;
 use common::output::{self, Align, ReportMeta};
 use common::sink::Render;
@@ -37,6 +38,12 @@ pub struct JsonRow {
     pub cgroup: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cgroup_id: Option<u64>,
+    /// Every-cgroup mode: the cgroup's container or pod (null: none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container: Option<Option<ContainerInfo>>,
+    /// How the table names the cgroup: the container's label, else the path.
+    #[serde(skip)]
+    pub shown_as: Option<String>,
     pub syscall: String,
     pub nr: u32,
     pub count: u64,
@@ -114,7 +121,7 @@ impl Report {
             total.elapsed_ns += r.total_ns;
             total.max_ns = total.max_ns.max(r.max_ns);
         }
-        let per_cgroup = target.cgroup.is_none();
+        let per_cgroup = target.is_host();
         let mut ordered: Vec<Row> = Vec::with_capacity(data.len());
         if per_cgroup {
             let mut groups: HashMap<u64, Vec<Row>> = HashMap::new();
@@ -142,6 +149,8 @@ impl Report {
             .map(|r| JsonRow {
                 cgroup: r.cgroup_id.map(|id| names.cgroup_path(id)),
                 cgroup_id: r.cgroup_id,
+                container: r.cgroup_id.map(|id| names.container(id)),
+                shown_as: r.cgroup_id.map(|id| names.display_name(id)),
                 syscall: common::syscalls::name(r.nr).into_owned(),
                 nr: r.nr,
                 count: r.count,
@@ -197,7 +206,7 @@ impl Render for Report {
         let mut table = output::table(&headers);
         for r in &self.rows {
             let mut cells = Vec::new();
-            if let Some(cg) = &r.cgroup {
+            if let Some(cg) = &r.shown_as {
                 cells.push(common::escape::for_terminal(cg.as_bytes()));
             }
             cells.extend([

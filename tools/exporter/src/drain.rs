@@ -17,7 +17,7 @@ use anyhow::{anyhow, Context, Result};
 use common::runloop::{Stop, StopHandle};
 use libbpf_rs::OpenObject;
 
-use crate::identity::{HostIdentity, Identity};
+use crate::identity::{unresolved, HostIdentity, Identity};
 use crate::sources::namespaces::Namespaces;
 use crate::sources::syscalls::Syscalls;
 use crate::sources::{Deltas, Source};
@@ -200,7 +200,7 @@ fn drain(
         .into_iter()
         .map(|id| {
             let path = identity.cgroup_path(id);
-            let container = identity.container(id, &path).unwrap_or_default();
+            let container = identity.container(id).unwrap_or_default();
             (id, (path, container))
         })
         .collect();
@@ -208,14 +208,21 @@ fn drain(
     Ok(())
 }
 
-/// Marks removed cgroups, forgets those past their grace period, and asks
-/// again for the names of young containers the runtimes had not named yet.
+/// Marks removed cgroups and forgets those past their grace period. Asks
+/// again where the first answer was incomplete: a cgroup the resolver had
+/// not found yet (created after its last walk of the tree), a young
+/// container its runtime had not named yet. A cgroup that gets its real
+/// path or name keeps its totals under the new labels.
 fn sweep(store: &Mutex<Store>, identity: &mut dyn Identity) {
-    let unnamed = lock(store).unnamed(Instant::now());
-    for (id, path) in unnamed {
-        if let Some(labels) = identity.container(id, &path) {
-            lock(store).relabel(id, labels);
-        }
+    let now = Instant::now();
+    for (id, path) in lock(store).to_relabel(now) {
+        let fresh = if unresolved(&path) {
+            identity.cgroup_path(id)
+        } else {
+            path
+        };
+        let container = identity.container(id).unwrap_or_default();
+        lock(store).relabel(id, fresh, container);
     }
     let live = lock(store).live();
     let removed: Vec<u64> = live
@@ -223,8 +230,7 @@ fn sweep(store: &Mutex<Store>, identity: &mut dyn Identity) {
         .filter(|(id, path)| !identity.exists(*id, path))
         .map(|(id, _)| id)
         .collect();
-    let forgotten = lock(store).expire(&removed, Instant::now());
-    identity.maintain(forgotten);
+    let forgotten = lock(store).expire(&removed, now);
     if forgotten > 0 {
         // A burst of churn raised the heap; hand the freed pages back so the
         // exporter's memory follows the cgroups it serves, not its peak.

@@ -7,6 +7,7 @@
 //! arguments, 3 the `--listen` address cannot be listened on (in use, not
 //! local, privileged port), 130 a second signal while stopping.
 
+mod docs;
 mod drain;
 mod identity;
 mod listen;
@@ -35,18 +36,10 @@ use crate::store::{Limits, Store};
 
 const TOOL: &str = "contrace-exporter";
 
-const EXAMPLES: &str = "\
-EXAMPLES:
-    contrace-exporter                          # serve on 0.0.0.0:9808
-    contrace-exporter --listen 127.0.0.1:9808  # loopback only
-    contrace-exporter --latency                # also time spent in syscalls (entry hook too)
-    contrace-exporter --syscalls execve,openat,connect --top-syscalls 8
-    curl -s localhost:9808/metrics | grep contrace_syscalls_total";
-
 /// Serve per-cgroup syscall, error, namespace-change and block I/O counts
 /// from eBPF to Prometheus (`/metrics`; `/healthz` once attached).
 #[derive(Debug, Parser)]
-#[command(name = "contrace-exporter", version, after_help = EXAMPLES)]
+#[command(name = "contrace-exporter", version)]
 struct Args {
     /// Address to serve on: IP:PORT (no host names).
     #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:9808", value_parser = listen::parse)]
@@ -82,9 +75,15 @@ struct Args {
     /// Do not count namespace changes (unshare, setns, clone, clone3).
     #[arg(long)]
     no_namespaces: bool,
+    #[command(flatten)]
+    maps: common::mapsize::MapArgs,
     /// Show libbpf's log.
     #[arg(short = 'v', long)]
     verbose: bool,
+}
+
+impl common::docs::Documented for Args {
+    const PAGE: &'static common::docs::Page = &docs::PAGE;
 }
 
 /// A count flag: 0 to 1 000 000.
@@ -133,6 +132,7 @@ fn serve(args: Args) -> Result<ExitCode> {
         },
     )?;
     common::bpf::init_libbpf_log(args.verbose);
+    common::mapsize::set_override(args.maps.max_entries);
 
     let limits = Limits {
         top_syscalls: args.top_syscalls,

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use common::collector::Health;
 
-use crate::identity::ContainerLabels;
+use crate::identity::{unresolved, ContainerLabels};
 use crate::sources::{BlockDelta, CgroupDelta, Deltas, SyscallDelta};
 
 /// What gets a label of its own, and for how long.
@@ -251,24 +251,32 @@ impl Store {
             .collect()
     }
 
-    /// Young container cgroups still without a container name: (id, path).
-    pub fn unnamed(&self, now: Instant) -> Vec<(u64, String)> {
+    /// Cgroups whose labels are worth asking for again: (id, path). A path
+    /// the resolver could not find yet (for the grace period: by then it
+    /// is found or really gone); a young container without a name.
+    pub fn to_relabel(&self, now: Instant) -> Vec<(u64, String)> {
+        let grace = self.limits.grace;
         self.cgroups
             .iter()
             .filter(|(_, cg)| {
-                cg.container.incomplete()
-                    && cg.gone_since.is_none()
-                    && now.saturating_duration_since(cg.first_seen) < NAME_RETRY
+                let age = now.saturating_duration_since(cg.first_seen);
+                (unresolved(&cg.path) && age < grace)
+                    || (cg.container.incomplete() && cg.gone_since.is_none() && age < NAME_RETRY)
             })
             .map(|(id, cg)| (*id, cg.path.clone()))
             .collect()
     }
 
-    /// New container labels for cgroup `id`: its series carry them from
-    /// the next scrape on, with the totals counted so far.
-    pub fn relabel(&mut self, id: u64, labels: ContainerLabels) {
+    /// New labels for cgroup `id`: its series carry them from the next
+    /// scrape on, with the totals counted so far. A path found at last
+    /// means the cgroup is not gone after all.
+    pub fn relabel(&mut self, id: u64, path: String, container: ContainerLabels) {
         if let Some(cg) = self.cgroups.get_mut(&id) {
-            cg.container = labels;
+            if unresolved(&cg.path) && !unresolved(&path) {
+                cg.gone_since = None;
+            }
+            cg.path = path;
+            cg.container = container;
         }
     }
 
@@ -400,6 +408,30 @@ mod tests {
         assert_eq!(store.expire(&[], t0 + Duration::from_secs(10)), 1);
         assert_eq!(store.cgroup_count(), 1);
         assert_eq!(store.series(), 2);
+    }
+
+    #[test]
+    fn a_cgroup_found_late_keeps_its_totals_under_its_real_path() {
+        let mut store = Store::new(limits(), false);
+        let mut l = labels(&[1]);
+        l.insert(
+            1,
+            ("<cgroup id 1, removed>".into(), ContainerLabels::default()),
+        );
+        store.apply(&calls(1, &[(1, 3)]), &l);
+        let t0 = Instant::now();
+        // Not found on the first sweep: counted as gone, but asked again.
+        store.expire(&[1], t0);
+        assert_eq!(
+            store.to_relabel(t0),
+            vec![(1, "<cgroup id 1, removed>".into())]
+        );
+        store.relabel(1, "/found".into(), ContainerLabels::default());
+        assert_eq!(store.live(), vec![(1, "/found".to_string())]);
+        assert!(store.to_relabel(t0).is_empty());
+        store.apply(&calls(1, &[(1, 4)]), &HashMap::new());
+        assert_eq!(count(&store, 1, Slot::Named(1)), 7);
+        assert_eq!(store.expire(&[], t0 + Duration::from_secs(60)), 0);
     }
 
     #[test]

@@ -50,6 +50,18 @@ impl Mode {
     fn hashed(&self) -> bool {
         self.by_process || self.by_cgroup || self.by_errno
     }
+
+    /// What the hashes are keyed by, for sizing them from the host.
+    fn keys(&self) -> common::mapsize::Keys {
+        use common::mapsize::Keys;
+        if self.by_process {
+            Keys::Process
+        } else if self.by_cgroup {
+            Keys::CgroupSyscall
+        } else {
+            Keys::Fixed
+        }
+    }
 }
 
 /// What to trace (the target: `-c`, `--exact`, `-p`); everything else is counted.
@@ -158,6 +170,11 @@ impl<'obj> Collector<'obj> {
                 rodata.by_process = mode.by_process;
                 rodata.by_cgroup = mode.by_cgroup;
                 rodata.by_errno = mode.by_errno;
+                let keys = mode.keys();
+                common::mapsize::size_hash(&mut open.maps.keyed0, mode.hashed().then_some(keys))?;
+                common::mapsize::size_hash(&mut open.maps.keyed1, mode.hashed().then_some(keys))?;
+                common::mapsize::size_hash(&mut open.maps.hists0, mode.histogram.then_some(keys))?;
+                common::mapsize::size_hash(&mut open.maps.hists1, mode.histogram.then_some(keys))?;
                 if !mode.timed {
                     // Count-only: the exit hook alone, the cheapest path there is.
                     open.progs.syscount_enter.set_autoload(false);

@@ -6,6 +6,7 @@
 //! histograms or NDJSON.
 
 pub mod collect;
+pub mod docs;
 pub mod hist;
 pub mod report;
 

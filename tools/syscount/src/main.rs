@@ -10,40 +10,24 @@ use clap::Parser;
 use common::args::{IntervalArgs, OutputArgs, RunArgs, TargetArgs};
 use common::cli::Startup;
 use common::collector::Aggregator;
+use common::complete::ArgValueCompleter;
 use common::exit::usage;
 use common::output;
-use common::runloop::RunLoop;
+use common::runloop::{RunLoop, SIGNAL_STATUS};
 use common::sink::{Printer, Sink};
 
 use syscount::{Collector, Filters, Mode, Report};
 
-const EXAMPLES: &str = "\
-EXAMPLES:
-    syscount                     # top 10 syscalls by count, on Ctrl-C
-    syscount -p $(pidof dd)      # look only at a particular process
-    syscount -L                  # measure and sort output by latency
-    syscount -P                  # group statistics by pid, not by syscall
-    syscount -x -i 5             # count only failed syscalls, every 5 s
-    syscount -e ENOENT -i 5      # count only syscalls failed with ENOENT
-    syscount -c /sys/fs/cgroup/unified/system.slice/nginx.service
-                                 # one cgroup (and below), as libbpf-tools
-    syscount -c 3f2a9c1e         # a container by id prefix (or pid:N, a unit)
-    syscount -c mypod --histogram --syscall read,write
-                                 # log2 latency distributions of read and write
-    syscount --errno -x          # per syscall, failures per errno name
-    syscount --by-cgroup --syscall futex
-                                 # which container makes all those futex calls
-    syscount -L --output json    # NDJSON, one object per report";
-
 /// Summarize syscall counts and latencies, of the whole host, a container
 /// (cgroup v2) or a process. Accepts libbpf-tools syscount's flags.
 #[derive(Debug, Parser)]
-#[command(name = "syscount", version, after_help = EXAMPLES)]
+#[command(name = "syscount", version)]
 struct Args {
     #[command(flatten)]
     target: TargetArgs,
     /// Process PID to trace (all its threads).
-    #[arg(short = 'p', long, value_name = "PID", value_parser = common::args::pid)]
+    #[arg(short = 'p', long, value_name = "PID", value_parser = common::args::pid,
+          add = ArgValueCompleter::new(common::complete::processes))]
     pid: Option<u32>,
     /// Count by process and not by syscall.
     #[arg(short = 'P', long = "process")]
@@ -83,13 +67,20 @@ struct Args {
     /// Split counts by cgroup (a CGROUP column).
     #[arg(long)]
     by_cgroup: bool,
-    /// Count only these syscalls.
-    #[arg(long, value_name = "NAME[,NAME]")]
+    /// Count only these syscalls (names or numbers, comma-separated).
+    #[arg(long, value_name = "NAME[,NAME]",
+          add = ArgValueCompleter::new(common::complete::syscall_names))]
     syscall: Option<String>,
     #[command(flatten)]
     run: RunArgs,
     #[command(flatten)]
+    maps: common::mapsize::MapArgs,
+    #[command(flatten)]
     output: OutputArgs,
+}
+
+impl common::docs::Documented for Args {
+    const PAGE: &'static common::docs::Page = &syscount::docs::PAGE;
 }
 
 fn main() -> ExitCode {
@@ -138,7 +129,7 @@ fn run(args: Args) -> Result<ExitCode> {
             let nrs = common::syscalls::parse_list(list).map_err(usage)?;
             if nrs.is_empty() {
                 return Err(usage(
-                    "--syscall needs at least one name, e.g. --syscall read,write",
+                    "--syscall needs at least one name or number, e.g. --syscall read,write",
                 ));
             }
             Ok(nrs)
@@ -153,7 +144,11 @@ fn run(args: Args) -> Result<ExitCode> {
         histogram: args.histogram,
         millis: args.milliseconds,
     };
-    let Startup { hierarchy, target } = Startup::new(
+    let Startup {
+        target,
+        identities: mut names,
+        ..
+    } = Startup::new(
         "syscount",
         &args.target,
         args.pid,
@@ -167,9 +162,7 @@ fn run(args: Args) -> Result<ExitCode> {
         errno: errno_filter,
         syscalls: syscalls.as_deref(),
     };
-    // Walk the cgroup tree before attaching: the walk's syscalls stay out of
-    // the counts.
-    let mut names = common::cgroup::CgroupNames::new(hierarchy.root.clone());
+    common::mapsize::set_override(args.maps.max_entries);
     let mut open_object = std::mem::MaybeUninit::uninit();
     let mut collector = Collector::start(&mut open_object, &filters, mode)?;
     // The signal handler goes in before the "Ctrl-C" line invites a signal.
@@ -204,8 +197,8 @@ fn run(args: Args) -> Result<ExitCode> {
             sample, mode, &target, &mut names, args.top, last,
         ))
     };
-    // libbpf-tools prints nothing on Ctrl-C: neither do we.
-    run_loop.drive(None, render)?;
+    // The same stderr line as every contrace tool; stdout stays libbpf-tools'.
+    run_loop.drive(Some(SIGNAL_STATUS), render)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
 
 use common::collector::{Health, Sample};
+use common::container::ContainerInfo;
 use common::identity::Resolver;
 use common::output::ReportMeta;
 use common::sink::Render;
@@ -41,6 +42,9 @@ pub struct JsonRow {
     pub cgroup: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cgroup_id: Option<u64>,
+    /// --by-cgroup: the cgroup's container or pod (null: none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container: Option<Option<ContainerInfo>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub syscall: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -145,18 +149,20 @@ impl Report {
             .into_iter()
             .map(|e| {
                 let cgroup = e.cgroup_id.map(|id| names.cgroup_path(id));
+                let shown_as = e.cgroup_id.map(|id| names.display_name(id));
                 let slots = if mode.histogram {
                     hists.remove(&(e.cgroup_id, e.id)).unwrap_or_default()
                 } else {
                     Vec::new()
                 };
                 JsonRow {
-                    display_cgroup: cgroup
+                    display_cgroup: shown_as
                         .as_deref()
                         .map(|c| common::escape::for_terminal(c.as_bytes()))
                         .unwrap_or_default(),
                     cgroup,
                     cgroup_id: e.cgroup_id,
+                    container: e.cgroup_id.map(|id| names.container(id)),
                     syscall: (!mode.by_process).then(|| common::syscalls::name(e.id).into_owned()),
                     nr: (!mode.by_process).then_some(e.id),
                     pid: mode.by_process.then_some(e.id),

@@ -35,6 +35,18 @@ const JOIN_SLOT: &[(u64, usize)] = &[
     (0x4000_0000, 2),
 ];
 
+/// CLONE_NEW* bits and the namespace each creates, in /proc/<pid>/ns/ order.
+const CREATED: &[(u64, &str)] = &[
+    (0x0002_0000, "mnt"),
+    (0x2000_0000, "pid"),
+    (0x4000_0000, "net"),
+    (0x0400_0000, "uts"),
+    (0x0800_0000, "ipc"),
+    (0x1000_0000, "user"),
+    (0x0200_0000, "cgroup"),
+    (0x0000_0080, "time"),
+];
+
 /// The system calls this tool traces (`--calls`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, ValueEnum)]
 pub enum Call {
@@ -159,7 +171,28 @@ impl Event {
             .collect()
     }
 
-    /// Names of the namespaces whose inode differs after the call.
+    /// Namespace types the call created, from its flags (a failed call
+    /// created none; setns joins, never creates): for unshare the caller's
+    /// new namespaces (pid and time apply to its future children), for
+    /// clone and clone3 the child's. clone(2)'s low byte is the exit
+    /// signal, not CLONE_NEWTIME.
+    pub fn created(&self) -> Vec<&'static str> {
+        if self.ret < 0 || self.call == Call::Setns {
+            return Vec::new();
+        }
+        let flags = match self.call {
+            Call::Clone => self.flags & !flags::CSIGNAL,
+            _ => self.flags,
+        };
+        CREATED
+            .iter()
+            .filter(|(bit, _)| flags & bit != 0)
+            .map(|&(_, name)| name)
+            .collect()
+    }
+
+    /// Names of the calling process's namespaces whose inode differs after
+    /// the call.
     pub fn changed(&self) -> Vec<&'static str> {
         (0..NS_NAMES.len())
             .filter(|&i| self.ns_before[i] != self.ns_after[i])
@@ -217,6 +250,23 @@ mod tests {
             kind: "net",
             inode: 77
         }));
+    }
+
+    #[test]
+    fn created_namespaces_come_from_the_flags() {
+        let mut e = setns(0x4000_0000, 0, 12);
+        assert!(e.created().is_empty(), "setns joins, creates nothing");
+        e.call = Call::Clone;
+        e.ret = 4242;
+        e.flags = 0x4000_0000 | 0x0400_0000 | 0x11; // NEWNET|NEWUTS|SIGCHLD
+        assert_eq!(e.created(), vec!["net", "uts"]);
+        e.flags = 0x80 | 0x11; // clone(2): 0x80 is in the signal byte
+        assert!(e.created().is_empty());
+        e.call = Call::Clone3;
+        e.flags = 0x80 | 0x2000_0000;
+        assert_eq!(e.created(), vec!["pid", "time"]);
+        e.ret = -1;
+        assert!(e.created().is_empty());
     }
 
     #[test]

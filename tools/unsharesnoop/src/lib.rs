@@ -6,6 +6,7 @@
 //! or NDJSON.
 
 pub mod collect;
+pub mod docs;
 pub mod event;
 pub mod flags;
 pub mod report;

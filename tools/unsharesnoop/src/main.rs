@@ -9,26 +9,15 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use clap::Parser;
 use common::args::{OutputArgs, RunArgs, TargetArgs};
-use common::cgroup::CgroupNames;
 use common::cli::Startup;
 use common::collector::{EventSource, Health};
 use common::identity::Resolver;
 use common::output::{self, Format};
-use common::runloop::{RunLoop, Stop, Wake};
+use common::runloop::{RunLoop, Stop, Wake, SIGNAL_STATUS};
 use common::timefmt::MonotonicClock;
 
 use unsharesnoop::report::{self, Layout, Summary};
 use unsharesnoop::{Call, Collector, Config, Event};
-
-const EXAMPLES: &str = "\
-EXAMPLES:
-    unsharesnoop                 # successful unshare/setns/namespace-creating clones
-    unsharesnoop --all           # failed calls too (RET shows the errno)
-    unsharesnoop --calls unshare # only unshare(2), like the original tool
-    unsharesnoop -c 3f2a9c1e     # one container (id prefix), and its children
-    unsharesnoop -p 1234 -d 30   # one process, for 30 seconds
-    unsharesnoop --output json | jq 'select(.type == \"event\") | .ns_after'
-                                 # NDJSON: namespace inodes before/after each call";
 
 /// Default ring buffer: 1024 pages (4 MiB with 4 KiB pages), ~24 000 events.
 const DEFAULT_BUFFER_PAGES: u32 = 1024;
@@ -43,7 +32,7 @@ const LOST_WARNING_PERIOD: Duration = Duration::from_secs(1);
 /// Trace namespace changes: unshare(2), setns(2) and clone(2)/clone3(2)
 /// calls that create namespaces, with flags decoded.
 #[derive(Debug, Parser)]
-#[command(name = "unsharesnoop", version, after_help = EXAMPLES)]
+#[command(name = "unsharesnoop", version)]
 struct Args {
     /// Show failed calls too (RET is then the errno name).
     #[arg(short = 'a', long)]
@@ -51,7 +40,8 @@ struct Args {
     #[command(flatten)]
     target: TargetArgs,
     /// Only this process (thread group id).
-    #[arg(short = 'p', long, value_name = "PID", value_parser = common::args::pid)]
+    #[arg(short = 'p', long, value_name = "PID", value_parser = common::args::pid,
+          add = common::complete::ArgValueCompleter::new(common::complete::processes))]
     pid: Option<u32>,
     /// Calls to trace, comma-separated; `clone` covers clone and clone3
     /// (only those that create a namespace).
@@ -65,7 +55,8 @@ struct Args {
     #[command(flatten)]
     run: RunArgs,
     /// Output format: a table line per event, or NDJSON (one object per
-    /// event, then a summary object with `events` and `lost`).
+    /// event, then a summary object with `events`, `lost`, `untraced` and
+    /// `target`).
     #[command(flatten)]
     output: OutputArgs,
     /// Ring buffer size in pages (a power of two, 1 GiB at most). Raise it
@@ -110,6 +101,10 @@ fn buffer_bytes(pages: u32) -> Result<u32> {
     u32::try_from(bytes).with_context(|| format!("ring buffer of {bytes} bytes is too large"))
 }
 
+impl common::docs::Documented for Args {
+    const PAGE: &'static common::docs::Page = &unsharesnoop::docs::PAGE;
+}
+
 fn main() -> ExitCode {
     common::cli::main("unsharesnoop", run)
 }
@@ -119,7 +114,7 @@ struct Printer {
     format: Format,
     layout: Layout,
     clock: MonotonicClock,
-    names: CgroupNames,
+    names: common::identity::Identities,
     events: u64,
 }
 
@@ -134,12 +129,20 @@ impl Printer {
         for ev in events {
             line.clear();
             // Enrichment first: ids become names, then the line is formatted.
-            let cgroup = self.names.cgroup_path(ev.cgroup_id);
             match self.format {
                 Format::Table => {
-                    line.extend_from_slice(self.layout.line(ev, &cgroup, &self.clock).as_bytes())
+                    let shown = if self.layout.cgroup_column {
+                        self.names.display_name(ev.cgroup_id)
+                    } else {
+                        String::new()
+                    };
+                    line.extend_from_slice(self.layout.line(ev, &shown, &self.clock).as_bytes())
                 }
-                Format::Json => report::json(ev, &cgroup, &self.clock, &mut line)?,
+                Format::Json => {
+                    let cgroup = self.names.cgroup_path(ev.cgroup_id);
+                    let container = self.names.container(ev.cgroup_id);
+                    report::json(ev, &cgroup, container, &self.clock, &mut line)?
+                }
             }
             line.push(b'\n');
             out.write_all(&line)?;
@@ -154,7 +157,9 @@ fn run(args: Args) -> Result<ExitCode> {
     let mut calls = args.calls.clone();
     calls.sort_by_key(|c| *c as u8);
     calls.dedup();
-    let Startup { hierarchy, target } = Startup::new(
+    let Startup {
+        target, identities, ..
+    } = Startup::new(
         "unsharesnoop",
         &args.target,
         args.pid,
@@ -179,10 +184,13 @@ fn run(args: Args) -> Result<ExitCode> {
         layout: Layout {
             // `clone` alone prints clone and clone3 lines: tell them apart.
             call_column: calls.len() > 1 || calls.contains(&Call::Clone),
-            cgroup_column: target.cgroup.is_none(),
+            // Whenever more than one cgroup can appear: host-wide, or a
+            // target with its descendants (a child's events are not the
+            // target's own).
+            cgroup_column: !(target.cgroup.is_some() && target.exact),
         },
         clock: MonotonicClock::new(),
-        names: CgroupNames::new(hierarchy.root.clone()),
+        names: identities,
         events: 0,
     };
     let what: Vec<&str> = calls
@@ -235,7 +243,8 @@ fn run(args: Args) -> Result<ExitCode> {
     printer.print(&rest)?;
     let health = collector.health();
     match stop {
-        Stop::Signal | Stop::Duration | Stop::Requested => {}
+        Stop::Signal => output::status(SIGNAL_STATUS),
+        Stop::Duration | Stop::Requested => {}
         Stop::TargetGone(why) => output::status(&format!("{why}; stopping")),
     }
     if format == Format::Json {
@@ -244,6 +253,7 @@ fn run(args: Args) -> Result<ExitCode> {
             events: printer.events,
             lost: health.lost,
             untraced: health.untraced,
+            target: target.info(),
         })?;
     }
     output::status(&format!(

@@ -3,6 +3,7 @@
 
 use std::fmt::Write;
 
+use common::container::ContainerInfo;
 use common::timefmt::MonotonicClock;
 use serde::Serialize;
 
@@ -13,7 +14,8 @@ pub struct Layout {
     /// More than one kind of call can appear (`clone` alone means clone
     /// and clone3): say which one each line is.
     pub call_column: bool,
-    /// Every cgroup is traced (no `-c`): say whose call it was.
+    /// More than one cgroup can appear (no `-c`, or `-c` with its
+    /// descendants): say whose call it was.
     pub cgroup_column: bool,
 }
 
@@ -56,8 +58,8 @@ impl Layout {
         out
     }
 
-    /// One event as a table line; `cgroup` is its cgroup's path, resolved
-    /// by the caller. comm and cgroup names are escaped: a process can name
+    /// One event as a table line; `cgroup` names its cgroup (the container's
+    /// label, else the path), resolved by the caller. comm and cgroup names are escaped: a process can name
     /// itself anything, including terminal escapes.
     pub fn line(&self, ev: &Event, cgroup: &str, clock: &MonotonicClock) -> String {
         let mut out = String::new();
@@ -141,9 +143,17 @@ struct JsonEvent {
     errno: Option<String>,
     cgroup_id: u64,
     cgroup: String,
+    /// The caller's container or pod (null: none).
+    container: Option<ContainerInfo>,
+    /// The calling process's namespaces before and after the call, and
+    /// which of them changed (never any for clone: the caller stays put).
     ns_before: Namespaces,
     ns_after: Namespaces,
     ns_changed: Vec<&'static str>,
+    /// Namespace types the call created, from its flags: the caller's new
+    /// ones for unshare, the child's for clone/clone3; none for setns
+    /// (it joins) or a failed call.
+    ns_created: Vec<&'static str>,
     /// setns only: its fd argument and the namespaces joined.
     #[serde(skip_serializing_if = "Option::is_none")]
     fd: Option<i32>,
@@ -152,10 +162,11 @@ struct JsonEvent {
 }
 
 /// Appends one event as JSON (without the newline) to `out`; `cgroup` is
-/// its cgroup's path, resolved by the caller.
+/// its cgroup's path and `container` its container, resolved by the caller.
 pub fn json(
     ev: &Event,
     cgroup: &str,
+    container: Option<ContainerInfo>,
     clock: &MonotonicClock,
     out: &mut Vec<u8>,
 ) -> serde_json::Result<()> {
@@ -176,9 +187,11 @@ pub fn json(
             errno: ev.errno().map(common::errno::name),
             cgroup_id: ev.cgroup_id,
             cgroup: cgroup.to_string(),
+            container,
             ns_before: (&ev.ns_before).into(),
             ns_after: (&ev.ns_after).into(),
             ns_changed: ev.changed(),
+            ns_created: ev.created(),
             fd: setns.then_some(ev.fd),
             joined: setns.then(|| {
                 ev.joined()
@@ -199,8 +212,14 @@ pub struct Summary {
     #[serde(rename = "type")]
     pub kind: &'static str,
     pub events: u64,
+    /// Events the kernel could not store: the ring buffer was full.
     pub lost: u64,
+    /// Calls of the target that were not traced: at their entry the kernel
+    /// could not allocate the per-task storage that carries the call to its
+    /// exit (out of memory). 0 normally; never silently missing.
     pub untraced: u64,
+    /// The traced cgroup, null without `-c`.
+    pub target: Option<common::target::TargetInfo>,
 }
 
 #[cfg(test)]
@@ -256,7 +275,7 @@ mod tests {
     fn json_is_valid_for_any_comm() {
         let clock = MonotonicClock::new();
         let mut text = Vec::new();
-        json(&event(b"bad\xff\x07"), "/x", &clock, &mut text).unwrap();
+        json(&event(b"bad\xff\x07"), "/x", None, &clock, &mut text).unwrap();
         let back: serde_json::Value = serde_json::from_slice(&text).unwrap();
         assert_eq!(back["errno"], "EPERM");
         assert_eq!(back["flags"], 0x0202_0000);

@@ -1,0 +1,132 @@
+//! The four tools on real containers: named docker and podman containers
+//! traced by name and by id prefix with exact counts of work run through
+//! `docker exec` / `podman exec`, and host-wide output naming containers.
+
+use std::time::Duration;
+
+use contrace_tests::runtime::{Container, Engine};
+use contrace_tests::*;
+
+const ENGINES: [Engine; 2] = [Engine::Docker, Engine::Podman];
+
+/// Runs the static workload in the container (`exec`), `getppid N` and
+/// `openfail K`.
+fn work_in(c: &Container, getppid: u64, openfail: u64) {
+    c.exec(&[
+        "/bin/workload",
+        "--no-wait",
+        "getppid",
+        &getppid.to_string(),
+        "openfail",
+        &openfail.to_string(),
+    ]);
+}
+
+root_test!(syscall_tools_trace_a_container_by_name_and_by_id_prefix, {
+    for engine in ENGINES {
+        if !engine.available() {
+            continue;
+        }
+        let c = Container::start(engine, "by-name");
+        let prefix = &c.id()[..8];
+        for (tool, target) in [
+            ("constat", c.name()),
+            ("syscount", c.name()),
+            ("constat", prefix),
+            ("syscount", prefix),
+        ] {
+            let report = json_report(tool, &["-c", target], |_| work_in(&c, 1234, 17));
+            let who = format!("{tool} -c {target} ({})", engine.cli());
+            assert_eq!(u(row(&report, "getppid"), "count"), 1234, "{who}: {report}");
+            if tool == "constat" {
+                assert_eq!(u(row(&report, "openat"), "errors"), 17, "{who}: {report}");
+            }
+            let container = &report["target"]["container"];
+            assert_eq!(container["name"], c.name(), "{who}: {report}");
+            assert_eq!(container["id"], c.id(), "{who}");
+            assert_eq!(container["runtime"], engine.cli(), "{who}");
+            assert_eq!(
+                report["target"]["cgroup"],
+                c.cgroup(),
+                "{who}: the container's own cgroup"
+            );
+        }
+    }
+});
+
+root_test!(the_status_line_names_the_container, {
+    for engine in ENGINES {
+        if !engine.available() {
+            continue;
+        }
+        let c = Container::start(engine, "status");
+        let done = Tool::start("constat", &["-c", c.name()]).stop();
+        assert_eq!(done.code, Some(0), "{}", done.stderr);
+        let want = format!(
+            "Tracing container {} ({} {}",
+            c.name(),
+            engine.cli(),
+            &c.id()[..12]
+        );
+        assert!(done.stderr.contains(&want), "{}", done.stderr);
+    }
+});
+
+root_test!(host_wide_rows_name_their_containers, {
+    for engine in ENGINES {
+        if !engine.available() {
+            continue;
+        }
+        let c = Container::start(engine, "host-wide");
+        let args = ["--by-cgroup", "--syscall", "getppid"];
+        let report = json_report("syscount", &args, |_| work_in(&c, 777, 0));
+        let rows = report["rows"].as_array().cloned().unwrap_or_default();
+        let mine: Vec<_> = rows
+            .iter()
+            .filter(|r| r["container"]["name"] == c.name())
+            .collect();
+        assert_eq!(mine.len(), 1, "{}: {report}", engine.cli());
+        assert_eq!(mine[0]["count"], 777, "{}", engine.cli());
+        assert_eq!(mine[0]["cgroup"], c.cgroup());
+        // The table shows the name, not the 64-hex path.
+        let running = Tool::start("syscount", &args);
+        work_in(&c, 5, 0);
+        let text = running.stop().stdout;
+        assert!(text.contains(c.name()), "{}: {text}", engine.cli());
+        assert!(!text.contains(c.id()), "{}: {text}", engine.cli());
+    }
+});
+
+root_test!(conbiograph_charges_a_containers_direct_io, {
+    // A volume on the host's disk: overlayfs would not take O_DIRECT.
+    let dir = std::path::Path::new("/var/tmp").join(format!("contrace-cbg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("volume dir");
+    for engine in ENGINES {
+        if !engine.available() {
+            continue;
+        }
+        let volume = format!("{}:/data", dir.display());
+        let name = contrace_tests::runtime::unique_name("cbg");
+        let c = Container::start_named(engine, &name, &["-v", &volume]);
+        let file = format!("/data/{}.bin", engine.cli());
+        let lines = json_run("conbiograph", &["-t", "200", "-c", c.name()], |_| {
+            c.exec(&[
+                "/bin/workload",
+                "--no-wait",
+                "write-direct",
+                &file,
+                "4194304",
+            ]);
+            std::thread::sleep(Duration::from_millis(300));
+        });
+        let summary = lines.last().cloned().unwrap_or_default();
+        assert_eq!(
+            summary["write"]["bytes"],
+            4 << 20,
+            "{}: {summary}",
+            engine.cli()
+        );
+        assert_eq!(summary["target"]["container"]["name"], c.name());
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+});

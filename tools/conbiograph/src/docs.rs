@@ -1,0 +1,110 @@
+//! conbiograph's man page beyond its options: output, JSON fields, notes,
+//! examples (also shown by `--help`). See `common::docs`.
+
+use common::docs::{Entry, Example, Page, Section, Table};
+
+pub const PAGE: Page = Page {
+    description: "\
+Block I/O of a container over time, as a braille chart per direction, each \
+bio charged to the container that caused it: direct I/O and reads by its \
+tasks, and the writeback of pages it dirtied (whoever submits it: a kworker, a \
+`sync` elsewhere). Counting happens in the kernel (tp_btf/block_bio_queue, \
+writeback_dirty_folio, block_rq_issue and block_rq_complete) in per-period \
+slots that userspace drains every period.",
+    tables: &[
+        Table {
+            title: "OUTPUT",
+            intro: "Table mode prints a dot per period on stderr while collecting, then \
+                    one chart per direction (bytes per period; `--count` requests, \
+                    `--avg` bytes per request) and a summary paragraph: totals, request \
+                    count and mean size, the peak period and when it was, the mean \
+                    issue-to-complete latency, and bytes per device.",
+            entries: &[],
+        },
+        Table {
+            title: "JSON AND CSV OUTPUT",
+            intro: "`--output json` prints one object per period as each period ends \
+                    (empty ones included, so `t_ms` is contiguous), then one summary \
+                    object. `--output csv` prints a header and the same period columns; \
+                    the summary paragraph goes to stderr.",
+            entries: &[
+                Entry {
+                    name: "period: type, t_ms",
+                    meaning: "`\"period\"`, and the period's start in ms since the run \
+                              started.",
+                },
+                Entry {
+                    name: "read_bytes, write_bytes, read_ops, write_ops",
+                    meaning: "Bytes and requests charged to the target in the period.",
+                },
+                Entry {
+                    name: "writeback_bytes",
+                    meaning: "The part of write_bytes charged because the target dirtied \
+                              the pages (background writeback).",
+                },
+                Entry {
+                    name: "read_lat_ns, write_lat_ns",
+                    meaning: "Mean issue-to-complete time of sampled requests completed in \
+                              the period, or null.",
+                },
+                Entry {
+                    name: "summary: target",
+                    meaning: "`{path, cgroup, id, descendants, whole_host}` or null \
+                              without `-c`.",
+                },
+                Entry {
+                    name: "summary: period_ms, periods",
+                    meaning: "Period length and number of periods.",
+                },
+                Entry {
+                    name: "summary: read, write",
+                    meaning: "`{bytes, ops, avg_bytes, peak_bytes, peak_t_ms, \
+                              mean_lat_ns}` per direction.",
+                },
+                Entry {
+                    name: "summary: writeback_bytes, devices[]",
+                    meaning: "Writeback total; per device `{device, read_bytes, \
+                              write_bytes, read_ops, write_ops}`.",
+                },
+                Entry {
+                    name: "summary: merged_periods, dropped",
+                    meaning: "Periods drained too late whose I/O went into a later \
+                              period (never lost), and updates the kernel could not record.",
+                },
+            ],
+        },
+    ],
+    sections: &[Section {
+        title: "NOTES",
+        text: "Memory stays flat on long runs: totals and peaks are exact, the chart \
+               keeps at most 10000 points (neighbouring periods merge beyond that, and \
+               the chart title says so); json and csv rows are always one per period.\n\n\
+               Per inode, the last dirtier wins: when two containers dirty the same \
+               file, its writeback is charged to whoever dirtied it last. Pages dirtied \
+               before the run are not charged. Flush and discard requests move no data \
+               and are not counted.",
+    }],
+    examples: &[
+        Example {
+            command: "conbiograph -t 500 -c /sys/fs/cgroup/system.slice/docker-3f2a9c1e.scope",
+            what: "Bytes per 0.5 s, the chart on Ctrl-C.",
+        },
+        Example {
+            command: "conbiograph -c 3f2a9c1e --live",
+            what: "The same by container id, redrawn every period.",
+        },
+        Example {
+            command: "conbiograph -c pid:1234 --write --count -d 30",
+            what: "Write requests per second of that process's cgroup, for 30 s.",
+        },
+        Example {
+            command: "conbiograph -c mypod --device vda --avg",
+            what: "Average request size on one disk.",
+        },
+        Example {
+            command: "conbiograph -c mypod -t 100 -o csv > io.csv",
+            what: "One row per 100 ms period, for plotting elsewhere.",
+        },
+    ],
+    see_also: &["biotop-bpfcc(8)", "biolatency-bpfcc(8)", "iostat(1)"],
+};

@@ -1,0 +1,355 @@
+//! Host-wide, the first question is "which containers?": one row per cgroup
+//! (calls, errors, calls denied by seccomp, time, busiest syscall), built
+//! from the per-(cgroup, syscall) counters of one sample.
+//!
+//! [`Summary`] is the model (the CLI table and NDJSON here; a full-screen
+//! view or an exporter can take the same value); [`SummaryReport`] is the
+//! CLI's report around it. Names come from a [`Resolver`] while the summary
+//! is built, never while it is printed.
+
+use std::collections::HashMap;
+
+use common::collector::{Health, Sample};
+use common::container::ContainerInfo;
+use common::identity::Resolver;
+use common::output::{self, Align, ReportMeta};
+use common::sink::Render;
+use common::target::Target;
+use serde::Serialize;
+
+use crate::collect::Row;
+use crate::report::SortKey;
+
+/// The counts of one (cgroup, syscall) the summary needs.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Counts {
+    pub cgroup_id: u64,
+    pub nr: u32,
+    pub count: u64,
+    pub errors: u64,
+    /// Calls a seccomp filter refused before they ran.
+    pub denied: u64,
+    pub total_ns: u64,
+}
+
+impl From<&Row> for Counts {
+    fn from(r: &Row) -> Self {
+        Self {
+            cgroup_id: r.cgroup_id.unwrap_or(0),
+            nr: r.nr,
+            count: r.count,
+            errors: r.errors,
+            // constat's kernel side does not count seccomp denials yet.
+            denied: 0,
+            total_ns: r.total_ns,
+        }
+    }
+}
+
+/// The syscall that stands out in a cgroup, under the summary's sort key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Busiest {
+    pub syscall: String,
+    pub nr: u32,
+    pub count: u64,
+    pub errors: u64,
+    pub elapsed_ns: u64,
+}
+
+/// One cgroup's row.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CgroupSummary {
+    /// Path relative to the cgroup2 mount (from the resolver).
+    pub cgroup: String,
+    pub cgroup_id: u64,
+    /// The cgroup's container or pod (null: none).
+    pub container: Option<ContainerInfo>,
+    /// How tables name the cgroup: the container's label, else the path.
+    #[serde(skip)]
+    pub shown_as: String,
+    /// Calls, all syscalls together.
+    pub count: u64,
+    pub errors: u64,
+    pub denied: u64,
+    /// Summed entry-to-exit time.
+    pub elapsed_ns: u64,
+    /// Distinct syscalls made.
+    pub syscalls: usize,
+    pub busiest: Option<Busiest>,
+}
+
+/// The totals over every cgroup (also those cut by `top`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct SummaryTotals {
+    pub count: u64,
+    pub errors: u64,
+    pub denied: u64,
+    pub elapsed_ns: u64,
+    /// cgroups that made at least one call.
+    pub cgroups: usize,
+}
+
+/// One row per cgroup, ordered by a [`SortKey`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub cgroups: Vec<CgroupSummary>,
+    pub total: SummaryTotals,
+}
+
+/// The value a row (or its busiest syscall) is ranked by.
+fn weight(key: SortKey, count: u64, errors: u64, elapsed_ns: u64) -> u64 {
+    match key {
+        SortKey::Time => elapsed_ns,
+        SortKey::Errors => errors,
+        SortKey::Count | SortKey::Name => count,
+    }
+}
+
+impl Summary {
+    /// Folds per-(cgroup, syscall) counts into one row per cgroup, sorted
+    /// by `sort` (the busiest syscall too), the first `top` kept.
+    pub fn build(
+        counts: impl IntoIterator<Item = Counts>,
+        sort: SortKey,
+        top: Option<usize>,
+        names: &mut dyn Resolver,
+    ) -> Self {
+        let mut by_cgroup: HashMap<u64, Vec<Counts>> = HashMap::new();
+        for c in counts.into_iter().filter(|c| c.count > 0) {
+            by_cgroup.entry(c.cgroup_id).or_default().push(c);
+        }
+        let mut total = SummaryTotals {
+            cgroups: by_cgroup.len(),
+            ..SummaryTotals::default()
+        };
+        let mut rows: Vec<(u64, Vec<Counts>)> = by_cgroup.into_iter().collect();
+        let sum = |v: &[Counts], f: fn(&Counts) -> u64| v.iter().map(f).sum::<u64>();
+        for (_, v) in &rows {
+            total.count += sum(v, |c| c.count);
+            total.errors += sum(v, |c| c.errors);
+            total.denied += sum(v, |c| c.denied);
+            total.elapsed_ns += sum(v, |c| c.total_ns);
+        }
+        let rank = |v: &[Counts]| {
+            weight(
+                sort,
+                sum(v, |c| c.count),
+                sum(v, |c| c.errors),
+                sum(v, |c| c.total_ns),
+            )
+        };
+        if sort != SortKey::Name {
+            rows.sort_by(|a, b| rank(&b.1).cmp(&rank(&a.1)).then(a.0.cmp(&b.0)));
+            rows.truncate(top.unwrap_or(usize::MAX));
+        }
+        let mut cgroups: Vec<CgroupSummary> = rows
+            .into_iter()
+            .map(|(id, v)| {
+                let busiest = v
+                    .iter()
+                    .max_by(|a, b| {
+                        weight(sort, a.count, a.errors, a.total_ns)
+                            .cmp(&weight(sort, b.count, b.errors, b.total_ns))
+                            .then(b.nr.cmp(&a.nr))
+                    })
+                    .map(|c| Busiest {
+                        syscall: common::syscalls::name(c.nr).into_owned(),
+                        nr: c.nr,
+                        count: c.count,
+                        errors: c.errors,
+                        elapsed_ns: c.total_ns,
+                    });
+                CgroupSummary {
+                    cgroup: names.cgroup_path(id),
+                    cgroup_id: id,
+                    container: names.container(id),
+                    shown_as: names.display_name(id),
+                    count: sum(&v, |c| c.count),
+                    errors: sum(&v, |c| c.errors),
+                    denied: sum(&v, |c| c.denied),
+                    elapsed_ns: sum(&v, |c| c.total_ns),
+                    syscalls: v.len(),
+                    busiest,
+                }
+            })
+            .collect();
+        if sort == SortKey::Name {
+            cgroups.sort_by(|a, b| a.cgroup.cmp(&b.cgroup).then(a.cgroup_id.cmp(&b.cgroup_id)));
+            cgroups.truncate(top.unwrap_or(usize::MAX));
+        }
+        Self { cgroups, total }
+    }
+}
+
+/// The host-wide report: what `--output json` prints as one line.
+#[derive(Debug, Serialize)]
+pub struct SummaryReport {
+    #[serde(flatten)]
+    pub meta: ReportMeta,
+    /// `"cgroups"`: one row per cgroup (`--by-syscall` prints `rows` instead).
+    pub view: &'static str,
+    #[serde(flatten)]
+    pub summary: Summary,
+    #[serde(skip)]
+    health: Health,
+    #[serde(skip)]
+    with_clock: bool,
+    #[serde(skip)]
+    sort: SortKey,
+}
+
+impl SummaryReport {
+    pub fn build(
+        sample: Sample<Vec<Row>>,
+        target: &Target,
+        sort: SortKey,
+        top: Option<usize>,
+        with_clock: bool,
+        names: &mut dyn Resolver,
+        last: bool,
+    ) -> Self {
+        let Sample { data, health } = sample;
+        let summary = Summary::build(data.iter().map(Counts::from), sort, top, names);
+        Self {
+            meta: ReportMeta::new(&health, last, target),
+            view: "cgroups",
+            summary,
+            health,
+            with_clock,
+            sort,
+        }
+    }
+}
+
+impl Render for SummaryReport {
+    fn health(&self) -> Health {
+        self.health
+    }
+
+    fn render(&self) -> String {
+        let pct = |part: u64, whole: u64| {
+            if whole == 0 {
+                "0.00%".to_string()
+            } else {
+                format!("{:.2}%", part as f64 * 100.0 / whole as f64)
+            }
+        };
+        let ms = |ns: u64| format!("{:.3}", ns as f64 / 1e6);
+        let mut table = output::table(&[
+            ("CGROUP", Align::Left),
+            ("CALLS", Align::Right),
+            ("ERRORS", Align::Right),
+            ("DENIED", Align::Right),
+            ("TIME(ms)", Align::Right),
+            ("(%)", Align::Right),
+            ("SYSCALLS", Align::Right),
+            (
+                match self.sort {
+                    SortKey::Time => "SLOWEST",
+                    SortKey::Errors => "MOST FAILED",
+                    SortKey::Count | SortKey::Name => "BUSIEST",
+                },
+                Align::Left,
+            ),
+        ]);
+        let total = &self.summary.total;
+        for c in &self.summary.cgroups {
+            let busiest = c
+                .busiest
+                .as_ref()
+                .map(|b| {
+                    let share = match self.sort {
+                        SortKey::Time => pct(b.elapsed_ns, c.elapsed_ns),
+                        SortKey::Errors => pct(b.errors, c.errors),
+                        SortKey::Count | SortKey::Name => pct(b.count, c.count),
+                    };
+                    format!("{} {share}", b.syscall)
+                })
+                .unwrap_or_default();
+            table.add_row(vec![
+                common::escape::for_terminal(c.shown_as.as_bytes()),
+                c.count.to_string(),
+                c.errors.to_string(),
+                c.denied.to_string(),
+                ms(c.elapsed_ns),
+                pct(c.elapsed_ns, total.elapsed_ns),
+                c.syscalls.to_string(),
+                busiest,
+            ]);
+        }
+        table.add_row(vec![
+            format!(
+                "ALL ({} cgroup{})",
+                total.cgroups,
+                if total.cgroups == 1 { "" } else { "s" }
+            ),
+            total.count.to_string(),
+            total.errors.to_string(),
+            total.denied.to_string(),
+            ms(total.elapsed_ns),
+            "---".into(),
+            String::new(),
+            String::new(),
+        ]);
+        let mut text = String::new();
+        if self.with_clock {
+            text.push_str(&common::timefmt::clock_header());
+            text.push('\n');
+        }
+        text.push_str(&output::render(&table));
+        text.push('\n');
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Names;
+    impl Resolver for Names {
+        fn cgroup_path(&mut self, id: u64) -> String {
+            format!("/cg{id}")
+        }
+    }
+
+    fn c(cgroup_id: u64, nr: u32, count: u64, errors: u64, total_ns: u64) -> Counts {
+        Counts {
+            cgroup_id,
+            nr,
+            count,
+            errors,
+            total_ns,
+            ..Counts::default()
+        }
+    }
+
+    #[test]
+    fn one_row_per_cgroup_with_its_busiest_syscall() {
+        let counts = vec![
+            c(1, 0, 10, 0, 500),
+            c(1, 1, 30, 2, 100),
+            c(2, 0, 5, 5, 9000),
+            c(3, 39, 0, 0, 0),
+        ];
+        let s = Summary::build(counts.clone(), SortKey::Count, None, &mut Names);
+        assert_eq!(s.cgroups.len(), 2, "empty rows are no cgroup");
+        assert_eq!(s.total.cgroups, 2);
+        assert_eq!((s.total.count, s.total.errors), (45, 7));
+        let first = &s.cgroups[0];
+        assert_eq!((first.cgroup.as_str(), first.count), ("/cg1", 40));
+        assert_eq!(
+            (first.errors, first.elapsed_ns, first.syscalls),
+            (2, 600, 2)
+        );
+        assert_eq!(first.busiest.as_ref().unwrap().syscall, "write");
+
+        let s = Summary::build(counts.clone(), SortKey::Time, Some(1), &mut Names);
+        assert_eq!(s.cgroups.len(), 1);
+        assert_eq!(s.cgroups[0].cgroup_id, 2);
+        assert_eq!(s.total.count, 45, "totals cover the rows cut by top");
+
+        let s = Summary::build(counts, SortKey::Time, None, &mut Names);
+        assert_eq!(s.cgroups[1].busiest.as_ref().unwrap().syscall, "read");
+    }
+}

@@ -1,0 +1,183 @@
+//! unsharesnoop's man page beyond its options: columns, JSON fields, notes,
+//! examples (also shown by `--help`). See `common::docs`.
+
+use common::docs::{Entry, Example, Page, Section, Table};
+
+pub const PAGE: Page = Page {
+    description: "\
+One line per namespace change as it happens: unshare(2), setns(2), and the \
+clone(2)/clone3(2) calls that create namespaces, with the flags decoded and the \
+calling process's namespace inodes before and after the call.\n\n\
+Per-syscall tracepoints (syscalls/sys_enter_* and sys_exit_*), so only these \
+calls pay; events go through a ring buffer. The tracepoints are found in \
+tracefs: it must be mounted and readable (see TRACEFS AND FILE CAPABILITIES).",
+    tables: &[
+        Table {
+            title: "OUTPUT COLUMNS",
+            intro: "A header line, then one line per call, in the order the calls \
+                    returned:",
+            entries: &[
+                Entry {
+                    name: "TIME",
+                    meaning: "The call's entry, as wall-clock UTC with six fractional \
+                              digits.",
+                },
+                Entry {
+                    name: "TID, COMM",
+                    meaning: "Calling thread and its name (escaped: control characters \
+                              cannot move the cursor or forge lines).",
+                },
+                Entry {
+                    name: "CALL",
+                    meaning: "unshare, setns, clone or clone3; present when more than one \
+                              kind can appear (the default, or `--calls clone`).",
+                },
+                Entry {
+                    name: "RET",
+                    meaning: "0, the child's pid (clone), or the errno name of a failed \
+                              call (`--all`).",
+                },
+                Entry {
+                    name: "FLAGS, FLAGS(human)",
+                    meaning: "The flags in hex and by name (unknown bits stay as a hex \
+                              remainder; clone(2)'s low byte is the exit signal, e.g. \
+                              `|SIGCHLD`). For setns the nstype (`any` for 0) and `-> \
+                              net:[inode]`: the namespace joined.",
+                },
+                Entry {
+                    name: "CGROUP",
+                    meaning: "The caller's cgroup below the cgroup2 mount; present \
+                              whenever more than one cgroup can appear: without `-c`, or \
+                              with `-c` and its descendants (only `-c X --exact` leaves \
+                              it out).",
+                },
+            ],
+        },
+        Table {
+            title: "JSON OUTPUT",
+            intro: "`--output json` prints one object per event, then one summary \
+                    object:",
+            entries: &[
+                Entry {
+                    name: "type",
+                    meaning: "`\"event\"` or `\"summary\"`.",
+                },
+                Entry {
+                    name: "time, ktime_ns",
+                    meaning: "Entry time as RFC 3339 UTC, and as the kernel's monotonic \
+                              nanoseconds.",
+                },
+                Entry {
+                    name: "pid, tid, comm, call",
+                    meaning: "The caller and the call (`unshare`, `setns`, `clone`, \
+                              `clone3`).",
+                },
+                Entry {
+                    name: "flags, flags_human, ret, errno",
+                    meaning: "As in the table; `errno` is a name or null.",
+                },
+                Entry {
+                    name: "cgroup_id, cgroup",
+                    meaning: "The caller's cgroup v2 id and path.",
+                },
+                Entry {
+                    name: "ns_before, ns_after",
+                    meaning: "The CALLING process's namespace inodes before and after the \
+                              call: `mnt pid net uts ipc user cgroup time` as \
+                              /proc/PID/ns/ shows them, plus `pid_for_children` and \
+                              `time_for_children` (what unshare(CLONE_NEWPID|CLONE_NEWTIME) \
+                              changes).",
+                },
+                Entry {
+                    name: "ns_changed",
+                    meaning: "Which of the caller's namespaces changed. A clone never \
+                              changes its caller, so for clone and clone3 it is always \
+                              `[]`: see `ns_created` for what the child got.",
+                },
+                Entry {
+                    name: "ns_created",
+                    meaning: "Namespace types the call created, from its CLONE_NEW* flags: \
+                              for unshare the caller's new namespaces, for clone/clone3 \
+                              the child's; `[]` for setns (it joins) and failed calls.",
+                },
+                Entry {
+                    name: "fd, joined",
+                    meaning: "setns only: the fd argument and `[{type, inode}]`, the \
+                              namespaces joined.",
+                },
+                Entry {
+                    name: "summary: events, lost",
+                    meaning: "Events printed, and events the kernel could not store \
+                              because the ring buffer was full (raise `--buffer-pages`).",
+                },
+                Entry {
+                    name: "summary: untraced",
+                    meaning: "Calls of the target not traced because the kernel could \
+                              not allocate the per-task storage that carries a call from \
+                              entry to exit (out of memory); 0 normally.",
+                },
+                Entry {
+                    name: "summary: target",
+                    meaning: "`{path, cgroup, id, descendants, whole_host}` or null \
+                              without `-c`.",
+                },
+            ],
+        },
+    ],
+    sections: &[
+        Section {
+            title: "NOTES",
+            text: "At the end the tool detaches, waits for programs still running, and \
+               reads the ring buffer a last time: no submitted event is missed. Lost \
+               events are reported on stderr while running, at the end, and in the \
+               JSON summary.\n\n\
+               clone's child returns too (0); only the parent's return is reported.",
+        },
+        Section {
+            title: "TRACEFS AND FILE CAPABILITIES",
+            text: "The per-syscall tracepoints are attached by the ids tracefs lists \
+               (/sys/kernel/tracing/events/syscalls/*/id). tracefs is root's, mode \
+               0700, on most systems, and CAP_BPF and CAP_PERFMON grant no file \
+               access: a binary given only `setcap cap_bpf,cap_perfmon+ep` and run \
+               by a normal user stops with a line saying it is a permission problem \
+               (exit status 1). Fixes: run it as root; add cap_dac_read_search to its \
+               file capabilities (`setcap cap_bpf,cap_perfmon,cap_dac_read_search+ep \
+               unsharesnoop`; that capability reads any file); or let one group read \
+               tracefs (`mount -o remount,gid=GROUP,mode=0750 /sys/kernel/tracing`) \
+               and run as a member of it. The other tools need no tracefs.",
+        },
+    ],
+    examples: &[
+        Example {
+            command: "unsharesnoop",
+            what: "Successful unshare, setns and namespace-creating clones, host-wide.",
+        },
+        Example {
+            command: "unsharesnoop --all",
+            what: "Failed calls too (RET shows the errno).",
+        },
+        Example {
+            command: "unsharesnoop --calls unshare",
+            what: "Only unshare(2), in the original tool's columns.",
+        },
+        Example {
+            command: "unsharesnoop -c 3f2a9c1e",
+            what: "One container (id prefix) and its children, with a CGROUP column.",
+        },
+        Example {
+            command: "unsharesnoop -p 1234 -d 30",
+            what: "One process, for 30 seconds.",
+        },
+        Example {
+            command: "unsharesnoop -o json | jq 'select(.type == \"event\") | .ns_created'",
+            what: "NDJSON: which namespaces each call created.",
+        },
+    ],
+    see_also: &[
+        "unshare(2)",
+        "setns(2)",
+        "clone(2)",
+        "namespaces(7)",
+        "lsns(8)",
+    ],
+};
