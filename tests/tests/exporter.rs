@@ -671,15 +671,28 @@ fn container_counts(engine: contrace_tests::runtime::Engine) {
          after the workload {busy:?}",
         engine.cli()
     );
-    let series = exporter.scrape();
-    let mine: Vec<&Series> = series
-        .iter()
-        .filter(|s| s.labels.get("cgroup") == Some(&cgroup))
-        .collect();
-    assert!(!mine.is_empty());
-    for s in &mine {
-        assert_eq!(s.labels["container_id"], container.id(), "{s:?}");
-        assert_eq!(s.labels["container_name"], container.name(), "{s:?}");
+    // The runtime's answer lands asynchronously (the labeler thread).
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let series = exporter.scrape();
+        let mine: Vec<&Series> = series
+            .iter()
+            .filter(|s| s.labels.get("cgroup") == Some(&cgroup))
+            .collect();
+        assert!(!mine.is_empty());
+        let labelled = mine.iter().all(|s| {
+            s.labels["container_id"] == container.id()
+                && s.labels["container_name"] == container.name()
+        });
+        if labelled {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{}: labels {mine:?}",
+            engine.cli()
+        );
+        std::thread::sleep(Duration::from_millis(200));
     }
 }
 

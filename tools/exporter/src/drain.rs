@@ -17,7 +17,7 @@ use anyhow::{anyhow, Context, Result};
 use common::runloop::{Stop, StopHandle};
 use libbpf_rs::OpenObject;
 
-use crate::identity::{unresolved, HostIdentity, Identity};
+use crate::identity::{unresolved, HostPaths, Labeler, Paths};
 use crate::sources::namespaces::Namespaces;
 use crate::sources::syscalls::Syscalls;
 use crate::sources::{Deltas, Source};
@@ -127,21 +127,29 @@ fn start_sources<'obj>(
 
 fn run(
     config: &Config,
-    store: &Mutex<Store>,
+    store: &Arc<Mutex<Store>>,
     ready: &AtomicBool,
     requests: &Receiver<Request>,
     started: &Sender<Result<()>>,
 ) -> Result<()> {
     let mut syscalls_object = MaybeUninit::uninit();
     let mut namespaces_object = MaybeUninit::uninit();
-    let mut sources = match start_sources(config, &mut syscalls_object, &mut namespaces_object) {
-        Ok(sources) => sources,
+    let sources =
+        start_sources(config, &mut syscalls_object, &mut namespaces_object).and_then(|sources| {
+            let labeler = Labeler::start(&config.cgroup_root, Arc::clone(store))?;
+            Ok((sources, labeler))
+        });
+    let (mut sources, labeler) = match sources {
+        Ok(started) => started,
         Err(e) => {
             let _ = started.send(Err(e));
             return Ok(());
         }
     };
-    let mut identity = HostIdentity::new(&config.cgroup_root);
+    let mut names = Names {
+        paths: HostPaths::new(&config.cgroup_root),
+        labeler,
+    };
     ready.store(true, Ordering::Release);
     let _ = started.send(Ok(()));
 
@@ -164,25 +172,32 @@ fn run(
         if stopping {
             break;
         }
-        drain(&mut sources, store, &mut identity, false)?;
+        drain(&mut sources, store, &mut names, false)?;
         for reply in waiting {
             let _ = reply.send(());
         }
         if Instant::now() >= next_sweep {
-            sweep(store, &mut identity);
+            sweep(store, &mut names);
             next_sweep = Instant::now() + SWEEP_PERIOD;
         }
     }
     ready.store(false, Ordering::Release);
-    drain(&mut sources, store, &mut identity, true)
+    drain(&mut sources, store, &mut names, true)
 }
 
-/// One drain of every source into the store. Labels of new cgroups are
-/// looked up without holding the store (scrapes read it meanwhile).
-fn drain(
+/// Paths looked up here, containers by the labeler thread.
+struct Names<P: Paths> {
+    paths: P,
+    labeler: Labeler,
+}
+
+/// One drain of every source into the store. Paths of new cgroups are
+/// looked up without holding the store (scrapes read it meanwhile); their
+/// containers are asked for and land in the store when the runtimes answer.
+fn drain<P: Paths>(
     sources: &mut [Box<dyn Source + '_>],
     store: &Mutex<Store>,
-    identity: &mut dyn Identity,
+    names: &mut Names<P>,
     last: bool,
 ) -> Result<()> {
     let mut deltas = Deltas::default();
@@ -196,38 +211,39 @@ fn drain(
         result.with_context(|| format!("draining the {name} collector"))?;
     }
     let unknown = lock(store).unknown(&deltas);
+    names.paths.new_drain();
     let labels: HashMap<_, _> = unknown
         .into_iter()
-        .map(|id| {
-            let path = identity.cgroup_path(id);
-            let container = identity.container(id).unwrap_or_default();
-            (id, (path, container))
-        })
+        .map(|id| (id, (names.paths.cgroup_path(id), Default::default())))
         .collect();
     lock(store).apply(&deltas, &labels);
+    for (id, (path, _)) in &labels {
+        names.labeler.ask(*id, path);
+    }
+    // Cgroups counted before the resolver knew their path get it as soon
+    // as it does.
+    let pending = lock(store).unresolved(Instant::now());
+    for id in pending {
+        let path = names.paths.cgroup_path(id);
+        if !unresolved(&path) {
+            names.labeler.ask(id, &path);
+            lock(store).relabel(id, path);
+        }
+    }
     Ok(())
 }
 
-/// Marks removed cgroups and forgets those past their grace period. Asks
-/// again where the first answer was incomplete: a cgroup the resolver had
-/// not found yet (created after its last walk of the tree), a young
-/// container its runtime had not named yet. A cgroup that gets its real
-/// path or name keeps its totals under the new labels.
-fn sweep(store: &Mutex<Store>, identity: &mut dyn Identity) {
+/// Marks removed cgroups and forgets those past their grace period; asks
+/// again for the names of young containers the runtimes had not named yet.
+fn sweep<P: Paths>(store: &Mutex<Store>, names: &mut Names<P>) {
     let now = Instant::now();
-    for (id, path) in lock(store).to_relabel(now) {
-        let fresh = if unresolved(&path) {
-            identity.cgroup_path(id)
-        } else {
-            path
-        };
-        let container = identity.container(id).unwrap_or_default();
-        lock(store).relabel(id, fresh, container);
+    for (id, path) in lock(store).unnamed(now) {
+        names.labeler.ask(id, &path);
     }
     let live = lock(store).live();
     let removed: Vec<u64> = live
         .into_iter()
-        .filter(|(id, path)| !identity.exists(*id, path))
+        .filter(|(id, path)| !names.paths.exists(*id, path))
         .map(|(id, _)| id)
         .collect();
     let forgotten = lock(store).expire(&removed, now);

@@ -1,14 +1,19 @@
 //! Who a cgroup id is: its path relative to the cgroup2 mount (what the
-//! tools' JSON shows) and, for containers, the container and pod labels,
-//! through common's resolver. The exporter asks when a cgroup is first
-//! counted and keeps the answer for the life of its series, asking again
-//! only while the answer is incomplete (see `drain::sweep`).
+//! tools' JSON shows), looked up by the drainer, and for containers the
+//! container and pod labels, looked up by the labeler thread (runtime APIs
+//! can take seconds; draining must not wait for them).
 
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Mutex};
 
+use anyhow::{Context, Result};
+use common::cgroup::CgroupNames;
 use common::container::{ContainerInfo, Registry};
-use common::identity::{Identities, Resolver};
+use common::identity::Resolver;
+
+use crate::store::Store;
 
 /// The container labels of a cgroup; empty strings where unknown.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -44,42 +49,48 @@ pub fn unresolved(path: &str) -> bool {
     path.starts_with("<cgroup id ")
 }
 
-/// Names for cgroup ids.
-pub trait Identity {
+/// cgroup paths, for the drainer.
+pub trait Paths {
     /// Path relative to the cgroup2 mount (`/system.slice/x.service`).
     fn cgroup_path(&mut self, id: u64) -> String;
-
-    /// The container running in cgroup `id`, if it is one.
-    fn container(&mut self, id: u64) -> Option<ContainerLabels>;
 
     /// Whether cgroup `id` still exists at `path` (a recreated directory has
     /// a new id: that is another cgroup).
     fn exists(&self, id: u64, path: &str) -> bool;
+
+    /// A drain begins: one more walk of the tree may be forced.
+    fn new_drain(&mut self);
 }
 
-/// The host's cgroup2 tree and its containers (runtime APIs, on-disk
-/// state, cgroup naming).
-pub struct HostIdentity {
+/// The host's cgroup2 tree, through common's resolver.
+pub struct HostPaths {
     root: PathBuf,
-    resolver: Identities,
+    names: CgroupNames,
+    /// The resolver limits its own walks, but a cgroup made since its last
+    /// walk must get its path in the scrape that first counts it: one walk
+    /// per drain may be forced.
+    forced: bool,
 }
 
-impl HostIdentity {
+impl HostPaths {
     pub fn new(root: &Path) -> Self {
         Self {
             root: root.to_path_buf(),
-            resolver: Identities::new(root, Registry::new(root)),
+            names: CgroupNames::new(root.to_path_buf()),
+            forced: false,
         }
     }
 }
 
-impl Identity for HostIdentity {
+impl Paths for HostPaths {
     fn cgroup_path(&mut self, id: u64) -> String {
-        self.resolver.cgroup_path(id)
-    }
-
-    fn container(&mut self, id: u64) -> Option<ContainerLabels> {
-        self.resolver.container(id).map(ContainerLabels::from)
+        let path = self.names.cgroup_path(id);
+        if !unresolved(&path) || self.forced {
+            return path;
+        }
+        self.forced = true;
+        self.names.refresh();
+        self.names.cgroup_path(id)
     }
 
     fn exists(&self, id: u64, path: &str) -> bool {
@@ -88,5 +99,48 @@ impl Identity for HostIdentity {
         }
         let dir = self.root.join(path.trim_start_matches('/'));
         std::fs::metadata(dir).is_ok_and(|m| m.is_dir() && m.ino() == id)
+    }
+
+    fn new_drain(&mut self) {
+        self.forced = false;
+    }
+}
+
+/// Asks the container runtimes about cgroups on a thread of its own and
+/// writes the answers into the store.
+#[derive(Clone)]
+pub struct Labeler {
+    requests: Sender<(u64, String)>,
+}
+
+impl Labeler {
+    pub fn start(root: &Path, store: Arc<Mutex<Store>>) -> Result<Self> {
+        let (requests, rx) = mpsc::channel();
+        let registry = Registry::new(root);
+        std::thread::Builder::new()
+            .name("labeler".into())
+            .spawn(move || label(registry, &rx, &store))
+            .context("starting the container labeler thread")?;
+        Ok(Self { requests })
+    }
+
+    /// Looks up the container of cgroup `id` at `path` (answers later).
+    pub fn ask(&self, id: u64, path: &str) {
+        // The labeler only ends with the process.
+        let _ = self.requests.send((id, path.to_string()));
+    }
+}
+
+fn label(mut registry: Registry, requests: &Receiver<(u64, String)>, store: &Mutex<Store>) {
+    for (id, path) in requests {
+        if unresolved(&path) {
+            continue;
+        }
+        if let Some(info) = registry.identify(&path) {
+            store
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .set_container(id, &path, ContainerLabels::from(info));
+        }
     }
 }

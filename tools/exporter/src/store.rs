@@ -251,31 +251,46 @@ impl Store {
             .collect()
     }
 
-    /// Cgroups whose labels are worth asking for again: (id, path). A path
-    /// the resolver could not find yet (for the grace period: by then it
-    /// is found or really gone); a young container without a name.
-    pub fn to_relabel(&self, now: Instant) -> Vec<(u64, String)> {
+    /// Cgroups counted under the resolver's stand-in path, for the grace
+    /// period: by then each is found or really gone.
+    pub fn unresolved(&self, now: Instant) -> Vec<u64> {
         let grace = self.limits.grace;
         self.cgroups
             .iter()
             .filter(|(_, cg)| {
-                let age = now.saturating_duration_since(cg.first_seen);
-                (unresolved(&cg.path) && age < grace)
-                    || (cg.container.incomplete() && cg.gone_since.is_none() && age < NAME_RETRY)
+                unresolved(&cg.path) && now.saturating_duration_since(cg.first_seen) < grace
+            })
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
+    /// Young container cgroups still without a container name: (id, path).
+    pub fn unnamed(&self, now: Instant) -> Vec<(u64, String)> {
+        self.cgroups
+            .iter()
+            .filter(|(_, cg)| {
+                cg.container.incomplete()
+                    && cg.gone_since.is_none()
+                    && now.saturating_duration_since(cg.first_seen) < NAME_RETRY
             })
             .map(|(id, cg)| (*id, cg.path.clone()))
             .collect()
     }
 
-    /// New labels for cgroup `id`: its series carry them from the next
-    /// scrape on, with the totals counted so far. A path found at last
-    /// means the cgroup is not gone after all.
-    pub fn relabel(&mut self, id: u64, path: String, container: ContainerLabels) {
+    /// The real path of a cgroup counted under the stand-in: its series
+    /// carry it from the next scrape on, with the totals counted so far,
+    /// and it is not gone after all.
+    pub fn relabel(&mut self, id: u64, path: String) {
         if let Some(cg) = self.cgroups.get_mut(&id) {
-            if unresolved(&cg.path) && !unresolved(&path) {
-                cg.gone_since = None;
-            }
+            cg.gone_since = None;
             cg.path = path;
+        }
+    }
+
+    /// The container labels of cgroup `id`, if it is still the cgroup at
+    /// `path` that was asked about.
+    pub fn set_container(&mut self, id: u64, path: &str, container: ContainerLabels) {
+        if let Some(cg) = self.cgroups.get_mut(&id).filter(|cg| cg.path == path) {
             cg.container = container;
         }
     }
@@ -422,16 +437,23 @@ mod tests {
         let t0 = Instant::now();
         // Not found on the first sweep: counted as gone, but asked again.
         store.expire(&[1], t0);
-        assert_eq!(
-            store.to_relabel(t0),
-            vec![(1, "<cgroup id 1, removed>".into())]
-        );
-        store.relabel(1, "/found".into(), ContainerLabels::default());
+        assert_eq!(store.unresolved(t0), vec![1]);
+        store.relabel(1, "/found".into());
         assert_eq!(store.live(), vec![(1, "/found".to_string())]);
-        assert!(store.to_relabel(t0).is_empty());
+        assert!(store.unresolved(t0).is_empty());
         store.apply(&calls(1, &[(1, 4)]), &HashMap::new());
         assert_eq!(count(&store, 1, Slot::Named(1)), 7);
         assert_eq!(store.expire(&[], t0 + Duration::from_secs(60)), 0);
+        // Container labels land only on the cgroup asked about.
+        let c = ContainerLabels {
+            id: "ab".into(),
+            ..ContainerLabels::default()
+        };
+        store.set_container(1, "/elsewhere", c.clone());
+        assert_eq!(store.cgroups[&1].container, ContainerLabels::default());
+        store.set_container(1, "/found", c.clone());
+        assert_eq!(store.cgroups[&1].container, c);
+        assert_eq!(store.unnamed(t0), vec![(1, "/found".to_string())]);
     }
 
     #[test]
