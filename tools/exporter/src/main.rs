@@ -45,7 +45,7 @@ struct Args {
     #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:9808", value_parser = listen::parse)]
     listen: SocketAddr,
     /// Also measure time in syscalls (contrace_syscall_seconds_total): adds
-    /// the syscall entry hook, about 1.5x the always-on cost.
+    /// the syscall entry hook, about twice the always-on cost.
     #[arg(long)]
     latency: bool,
     /// Syscalls that always get a series of their own, comma-separated
