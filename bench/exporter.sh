@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# Always-on cost of contrace-exporter: ns added to every system call of the
+# node, against the floor (empty programs on the same hooks) and the
+# on-demand tools, all in one run.
+#
+#   sudo bench/exporter.sh [ROUNDS] [CALLS]     (defaults: 5 rounds, 1000000 calls)
+#   bench/exporter.sh --quick                   (1 round, 200000 calls)
+#   ONLY='exporter|host' bench/exporter.sh 9    (only configurations whose name matches)
+#
+# A getppid loop (the workload's bench-getppid) runs in a fresh cgroup while
+# each configuration is attached in turn; rounds interleave the
+# configurations so drift on a shared VM hits them alike. Each number is the
+# median over rounds of the median of 3 loops; "added" is paired with the
+# same round's untraced loop. Ratios divide added ns by added ns.
+#
+# The exporter traces every cgroup of the node, keyed per (cgroup, syscall,
+# errno); syscount/constat -c CG trace one cgroup. `syscount --by-cgroup
+# --errno` (whole host) is the exporter's exact kernel configuration run by
+# the on-demand tool, so the two should match.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+
+ROUNDS=5 CALLS=1000000
+if [ "${1:-}" = --quick ]; then
+    ROUNDS=1 CALLS=200000
+else
+    ROUNDS=${1:-5} CALLS=${2:-1000000}
+fi
+[ "$(id -u)" = 0 ] || { echo "bench/exporter.sh: run as root (BPF)" >&2; exit 2; }
+REL=${CARGO_TARGET_DIR:-target}/release
+cargo build --release --quiet -p contrace-exporter -p syscount -p constat -p benchfloor \
+    -p contrace-tests --bin contrace-exporter --bin syscount --bin constat --bin benchfloor --bin workload >&2
+
+cg2=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
+CG=$cg2/contrace-bench-exporter-$$
+LOG=$(mktemp)
+TOOL_PID=
+cleanup() {
+    [ -n "$TOOL_PID" ] && { kill -INT "$TOOL_PID" 2>/dev/null; wait "$TOOL_PID" 2>/dev/null || true; }
+    rm -f "$LOG"
+    rmdir "$CG" 2>/dev/null || true
+}
+trap cleanup EXIT
+mkdir "$CG"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+
+# name|command ("-" = untraced); CG and PORT are substituted.
+CONFIGS=(
+    "untraced|-"
+    "floor: empty tp_btf exit only|$REL/benchfloor --hooks exit"
+    "floor: empty tp_btf enter+exit|$REL/benchfloor --hooks enter-exit"
+    "contrace-exporter (default)|$REL/contrace-exporter --listen 127.0.0.1:PORT"
+    "contrace-exporter --no-namespaces|$REL/contrace-exporter --no-namespaces --listen 127.0.0.1:PORT"
+    "contrace-exporter --latency|$REL/contrace-exporter --latency --listen 127.0.0.1:PORT"
+    "syscount --by-cgroup --errno (host)|$REL/syscount --by-cgroup --errno"
+    "syscount -c CG|$REL/syscount -c CG"
+    "syscount -L -c CG|$REL/syscount -L -c CG"
+    "constat -c CG|$REL/constat -c CG"
+)
+
+if [ -n "${ONLY:-}" ]; then
+    kept=()
+    for entry in "${CONFIGS[@]}"; do
+        name=${entry%%|*}
+        [[ $name == untraced || $name =~ $ONLY ]] && kept+=("$entry")
+    done
+    CONFIGS=("${kept[@]}")
+fi
+
+loop_ns() {
+    "$REL/workload" --cgroup "$CG" --no-wait bench-getppid "$CALLS" | awk '/^ns_per_call/ { print $2 }'
+}
+median() { sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print ""; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+median3() { for _ in 1 2 3; do loop_ns; done | median; }
+
+start_tool() { # command
+    local cmd=${1//CG/$CG}
+    cmd=${cmd//PORT/$port}
+    # shellcheck disable=SC2086
+    $cmd >/dev/null 2>"$LOG" &
+    TOOL_PID=$!
+    for _ in $(seq 600); do
+        grep -q Ctrl-C "$LOG" 2>/dev/null && return 0
+        kill -0 "$TOOL_PID" 2>/dev/null || { echo "bench: '$cmd' exited: $(cat "$LOG")" >&2; exit 1; }
+        sleep 0.1
+    done
+    echo "bench: '$cmd' did not attach: $(cat "$LOG")" >&2
+    exit 1
+}
+stop_tool() {
+    kill -INT "$TOOL_PID"
+    wait "$TOOL_PID" || true
+    TOOL_PID=
+}
+
+declare -A NS ADDED
+for r in $(seq "$ROUNDS"); do
+    base=
+    for entry in "${CONFIGS[@]}"; do
+        name=${entry%%|*} cmd=${entry#*|}
+        if [ "$cmd" = - ]; then
+            ns=$(median3)
+            base=$ns
+        else
+            start_tool "$cmd"
+            ns=$(median3)
+            stop_tool
+        fi
+        NS[$name]+="$ns "
+        ADDED[$name]+="$(awk -v a="$ns" -v b="$base" 'BEGIN { print a - b }') "
+    done
+    echo "bench: round $r/$ROUNDS done" >&2
+done
+
+med() { tr ' ' '\n' <<<"$1" | { grep -v '^$' || true; } | median; }
+added_of() { med "${ADDED[$1]:-}"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx %s", a / b, "'"$3"'" }'; }
+floor1=$(added_of "floor: empty tp_btf exit only")
+floor2=$(added_of "floor: empty tp_btf enter+exit")
+host=$(added_of "syscount --by-cgroup --errno (host)")
+sc=$(added_of "syscount -c CG")
+scl=$(added_of "syscount -L -c CG")
+cs=$(added_of "constat -c CG")
+
+echo "Measured $(date +%F) on $(uname -n): kernel $(uname -r), $(nproc) CPUs; getppid loop of $CALLS calls, median of $ROUNDS interleaved rounds of 3 loops."
+echo
+echo "| configuration | ns/call | added ns | ratios (added / added) |"
+echo "|---|---:|---:|---|"
+for entry in "${CONFIGS[@]}"; do
+    name=${entry%%|*}
+    ns=$(med "${NS[$name]}")
+    added=$(added_of "$name")
+    ratios=""
+    case "$name" in
+    "contrace-exporter (default)")
+        ratios="$(ratio "$added" "$floor1" "floor (exit)"), $(ratio "$added" "$host" "syscount --by-cgroup --errno"), $(ratio "$added" "$sc" "syscount -c"), $(ratio "$added" "$cs" "constat")" ;;
+    "contrace-exporter --latency")
+        ratios="$(ratio "$added" "$floor2" "floor (enter+exit)"), $(ratio "$added" "$scl" "syscount -L -c"), $(ratio "$added" "$cs" "constat")" ;;
+    "contrace-exporter --no-namespaces")
+        ratios="$(ratio "$added" "$floor1" "floor (exit)"), $(ratio "$added" "$host" "syscount --by-cgroup --errno"), $(ratio "$added" "$sc" "syscount -c"), $(ratio "$added" "$cs" "constat")" ;;
+    "syscount --by-cgroup --errno (host)" | "syscount -c CG") ratios="$(ratio "$added" "$floor1" "floor (exit)")" ;;
+    "syscount -L -c CG" | "constat -c CG") ratios="$(ratio "$added" "$floor2" "floor (enter+exit)")" ;;
+    esac
+    printf '| %s | %.0f | %+.0f | %s |\n' "$name" "$ns" "$added" "$ratios"
+done

@@ -1,0 +1,260 @@
+//! The drainer thread: owns the collectors (their BPF objects live on its
+//! stack), drains them when a scrape asks (fresh values) and at least every
+//! background period (kernel maps never fill), adds the deltas to the
+//! store, and retires removed cgroups. Scrapes never wait on the kernel
+//! longer than [`SCRAPE_WAIT`]; the drainer never waits on a scrape.
+
+use std::collections::HashMap;
+use std::mem::MaybeUninit;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, Context, Result};
+use common::runloop::{Stop, StopHandle};
+use libbpf_rs::OpenObject;
+
+use crate::identity::{unresolved, HostPaths, Labeler, Paths};
+use crate::sources::namespaces::Namespaces;
+use crate::sources::syscalls::Syscalls;
+use crate::sources::{Deltas, Source};
+use crate::store::Store;
+
+/// How long a scrape waits for its drain before serving the totals as
+/// they are.
+pub const SCRAPE_WAIT: Duration = Duration::from_secs(5);
+/// How often removed cgroups are looked for.
+const SWEEP_PERIOD: Duration = Duration::from_secs(1);
+
+/// What the drainer is asked.
+pub enum Request {
+    /// Drain now, then answer on the channel.
+    Drain(Sender<()>),
+    /// Detach, drain the rest, end.
+    Stop,
+}
+
+/// Which collectors run, and how.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub cgroup_root: PathBuf,
+    pub latency: bool,
+    pub namespaces: bool,
+    /// Background drain period.
+    pub interval: Duration,
+}
+
+/// Asks the drainer for a drain and waits for it (at most [`SCRAPE_WAIT`]).
+/// False when it did not answer in time: the caller serves what is there.
+pub fn request_drain(requests: &Mutex<Sender<Request>>) -> bool {
+    let (tx, rx) = mpsc::channel();
+    let sent = requests
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .send(Request::Drain(tx))
+        .is_ok();
+    sent && rx.recv_timeout(SCRAPE_WAIT).is_ok()
+}
+
+/// A running drainer.
+pub struct Drainer {
+    pub requests: Sender<Request>,
+    thread: Option<JoinHandle<Result<()>>>,
+}
+
+impl Drainer {
+    /// Starts the thread, which loads and attaches the programs; `started`
+    /// gets the outcome. `ready` is set once they are attached. A failure
+    /// while running stops `stop` and ends the thread with its error.
+    pub fn spawn(
+        config: Config,
+        store: Arc<Mutex<Store>>,
+        ready: Arc<AtomicBool>,
+        stop: StopHandle,
+        started: Sender<Result<()>>,
+    ) -> Result<Self> {
+        let (requests, rx) = mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("drainer".into())
+            .spawn(move || {
+                let result = run(&config, &store, &ready, &rx, &started);
+                ready.store(false, Ordering::Release);
+                if result.is_err() {
+                    stop.stop(Stop::Requested);
+                }
+                result
+            })
+            .context("starting the drainer thread")?;
+        Ok(Self {
+            requests,
+            thread: Some(thread),
+        })
+    }
+
+    /// Asks the drainer to detach and finish, and waits for it.
+    pub fn stop(mut self) -> Result<()> {
+        let _ = self.requests.send(Request::Stop);
+        match self.thread.take().map(JoinHandle::join) {
+            None | Some(Ok(Ok(()))) => Ok(()),
+            Some(Ok(Err(e))) => Err(e),
+            Some(Err(_)) => Err(anyhow!("the drainer thread panicked")),
+        }
+    }
+}
+
+/// The collectors of this configuration, loaded and attached.
+fn start_sources<'obj>(
+    config: &Config,
+    syscalls: &'obj mut MaybeUninit<OpenObject>,
+    namespaces: &'obj mut MaybeUninit<OpenObject>,
+) -> Result<Vec<Box<dyn Source + 'obj>>> {
+    let mut sources: Vec<Box<dyn Source + 'obj>> = Vec::new();
+    sources.push(Box::new(
+        Syscalls::start(syscalls, config.latency).context("starting the syscall counters")?,
+    ));
+    if config.namespaces {
+        sources.push(Box::new(
+            Namespaces::start(namespaces).context("starting the namespace-change counters")?,
+        ));
+    }
+    // Block I/O joins here once conbiograph's per-cgroup collector lands
+    // (see sources::block).
+    Ok(sources)
+}
+
+fn run(
+    config: &Config,
+    store: &Arc<Mutex<Store>>,
+    ready: &AtomicBool,
+    requests: &Receiver<Request>,
+    started: &Sender<Result<()>>,
+) -> Result<()> {
+    let mut syscalls_object = MaybeUninit::uninit();
+    let mut namespaces_object = MaybeUninit::uninit();
+    let sources =
+        start_sources(config, &mut syscalls_object, &mut namespaces_object).and_then(|sources| {
+            let labeler = Labeler::start(&config.cgroup_root, Arc::clone(store))?;
+            Ok((sources, labeler))
+        });
+    let (mut sources, labeler) = match sources {
+        Ok(started) => started,
+        Err(e) => {
+            let _ = started.send(Err(e));
+            return Ok(());
+        }
+    };
+    let mut names = Names {
+        paths: HostPaths::new(&config.cgroup_root),
+        labeler,
+    };
+    ready.store(true, Ordering::Release);
+    let _ = started.send(Ok(()));
+
+    let mut next_sweep = Instant::now() + SWEEP_PERIOD;
+    loop {
+        let mut waiting = Vec::new();
+        let mut stopping = false;
+        match requests.recv_timeout(config.interval) {
+            Ok(Request::Drain(reply)) => waiting.push(reply),
+            Ok(Request::Stop) | Err(RecvTimeoutError::Disconnected) => stopping = true,
+            Err(RecvTimeoutError::Timeout) => {}
+        }
+        // Every request made before this drain starts is answered by it.
+        while let Ok(request) = requests.try_recv() {
+            match request {
+                Request::Drain(reply) => waiting.push(reply),
+                Request::Stop => stopping = true,
+            }
+        }
+        if stopping {
+            break;
+        }
+        drain(&mut sources, store, &mut names, false)?;
+        for reply in waiting {
+            let _ = reply.send(());
+        }
+        if Instant::now() >= next_sweep {
+            sweep(store, &mut names);
+            next_sweep = Instant::now() + SWEEP_PERIOD;
+        }
+    }
+    ready.store(false, Ordering::Release);
+    drain(&mut sources, store, &mut names, true)
+}
+
+/// Paths looked up here, containers by the labeler thread.
+struct Names<P: Paths> {
+    paths: P,
+    labeler: Labeler,
+}
+
+/// One drain of every source into the store. Paths of new cgroups are
+/// looked up without holding the store (scrapes read it meanwhile); their
+/// containers are asked for and land in the store when the runtimes answer.
+fn drain<P: Paths>(
+    sources: &mut [Box<dyn Source + '_>],
+    store: &Mutex<Store>,
+    names: &mut Names<P>,
+    last: bool,
+) -> Result<()> {
+    let mut deltas = Deltas::default();
+    for source in sources.iter_mut() {
+        let name = source.name();
+        let result = if last {
+            source.finish(&mut deltas)
+        } else {
+            source.drain(&mut deltas)
+        };
+        result.with_context(|| format!("draining the {name} collector"))?;
+    }
+    let unknown = lock(store).unknown(&deltas);
+    names.paths.new_drain();
+    let labels: HashMap<_, _> = unknown
+        .into_iter()
+        .map(|id| (id, (names.paths.cgroup_path(id), Default::default())))
+        .collect();
+    lock(store).apply(&deltas, &labels);
+    for (id, (path, _)) in &labels {
+        names.labeler.ask(*id, path);
+    }
+    // Cgroups counted before the resolver knew their path get it as soon
+    // as it does.
+    let pending = lock(store).unresolved(Instant::now());
+    for id in pending {
+        let path = names.paths.cgroup_path(id);
+        if !unresolved(&path) {
+            names.labeler.ask(id, &path);
+            lock(store).relabel(id, path);
+        }
+    }
+    Ok(())
+}
+
+/// Marks removed cgroups and forgets those past their grace period; asks
+/// again for the names of young containers the runtimes had not named yet.
+fn sweep<P: Paths>(store: &Mutex<Store>, names: &mut Names<P>) {
+    let now = Instant::now();
+    for (id, path) in lock(store).unnamed(now) {
+        names.labeler.ask(id, &path);
+    }
+    let live = lock(store).live();
+    let removed: Vec<u64> = live
+        .into_iter()
+        .filter(|(id, path)| !names.paths.exists(*id, path))
+        .map(|(id, _)| id)
+        .collect();
+    let forgotten = lock(store).expire(&removed, now);
+    if forgotten > 0 {
+        // A burst of churn raised the heap; hand the freed pages back so the
+        // exporter's memory follows the cgroups it serves, not its peak.
+        // SAFETY: malloc_trim only releases free memory of the allocator.
+        unsafe { libc::malloc_trim(0) };
+    }
+}
+
+fn lock(store: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
+    store.lock().unwrap_or_else(|p| p.into_inner())
+}

@@ -1,0 +1,258 @@
+//! The exposition: the store's totals as Prometheus metric families,
+//! encoded by `prometheus-client` in the Prometheus text format or
+//! OpenMetrics, whichever the scraper asks for.
+//!
+//! Names and labels follow the metric contract,
+//! deploy/prometheus/contract-sample.prom (counters are registered without
+//! `_total`: the encoder appends it).
+
+use std::sync::{Arc, Mutex};
+
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric, MetricEncoder};
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::MetricType;
+use prometheus_client::registry::Registry;
+
+use crate::store::{CgroupSeries, Slot, Store};
+
+/// Direction label values, in the order of the block arrays.
+const DIRECTIONS: [&str; 2] = ["read", "write"];
+
+/// The labels every per-cgroup series has, then the metric's own.
+fn labels<'a>(
+    cg: &'a CgroupSeries,
+    extra: &[(&'static str, &'a str)],
+) -> Vec<(&'static str, &'a str)> {
+    let mut l = Vec::with_capacity(5 + extra.len());
+    l.push(("cgroup", cg.path.as_str()));
+    l.push(("container_id", cg.container.id.as_str()));
+    l.push(("container_name", cg.container.name.as_str()));
+    l.push(("pod", cg.container.pod.as_str()));
+    l.push(("namespace", cg.container.namespace.as_str()));
+    l.extend_from_slice(extra);
+    l
+}
+
+fn syscall_name(slot: &Slot<u32>) -> String {
+    match slot {
+        Slot::Named(nr) => common::syscalls::name(*nr).into_owned(),
+        Slot::Other => "other".into(),
+    }
+}
+
+fn errno_name(slot: &Slot<i32>) -> String {
+    match slot {
+        Slot::Named(e) => common::errno::name(*e),
+        Slot::Other => "other".into(),
+    }
+}
+
+/// Reads the store on every scrape.
+#[derive(Debug)]
+pub struct StoreCollector {
+    store: Arc<Mutex<Store>>,
+}
+
+/// A registry serving `store`.
+pub fn registry(store: Arc<Mutex<Store>>) -> Registry {
+    let mut registry = Registry::default();
+    registry.register_collector(Box::new(StoreCollector { store }));
+    registry
+}
+
+/// One family: its descriptor, then `each` writes its series.
+fn family(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    kind: MetricType,
+    each: impl FnOnce(MetricEncoder) -> Result<(), std::fmt::Error>,
+) -> Result<(), std::fmt::Error> {
+    each(encoder.encode_descriptor(name, help, None, kind)?)
+}
+
+impl Collector for StoreCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let store = self.store.lock().unwrap_or_else(|p| p.into_inner());
+        // Sorted by path: stable, readable output.
+        let mut cgroups: Vec<&CgroupSeries> = store.cgroups().map(|(_, cg)| cg).collect();
+        cgroups.sort_by(|a, b| a.path.cmp(&b.path));
+        let counter = MetricType::Counter;
+
+        family(
+            &mut encoder,
+            "contrace_syscalls",
+            "System calls completed, by cgroup and syscall (top N per cgroup, the rest as \"other\")",
+            counter,
+            |mut m| {
+                for cg in &cgroups {
+                    for (slot, s) in &cg.syscalls {
+                        let name = syscall_name(slot);
+                        let l = labels(cg, &[("syscall", &name)]);
+                        ConstCounter::new(s.calls).encode(m.encode_family(&l)?)?;
+                    }
+                }
+                Ok(())
+            },
+        )?;
+        family(
+            &mut encoder,
+            "contrace_syscall_errors",
+            "System calls that returned an error, by cgroup and syscall",
+            counter,
+            |mut m| {
+                for cg in &cgroups {
+                    for (slot, s) in cg.syscalls.iter().filter(|(_, s)| s.errors > 0) {
+                        let name = syscall_name(slot);
+                        let l = labels(cg, &[("syscall", &name)]);
+                        ConstCounter::new(s.errors).encode(m.encode_family(&l)?)?;
+                    }
+                }
+                Ok(())
+            },
+        )?;
+        family(
+            &mut encoder,
+            "contrace_syscall_denied",
+            "System calls denied by seccomp before they ran, by cgroup and syscall",
+            counter,
+            |mut m| {
+                for cg in &cgroups {
+                    for (slot, s) in cg.syscalls.iter().filter(|(_, s)| s.denied > 0) {
+                        let name = syscall_name(slot);
+                        let l = labels(cg, &[("syscall", &name)]);
+                        ConstCounter::new(s.denied).encode(m.encode_family(&l)?)?;
+                    }
+                }
+                Ok(())
+            },
+        )?;
+        family(
+            &mut encoder,
+            "contrace_syscall_errno",
+            "Failed system calls by errno (a bounded set), by cgroup",
+            counter,
+            |mut m| {
+                for cg in &cgroups {
+                    for (slot, n) in &cg.errnos {
+                        let name = errno_name(slot);
+                        let l = labels(cg, &[("errno", &name)]);
+                        ConstCounter::new(*n).encode(m.encode_family(&l)?)?;
+                    }
+                }
+                Ok(())
+            },
+        )?;
+        if store.latency() {
+            family(
+                &mut encoder,
+                "contrace_syscall_seconds",
+                "Time spent in system calls, by cgroup and syscall (only with latency enabled)",
+                counter,
+                |mut m| {
+                    for cg in &cgroups {
+                        for (slot, s) in &cg.syscalls {
+                            let name = syscall_name(slot);
+                            let l = labels(cg, &[("syscall", &name)]);
+                            ConstCounter::new(s.ns as f64 / 1e9).encode(m.encode_family(&l)?)?;
+                        }
+                    }
+                    Ok(())
+                },
+            )?;
+        }
+        family(
+            &mut encoder,
+            "contrace_namespace_changes",
+            "Namespace changes, by cgroup, call (unshare, setns, clone, clone3) and namespace kind",
+            counter,
+            |mut m| {
+                for cg in &cgroups {
+                    for ((call, kind), n) in &cg.namespaces {
+                        let l = labels(cg, &[("call", call), ("kind", kind)]);
+                        ConstCounter::new(*n).encode(m.encode_family(&l)?)?;
+                    }
+                }
+                Ok(())
+            },
+        )?;
+        family(
+            &mut encoder,
+            "contrace_block_io_bytes",
+            "Block I/O bytes submitted, by cgroup and direction (read, write)",
+            counter,
+            |mut m| {
+                for cg in &cgroups {
+                    let Some(b) = cg.block else { continue };
+                    for (dir, n) in DIRECTIONS.iter().zip(b.bytes) {
+                        let l = labels(cg, &[("direction", dir)]);
+                        ConstCounter::new(n).encode(m.encode_family(&l)?)?;
+                    }
+                }
+                Ok(())
+            },
+        )?;
+        family(
+            &mut encoder,
+            "contrace_block_io_ops",
+            "Block I/O requests submitted, by cgroup and direction (read, write)",
+            counter,
+            |mut m| {
+                for cg in &cgroups {
+                    let Some(b) = cg.block else { continue };
+                    for (dir, n) in DIRECTIONS.iter().zip(b.ops) {
+                        let l = labels(cg, &[("direction", dir)]);
+                        ConstCounter::new(n).encode(m.encode_family(&l)?)?;
+                    }
+                }
+                Ok(())
+            },
+        )?;
+        family(
+            &mut encoder,
+            "contrace_block_io_writeback_bytes",
+            "Bytes written back later, charged to the cgroup that dirtied the pages",
+            counter,
+            |mut m| {
+                for cg in &cgroups {
+                    let Some(b) = cg.block else { continue };
+                    let l = labels(cg, &[]);
+                    ConstCounter::new(b.writeback_bytes).encode(m.encode_family(&l)?)?;
+                }
+                Ok(())
+            },
+        )?;
+
+        family(
+            &mut encoder,
+            "contrace_exporter_series",
+            "Series this exporter serves now (the per-node budget's gauge)",
+            MetricType::Gauge,
+            |m| ConstGauge::new(store.series() as i64).encode(m),
+        )?;
+        family(
+            &mut encoder,
+            "contrace_exporter_dropped",
+            "Events or series the exporter dropped (budget or full maps)",
+            counter,
+            |m| ConstCounter::new(store.dropped).encode(m),
+        )?;
+        family(
+            &mut encoder,
+            "contrace_exporter_lost",
+            "Events the kernel could not hand over (ring buffer full)",
+            counter,
+            |m| ConstCounter::new(store.lost).encode(m),
+        )?;
+        family(
+            &mut encoder,
+            "contrace_exporter_cgroups",
+            "Cgroups the exporter currently exports",
+            MetricType::Gauge,
+            |m| ConstGauge::new(store.cgroup_count() as i64).encode(m),
+        )?;
+        Ok(())
+    }
+}

@@ -1,0 +1,119 @@
+//! Syscall counts from syscount's collector, keyed per (cgroup, syscall,
+//! errno) in the kernel.
+//!
+//! Default: the exit hook alone (the cheapest exact way: the number comes
+//! from the saved registers, the errno from the return value, and a call a
+//! seccomp filter denied still exits). With latency, syscount's timed mode
+//! adds the entry hook and time per call.
+
+use std::mem::MaybeUninit;
+
+use anyhow::Result;
+use common::collector::Aggregator;
+use common::target::Target;
+use libbpf_rs::OpenObject;
+use syscount::{Collector, Counts, Filters, Mode};
+
+use super::{Deltas, Source, SyscallDelta};
+
+pub struct Syscalls<'obj> {
+    collector: Collector<'obj>,
+}
+
+impl<'obj> Syscalls<'obj> {
+    /// Loads and attaches syscount's program for every cgroup of the host.
+    pub fn start(object: &'obj mut MaybeUninit<OpenObject>, latency: bool) -> Result<Self> {
+        let target = Target::host();
+        let filters = Filters {
+            target: &target,
+            failures: false,
+            errno: None,
+            syscalls: None,
+        };
+        let mode = Mode {
+            by_cgroup: true,
+            by_errno: true,
+            timed: latency,
+            latency,
+            ..Mode::default()
+        };
+        Ok(Self {
+            collector: Collector::start(object, &filters, mode)?,
+        })
+    }
+}
+
+/// Adds one drain's rows to `out`: a row is (cgroup, syscall, errno), errno
+/// 0 for calls that succeeded.
+fn add(counts: &Counts, out: &mut Deltas) {
+    for row in &counts.rows {
+        let Some(cgroup) = row.cgroup_id else {
+            continue;
+        };
+        let delta = out.cgroup(cgroup);
+        let failed = row.err != 0;
+        delta
+            .syscalls
+            .entry(row.id)
+            .or_default()
+            .add(&SyscallDelta {
+                calls: row.count,
+                errors: if failed { row.count } else { 0 },
+                denied: 0,
+                ns: row.total_ns,
+            });
+        if failed {
+            *delta.errnos.entry(row.err).or_default() += row.count;
+        }
+    }
+}
+
+impl Source for Syscalls<'_> {
+    fn name(&self) -> &'static str {
+        "syscalls"
+    }
+
+    fn drain(&mut self, out: &mut Deltas) -> Result<()> {
+        let sample = self.collector.drain()?;
+        add(&sample.data, out);
+        out.health.add(&sample.health);
+        Ok(())
+    }
+
+    fn finish(&mut self, out: &mut Deltas) -> Result<()> {
+        let sample = self.collector.finish()?;
+        add(&sample.data, out);
+        out.health.add(&sample.health);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use syscount::Row;
+
+    #[test]
+    fn rows_split_into_calls_errors_and_errnos() {
+        let row = |cg, id, err, count| Row {
+            cgroup_id: Some(cg),
+            id,
+            err,
+            count,
+            ..Row::default()
+        };
+        let counts = Counts {
+            rows: vec![row(7, 257, 0, 5), row(7, 257, 2, 17), row(7, 110, 0, 1234)],
+            ..Counts::default()
+        };
+        let mut out = Deltas::default();
+        add(&counts, &mut out);
+        let cg = &out.cgroups[&7];
+        assert_eq!(cg.syscalls[&257].calls, 22);
+        assert_eq!(cg.syscalls[&257].errors, 17);
+        assert_eq!(cg.syscalls[&110].calls, 1234);
+        assert_eq!(cg.syscalls[&110].errors, 0);
+        assert_eq!(cg.errnos[&2], 17);
+        assert_eq!(cg.errnos.len(), 1);
+    }
+}
