@@ -1038,6 +1038,7 @@ root_test!(
             "syscount-contrace",
             "unsharesnoop",
             "conbiograph",
+            "contrace-exporter",
         ];
         let mut want: BTreeSet<String> = names
             .iter()
