@@ -9,7 +9,7 @@
 #   OUT      where each run's files go (one directory per run)
 #   CGROOT   the cgroup2 mount
 #   SCRATCH  a directory on a real block device (ext4), for conbiograph
-#   ATTACH_TIMEOUT, STOP_TIMEOUT  seconds (defaults below)
+#   ATTACH_TIMEOUT, STOP_TIMEOUT, WORK_TIMEOUT  seconds (defaults below)
 #
 # Per run directory: cmd, stdout, stderr, meta (key=value: ground truth and
 # what happened: attached, hung, rc), and w-<name>.out for each workload.
@@ -18,6 +18,7 @@ set -u
 : "${BIN:?}" "${OUT:?}" "${CGROOT:?}" "${SCRATCH:?}"
 ATTACH_TIMEOUT=${ATTACH_TIMEOUT:-180}
 STOP_TIMEOUT=${STOP_TIMEOUT:-60}
+WORK_TIMEOUT=${WORK_TIMEOUT:-300}
 
 # Ground truth. The judge reads these from each run's meta file.
 GETPPID_N=1234
@@ -117,6 +118,7 @@ begin() {
     done
     echo "attached=1" >>"$RUN/meta"
     echo "attach_ticks=$ticks" >>"$RUN/meta"
+    sync # the host can tell a run the guest stalled in from one never started
     return 0
 }
 
@@ -152,7 +154,7 @@ work() {
     name=$1
     cg=$2
     shift 2
-    wout=$("$BIN/workload" --cgroup "$cg" --no-wait "$@" 2>&1)
+    wout=$(timeout "$WORK_TIMEOUT" "$BIN/workload" --cgroup "$cg" --no-wait "$@" 2>&1)
     echo "w_${name}_rc=$?" >>"$RUN/meta"
     printf '%s\n' "$wout" >"$RUN/w-$name.out"
 }

@@ -228,6 +228,12 @@ impl Run {
             out.stderr_tail.extend(why_refused(&self.verbose));
             return out;
         }
+        if self.flag("rc").is_none() && self.flag("hung").is_none() {
+            return tool_failed(
+                "the guest stalled during this run: no exit recorded (see the console log)"
+                    .to_string(),
+            );
+        }
         if self.flag("hung") == Some("1") {
             return tool_failed(format!(
                 "hung: still running {} s after SIGINT (killed)",
@@ -247,7 +253,11 @@ impl Run {
             .iter()
             .find(|(k, v)| k.starts_with("w_") && v.as_str() != "0")
         {
-            return Outcome::fail(&format!("workload failed ({k}={v})"));
+            let why = match v.as_str() {
+                "124" | "143" => "timed out (WORK_TIMEOUT)",
+                _ => "failed",
+            };
+            return Outcome::fail(&format!("workload {why} ({k}={v})"));
         }
         match check(self) {
             Ok(detail) => Outcome {
