@@ -21,6 +21,17 @@ use common::cgroup::Hierarchy;
 /// How long a tool may take to load and attach its BPF program.
 const ATTACH_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// `d` times `CONTRACE_TEST_TIME_SCALE` (a whole number, default 1): the
+/// harness's timeouts stretched for emulated kernels (`scripts/vmtest --suite`).
+pub fn scaled(d: Duration) -> Duration {
+    let scale = std::env::var("CONTRACE_TEST_TIME_SCALE")
+        .ok()
+        .and_then(|s| s.parse::<u32>().ok())
+        .filter(|&s| s > 0)
+        .unwrap_or(1);
+    d * scale
+}
+
 /// True when the test may run. Without root: a skip message, or a panic when
 /// `REQUIRE_BPF_TESTS` is set, so CI never passes by skipping.
 pub fn require_root() -> bool {
@@ -289,7 +300,7 @@ impl Tool {
                 }
             }
         });
-        let deadline = Instant::now() + ATTACH_TIMEOUT;
+        let deadline = Instant::now() + scaled(ATTACH_TIMEOUT);
         loop {
             if ready_rx.recv_timeout(Duration::from_millis(100)).is_ok() {
                 break;
@@ -337,7 +348,7 @@ impl Tool {
 
     /// Waits for the tool to exit by itself (e.g. after `-d`).
     pub fn wait(mut self) -> Finished {
-        let deadline = Instant::now() + Duration::from_secs(60);
+        let deadline = Instant::now() + scaled(Duration::from_secs(60));
         let status = loop {
             if let Some(status) = self.child.try_wait().expect("wait tool") {
                 break status;

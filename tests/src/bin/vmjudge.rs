@@ -1,0 +1,511 @@
+//! Judges one kernel's VM matrix run from the files tests/vm/checks.sh left
+//! in OUT_DIR (one directory per run: cmd, stdout, stderr, meta, w-*.out).
+//!
+//! `vmjudge OUT_DIR`: one `PASS name: detail` / `FAIL name: detail` line per
+//! check (a failing tool's stderr below it), `OUT_DIR/results.tsv` for the
+//! matrix table; exit 0 when all pass, 1 when any fails, 2 on bad usage.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use serde_json::Value;
+
+/// Lines of a failing tool's stderr shown under its FAIL line.
+const STDERR_LINES: usize = 12;
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("vmjudge: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run() -> Result<ExitCode> {
+    let mut args = std::env::args_os().skip(1);
+    let (Some(out), None) = (args.next(), args.next()) else {
+        bail!("usage: vmjudge OUT_DIR (the directory tests/vm/checks.sh wrote)");
+    };
+    let out = PathBuf::from(out);
+    if !out.is_dir() {
+        bail!(
+            "{} is not a directory: give the OUT directory of tests/vm/checks.sh",
+            out.display()
+        );
+    }
+    if let Ok(env) = std::fs::read_to_string(out.join("env")) {
+        println!("({})", env.lines().collect::<Vec<_>>().join(", "));
+    }
+    let mut tsv = String::new();
+    let mut failed = 0;
+    // A tool that refuses to load fails every check the same way: its
+    // stderr is shown once, then referred to.
+    let mut shown: Vec<(&str, Vec<String>)> = Vec::new();
+    for (name, check) in CHECKS {
+        let outcome = judge_rounds(&Run::load_rounds(&out, name), *check);
+        let word = if outcome.pass { "PASS" } else { "FAIL" };
+        println!("{word} {name}: {}", outcome.detail);
+        match shown
+            .iter()
+            .find(|(_, lines)| *lines == outcome.stderr_tail)
+        {
+            Some((first, _)) if !outcome.stderr_tail.is_empty() => {
+                println!("    | (same stderr as {first})");
+            }
+            _ => {
+                for line in &outcome.stderr_tail {
+                    println!("    | {line}");
+                }
+                shown.push((name, outcome.stderr_tail));
+            }
+        }
+        failed += usize::from(!outcome.pass);
+        tsv.push_str(&format!(
+            "{name}\t{word}\t{}\n",
+            outcome.detail.replace(['\t', '\n'], " ")
+        ));
+    }
+    let path = out.join("results.tsv");
+    std::fs::write(&path, tsv).with_context(|| format!("writing {}", path.display()))?;
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// Check name (= run directory) and its judge.
+type Judge = fn(&Run) -> Result<String, String>;
+const CHECKS: &[(&str, Judge)] = &[
+    ("constat-tree", constat_tree),
+    ("constat-exact", constat_exact),
+    ("syscount-count", syscount_counts),
+    ("syscount-latency", syscount_counts),
+    ("syscount-histogram", syscount_histogram),
+    ("unsharesnoop-burst", unsharesnoop_burst),
+    ("unsharesnoop-small", unsharesnoop_small),
+    ("conbiograph-direct-write", conbiograph_direct_write),
+    ("conbiograph-direct-read", conbiograph_direct_read),
+    ("conbiograph-fsync", conbiograph_fsync),
+    ("conbiograph-sync", conbiograph_sync),
+];
+
+/// One check over its runs (several rounds for some): passes when every
+/// round passes.
+fn judge_rounds(runs: &[Run], check: Judge) -> Outcome {
+    if runs.is_empty() {
+        return Outcome::fail("did not run (the guest stopped before it: see the console log)");
+    }
+    let outcomes: Vec<Outcome> = runs.iter().map(|r| r.judge(check)).collect();
+    if outcomes.len() == 1 {
+        return outcomes.into_iter().next().expect("one outcome");
+    }
+    let pass = outcomes.iter().all(|o| o.pass);
+    let detail = outcomes
+        .iter()
+        .enumerate()
+        .map(|(i, o)| {
+            let word = if o.pass { "" } else { " FAILED" };
+            format!("[{}{word}] {}", i + 1, o.detail)
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    let stderr_tail = outcomes
+        .into_iter()
+        .find(|o| !o.pass)
+        .map(|o| o.stderr_tail)
+        .unwrap_or_default();
+    Outcome {
+        pass,
+        detail,
+        stderr_tail,
+    }
+}
+
+struct Outcome {
+    pass: bool,
+    detail: String,
+    stderr_tail: Vec<String>,
+}
+
+impl Outcome {
+    fn fail(detail: &str) -> Self {
+        Self {
+            pass: false,
+            detail: detail.to_string(),
+            stderr_tail: Vec::new(),
+        }
+    }
+}
+
+/// What one run left behind.
+struct Run {
+    dir: PathBuf,
+    meta: HashMap<String, String>,
+    stdout: String,
+    stderr: String,
+    /// libbpf's log of a second, `-v` attempt after a refusal to load.
+    verbose: String,
+}
+
+impl Run {
+    /// The run directory NAME, or its rounds NAME.1, NAME.2, ...
+    fn load_rounds(out: &Path, name: &str) -> Vec<Self> {
+        if let Some(run) = Self::load(out.join(name)) {
+            return vec![run];
+        }
+        (1..)
+            .map_while(|i| Self::load(out.join(format!("{name}.{i}"))))
+            .collect()
+    }
+
+    fn load(dir: PathBuf) -> Option<Self> {
+        let meta = std::fs::read_to_string(dir.join("meta")).ok()?;
+        let meta = meta
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap_or_default();
+        Some(Self {
+            stdout: read("stdout"),
+            stderr: read("stderr"),
+            verbose: read("stderr-verbose"),
+            dir,
+            meta,
+        })
+    }
+
+    /// A ground-truth number the checks script recorded.
+    fn truth(&self, key: &str) -> Result<u64, String> {
+        self.meta
+            .get(key)
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| format!("meta has no number {key}"))
+    }
+
+    fn flag(&self, key: &str) -> Option<&str> {
+        self.meta.get(key).map(String::as_str)
+    }
+
+    /// The pid a workload printed in its "ready PID" line.
+    fn workload_pid(&self, name: &str) -> Result<u64, String> {
+        let text = std::fs::read_to_string(self.dir.join(format!("w-{name}.out")))
+            .map_err(|e| format!("workload {name} output: {e}"))?;
+        text.lines()
+            .find_map(|l| l.strip_prefix("ready "))
+            .and_then(|p| p.trim().parse().ok())
+            .ok_or_else(|| format!("workload {name} printed no ready line: {text:?}"))
+    }
+
+    fn json(&self) -> Result<Vec<Value>, String> {
+        self.stdout
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str(l).map_err(|e| format!("bad JSON line {l:?}: {e}")))
+            .collect()
+    }
+
+    /// Everything that makes a run unusable, whatever the check: the tool
+    /// never attached, hung after SIGINT, failed, or a workload failed.
+    fn judge(&self, check: Judge) -> Outcome {
+        let tool_failed = |detail: String| Outcome {
+            pass: false,
+            detail,
+            stderr_tail: tail(&self.stderr, STDERR_LINES),
+        };
+        if self.flag("attached") != Some("1") {
+            let why = match (self.flag("attach_timeout"), self.flag("rc")) {
+                (Some(t), _) => format!("did not attach within {t} s"),
+                (None, Some(rc)) => format!("refused to load (exit {rc})"),
+                (None, None) => "did not attach".to_string(),
+            };
+            let mut out = tool_failed(why);
+            out.stderr_tail.extend(why_refused(&self.verbose));
+            return out;
+        }
+        if self.flag("rc").is_none() && self.flag("hung").is_none() {
+            return tool_failed(
+                "the guest stalled during this run: no exit recorded (see the console log)"
+                    .to_string(),
+            );
+        }
+        if self.flag("hung") == Some("1") {
+            return tool_failed(format!(
+                "hung: still running {} s after SIGINT (killed)",
+                self.flag("stop_ticks")
+                    .and_then(|t| t.parse::<u64>().ok())
+                    .map_or(0, |t| t / 10)
+            ));
+        }
+        if self.flag("rc") != Some("0") {
+            return tool_failed(format!(
+                "exit {} after SIGINT",
+                self.flag("rc").unwrap_or("unknown")
+            ));
+        }
+        if let Some((k, v)) = self
+            .meta
+            .iter()
+            .find(|(k, v)| k.starts_with("w_") && v.as_str() != "0")
+        {
+            let why = match v.as_str() {
+                "124" | "143" => "timed out (WORK_TIMEOUT)",
+                _ => "failed",
+            };
+            return Outcome::fail(&format!("workload {why} ({k}={v})"));
+        }
+        match check(self) {
+            Ok(detail) => Outcome {
+                pass: true,
+                detail,
+                stderr_tail: Vec::new(),
+            },
+            Err(detail) => Outcome {
+                pass: false,
+                detail,
+                stderr_tail: tail(&self.stderr, STDERR_LINES),
+            },
+        }
+    }
+}
+
+fn tail(text: &str, n: usize) -> Vec<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..]
+        .iter()
+        .map(|l| l.to_string())
+        .collect()
+}
+
+/// The lines of libbpf's log that say why loading failed: its errors, and
+/// the last lines of each verifier log (where the verifier names the fault).
+fn why_refused(log: &str) -> Vec<String> {
+    const VERIFIER_TAIL: usize = 3;
+    const MAX: usize = 12;
+    let lines: Vec<&str> = log.lines().collect();
+    let mut picked: Vec<String> = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let lower = line.to_ascii_lowercase();
+        let error = lower.starts_with("libbpf:")
+            && ["fail", "error", "invalid", "unknown", "not supported"]
+                .iter()
+                .any(|w| lower.contains(w));
+        if line.contains("-- END PROG LOAD LOG --") {
+            for l in &lines[i.saturating_sub(VERIFIER_TAIL)..i] {
+                picked.push(format!("verifier: {l}"));
+            }
+        } else if error {
+            picked.push(line.replacen("libbpf: libbpf: ", "libbpf: ", 1));
+        }
+    }
+    picked.dedup();
+    picked.truncate(MAX);
+    picked
+}
+
+fn num(v: &Value, field: &str) -> u64 {
+    v[field].as_u64().unwrap_or(0)
+}
+
+/// The last (final) constat/syscount report.
+fn final_report(run: &Run) -> Result<Value, String> {
+    let reports = run.json()?;
+    match reports.last() {
+        Some(r) if r["final"] == true => Ok(r.clone()),
+        _ => Err(format!(
+            "no final report in stdout ({} lines)",
+            reports.len()
+        )),
+    }
+}
+
+fn row<'a>(report: &'a Value, syscall: &str) -> Option<&'a Value> {
+    report["rows"]
+        .as_array()?
+        .iter()
+        .find(|r| r["syscall"] == syscall)
+}
+
+fn count_of(report: &Value, syscall: &str) -> (u64, u64) {
+    row(report, syscall).map_or((0, 0), |r| (num(r, "count"), num(r, "errors")))
+}
+
+fn verdict(ok: bool, detail: String) -> Result<String, String> {
+    if ok {
+        Ok(detail)
+    } else {
+        Err(detail)
+    }
+}
+
+fn constat_tree(run: &Run) -> Result<String, String> {
+    let report = final_report(run)?;
+    let (n, k) = (run.truth("getppid")?, run.truth("openfail")?);
+    let outsider = run.truth("outsider_getppid")?;
+    let (getppid, _) = count_of(&report, "getppid");
+    let (openat, failed) = count_of(&report, "openat");
+    verdict(
+        getppid == n && openat == k && failed == k,
+        format!(
+            "child cgroup getppid {getppid}/{n}, openat {openat}/{k} ({failed} failed); \
+             sibling's {outsider} getppid must not count"
+        ),
+    )
+}
+
+fn constat_exact(run: &Run) -> Result<String, String> {
+    let report = final_report(run)?;
+    let (own, child) = (run.truth("getppid")?, run.truth("child_getppid")?);
+    let (getppid, _) = count_of(&report, "getppid");
+    let (openat, _) = count_of(&report, "openat");
+    verdict(
+        getppid == own && openat == 0,
+        format!(
+            "--exact: own getppid {getppid}/{own}, child's {child} getppid and openat excluded \
+             (openat {openat}/0)"
+        ),
+    )
+}
+
+fn syscount_counts(run: &Run) -> Result<String, String> {
+    let report = final_report(run)?;
+    let n = run.truth("getppid")?;
+    let (getppid, _) = count_of(&report, "getppid");
+    verdict(
+        getppid == n,
+        format!(
+            "getppid {getppid}/{n} (descendant in, sibling's {} out)",
+            run.truth("outsider_getppid")?
+        ),
+    )
+}
+
+fn syscount_histogram(run: &Run) -> Result<String, String> {
+    let report = final_report(run)?;
+    let n = run.truth("getppid")?;
+    let r = row(&report, "getppid").ok_or(format!("no getppid row (want {n})"))?;
+    let count = num(r, "count");
+    let buckets: u64 = r["histogram"]["buckets"]
+        .as_array()
+        .map_or(0, |b| b.iter().map(|b| num(b, "count")).sum());
+    verdict(
+        count == n && buckets == n,
+        format!("getppid {count}/{n}, histogram buckets sum {buckets}/{n}"),
+    )
+}
+
+/// Events of `pid` and the summary of an unsharesnoop JSON run.
+fn snoop(run: &Run, pid: u64) -> Result<(u64, u64, Value), String> {
+    let mut objects = run.json()?;
+    let summary = objects.pop().ok_or("no output")?;
+    if summary["type"] != "summary" {
+        return Err(format!("last line is not the summary: {summary}"));
+    }
+    let events = objects.iter().filter(|o| o["type"] == "event").count() as u64;
+    if summary["events"] != events {
+        return Err(format!(
+            "summary says {} events, {events} printed",
+            summary["events"]
+        ));
+    }
+    let mine = objects
+        .iter()
+        .filter(|o| o["pid"] == pid && o["call"] == "unshare")
+        .count() as u64;
+    Ok((mine, events, summary))
+}
+
+fn unsharesnoop_burst(run: &Run) -> Result<String, String> {
+    let n = run.truth("burst")?;
+    let (pid, outsider) = (run.workload_pid("inner")?, run.workload_pid("outsider")?);
+    let (mine, events, summary) = snoop(run, pid)?;
+    let lost = num(&summary, "lost");
+    let theirs = events - mine;
+    verdict(
+        mine + lost == n && lost == 0 && theirs == 0,
+        format!(
+            "events {mine} + lost {lost} = {}/{n}, lost must be 0; other events {theirs} \
+             (sibling pid {outsider} made {})",
+            mine + lost,
+            run.truth("outsider_burst")?
+        ),
+    )
+}
+
+fn unsharesnoop_small(run: &Run) -> Result<String, String> {
+    let n = run.truth("burst")?;
+    let (mine, events, summary) = snoop(run, run.workload_pid("inner")?)?;
+    let lost = num(&summary, "lost");
+    verdict(
+        mine + lost == n && events == mine,
+        format!(
+            "events {mine} + lost {lost} = {}/{n}, ended {:.1} s after SIGINT",
+            mine + lost,
+            run.truth("stop_ticks").unwrap_or(0) as f64 / 10.0
+        ),
+    )
+}
+
+/// conbiograph's summary: (read bytes, write bytes, writeback bytes).
+fn io_summary(run: &Run) -> Result<(u64, u64, u64), String> {
+    let objects = run.json()?;
+    let s = objects
+        .last()
+        .filter(|s| s["type"] == "summary")
+        .ok_or("no summary line")?;
+    let periods: u64 = objects[..objects.len() - 1]
+        .iter()
+        .map(|p| num(p, "write_bytes"))
+        .sum();
+    let write = num(&s["write"], "bytes");
+    if periods != write {
+        return Err(format!(
+            "periods add up to {periods} written, summary {write}"
+        ));
+    }
+    Ok((num(&s["read"], "bytes"), write, num(s, "writeback_bytes")))
+}
+
+fn conbiograph_direct_write(run: &Run) -> Result<String, String> {
+    let want = run.truth("bytes")?;
+    let (read, write, wb) = io_summary(run)?;
+    verdict(
+        write == want && wb == 0,
+        format!("O_DIRECT write {write}/{want} bytes, writeback {wb}/0, read {read}"),
+    )
+}
+
+fn conbiograph_direct_read(run: &Run) -> Result<String, String> {
+    let want = run.truth("bytes")?;
+    let (read, write, _) = io_summary(run)?;
+    verdict(
+        read == want && write == 0,
+        format!("O_DIRECT read {read}/{want} bytes, write {write}/0"),
+    )
+}
+
+fn conbiograph_fsync(run: &Run) -> Result<String, String> {
+    let want = run.truth("bytes")?;
+    let (_, write, wb) = io_summary(run)?;
+    verdict(
+        write == want,
+        format!("buffered write + own fsync {write}/{want} bytes (writeback {wb})"),
+    )
+}
+
+fn conbiograph_sync(run: &Run) -> Result<String, String> {
+    let want = run.truth("bytes")?;
+    let (_, write, wb) = io_summary(run)?;
+    verdict(
+        write == want && wb == want,
+        format!(
+            "buffered write, `sync` from a sibling cgroup: write {write}/{want}, \
+             writeback {wb}/{want} bytes"
+        ),
+    )
+}
