@@ -49,7 +49,9 @@ root_test!(elapsed_time_of_nanosleep, {
     let elapsed = u(r, "elapsed_ns");
     let expect = 5 * 40_000_000u64;
     assert!(
-        elapsed >= expect && elapsed <= expect * 115 / 100,
+        // Never less than slept; more only by scheduling delay, which a
+        // loaded machine stretches (seen: +36% at load 8).
+        elapsed >= expect && elapsed <= expect * 2,
         "elapsed {elapsed} vs {expect}"
     );
     assert!(u(r, "max_ns") >= 40_000_000);
