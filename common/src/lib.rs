@@ -12,6 +12,7 @@ pub mod errno;
 pub mod escape;
 pub mod exit;
 pub mod identity;
+pub mod kernel;
 pub mod mapped;
 pub mod output;
 pub mod preflight;
