@@ -63,7 +63,10 @@ enum {
 /* ---- kernel structures, relocated by CO-RE ---------------------------- */
 
 #if defined(__TARGET_ARCH_x86)
+/* bx and cx carry the first two arguments of a 32-bit (int 0x80) call. */
 struct pt_regs {
+	unsigned long bx;
+	unsigned long cx;
 	unsigned long di;
 	unsigned long si;
 	unsigned long dx;
@@ -170,7 +173,24 @@ struct files_struct {
 	struct fdtable *fdt;
 } __attribute__((preserve_access_index));
 
+/* x86: TS_COMPAT in status marks a 32-bit syscall in progress (4.9+; before,
+ * status lived in thread_struct: see current_task.h). */
+struct thread_info {
+	u32 status;
+} __attribute__((preserve_access_index));
+
+struct thread_struct {
+	u32 status;
+} __attribute__((preserve_access_index));
+
+/* mode 2 (SECCOMP_MODE_FILTER): the thread runs under a seccomp filter.
+ * Absent on kernels built without CONFIG_SECCOMP. */
+struct seccomp {
+	int mode;
+} __attribute__((preserve_access_index));
+
 struct task_struct {
+	struct thread_info thread_info; /* CONFIG_THREAD_INFO_IN_TASK (x86: 4.9+) */
 	unsigned int flags; /* PF_* */
 	int pid;
 	int tgid;
@@ -182,6 +202,9 @@ struct task_struct {
 	struct task_struct *group_leader;
 	struct pid *thread_pid;
 	struct files_struct *files;
+	u64 start_time; /* monotonic ns at creation */
+	struct seccomp seccomp;
+	struct thread_struct thread;
 } __attribute__((preserve_access_index));
 
 /* uapi/linux/sched.h: clone3's argument (only the first field is read). */

@@ -8,12 +8,14 @@
  * before load (common::set_target_filter!): the verifier then sees them as
  * constants and drops the unused branches. The check is pointer loads only
  * (task->tgid, task->cgroups->dfl_cgrp and its parents), no helper call
- * beyond fetching the task.
+ * beyond fetching the task (on kernels without BTF task pointers the loads
+ * are probe reads: current_task.h).
  */
 #ifndef __CONTRACE_TARGET_FILTER_H
 #define __CONTRACE_TARGET_FILTER_H
 
 #include <bpf/bpf_core_read.h>
+#include "current_task.h"
 
 const volatile bool filter_cgroup = false; /* trace one cgroup (and below) */
 const volatile bool filter_exact = false;  /* ... but not its descendants */
@@ -23,7 +25,7 @@ const volatile u32 target_tgid = 0;        /* one process (-p), 0 = any */
 
 static __always_inline u64 task_cgroup_id(struct task_struct *task)
 {
-	return task->cgroups->dfl_cgrp->kn->id;
+	return KREAD(task, cgroups, dfl_cgrp, kn, id);
 }
 
 /* Parent steps walked with plain loads before falling back to the helper. */
@@ -42,14 +44,14 @@ static __always_inline bool task_in_target(struct task_struct *task)
 	struct cgroup *cg;
 	int diff;
 
-	if (target_tgid && task->tgid != target_tgid)
+	if (target_tgid && KREAD(task, tgid) != target_tgid)
 		return false;
 	if (!filter_cgroup)
 		return true;
-	cg = task->cgroups->dfl_cgrp;
+	cg = KREAD(task, cgroups, dfl_cgrp);
 	if (filter_exact)
-		return cg->kn->id == target_cgid;
-	diff = cg->level - (int)target_level;
+		return KREAD(cg, kn, id) == target_cgid;
+	diff = KREAD(cg, level) - (int)target_level;
 	if (diff < 0)
 		return false;
 	if (diff > CONTRACE_MAX_CGROUP_WALK)
@@ -57,9 +59,9 @@ static __always_inline bool task_in_target(struct task_struct *task)
 	for (int i = 0; i < CONTRACE_MAX_CGROUP_WALK; i++) {
 		if (i >= diff)
 			break;
-		cg = cg->self.parent->cgroup;
+		cg = KREAD(cg, self.parent, cgroup);
 	}
-	return cg->kn->id == target_cgid;
+	return KREAD(cg, kn, id) == target_cgid;
 }
 
 #endif /* __CONTRACE_TARGET_FILTER_H */

@@ -1,6 +1,6 @@
 //! Turning drained counters into a sorted report: a table or one JSON object.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use clap::ValueEnum;
 use common::collector::{Health, Sample};
@@ -39,21 +39,40 @@ pub struct JsonRow {
     pub cgroup_id: Option<u64>,
     pub syscall: String,
     pub nr: u32,
+    /// A 32-bit call (`syscall` and `nr` are then the 32-bit ABI's).
+    pub compat: bool,
     pub count: u64,
     pub errors: u64,
-    /// errno name of a recent failure (ENOENT), null when none failed.
+    /// Calls a seccomp filter stopped before they ran (in count and errors).
+    pub denied: u64,
+    /// The most common errno of the failures (ENOENT), null when none failed.
     pub errno: Option<String>,
+    /// Failures per errno name.
+    pub errnos: BTreeMap<String, u64>,
     pub elapsed_ns: u64,
+    /// Mean time of the calls that ran (denied calls have none).
     pub avg_ns: u64,
     pub max_ns: u64,
+    /// ERRNO column: the most common errno, `+N` when N others occurred.
+    #[serde(skip)]
+    errno_cell: String,
 }
 
 #[derive(Debug, Default, Serialize)]
 pub struct Totals {
     pub count: u64,
     pub errors: u64,
+    pub denied: u64,
     pub elapsed_ns: u64,
     pub max_ns: u64,
+}
+
+/// The most common errno (ties: the lower number) and how many others.
+fn most_common(errnos: &BTreeMap<i32, u64>) -> Option<(i32, usize)> {
+    let (&top, _) = errnos
+        .iter()
+        .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))?;
+    Some((top, errnos.len() - 1))
 }
 
 /// One report: what `--output json` prints as one line.
@@ -73,12 +92,10 @@ pub struct Report {
 
 fn sort_rows(rows: &mut [Row], key: SortKey) {
     match key {
-        SortKey::Count => rows.sort_by(|a, b| b.count.cmp(&a.count).then(a.nr.cmp(&b.nr))),
-        SortKey::Time => rows.sort_by(|a, b| b.total_ns.cmp(&a.total_ns).then(a.nr.cmp(&b.nr))),
+        SortKey::Count => rows.sort_by(|a, b| b.count.cmp(&a.count).then(a.call.cmp(&b.call))),
+        SortKey::Time => rows.sort_by(|a, b| b.total_ns.cmp(&a.total_ns).then(a.call.cmp(&b.call))),
         SortKey::Errors => rows.sort_by(|a, b| b.errors.cmp(&a.errors).then(b.count.cmp(&a.count))),
-        SortKey::Name => {
-            rows.sort_by(|a, b| common::syscalls::name(a.nr).cmp(&common::syscalls::name(b.nr)))
-        }
+        SortKey::Name => rows.sort_by_key(|r| r.call.label()),
     }
 }
 
@@ -111,6 +128,7 @@ impl Report {
         for r in &data {
             total.count += r.count;
             total.errors += r.errors;
+            total.denied += r.denied;
             total.elapsed_ns += r.total_ns;
             total.max_ns = total.max_ns.max(r.max_ns);
         }
@@ -139,17 +157,32 @@ impl Report {
         }
         let rows = ordered
             .into_iter()
-            .map(|r| JsonRow {
-                cgroup: r.cgroup_id.map(|id| names.cgroup_path(id)),
-                cgroup_id: r.cgroup_id,
-                syscall: common::syscalls::name(r.nr).into_owned(),
-                nr: r.nr,
-                count: r.count,
-                errors: r.errors,
-                errno: (r.last_errno > 0).then(|| common::errno::name(r.last_errno as i32)),
-                elapsed_ns: r.total_ns,
-                avg_ns: r.total_ns.checked_div(r.count).unwrap_or(0),
-                max_ns: r.max_ns,
+            .map(|r| {
+                let top = most_common(&r.errnos);
+                JsonRow {
+                    cgroup: r.cgroup_id.map(|id| names.cgroup_path(id)),
+                    cgroup_id: r.cgroup_id,
+                    syscall: r.call.name().into_owned(),
+                    nr: r.call.nr,
+                    compat: r.call.compat,
+                    count: r.count,
+                    errors: r.errors,
+                    denied: r.denied,
+                    errno: top.map(|(e, _)| common::errno::name(e)),
+                    errno_cell: match top {
+                        None => String::new(),
+                        Some((e, 0)) => common::errno::name(e),
+                        Some((e, others)) => format!("{}+{others}", common::errno::name(e)),
+                    },
+                    errnos: r
+                        .errnos
+                        .iter()
+                        .map(|(&e, &n)| (common::errno::name(e), n))
+                        .collect(),
+                    elapsed_ns: r.total_ns,
+                    avg_ns: r.total_ns.checked_div(r.count - r.denied).unwrap_or(0),
+                    max_ns: r.max_ns,
+                }
             })
             .collect();
         Self {
@@ -188,6 +221,7 @@ impl Render for Report {
             ("COUNT", Align::Right),
             ("(%)", Align::Right),
             ("ERRORS", Align::Right),
+            ("DENIED", Align::Right),
             ("ERRNO", Align::Left),
             ("ELAPSED(ms)", Align::Right),
             ("(%)", Align::Right),
@@ -201,11 +235,16 @@ impl Render for Report {
                 cells.push(common::escape::for_terminal(cg.as_bytes()));
             }
             cells.extend([
-                r.syscall.clone(),
+                common::syscalls::Call {
+                    nr: r.nr,
+                    compat: r.compat,
+                }
+                .label(),
                 r.count.to_string(),
                 pct(r.count, self.total.count),
                 r.errors.to_string(),
-                r.errno.clone().unwrap_or_default(),
+                r.denied.to_string(),
+                r.errno_cell.clone(),
                 ms(r.elapsed_ns),
                 pct(r.elapsed_ns, self.total.elapsed_ns),
                 us(r.avg_ns),
@@ -223,10 +262,11 @@ impl Render for Report {
             t.count.to_string(),
             "---".into(),
             t.errors.to_string(),
+            t.denied.to_string(),
             String::new(),
             ms(t.elapsed_ns),
             "---".into(),
-            us(t.elapsed_ns.checked_div(t.count).unwrap_or(0)),
+            us(t.elapsed_ns.checked_div(t.count - t.denied).unwrap_or(0)),
             us(t.max_ns),
         ]);
         table.add_row(all);
@@ -238,5 +278,21 @@ impl Render for Report {
         text.push_str(&output::render(&table));
         text.push('\n');
         text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_most_common_errno_wins_and_others_are_counted() {
+        let mut errnos = BTreeMap::new();
+        assert_eq!(most_common(&errnos), None);
+        errnos.insert(2, 123); // ENOENT
+        errnos.insert(13, 1); // EACCES, the most recent in the issue
+        assert_eq!(most_common(&errnos), Some((2, 1)));
+        errnos.insert(1, 123); // a tie: the lower number
+        assert_eq!(most_common(&errnos), Some((1, 2)));
     }
 }
