@@ -102,9 +102,34 @@ pub struct Event {
     pub target_ino: u64,
     pub ns_before: [u32; 10],
     pub ns_after: [u32; 10],
+    /// A 32-bit call (int 0x80 or a 32-bit process).
+    pub compat: bool,
+    /// Stopped by a seccomp filter before it ran (flags read from the
+    /// registers at exit; the time is the exit's).
+    pub denied: bool,
+    /// A setns from outside the target into one of its namespaces.
+    pub entering: bool,
 }
 
 impl Event {
+    /// The table's marks after FLAGS(human): `[i386]`, `[denied]`, `[entering]`.
+    pub fn marks(&self) -> String {
+        let mut out = String::new();
+        if self.compat {
+            out.push_str(&format!(
+                " [{}]",
+                common::syscalls::compat_abi().unwrap_or("32-bit")
+            ));
+        }
+        if self.denied {
+            out.push_str(" [denied]");
+        }
+        if self.entering {
+            out.push_str(" [entering]");
+        }
+        out
+    }
+
     /// The errno of a failed call.
     pub fn errno(&self) -> Option<i32> {
         common::errno::from_return(self.ret)
@@ -188,6 +213,9 @@ mod tests {
             target_ino,
             ns_before: [10, 11, 12, 13, 14, 15, 16, 17, 18, 19],
             ns_after,
+            compat: false,
+            denied: false,
+            entering: false,
         }
     }
 

@@ -8,7 +8,9 @@
 pub mod collect;
 pub mod event;
 pub mod flags;
+pub mod inflight;
 pub mod report;
+pub mod target_ns;
 
 pub use collect::{Collector, Config};
 pub use event::{Call, Event};

@@ -159,8 +159,8 @@ fn run(args: Args) -> Result<ExitCode> {
         &args.target,
         args.pid,
         common::preflight::Needs {
-            tracefs: true,
             ring_buffer: true,
+            ..Default::default()
         },
         args.run.verbose,
     )?;

@@ -73,6 +73,7 @@ impl Layout {
         for j in ev.joined() {
             let _ = write!(human, " -> {}:[{}]", j.kind, j.inode);
         }
+        human.push_str(&ev.marks());
         if self.cgroup_column {
             pad(&mut out, &human, HUMAN_WIDTH);
             out.push_str(&common::escape::for_terminal(cgroup.as_bytes()));
@@ -144,6 +145,11 @@ struct JsonEvent {
     ns_before: Namespaces,
     ns_after: Namespaces,
     ns_changed: Vec<&'static str>,
+    /// A 32-bit call; stopped by seccomp before it ran; a setns from outside
+    /// the target into one of its namespaces.
+    compat: bool,
+    denied: bool,
+    entering: bool,
     /// setns only: its fd argument and the namespaces joined.
     #[serde(skip_serializing_if = "Option::is_none")]
     fd: Option<i32>,
@@ -179,6 +185,9 @@ pub fn json(
             ns_before: (&ev.ns_before).into(),
             ns_after: (&ev.ns_after).into(),
             ns_changed: ev.changed(),
+            compat: ev.compat,
+            denied: ev.denied,
+            entering: ev.entering,
             fd: setns.then_some(ev.fd),
             joined: setns.then(|| {
                 ev.joined()
@@ -221,6 +230,9 @@ mod tests {
             target_ino: 0,
             ns_before: [1; 10],
             ns_after: [1; 10],
+            compat: false,
+            denied: false,
+            entering: false,
         }
     }
 
