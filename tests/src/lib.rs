@@ -238,8 +238,14 @@ impl Tool {
     /// Starts a tool and waits for its "Ctrl-C" status line on stderr, which
     /// every tool prints once its programs are attached.
     pub fn start(name: &str, args: &[&str]) -> Self {
+        Self::start_env(name, args, &[])
+    }
+
+    /// [`Tool::start`] with extra environment variables.
+    pub fn start_env(name: &str, args: &[&str], env: &[(&str, &str)]) -> Self {
         let mut child = Command::new(bin(name))
             .args(args)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
