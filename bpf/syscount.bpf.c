@@ -82,7 +82,12 @@ static __always_inline bool syscall_wanted(u32 slot)
 {
 	if (!filter_syscalls)
 		return true;
-	return syscall_mask[(slot >> 6) & (SYSCOUNT_NR_SLOTS / 64 - 1)] & (1ULL << (slot & 63));
+	u32 word = slot >> 6;
+
+	/* As in add_hist(): a mask the compiler keeps and the verifier sees. */
+	barrier_var(word);
+	word &= SYSCOUNT_NR_SLOTS / 64 - 1;
+	return syscall_mask[word] & (1ULL << (slot & 63));
 }
 
 static __always_inline bool ret_wanted(long ret)
@@ -132,9 +137,13 @@ static __always_inline void add_hist(u32 ep, struct syscount_key *key, u64 delta
 	/* The last slot is open-ended: everything from 2^31 units up. */
 	if (slot >= SYSCOUNT_HIST_SLOTS)
 		slot = SYSCOUNT_HIST_SLOTS - 1;
-	/* The mask bounds the very register that indexes: older verifiers
-	 * (6.1) track the clamp above only on a 32-bit copy of it. */
-	h->slots[slot & (SYSCOUNT_HIST_SLOTS - 1)]++;
+	/* Older verifiers (5.10, 6.1) track the clamp above only on a 32-bit
+	 * copy of the register that indexes ("R0 unbounded memory access"),
+	 * and the compiler drops a plain mask after the clamp as redundant:
+	 * hide the value from it, so the mask bounds the very register used. */
+	barrier_var(slot);
+	slot &= SYSCOUNT_HIST_SLOTS - 1;
+	h->slots[slot]++;
 }
 
 SEC("tp_btf/sys_enter")
