@@ -104,6 +104,18 @@ struct cgroup {
 	int level;
 } __attribute__((preserve_access_index));
 
+/* The cgroup's ancestors by level, a flexible array at its end: pointers
+ * since 6.0, ids before (CO-RE flavors: libbpf ignores the ___ suffix). Only
+ * read through bpf_probe_read_kernel: the verifier refuses offsets past a
+ * flexible array's declared size. */
+struct cgroup___ancestors {
+	struct cgroup *ancestors[0];
+} __attribute__((preserve_access_index));
+
+struct cgroup___ancestor_ids {
+	u64 ancestor_ids[0];
+} __attribute__((preserve_access_index));
+
 struct css_set {
 	struct cgroup *dfl_cgrp;
 } __attribute__((preserve_access_index));

@@ -28,7 +28,23 @@ static __always_inline u64 task_cgroup_id(struct task_struct *task)
 	return KREAD(task, cgroups, dfl_cgrp, kn, id);
 }
 
-/* Parent steps walked with plain loads before falling back to the helper. */
+/* The id of @cg's ancestor at depth @level (@level <= @cg's depth). */
+static __always_inline u64 cgroup_ancestor_id(struct cgroup *cg, u32 level)
+{
+	struct cgroup___ancestors *a = (void *)cg;
+	struct cgroup___ancestor_ids *ids = (void *)cg;
+	struct cgroup *anc = NULL;
+	u64 id = 0;
+
+	if (bpf_core_field_exists(a->ancestors)) {
+		bpf_core_read(&anc, sizeof(anc), &a->ancestors[level]);
+		return BPF_CORE_READ(anc, kn, id);
+	}
+	bpf_core_read(&id, sizeof(id), &ids->ancestor_ids[level]);
+	return id;
+}
+
+/* Parent steps walked with plain loads before reading the ancestors array. */
 #define CONTRACE_MAX_CGROUP_WALK 16
 
 /* True when @task is the target process (if one is set) and its cgroup v2
@@ -36,8 +52,10 @@ static __always_inline u64 task_cgroup_id(struct task_struct *task)
  *
  * Walks up from the task's cgroup to the target's depth by parent pointers:
  * loads only, no helper call, and most tasks outside the target leave at the
- * depth check. (struct cgroup's ancestors[] flexible array cannot be indexed
- * through BTF pointers: the verifier rejects offsets past its declared size.)
+ * depth check. Deeper than CONTRACE_MAX_CGROUP_WALK below the target, the
+ * cgroup's own array of ancestors is read instead (a probe read: the
+ * verifier refuses indexing a flexible array through BTF pointers, and
+ * bpf_get_current_ancestor_cgroup_id is 5.18+ for tracing programs).
  */
 static __always_inline bool task_in_target(struct task_struct *task)
 {
@@ -55,7 +73,7 @@ static __always_inline bool task_in_target(struct task_struct *task)
 	if (diff < 0)
 		return false;
 	if (diff > CONTRACE_MAX_CGROUP_WALK)
-		return bpf_get_current_ancestor_cgroup_id(target_level) == target_cgid;
+		return cgroup_ancestor_id(cg, target_level) == target_cgid;
 	for (int i = 0; i < CONTRACE_MAX_CGROUP_WALK; i++) {
 		if (i >= diff)
 			break;

@@ -5,7 +5,6 @@
 //! | feature | since | without it |
 //! |---|---|---|
 //! | BTF-typed tracepoints (`tp_btf`) | 5.5 | refused |
-//! | `bpf_get_current_ancestor_cgroup_id` | 5.7 | refused |
 //! | BPF ring buffer (unsharesnoop) | 5.8 | refused |
 //! | `bpf_get_current_task_btf` | 5.11 | CO-RE probe reads of the task |
 //! | task-local storage | 5.11 | a hash keyed by thread id, emptied at thread exit |
@@ -20,7 +19,8 @@ use std::sync::OnceLock;
 use anyhow::{bail, Result};
 use libbpf_rs::libbpf_sys;
 
-/// The oldest kernel every contrace tool runs on.
+/// The oldest kernel every contrace tool runs on (unsharesnoop's ring
+/// buffer; constat and syscount would load from 5.5, untested below 5.10).
 pub const MIN_KERNEL: &str = "5.8";
 
 /// Features the programs adapt to.
@@ -93,8 +93,6 @@ pub fn check(tool: &str, requires: Requires) -> Result<()> {
     // lockdown refuses even where tp_btf works).
     let missing = if !kernel_btf_has("btf_trace_sys_enter", libbpf_sys::BTF_KIND_TYPEDEF) {
         Some("BTF-typed tracepoints (tp_btf, 5.5+)")
-    } else if !helper_supported(libbpf_sys::BPF_FUNC_get_current_ancestor_cgroup_id) {
-        Some("bpf_get_current_ancestor_cgroup_id (5.7+)")
     } else if requires.ring_buffer && !map_type_supported(libbpf_sys::BPF_MAP_TYPE_RINGBUF) {
         Some("the BPF ring buffer (5.8+)")
     } else {

@@ -643,3 +643,29 @@ root_test!(
         }
     }
 );
+
+// ---- the target filter on every kernel --------------------------------------
+
+root_test!(a_target_twenty_levels_up_is_matched_on_every_path, {
+    // Past 16 levels the filter reads the cgroup's ancestors array (ids
+    // before 6.0, pointers since): tracing programs may not call
+    // bpf_get_current_ancestor_cgroup_id before 5.18.
+    let top = TestCgroup::new("edges-deep");
+    let mut deep = top.path.clone();
+    for level in 0..20 {
+        deep.push(format!("d{level}"));
+        std::fs::create_dir(&deep).unwrap();
+    }
+    for env in PATHS {
+        let w = Workload::spawn(Some(&deep), &["getppid", "321"]);
+        let report = one_report("constat", &["-c", &top.arg()], env, |_| {
+            w.finish();
+        });
+        assert_eq!(u(row(&report, "getppid"), "count"), 321, "{env:?} {report}");
+        let w = Workload::spawn(Some(&deep), &["getppid", "321"]);
+        let report = one_report("constat", &["-c", &top.arg(), "--exact"], env, |_| {
+            w.finish();
+        });
+        assert!(row(&report, "getppid").is_none(), "{env:?} {report}");
+    }
+});
