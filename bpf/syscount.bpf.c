@@ -39,7 +39,7 @@ const volatile bool filter_syscalls = false;
 const volatile u64 syscall_mask[SYSCOUNT_NR_SLOTS / 64] = {}; /* --syscall, by slot */
 
 /* What to measure and how to key it. */
-const volatile bool need_task = false;       /* a filter, key or 32-bit check reads the task */
+const volatile bool need_task = false;       /* a filter or key reads the task */
 const volatile bool track_entry = false;     /* -L / --histogram / --denied: entry hook */
 const volatile bool measure_latency = false; /* -L / --histogram */
 const volatile bool histogram = false;       /* --histogram */
@@ -187,6 +187,10 @@ int BPF_PROG(syscount_exit, struct pt_regs *regs, long ret)
 		if (!task_in_target(task))
 			return 0;
 		slot = syscall_slot(task, nr);
+	} else if (compat_syscalls && !regs_native_syscall(regs)) {
+		/* Count-only, every process: fetch the task (a helper call) only
+		 * when the registers do not already say "native". */
+		slot = syscall_slot(current_task(), nr);
 	}
 	/* The entry hook skips unwanted calls too: test before taking. */
 	if (!syscall_wanted(slot)) {

@@ -63,10 +63,12 @@ enum {
 /* ---- kernel structures, relocated by CO-RE ---------------------------- */
 
 #if defined(__TARGET_ARCH_x86)
-/* bx and cx carry the first two arguments of a 32-bit (int 0x80) call. */
+/* bx and cx carry the first two arguments of a 32-bit (int 0x80) call;
+ * ip/flags against cx/r11 tell a native `syscall` (see syscall_slots.h). */
 struct pt_regs {
 	unsigned long bx;
 	unsigned long cx;
+	unsigned long r11;
 	unsigned long di;
 	unsigned long si;
 	unsigned long dx;
@@ -74,6 +76,8 @@ struct pt_regs {
 	unsigned long r8;
 	unsigned long r9;
 	unsigned long orig_ax;
+	unsigned long ip;
+	unsigned long flags;
 } __attribute__((preserve_access_index));
 #elif defined(__TARGET_ARCH_arm64)
 struct pt_regs {

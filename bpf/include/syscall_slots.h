@@ -35,4 +35,19 @@ static __always_inline u32 syscall_slot(struct task_struct *task, u32 nr)
 	return task_in_compat_syscall(task) ? SYSCALL_NATIVE_SLOTS + nr : nr;
 }
 
+/* True when @regs are those of a native `syscall` instruction: the CPU
+ * copies the return address into rcx and the flags into r11, so the saved
+ * cx/r11 equal ip/flags (the very test the kernel makes to return with
+ * SYSRET). A 32-bit call (int 0x80, sysenter, a 32-bit syscall) saves the
+ * caller's own cx and r11 (or 0): never equal, unless the caller sets them
+ * so on purpose. Registers only: for hot paths that have no task at hand. */
+static __always_inline bool regs_native_syscall(struct pt_regs *regs)
+{
+#if defined(__TARGET_ARCH_x86)
+	return regs->cx == regs->ip && regs->r11 == regs->flags;
+#else
+	return true;
+#endif
+}
+
 #endif /* __CONTRACE_SYSCALL_SLOTS_H */

@@ -186,11 +186,8 @@ impl<'obj> Collector<'obj> {
                 rodata.task_btf = features.task_btf;
                 rodata.task_storage = features.task_storage;
                 rodata.compat_syscalls = features.compat_syscalls;
-                rodata.need_task = !target.is_host()
-                    || mode.tracks_entry()
-                    || mode.by_process
-                    || mode.by_cgroup
-                    || features.compat_syscalls;
+                rodata.need_task =
+                    !target.is_host() || mode.tracks_entry() || mode.by_process || mode.by_cgroup;
                 rodata.track_entry = mode.tracks_entry();
                 rodata.measure_latency = mode.timed;
                 rodata.histogram = mode.histogram;
