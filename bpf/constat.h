@@ -3,27 +3,35 @@
 #ifndef __CONSTAT_H
 #define __CONSTAT_H
 
-/* Syscall numbers at or above this are ignored (x32 and compat ranges). */
-#define CONSTAT_NR_SLOTS 512
+/* Counter slots per epoch: native calls, then 32-bit calls (syscall_slots.h). */
+#define CONSTAT_NR_SLOTS 1024
 
 struct constat_stats {
 	__u64 count;
 	__u64 errors;
+	__u64 denied; /* stopped before sys_enter (seccomp): no time measured */
 	__u64 total_ns;
 	__u64 max_ns;
-	__u32 last_errno; /* errno of the most recent failure (a hint, not a tally) */
-	__u32 pad;
 };
 
 struct constat_key {
 	__u64 cgroup_id;
-	__u32 nr;
+	__u32 slot;
 	__u32 pad;
+};
+
+/* Failed calls per errno: (cgroup, slot, errno) -> count. cgroup_id is 0
+ * with one target. Only failures touch it. */
+struct constat_errno_key {
+	__u64 cgroup_id;
+	__u32 slot;
+	__u32 err;
 };
 
 /* Userspace reads these as the skeleton's generated types, mmap'd with an
  * 8-byte stride: no hidden padding, sizes multiples of 8. */
 _Static_assert(sizeof(struct constat_stats) == 40, "constat_stats layout");
 _Static_assert(sizeof(struct constat_key) == 16, "constat_key layout");
+_Static_assert(sizeof(struct constat_errno_key) == 16, "constat_errno_key layout");
 
 #endif /* __CONSTAT_H */

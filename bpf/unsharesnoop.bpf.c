@@ -3,31 +3,48 @@
  * unsharesnoop: every namespace change (unshare, setns, and clone/clone3
  * that create namespaces), one ring-buffer event per call.
  *
- * Per-syscall tracepoints, so only these calls pay. Entry stashes the
- * arguments, the time and the caller's namespace inodes in task-local
- * storage; exit adds the result and the inodes after the call and submits
- * one event. clone returns twice; the child's return (0, in a new task with
- * nothing stashed) leaves at once. Every clone on the host reaches the exit
- * programs, so they filter with plain loads before any helper call.
- * Events that find the ring buffer full are counted in `lost`, never dropped
- * silently.
+ * Raw syscall hooks (tp_btf/sys_enter, sys_exit): the per-syscall
+ * tracepoints never fire for 32-bit calls (int 0x80), which would let a
+ * process hide a namespace change. Every other syscall leaves after
+ * comparing its number, a register, with the seven numbers of these calls.
+ *
+ * Entry stashes the arguments, the time and the caller's namespace inodes
+ * per thread; exit adds the result and the inodes after the call and
+ * submits one event. clone returns twice; the child's return (0) leaves at
+ * once. Events that find the ring buffer full are counted in `lost`, never
+ * dropped silently.
+ *
+ * A call stopped before sys_enter by a seccomp filter still reaches sys_exit
+ * (errno in the return value, number and arguments in the registers): with
+ * --all it is reported from the registers, marked denied. It is told from a
+ * call that began before we attached by an in-flight scan userspace makes
+ * right after attaching (`uncertain`, `armed`).
+ *
+ * A setns by a task outside the target into one of the target's namespaces
+ * (inodes userspace keeps in `watched_ns`) is reported too, marked entering:
+ * `docker exec` joins the namespaces before it joins the cgroup.
  */
 #include "contrace_vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
 #include "target_filter.h"
+#include "syscall_slots.h"
 #include "program_sync.h"
-#include "syscall_tp_vmlinux.h"
 #include "unsharesnoop.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
 /* Set by userspace before load. */
 const volatile bool include_failed = false; /* --all: failed calls too */
+const volatile u32 calls_traced = 0xf;      /* bit (1 << enum unsharesnoop_call) */
+const volatile bool watch_entering = false; /* setns into watched_ns from outside */
+const volatile bool task_storage = true;    /* BPF_MAP_TYPE_TASK_STORAGE exists */
 const volatile u64 wakeup_bytes = 1 << 20;  /* wake the reader at this fill */
 u64 lost = 0;	    /* events that found the ring buffer full */
-u64 no_storage = 0; /* calls not traced: task storage unavailable */
+u64 no_storage = 0; /* calls not traced: no per-thread storage */
 u64 last_wakeup_ns = 0; /* when an event last woke the reader */
+u32 armed = 0;	    /* the in-flight scan is done: exits without entry may be denied */
 
 /* Wake the reader at most this often, or when the buffer fills past
  * wakeup_bytes (a quarter of it, so small buffers are drained in time). An
@@ -54,12 +71,38 @@ u64 last_wakeup_ns = 0; /* when an event last woke the reader */
 	(CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC |         \
 	 CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET)
 
+/* Syscall numbers (the architectures' stable ABI). */
+#if defined(__TARGET_ARCH_x86)
+#define NR_UNSHARE 272
+#define NR_SETNS 308
+#define NR_CLONE 56
+#define NR_CLONE3 435
+/* i386, for 32-bit calls */
+#define NR32_UNSHARE 310
+#define NR32_SETNS 346
+#define NR32_CLONE 120
+#define NR32_CLONE3 435
+#elif defined(__TARGET_ARCH_arm64)
+#define NR_UNSHARE 97
+#define NR_SETNS 268
+#define NR_CLONE 220
+#define NR_CLONE3 435
+/* 32-bit calls are not told apart on arm64 (current_task.h): never matched. */
+#define NR32_UNSHARE NR_UNSHARE
+#define NR32_SETNS NR_SETNS
+#define NR32_CLONE NR_CLONE
+#define NR32_CLONE3 NR_CLONE3
+#else
+#error "unsharesnoop reads syscall numbers and arguments from pt_regs: x86 and arm64 only"
+#endif
+
 /* ---- maps ------------------------------------------------------------- */
 
 /* A call between its entry and exit: the event so far. */
 struct pending {
 	struct unsharesnoop_event ev;
 	u32 active;
+	u32 pad;
 };
 
 struct {
@@ -68,6 +111,33 @@ struct {
 	__type(key, int);
 	__type(value, struct pending);
 } pending SEC(".maps");
+
+/* Kernels without task storage (5.10): thread id -> call in flight, deleted
+ * at the call's exit (and at thread exit, for threads that die inside one). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, u32);
+	__type(value, struct pending);
+} pending_by_tid SEC(".maps");
+
+/* Namespace inodes of the target's tasks (userspace keeps them current). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, u32);
+	__type(value, u8);
+} watched_ns SEC(".maps");
+
+/* Threads that may have been inside one of these calls when we attached
+ * (userspace's scan): their next exit without an entry is not called denied. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 65536);
+	__type(key, u32);
+	__type(value, u8);
+} uncertain SEC(".maps");
 
 /* Size set by userspace (--buffer-pages) before load. */
 struct {
@@ -83,6 +153,36 @@ _Static_assert(UNSHARESNOOP_COMM_LEN == 16, "comm is copied as 16 bytes");
 _Static_assert(__builtin_offsetof(struct unsharesnoop_event, comm) % 8 == 0,
 	       "comm is copied as aligned u64s");
 
+static const struct pending pending_none = {};
+
+static __always_inline struct pending *pending_get(struct task_struct *task, bool create)
+{
+	u32 tid;
+	struct pending *p;
+
+	if (task_storage)
+		return bpf_task_storage_get(&pending, task, 0,
+					    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+	tid = (u32)bpf_get_current_pid_tgid();
+	p = bpf_map_lookup_elem(&pending_by_tid, &tid);
+	if (p || !create)
+		return p;
+	bpf_map_update_elem(&pending_by_tid, &tid, &pending_none, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&pending_by_tid, &tid);
+}
+
+/* The call in flight is over (the hash keeps only calls in flight). */
+static __always_inline void pending_done(struct pending *p)
+{
+	u32 tid;
+
+	p->active = 0;
+	if (task_storage)
+		return;
+	tid = (u32)bpf_get_current_pid_tgid();
+	bpf_map_delete_elem(&pending_by_tid, &tid);
+}
+
 /* ---- reading the caller ----------------------------------------------- */
 
 /* Fills @ns with @task's namespace inodes (0 where a pointer is NULL, e.g.
@@ -90,24 +190,24 @@ _Static_assert(__builtin_offsetof(struct unsharesnoop_event, comm) % 8 == 0,
  * except the active pid namespace, which sits at a run-time index. */
 static __always_inline void read_ns(struct task_struct *task, u32 *ns)
 {
-	struct nsproxy *nsp = task->nsproxy;
-	struct pid *pid = task->thread_pid;
+	struct nsproxy *nsp = KREAD(task, nsproxy);
+	struct pid *pid = KREAD(task, thread_pid);
 	struct upid upid = {};
 
 	if (nsp) {
-		ns[US_NS_MNT] = nsp->mnt_ns->ns.inum;
-		ns[US_NS_NET] = nsp->net_ns->ns.inum;
-		ns[US_NS_UTS] = nsp->uts_ns->ns.inum;
-		ns[US_NS_IPC] = nsp->ipc_ns->ns.inum;
-		ns[US_NS_CGROUP] = nsp->cgroup_ns->ns.inum;
-		ns[US_NS_TIME] = nsp->time_ns->ns.inum;
-		ns[US_NS_PID_FOR_CHILDREN] = nsp->pid_ns_for_children->ns.inum;
+		ns[US_NS_MNT] = KREAD(nsp, mnt_ns, ns.inum);
+		ns[US_NS_NET] = KREAD(nsp, net_ns, ns.inum);
+		ns[US_NS_UTS] = KREAD(nsp, uts_ns, ns.inum);
+		ns[US_NS_IPC] = KREAD(nsp, ipc_ns, ns.inum);
+		ns[US_NS_CGROUP] = KREAD(nsp, cgroup_ns, ns.inum);
+		ns[US_NS_TIME] = KREAD(nsp, time_ns, ns.inum);
+		ns[US_NS_PID_FOR_CHILDREN] = KREAD(nsp, pid_ns_for_children, ns.inum);
 		if (bpf_core_field_exists(nsp->time_ns_for_children))
-			ns[US_NS_TIME_FOR_CHILDREN] = nsp->time_ns_for_children->ns.inum;
+			ns[US_NS_TIME_FOR_CHILDREN] = KREAD(nsp, time_ns_for_children, ns.inum);
 	}
-	ns[US_NS_USER] = task->real_cred->user_ns->ns.inum;
+	ns[US_NS_USER] = KREAD(task, real_cred, user_ns, ns.inum);
 	if (pid) {
-		bpf_probe_read_kernel(&upid, sizeof(upid), &pid->numbers[pid->level]);
+		bpf_probe_read_kernel(&upid, sizeof(upid), &pid->numbers[KREAD(pid, level)]);
 		ns[US_NS_PID] = BPF_CORE_READ(upid.ns, ns.inum);
 	}
 }
@@ -116,84 +216,160 @@ static __always_inline void read_ns(struct task_struct *task, u32 *ns)
  * names its namespace by that inode), or 0. */
 static __always_inline u64 fd_inode(struct task_struct *task, int fd)
 {
-	struct fdtable *fdt = task->files->fdt;
+	struct fdtable *fdt = KREAD(task, files, fdt);
 	struct file *file = NULL;
+	struct file **fds;
 
-	if (fd < 0 || !fdt || (unsigned int)fd >= fdt->max_fds)
+	if (fd < 0 || !fdt || (unsigned int)fd >= KREAD(fdt, max_fds))
 		return 0;
-	bpf_probe_read_kernel(&file, sizeof(file), &fdt->fd[fd]);
+	fds = KREAD(fdt, fd);
+	bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
 	if (!file)
 		return 0;
 	return BPF_CORE_READ(file, f_inode, i_ino);
 }
 
-/* ---- entry and exit ---------------------------------------------------- */
-
-/* Starts tracking a call of @task; NULL when it is filtered out. */
-static __always_inline struct pending *begin(struct task_struct *task, u32 call, u64 flags)
+/* A setns target the target's namespaces include. */
+static __always_inline bool watched(u64 ino)
 {
-	struct pending *p;
+	u32 key = (u32)ino;
 
-	if (!task_in_target(task))
-		return NULL;
-	p = bpf_task_storage_get(&pending, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!p) {
-		__sync_fetch_and_add(&no_storage, 1);
-		return NULL;
-	}
-	p->ev.ts_ns = bpf_ktime_get_ns();
-	p->ev.call = call;
-	p->ev.flags = flags;
-	p->ev.pid = task->tgid;
-	p->ev.tid = task->pid;
-	p->ev.cgroup_id = task_cgroup_id(task);
-	p->ev.target_ino = 0;
-	p->ev.fd = -1;
-	read_ns(task, p->ev.ns_before);
-	p->active = 1;
-	return p;
+	return ino && ino == key && bpf_map_lookup_elem(&watched_ns, &key);
 }
 
-/* Finishes the call in flight (if any) and submits its event. @clone: the
- * exit of clone/clone3, which also returns (0) in the new child. */
-static __always_inline void finish(long ret, bool clone)
-{
-	struct task_struct *task;
-	struct unsharesnoop_event *e;
-	struct pending *p;
-	u64 *comm;
+/* ---- which call, with which arguments --------------------------------- */
 
-	/* A clone child returning: a new task, nothing stashed. */
-	if (clone && ret == 0)
+/* Could @nr be one of the calls traced, in either ABI? Registers only. */
+static __always_inline bool candidate(u64 nr)
+{
+	switch (nr) {
+	case NR_UNSHARE:
+	case NR_SETNS:
+	case NR_CLONE:
+	case NR_CLONE3:
+	case NR32_UNSHARE:
+	case NR32_SETNS:
+	case NR32_CLONE:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* enum unsharesnoop_call of @nr in the ABI of the call (@compat), or -1. */
+static __always_inline int call_of(u64 nr, bool compat)
+{
+	int call = -1;
+
+	if (compat) {
+		if (nr == NR32_UNSHARE)
+			call = US_CALL_UNSHARE;
+		else if (nr == NR32_SETNS)
+			call = US_CALL_SETNS;
+		else if (nr == NR32_CLONE)
+			call = US_CALL_CLONE;
+		else if (nr == NR32_CLONE3)
+			call = US_CALL_CLONE3;
+	} else {
+		if (nr == NR_UNSHARE)
+			call = US_CALL_UNSHARE;
+		else if (nr == NR_SETNS)
+			call = US_CALL_SETNS;
+		else if (nr == NR_CLONE)
+			call = US_CALL_CLONE;
+		else if (nr == NR_CLONE3)
+			call = US_CALL_CLONE3;
+	}
+	/* --calls clone covers clone3: one bit for both. */
+	if (call >= 0 && !(calls_traced & (1 << (call == US_CALL_CLONE3 ? US_CALL_CLONE : call))))
+		return -1;
+	return call;
+}
+
+/* The first two arguments of the call being made, from the saved registers
+ * (still intact at exit for these calls). */
+static __always_inline void call_args(struct pt_regs *regs, bool compat, u64 *a0, u64 *a1)
+{
+#if defined(__TARGET_ARCH_x86)
+	if (compat) {
+		*a0 = (u32)regs->bx;
+		*a1 = (u32)regs->cx;
 		return;
-	task = bpf_get_current_task_btf();
-	/* The entry's filters again, plain loads before the storage lookup (a
-	 * helper call). A task moved out of the target during its call keeps
-	 * its stash active until its next traced entry rewrites it. */
-	if (!task_in_target(task))
-		return;
-	p = bpf_task_storage_get(&pending, task, 0, 0);
-	/* No entry: the call began before we attached (or created no
-	 * namespace, for clone). */
-	if (!p || !p->active)
-		return;
-	p->active = 0;
-	if (ret < 0 && !include_failed)
-		return;
+	}
+	*a0 = regs->di;
+	*a1 = regs->si;
+#else
+	*a0 = regs->orig_x0; /* x0 holds the return value by now */
+	*a1 = regs->regs[1];
+#endif
+}
+
+/* The flags of a call: for setns the nstype; 0 when a clone creates no
+ * namespace (not traced). */
+static __always_inline u64 call_flags(int call, u64 a0, u64 a1)
+{
+	u64 flags = 0;
+
+	switch (call) {
+	case US_CALL_UNSHARE:
+		return a0;
+	case US_CALL_SETNS:
+		return (u32)a1;
+	case US_CALL_CLONE:
+		return a0 & CLONE_NEW_MASK ? a0 : 0;
+	default:
+		/* clone3(uargs, size): a size below the first version is refused
+		 * by the kernel (EINVAL); a failed read leaves flags 0. */
+		if (a1 < sizeof(u64))
+			return 0;
+		bpf_probe_read_user(&flags, sizeof(flags), &((struct clone_args *)a0)->flags);
+		return flags & (CLONE_NEW_MASK | CLONE_NEWTIME) ? flags : 0;
+	}
+}
+
+/* ---- events ------------------------------------------------------------ */
+
+/* Fills the parts of an event known at entry. */
+static __always_inline void event_start(struct unsharesnoop_event *ev, struct task_struct *task,
+					int call, u64 flags, u32 marks)
+{
+	ev->ts_ns = bpf_ktime_get_ns();
+	ev->call = call;
+	ev->flags = flags;
+	ev->marks = marks;
+	ev->pid = KREAD(task, tgid);
+	ev->tid = KREAD(task, pid);
+	ev->cgroup_id = task_cgroup_id(task);
+	ev->target_ino = 0;
+	ev->fd = -1;
+	read_ns(task, ev->ns_before);
+}
+
+/* Submits @from (completed with @ret, the namespaces now and comm). */
+static __always_inline void submit(struct unsharesnoop_event *from, struct task_struct *task,
+				   long ret)
+{
+	struct unsharesnoop_event *e;
+
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		__sync_fetch_and_add(&lost, 1);
 		return;
 	}
-	__builtin_memcpy(e, &p->ev, sizeof(*e));
+	__builtin_memcpy(e, from, sizeof(*e));
 	e->ret = ret;
 	__builtin_memset(e->ns_after, 0, sizeof(e->ns_after));
 	read_ns(task, e->ns_after);
-	/* Two loads through the BTF pointer instead of bpf_get_current_comm()
-	 * (a helper call). The kernel keeps comm NUL-terminated. */
-	comm = (u64 *)e->comm;
-	comm[0] = *(u64 *)&task->comm[0];
-	comm[1] = *(u64 *)&task->comm[8];
+	if (task_btf) {
+		/* Two loads through the BTF pointer instead of a helper call. The
+		 * kernel keeps comm NUL-terminated. */
+		u64 *comm = (u64 *)e->comm;
+
+		comm[0] = *(u64 *)&task->comm[0];
+		comm[1] = *(u64 *)&task->comm[8];
+	} else {
+		bpf_get_current_comm(e->comm, sizeof(e->comm));
+	}
 	/* Racy across CPUs on purpose: an extra or a skipped wakeup is harmless. */
 	if ((s64)(e->ts_ns - last_wakeup_ns) >= (s64)WAKEUP_PERIOD_NS) {
 		last_wakeup_ns = e->ts_ns;
@@ -205,78 +381,148 @@ static __always_inline void finish(long ret, bool clone)
 	}
 }
 
-SEC("tracepoint/syscalls/sys_enter_unshare")
-int unshare_enter(struct syscall_tp_enter_unshare *ctx)
+/* A call that never entered: denied by a seccomp filter (see the top). */
+static __always_inline void report_denied(struct pt_regs *regs, struct task_struct *task,
+					  int call, bool compat, long ret)
 {
-	begin(bpf_get_current_task_btf(), US_CALL_UNSHARE, ctx->unshare_flags);
-	return 0;
+	struct unsharesnoop_event ev = {};
+	u32 tid = (u32)bpf_get_current_pid_tgid();
+	u32 marks = US_MARK_DENIED | (compat ? US_MARK_COMPAT : 0);
+	u64 a0, a1, flags, ino = 0;
+
+	/* Denied calls fail; a call that began before the scan may be anything. */
+	if (!include_failed || ret >= 0 || ret < -4095 || !armed)
+		return;
+	if (!task_under_seccomp_filter(task))
+		return; /* PTRACE_SYSEMU skips entries too: not a denial */
+	call_args(regs, compat, &a0, &a1);
+	flags = call_flags(call, a0, a1);
+	if (!flags && call != US_CALL_UNSHARE && call != US_CALL_SETNS)
+		return;
+	if (call == US_CALL_SETNS)
+		ino = fd_inode(task, (int)a0);
+	if (!task_in_target(task)) {
+		if (call != US_CALL_SETNS || !watch_entering || !watched(ino))
+			return;
+		marks |= US_MARK_ENTERING;
+	}
+	/* This may be the call the thread was in when we attached. */
+	if (bpf_map_lookup_elem(&uncertain, &tid)) {
+		bpf_map_delete_elem(&uncertain, &tid);
+		return;
+	}
+	event_start(&ev, task, call, flags, marks);
+	if (call == US_CALL_SETNS) {
+		ev.fd = (int)a0;
+		ev.target_ino = ino;
+	}
+	submit(&ev, task, ret);
 }
 
-SEC("tracepoint/syscalls/sys_exit_unshare")
-int unshare_exit(struct syscall_tp_exit *ctx)
-{
-	finish(ctx->ret, false);
-	return 0;
-}
+/* ---- entry and exit ---------------------------------------------------- */
 
-SEC("tracepoint/syscalls/sys_enter_setns")
-int setns_enter(struct syscall_tp_enter_setns *ctx)
+SEC("tp_btf/sys_enter")
+int BPF_PROG(us_enter, struct pt_regs *regs, long id)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
-	int fd = (int)ctx->fd;
+	struct task_struct *task;
 	struct pending *p;
+	u64 a0, a1, flags, ino = 0;
+	u32 marks = 0;
+	bool compat;
+	int call;
 
-	p = begin(task, US_CALL_SETNS, (u32)ctx->nstype);
-	if (!p)
+	/* Every syscall of the host comes here: leave on the number. */
+	if (!candidate(id))
 		return 0;
-	p->ev.fd = fd;
-	p->ev.target_ino = fd_inode(task, fd);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_exit_setns")
-int setns_exit(struct syscall_tp_exit *ctx)
-{
-	finish(ctx->ret, false);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_enter_clone")
-int clone_enter(struct syscall_tp_enter_clone *ctx)
-{
-	u64 flags = ctx->clone_flags;
-
-	if (flags & CLONE_NEW_MASK)
-		begin(bpf_get_current_task_btf(), US_CALL_CLONE, flags);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_exit_clone")
-int clone_exit(struct syscall_tp_exit *ctx)
-{
-	finish(ctx->ret, true);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_enter_clone3")
-int clone3_enter(struct syscall_tp_enter_clone3 *ctx)
-{
-	struct clone_args *uargs = (void *)ctx->uargs;
-	u64 flags = 0;
-
-	/* A size below the first version is refused by the kernel (EINVAL);
-	 * a failed read leaves flags 0 and the call untraced. */
-	if (ctx->size < sizeof(u64))
+	task = current_task();
+	compat = task_in_compat_syscall(task);
+	call = call_of(id, compat);
+	if (call < 0)
 		return 0;
-	bpf_probe_read_user(&flags, sizeof(flags), &uargs->flags);
-	if (flags & (CLONE_NEW_MASK | CLONE_NEWTIME))
-		begin(bpf_get_current_task_btf(), US_CALL_CLONE3, flags);
+	/* A new call: whatever the thread was in when we attached is over. */
+	if (armed) {
+		u32 tid = (u32)bpf_get_current_pid_tgid();
+
+		bpf_map_delete_elem(&uncertain, &tid);
+	}
+	call_args(regs, compat, &a0, &a1);
+	flags = call_flags(call, a0, a1);
+	if (!flags && call != US_CALL_UNSHARE && call != US_CALL_SETNS)
+		return 0;
+	if (compat)
+		marks |= US_MARK_COMPAT;
+	if (!task_in_target(task)) {
+		if (call != US_CALL_SETNS || !watch_entering)
+			return 0;
+		ino = fd_inode(task, (int)a0);
+		if (!watched(ino))
+			return 0;
+		marks |= US_MARK_ENTERING;
+	} else if (call == US_CALL_SETNS) {
+		ino = fd_inode(task, (int)a0);
+	}
+	p = pending_get(task, true);
+	if (!p) {
+		__sync_fetch_and_add(&no_storage, 1);
+		return 0;
+	}
+	event_start(&p->ev, task, call, flags, marks);
+	if (call == US_CALL_SETNS) {
+		p->ev.fd = (int)a0;
+		p->ev.target_ino = ino;
+	}
+	p->active = 1;
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_exit_clone3")
-int clone3_exit(struct syscall_tp_exit *ctx)
+SEC("tp_btf/sys_exit")
+int BPF_PROG(us_exit, struct pt_regs *regs, long ret)
 {
-	finish(ctx->ret, true);
+	u64 nr = syscall_nr(regs);
+	struct task_struct *task;
+	struct pending *p;
+	bool compat;
+	int call;
+
+	if (!candidate(nr))
+		return 0;
+	task = current_task();
+	compat = task_in_compat_syscall(task);
+	call = call_of(nr, compat);
+	if (call < 0)
+		return 0;
+	/* A clone child returning: a new task, nothing stashed. */
+	if (ret == 0 && (call == US_CALL_CLONE || call == US_CALL_CLONE3))
+		return 0;
+	p = pending_get(task, false);
+	/* An entry of this very call (a stale one of another call, e.g. one
+	 * whose exit we missed, does not count). */
+	if (p && p->active && p->ev.call == (u32)call) {
+		pending_done(p);
+		/* A task that left the target during its call is not reported,
+		 * unless it was entering it. */
+		if (ret < 0 && !include_failed)
+			return 0;
+		if (!(p->ev.marks & US_MARK_ENTERING) && !task_in_target(task))
+			return 0;
+		submit(&p->ev, task, ret);
+		return 0;
+	}
+	if (p)
+		pending_done(p);
+	report_denied(regs, task, call, compat, ret);
+	return 0;
+}
+
+/* Threads that die inside a call leave no record behind; nor does a
+ * thread id that userspace marked uncertain outlive its thread. */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(us_thread_exit)
+{
+	u32 tid = (u32)bpf_get_current_pid_tgid();
+
+	if (!task_storage)
+		bpf_map_delete_elem(&pending_by_tid, &tid);
+	bpf_map_delete_elem(&uncertain, &tid);
 	return 0;
 }

@@ -28,9 +28,16 @@ enum unsharesnoop_ns {
 	US_NS_SLOTS = 10,
 };
 
+/* Marks of an event (bits of unsharesnoop_event.marks). */
+enum unsharesnoop_mark {
+	US_MARK_COMPAT = 1,   /* a 32-bit call (int 0x80 or a 32-bit process) */
+	US_MARK_DENIED = 2,   /* stopped before sys_enter (seccomp): nothing ran */
+	US_MARK_ENTERING = 4, /* setns from outside the target into one of its namespaces */
+};
+
 /* One ring-buffer record per traced call, written at its exit. */
 struct unsharesnoop_event {
-	__u64 ts_ns;	  /* bpf_ktime_get_ns() when the call entered */
+	__u64 ts_ns;	  /* bpf_ktime_get_ns() when the call entered (denied: left) */
 	__u64 flags;	  /* unshare/clone/clone3 flags; setns: nstype */
 	__s64 ret;	  /* return value (clone: the child's pid) */
 	__u64 cgroup_id;  /* caller's cgroup v2 id at entry */
@@ -39,6 +46,8 @@ struct unsharesnoop_event {
 	__u32 tid;
 	__u32 call;	  /* enum unsharesnoop_call */
 	__s32 fd;	  /* setns: the fd argument */
+	__u32 marks;	  /* enum unsharesnoop_mark bits */
+	__u32 pad;
 	__u32 ns_before[US_NS_SLOTS];
 	__u32 ns_after[US_NS_SLOTS];
 	char comm[UNSHARESNOOP_COMM_LEN];
@@ -46,6 +55,6 @@ struct unsharesnoop_event {
 
 /* Userspace reads records as the skeleton's generated type: no hidden
  * padding, comm 8-aligned (it is copied as two u64). */
-_Static_assert(sizeof(struct unsharesnoop_event) == 152, "unsharesnoop_event layout");
+_Static_assert(sizeof(struct unsharesnoop_event) == 160, "unsharesnoop_event layout");
 
 #endif /* __UNSHARESNOOP_H */

@@ -63,7 +63,12 @@ enum {
 /* ---- kernel structures, relocated by CO-RE ---------------------------- */
 
 #if defined(__TARGET_ARCH_x86)
+/* bx and cx carry the first two arguments of a 32-bit (int 0x80) call;
+ * ip/flags against cx/r11 tell a native `syscall` (see syscall_slots.h). */
 struct pt_regs {
+	unsigned long bx;
+	unsigned long cx;
+	unsigned long r11;
 	unsigned long di;
 	unsigned long si;
 	unsigned long dx;
@@ -71,6 +76,8 @@ struct pt_regs {
 	unsigned long r8;
 	unsigned long r9;
 	unsigned long orig_ax;
+	unsigned long ip;
+	unsigned long flags;
 } __attribute__((preserve_access_index));
 #elif defined(__TARGET_ARCH_arm64)
 struct pt_regs {
@@ -99,6 +106,18 @@ struct cgroup {
 	struct cgroup_subsys_state self;
 	struct kernfs_node *kn;
 	int level;
+} __attribute__((preserve_access_index));
+
+/* The cgroup's ancestors by level, a flexible array at its end: pointers
+ * since 6.0, ids before (CO-RE flavors: libbpf ignores the ___ suffix). Only
+ * read through bpf_probe_read_kernel: the verifier refuses offsets past a
+ * flexible array's declared size. */
+struct cgroup___ancestors {
+	struct cgroup *ancestors[0];
+} __attribute__((preserve_access_index));
+
+struct cgroup___ancestor_ids {
+	u64 ancestor_ids[0];
 } __attribute__((preserve_access_index));
 
 struct css_set {
@@ -170,7 +189,24 @@ struct files_struct {
 	struct fdtable *fdt;
 } __attribute__((preserve_access_index));
 
+/* x86: TS_COMPAT in status marks a 32-bit syscall in progress (4.9+; before,
+ * status lived in thread_struct: see current_task.h). */
+struct thread_info {
+	u32 status;
+} __attribute__((preserve_access_index));
+
+struct thread_struct {
+	u32 status;
+} __attribute__((preserve_access_index));
+
+/* mode 2 (SECCOMP_MODE_FILTER): the thread runs under a seccomp filter.
+ * Absent on kernels built without CONFIG_SECCOMP. */
+struct seccomp {
+	int mode;
+} __attribute__((preserve_access_index));
+
 struct task_struct {
+	struct thread_info thread_info; /* CONFIG_THREAD_INFO_IN_TASK (x86: 4.9+) */
 	unsigned int flags; /* PF_* */
 	int pid;
 	int tgid;
@@ -182,6 +218,9 @@ struct task_struct {
 	struct task_struct *group_leader;
 	struct pid *thread_pid;
 	struct files_struct *files;
+	u64 start_time; /* monotonic ns at creation */
+	struct seccomp seccomp;
+	struct thread_struct thread;
 } __attribute__((preserve_access_index));
 
 /* uapi/linux/sched.h: clone3's argument (only the first field is read). */

@@ -1,15 +1,30 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * Per-thread syscall start time for the timed syscall tools (constat,
- * syscount -L), in task-local storage: freed with the task, so a thread that
- * exits inside a syscall leaks nothing, and cheaper than a tid-keyed hash.
+ * Per-thread syscall state for the tools with an entry hook (constat,
+ * syscount -L/--histogram/--denied): the call in flight (its counter slot
+ * and start time), and whether this thread's entries have been seen since
+ * the tool attached, which is what tells a call denied before sys_enter
+ * (by seccomp) from one that was already running when we attached.
+ *
+ * Kept in task-local storage (5.11+): freed with the task, so a thread that
+ * exits inside a syscall leaks nothing, and cheaper than a hash. Kernels
+ * without it (5.10) use a hash keyed by thread id instead, emptied by a
+ * sched_process_exit hook. Userspace probes which one exists, sets
+ * `task_storage` in .rodata, creates only that map (the other's references
+ * are poisoned by libbpf and pruned by the verifier) and loads the cleanup
+ * hook only with the hash (common::kernel).
+ *
+ * Needs current_task.h and aggregate.h (`dropped`).
  */
 #ifndef __CONTRACE_SYSCALL_START_H
 #define __CONTRACE_SYSCALL_START_H
 
+const volatile bool task_storage = true; /* BPF_MAP_TYPE_TASK_STORAGE exists */
+
 struct syscall_start {
-	u64 ts; /* bpf_ktime_get_ns() at entry; 0: nothing in flight */
-	u32 nr; /* the syscall entered */
+	u64 ts;	  /* bpf_ktime_get_ns() at entry (1 when not timed); 0: none in flight */
+	u32 slot; /* counter slot of the call entered */
+	u32 pad;
 };
 
 struct {
@@ -19,34 +34,98 @@ struct {
 	__type(value, struct syscall_start);
 } starts SEC(".maps");
 
-/* Notes that @task entered syscall @nr now; false when no storage could be had. */
-static __always_inline bool syscall_start_record(struct task_struct *task, u32 nr)
+/* The fallback: thread id -> state. Preallocated (no allocation in the
+ * syscall path); a thread that finds it full is counted in `dropped`. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 32768);
+	__type(key, u32);
+	__type(value, struct syscall_start);
+} starts_by_tid SEC(".maps");
+
+static const struct syscall_start syscall_start_none = {};
+
+/* The state of @task (the current task), created when @create; NULL when
+ * absent (or no room). */
+static __always_inline struct syscall_start *syscall_state(struct task_struct *task, bool create)
 {
+	u32 tid;
 	struct syscall_start *st;
 
-	st = bpf_task_storage_get(&starts, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (task_storage)
+		return bpf_task_storage_get(&starts, task, 0,
+					    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+	tid = (u32)bpf_get_current_pid_tgid();
+	st = bpf_map_lookup_elem(&starts_by_tid, &tid);
+	if (st || !create)
+		return st;
+	bpf_map_update_elem(&starts_by_tid, &tid, &syscall_start_none, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&starts_by_tid, &tid);
+}
+
+/* Notes that @task entered the call counted in @slot now (with the time when
+ * @timed); false when no state could be had. */
+static __always_inline bool syscall_start_record(struct task_struct *task, u32 slot, bool timed)
+{
+	struct syscall_start *st = syscall_state(task, true);
+
 	if (!st)
 		return false;
-	st->nr = nr;
-	st->ts = bpf_ktime_get_ns();
+	st->slot = slot;
+	st->ts = timed ? bpf_ktime_get_ns() : 1;
 	return true;
 }
 
-/* At exit: the time since entry and the syscall entered, and the record is
- * cleared. False when the call began before we attached (or the thread moved
- * into the target mid-call). */
-static __always_inline bool syscall_start_take(struct task_struct *task, u64 *elapsed, u32 *nr)
+/* What an exit learns about its call. */
+enum syscall_exit_kind {
+	/* This thread's entries were not watched before this exit: the call
+	 * may have begun before we attached (or this is a new thread's return
+	 * from fork). Not counted; from now on the thread is watched. */
+	EXIT_UNKNOWN = 0,
+	/* The call's entry was seen: slot and elapsed time are known. */
+	EXIT_ENTERED = 1,
+	/* A watched thread left a call whose entry never fired: the call was
+	 * stopped before sys_enter (denied by seccomp). */
+	EXIT_SKIPPED = 2,
+};
+
+/* At exit of the call counted in @slot (the registers' number; or
+ * @any_slot when it cannot be told, e.g. after rt_sigreturn): clears the
+ * call in flight and classifies the exit. For EXIT_ENTERED, *@slot and
+ * *@elapsed are the entry's. */
+static __always_inline enum syscall_exit_kind syscall_start_take(struct task_struct *task,
+								 u32 *slot, bool any_slot,
+								 u64 *elapsed)
 {
-	struct syscall_start *st = bpf_task_storage_get(&starts, task, 0, 0);
+	struct syscall_start *st = syscall_state(task, false);
 	u64 ts;
 
-	if (!st || !st->ts)
-		return false;
+	if (!st) {
+		/* The thread is watched from here on: its next entry is seen. */
+		if (!syscall_state(task, true))
+			__sync_fetch_and_add(&dropped, 1);
+		return EXIT_UNKNOWN;
+	}
 	ts = st->ts;
 	st->ts = 0;
-	*nr = st->nr;
-	*elapsed = bpf_ktime_get_ns() - ts;
-	return true;
+	/* A record of another call is stale (its exit was not counted, e.g.
+	 * rt_sigreturn's): this call had no entry. */
+	if (ts && (any_slot || st->slot == *slot)) {
+		*slot = st->slot;
+		*elapsed = ts > 1 ? bpf_ktime_get_ns() - ts : 0;
+		return EXIT_ENTERED;
+	}
+	return EXIT_SKIPPED;
+}
+
+/* Kernels without task storage: a thread's record goes with the thread. */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(syscall_start_cleanup)
+{
+	u32 tid = (u32)bpf_get_current_pid_tgid();
+
+	bpf_map_delete_elem(&starts_by_tid, &tid);
+	return 0;
 }
 
 #endif /* __CONTRACE_SYSCALL_START_H */

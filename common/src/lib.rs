@@ -14,6 +14,7 @@ pub mod errno;
 pub mod escape;
 pub mod exit;
 pub mod identity;
+pub mod kernel;
 pub mod mapped;
 pub mod mapsize;
 pub mod output;

@@ -15,6 +15,8 @@ const CAP_BPF: u32 = 39;
 pub struct Needs {
     /// Per-syscall `tracepoint/` programs read their ids from tracefs.
     pub tracefs: bool,
+    /// A BPF ring buffer (Linux 5.8+).
+    pub ring_buffer: bool,
 }
 
 /// Effective capability mask of this process, from /proc/self/status
@@ -40,7 +42,7 @@ fn btf_path() -> String {
     std::env::var("CONTRACE_BTF_PATH").unwrap_or_else(|_| "/sys/kernel/btf/vmlinux".into())
 }
 
-/// Runs the checks in order: privileges, kernel BTF, tracefs.
+/// Runs the checks in order: privileges, kernel BTF, kernel features, tracefs.
 pub fn check(tool: &str, needs: Needs) -> Result<()> {
     let caps = effective_caps();
     if !(has(caps, CAP_SYS_ADMIN) || (has(caps, CAP_BPF) && has(caps, CAP_PERFMON))) {
@@ -55,6 +57,12 @@ pub fn check(tool: &str, needs: Needs) -> Result<()> {
              use a kernel built with BTF (most distribution kernels since 5.8 are)"
         );
     }
+    crate::kernel::check(
+        tool,
+        crate::kernel::Requires {
+            ring_buffer: needs.ring_buffer,
+        },
+    )?;
     if needs.tracefs {
         check_tracefs(tool)?;
     }

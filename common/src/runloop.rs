@@ -66,6 +66,7 @@ pub struct RunLoop {
     stops: Receiver<Stop>,
     tx: Sender<Stop>,
     deadline: Option<Instant>,
+    duration: Option<Duration>,
     interval: Option<Duration>,
     next_report: Option<Instant>,
     watch: Option<Watch>,
@@ -82,11 +83,22 @@ impl RunLoop {
             stops,
             tx,
             deadline: duration.map(|d| now + d),
+            duration,
             interval,
             next_report: interval.map(|i| now + i),
             watch: None,
             watched: now,
         }
+    }
+
+    /// Starts `-d` and the interval clock again from now. Tools create the
+    /// loop (and route signals to it) before loading BPF, so that a signal
+    /// during a slow start-up ends the run instead of being lost; the
+    /// clock then starts once tracing does.
+    pub fn restart_clock(&mut self) {
+        let now = Instant::now();
+        self.deadline = self.duration.map(|d| now + d);
+        self.next_report = self.interval.map(|i| now + i);
     }
 
     /// A handle that ends this loop.
@@ -269,6 +281,19 @@ mod tests {
         assert_eq!(stop, Stop::TargetGone("gone".into()));
         assert!(reports > 10, "{reports}");
         assert!(start.elapsed() < WATCH_PERIOD * 3, "{:?}", start.elapsed());
+    }
+
+    #[test]
+    fn a_stop_before_the_clock_restarts_still_ends_the_run() {
+        let mut run = RunLoop::new(None, Some(Duration::from_millis(1)));
+        run.handle().stop(Stop::Signal);
+        std::thread::sleep(Duration::from_millis(5));
+        run.restart_clock();
+        assert_eq!(run.try_wake(), Some(Wake::Finish(Stop::Signal)));
+        let mut run = RunLoop::new(None, Some(Duration::from_millis(50)));
+        std::thread::sleep(Duration::from_millis(60));
+        run.restart_clock();
+        assert_eq!(run.try_wake(), None, "the deadline counts from the restart");
     }
 
     #[test]

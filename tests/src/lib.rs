@@ -261,8 +261,13 @@ impl Tool {
     /// Starts a tool and waits for its "Ctrl-C" status line on stderr, which
     /// every tool prints once its programs are attached.
     pub fn start(name: &str, args: &[&str]) -> Self {
+        Self::start_env(name, args, &[])
+    }
+
+    /// [`Tool::start`] with extra environment variables.
+    pub fn start_env(name: &str, args: &[&str], env: &[(&str, &str)]) -> Self {
         let mut cmd = Command::new(bin(name));
-        cmd.args(args);
+        cmd.args(args).envs(env.iter().copied());
         Self::start_command(name, cmd)
     }
 

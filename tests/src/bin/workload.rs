@@ -27,6 +27,15 @@
 //!   rename-hex HEX         like rename, with the name's bytes in hex (need not be UTF-8)
 //!   paced N MS ROUNDS      ROUNDS times: N getppid calls, then sleep to the next MS
 //!                          boundary (absolute: a steady N*1000/MS calls per second)
+//!   getppid32 N            N getppid calls through int 0x80 (i386 number 64)
+//!   unshare32 FLAGS        one unshare through int 0x80; prints "unshare32 RET"
+//!   setns32 PID NSTYPE     setns through int 0x80 into /proc/PID/ns/NSTYPE
+//!   clone32 FLAGS          clone through int 0x80 (FLAGS|SIGCHLD); the child exits
+//!   clone3_32 FLAGS        clone3 through int 0x80; the child exits
+//!   unshare32-burst N      N unshare(0) through int 0x80
+//!   seccomp-deny NAME ERR  install a seccomp filter: NAME (native and i386)
+//!                          fails with errno ERR without running
+//!   pause-once             pause(2) until SIGUSR1 (returns EINTR); prints "paused"
 //! Prints one line per action result on stdout; "ready" when in the cgroup.
 
 use std::ffi::CString;
@@ -182,6 +191,100 @@ fn distinct_call(nr: libc::c_long) {
         }
     };
 }
+
+/// A 32-bit (i386) syscall through `int 0x80`, up to three arguments.
+#[cfg(target_arch = "x86_64")]
+fn int80(nr: u32, a0: u32, a1: u32, a2: u32) -> i64 {
+    let ret: i32;
+    // SAFETY: int 0x80 enters the kernel's 32-bit syscall path; the kernel
+    // preserves every register but eax (r8-r11 declared clobbered to be
+    // safe). rbx cannot be an asm operand, so a0 is swapped into it.
+    unsafe {
+        std::arch::asm!(
+            "xchg {a0:r}, rbx",
+            "int 0x80",
+            "xchg {a0:r}, rbx",
+            a0 = inout(reg) u64::from(a0) => _,
+            inlateout("eax") nr as i32 => ret,
+            in("ecx") a1,
+            in("edx") a2,
+            in("esi") 0u32,
+            in("edi") 0u32,
+            out("r8") _,
+            out("r9") _,
+            out("r10") _,
+            out("r11") _,
+        );
+    }
+    i64::from(ret)
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn int80(_nr: u32, _a0: u32, _a1: u32, _a2: u32) -> i64 {
+    die("32-bit calls are x86_64-only here".into())
+}
+
+/// The i386 number of a syscall name.
+fn i386(name: &str) -> u32 {
+    common::syscalls::compat_number(name).unwrap_or_else(|| die(format!("no i386 {name}")))
+}
+
+/// A 32-bit clone/clone3's child leaves at once; the parent reaps it.
+fn after_clone(r: i64) {
+    if r == 0 {
+        // SAFETY: child: leave at once without running destructors.
+        unsafe { libc::_exit(0) };
+    }
+    if r > 0 {
+        // SAFETY: reap our child.
+        unsafe { libc::waitpid(r as i32, std::ptr::null_mut(), 0) };
+    }
+}
+
+/// Installs a seccomp filter making `name` (native and i386 numbers) fail
+/// with `err` before it runs: what docker's profile does to denied calls.
+fn seccomp_deny(name: &str, err: u32) {
+    const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
+    const AUDIT_ARCH_I386: u32 = 0x4000_0003;
+    const RET_ALLOW: u32 = 0x7fff_0000;
+    const RET_ERRNO: u32 = 0x0005_0000;
+    const LD_ABS: u16 = 0x20; // BPF_LD | BPF_W | BPF_ABS
+    const JEQ: u16 = 0x15; // BPF_JMP | BPF_JEQ | BPF_K
+    const RET: u16 = 0x06; // BPF_RET | BPF_K
+    let native = common::syscalls::number(name).unwrap_or_else(|| die(format!("no {name}")));
+    let compat = common::syscalls::compat_number(name).unwrap_or(u32::MAX);
+    let op = |code, jt, jf, k| libc::sock_filter { code, jt, jf, k };
+    let mut filter = [
+        op(LD_ABS, 0, 0, 4), // seccomp_data.arch
+        op(JEQ, 0, 2, AUDIT_ARCH_X86_64),
+        op(LD_ABS, 0, 0, 0), // seccomp_data.nr
+        op(JEQ, 4, 3, native),
+        op(JEQ, 0, 2, AUDIT_ARCH_I386),
+        op(LD_ABS, 0, 0, 0),
+        op(JEQ, 1, 0, compat),
+        op(RET, 0, 0, RET_ALLOW),
+        op(RET, 0, 0, RET_ERRNO | (err & 0xffff)),
+    ];
+    let prog = libc::sock_fprog {
+        len: filter.len() as u16,
+        filter: filter.as_mut_ptr(),
+    };
+    // SAFETY: prctl with a valid filter program that lives across the call.
+    let ok = unsafe {
+        libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0
+            && libc::prctl(
+                libc::PR_SET_SECCOMP,
+                libc::SECCOMP_MODE_FILTER,
+                &prog as *const libc::sock_fprog,
+            ) == 0
+    };
+    if !ok {
+        die(format!("installing the seccomp filter: errno {}", errno()));
+    }
+    println!("seccomp {name} {err}");
+}
+
+extern "C" fn on_sigusr1(_: libc::c_int) {}
 
 fn main() {
     // Bytes first: a --cgroup directory need not be UTF-8.
@@ -432,6 +535,88 @@ fn main() {
                 // SAFETY: NUL-terminated buffer of at most 16 bytes.
                 unsafe { libc::prctl(libc::PR_SET_NAME, name.as_ptr()) };
                 2
+            }
+            "getppid32" => {
+                let nr = i386("getppid");
+                for _ in 0..num(a1, "count") {
+                    int80(nr, 0, 0, 0);
+                }
+                2
+            }
+            "unshare32" => {
+                let r = int80(i386("unshare"), num(a1, "flags") as u32, 0, 0);
+                println!("unshare32 {r}");
+                2
+            }
+            "unshare32-burst" => {
+                let nr = i386("unshare");
+                for _ in 0..num(a1, "count") {
+                    int80(nr, 0, 0, 0);
+                }
+                2
+            }
+            "setns32" => {
+                let pid = num(a1, "pid");
+                let ns = a2.unwrap_or_else(|| die("setns32 needs a namespace".into()));
+                let file = std::fs::File::open(format!("/proc/{pid}/ns/{ns}"))
+                    .unwrap_or_else(|e| die(format!("open ns: {e}")));
+                use std::os::fd::AsRawFd;
+                let r = int80(i386("setns"), file.as_raw_fd() as u32, 0, 0);
+                println!("setns32 {r}");
+                3
+            }
+            "clone32" => {
+                let flags = num(a1, "flags") as u32 | libc::SIGCHLD as u32;
+                // i386 clone(flags, newsp = 0: the same stack, as fork)
+                let r = int80(i386("clone"), flags, 0, 0);
+                after_clone(r);
+                println!("clone32 {r}");
+                2
+            }
+            "clone3_32" => {
+                // The 32-bit call takes a 32-bit pointer: the arguments go
+                // below 4 GiB.
+                // SAFETY: a fresh private anonymous mapping, unmapped below.
+                let page = unsafe {
+                    libc::mmap(
+                        std::ptr::null_mut(),
+                        4096,
+                        libc::PROT_READ | libc::PROT_WRITE,
+                        libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_32BIT,
+                        -1,
+                        0,
+                    )
+                };
+                if page == libc::MAP_FAILED {
+                    die(format!("mmap MAP_32BIT: errno {}", errno()));
+                }
+                let args = page.cast::<u64>();
+                // SAFETY: the page holds 512 u64; clone_args is 8 of them
+                // (flags, pidfd, child_tid, parent_tid, exit_signal, ...).
+                unsafe {
+                    args.write(num(a1, "flags"));
+                    args.add(4).write(libc::SIGCHLD as u64);
+                }
+                let r = int80(i386("clone3"), page as u64 as u32, 64, 0);
+                after_clone(r);
+                // SAFETY: the mapping made above.
+                unsafe { libc::munmap(page, 4096) };
+                println!("clone3_32 {r}");
+                2
+            }
+            "seccomp-deny" => {
+                let name = a1.unwrap_or_else(|| die("seccomp-deny needs a syscall".into()));
+                seccomp_deny(name, num(a2, "errno") as u32);
+                3
+            }
+            "pause-once" => {
+                // SAFETY: a handler that does nothing; pause returns EINTR.
+                unsafe {
+                    libc::signal(libc::SIGUSR1, on_sigusr1 as *const () as libc::sighandler_t);
+                    libc::pause();
+                }
+                println!("paused");
+                1
             }
             "pause" => loop {
                 // SAFETY: pause blocks until a signal.

@@ -1,5 +1,6 @@
 //! Loading constat's BPF program and draining its per-CPU counters.
 
+use std::collections::{BTreeMap, HashMap};
 use std::mem::MaybeUninit;
 use std::time::Instant;
 
@@ -7,6 +8,7 @@ use anyhow::{Context, Result};
 use common::bpf::{drain_percpu_hash, flip_epoch, DropCounter, Pod};
 use common::collector::{Aggregator, Health, Sample};
 use common::mapped::EpochSlots;
+use common::syscalls::Call;
 use common::target::Target;
 use libbpf_rs::skel::Skel;
 use libbpf_rs::{MapCore, OpenObject};
@@ -15,25 +17,29 @@ use libbpf_rs::{MapCore, OpenObject};
 mod skel {
     include!(concat!(env!("OUT_DIR"), "/constat.skel.rs"));
 }
-use skel::types::{constat_key, constat_stats};
+use skel::types::{constat_errno_key, constat_key, constat_stats};
 use skel::{ConstatLinks, ConstatSkel, ConstatSkelBuilder};
 
 // SAFETY: generated #[repr(C)] structs of integers only.
 unsafe impl Pod for constat_stats {}
 // SAFETY: as above (the explicit `pad` field covers the tail).
 unsafe impl Pod for constat_key {}
+// SAFETY: as above (u64 + two u32, no padding).
+unsafe impl Pod for constat_errno_key {}
 
 /// One row of kernel data: a syscall (and its cgroup in all-cgroups mode).
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Row {
     pub cgroup_id: Option<u64>,
-    pub nr: u32,
+    pub call: Call,
     pub count: u64,
     pub errors: u64,
+    /// Calls a seccomp filter stopped before they ran (counted, not timed).
+    pub denied: u64,
     pub total_ns: u64,
     pub max_ns: u64,
-    /// errno of the most recent failure in the period (0: none).
-    pub last_errno: u32,
+    /// Failed calls per errno (the tally of every failure in the period).
+    pub errnos: BTreeMap<i32, u64>,
 }
 
 /// constat's kernel side: per-syscall counters of one target, or of every
@@ -41,8 +47,10 @@ pub struct Row {
 pub struct Collector<'obj> {
     skel: ConstatSkel<'obj>,
     per_cgroup: bool,
-    /// One-target counters, mapped: [cpu][epoch][nr].
+    /// One-target counters, mapped: [cpu][epoch][slot].
     slots: EpochSlots<constat_stats>,
+    /// Slots of native calls (the rest are 32-bit calls).
+    native_slots: u32,
     drops: DropCounter,
     last_drain: Instant,
 }
@@ -51,9 +59,9 @@ pub struct Collector<'obj> {
 fn merge(acc: &mut constat_stats, s: &constat_stats) {
     acc.count += s.count;
     acc.errors += s.errors;
+    acc.denied += s.denied;
     acc.total_ns += s.total_ns;
     acc.max_ns = acc.max_ns.max(s.max_ns);
-    acc.last_errno = acc.last_errno.max(s.last_errno);
 }
 
 fn sum(per_cpu: &[constat_stats]) -> constat_stats {
@@ -70,13 +78,34 @@ impl<'obj> Collector<'obj> {
         let mut nr_slots = 0;
         let mut skel =
             common::bpf::open_and_load(ConstatSkelBuilder::default(), open_object, |open| {
+                nr_slots = EpochSlots::<constat_stats>::size_for_all_cpus(&mut open.maps.stats)?;
+                let native = nr_slots / 2;
                 let rodata = common::bpf::mapped(open.maps.rodata_data.as_deref_mut(), ".rodata")?;
                 let (nr_exit, nr_exit_group) = common::syscalls::never_returning();
-                rodata.nr_exit = nr_exit;
-                rodata.nr_exit_group = nr_exit_group;
+                rodata.slot_exit = nr_exit;
+                rodata.slot_exit_group = nr_exit_group;
+                // Without a 32-bit ABI these slots are never used: park them past the end.
+                let (exit32, exit_group32) =
+                    common::syscalls::compat_never_returning().unwrap_or((native, native));
+                rodata.slot_exit32 = native + exit32;
+                rodata.slot_exit_group32 = native + exit_group32;
                 rodata.per_cgroup = per_cgroup;
                 common::set_target_filter!(rodata, target);
-                nr_slots = EpochSlots::<constat_stats>::size_for_all_cpus(&mut open.maps.stats)?;
+                let features = common::kernel::effective_features();
+                rodata.task_btf = features.task_btf;
+                rodata.task_storage = features.task_storage;
+                rodata.compat_syscalls = features.compat_syscalls;
+                open.maps
+                    .starts
+                    .set_autocreate(features.task_storage)
+                    .context("configuring the per-thread state")?;
+                open.maps
+                    .starts_by_tid
+                    .set_autocreate(!features.task_storage)
+                    .context("configuring the per-thread state")?;
+                open.progs
+                    .syscall_start_cleanup
+                    .set_autoload(!features.task_storage);
                 if per_cgroup {
                     // Every-cgroup mode keys a hash instead: keep the array minimal.
                     open.maps
@@ -96,6 +125,7 @@ impl<'obj> Collector<'obj> {
             skel,
             per_cgroup,
             slots,
+            native_slots: nr_slots / 2,
             drops: DropCounter::default(),
             last_drain: Instant::now(),
         })
@@ -115,20 +145,26 @@ impl Aggregator for Collector<'_> {
         let old = flip_epoch(&mut bss.epoch, &maps.sync_outer, &maps.sync_inner)?;
         let maps = &self.skel.maps;
 
-        let rows = if self.per_cgroup {
-            let map = if old == 0 {
+        let native = self.native_slots;
+        let errnos = drain_errnos(if old == 0 {
+            &maps.errnos0
+        } else {
+            &maps.errnos1
+        })?;
+        let stats = if self.per_cgroup {
+            drain_hash(if old == 0 {
                 &maps.cg_stats0
             } else {
                 &maps.cg_stats1
-            };
-            drain_hash(map)?
+            })?
         } else {
             self.slots
                 .drain(old, |s| s.count > 0, merge)?
                 .into_iter()
-                .map(|(nr, s)| row(None, nr, s))
+                .map(|(slot, s)| ((None, slot), s))
                 .collect()
         };
+        let rows = rows(stats, errnos, native);
         let now = Instant::now();
         let covered = now - std::mem::replace(&mut self.last_drain, now);
         Ok(Sample {
@@ -147,24 +183,53 @@ impl Aggregator for Collector<'_> {
     }
 }
 
-fn row(cgroup_id: Option<u64>, nr: u32, s: constat_stats) -> Row {
-    Row {
-        cgroup_id,
-        nr,
-        count: s.count,
-        errors: s.errors,
-        total_ns: s.total_ns,
-        max_ns: s.max_ns,
-        last_errno: s.last_errno,
-    }
+/// Counters by (cgroup in every-cgroup mode, slot).
+type SlotKey = (Option<u64>, u32);
+
+/// Joins each slot's counters with its errno tally.
+fn rows(
+    stats: Vec<(SlotKey, constat_stats)>,
+    mut errnos: HashMap<SlotKey, BTreeMap<i32, u64>>,
+    native_slots: u32,
+) -> Vec<Row> {
+    stats
+        .into_iter()
+        .map(|((cgroup_id, slot), s)| Row {
+            cgroup_id,
+            call: Call::from_slot(slot, native_slots),
+            count: s.count,
+            errors: s.errors,
+            denied: s.denied,
+            total_ns: s.total_ns,
+            max_ns: s.max_ns,
+            errnos: errnos.remove(&(cgroup_id, slot)).unwrap_or_default(),
+        })
+        .collect()
 }
 
 /// Every cgroup: the old per-CPU hash, emptied after reading.
-fn drain_hash(map: &impl MapCore) -> Result<Vec<Row>> {
+fn drain_hash(map: &impl MapCore) -> Result<Vec<(SlotKey, constat_stats)>> {
     Ok(drain_percpu_hash::<constat_key, constat_stats>(map)?
         .into_iter()
-        .map(|(key, per_cpu)| (key, sum(&per_cpu)))
+        .map(|(key, per_cpu)| ((Some(key.cgroup_id), key.slot), sum(&per_cpu)))
         .filter(|(_, stats)| stats.count > 0)
-        .map(|(key, stats)| row(Some(key.cgroup_id), key.nr, stats))
         .collect())
+}
+
+/// The old errno tally, emptied after reading: per (cgroup, slot), the
+/// failed calls of each errno. Keys carry cgroup 0 with one target.
+fn drain_errnos(map: &impl MapCore) -> Result<HashMap<SlotKey, BTreeMap<i32, u64>>> {
+    let mut out: HashMap<SlotKey, BTreeMap<i32, u64>> = HashMap::new();
+    for (key, per_cpu) in drain_percpu_hash::<constat_errno_key, u64>(map)? {
+        let n: u64 = per_cpu.iter().sum();
+        if n == 0 {
+            continue;
+        }
+        let cgroup = (key.cgroup_id != 0).then_some(key.cgroup_id);
+        *out.entry((cgroup, key.slot))
+            .or_default()
+            .entry(key.err as i32)
+            .or_default() += n;
+    }
+    Ok(out)
 }

@@ -220,7 +220,10 @@ impl Context<'_> {
             },
             recorder: Recorder::open(self.args.replay.record.as_deref())?,
         };
-        let wanted = |r: &Row| self.syscalls.is_none_or(|nrs| nrs.contains(&r.nr));
+        let wanted = |r: &Row| {
+            self.syscalls
+                .is_none_or(|nrs| r.call.native_nr().is_some_and(|n| nrs.contains(&n)))
+        };
         let render = |last: bool| -> Result<()> {
             let Sample { mut data, health } = if last {
                 collector.finish()?
@@ -431,7 +434,7 @@ fn run_live(args: &Args, sort: SortKey) -> Result<ExitCode> {
     let drain = |model: &mut Model| -> Result<()> {
         let Sample { mut data, health } = collector.drain()?;
         if let Some(nrs) = &syscalls {
-            data.retain(|r| nrs.contains(&r.nr));
+            data.retain(|r| r.call.native_nr().is_some_and(|n| nrs.contains(&n)));
         }
         if let Some(rec) = &mut recorder {
             let sample = Sample {

@@ -1,6 +1,6 @@
 //! Turning drained counters into a sorted report: a table or one JSON object.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use clap::ValueEnum;
 use common::collector::{Health, Sample};
@@ -48,11 +48,21 @@ pub struct JsonRow {
     pub container: Option<Option<ContainerInfo>>,
     pub syscall: String,
     pub nr: u32,
+    /// A 32-bit call (`syscall` and `nr` are then the 32-bit ABI's).
+    #[serde(default)]
+    pub compat: bool,
     pub count: u64,
     pub errors: u64,
-    /// errno name of a recent failure (ENOENT), null when none failed.
+    /// Calls a seccomp filter stopped before they ran (in count and errors).
+    #[serde(default)]
+    pub denied: u64,
+    /// The most common errno of the failures (ENOENT), null when none failed.
     pub errno: Option<String>,
+    /// Failures per errno name.
+    #[serde(default)]
+    pub errnos: BTreeMap<String, u64>,
     pub elapsed_ns: u64,
+    /// Mean time of the calls that ran (denied calls have none).
     pub avg_ns: u64,
     pub max_ns: u64,
 }
@@ -61,6 +71,8 @@ pub struct JsonRow {
 pub struct Totals {
     pub count: u64,
     pub errors: u64,
+    #[serde(default)]
+    pub denied: u64,
     pub elapsed_ns: u64,
     pub max_ns: u64,
 }
@@ -82,6 +94,14 @@ pub const VIEW_SYSCALLS: &str = "syscalls";
 pub const VIEW_CGROUP_SYSCALLS: &str = "cgroup-syscalls";
 pub const VIEW_CGROUPS: &str = "cgroups";
 
+/// The most common errno (ties: the lower number) and how many others.
+fn most_common(errnos: &BTreeMap<i32, u64>) -> Option<(i32, usize)> {
+    let (&top, _) = errnos
+        .iter()
+        .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))?;
+    Some((top, errnos.len() - 1))
+}
+
 /// One report: what `--output json` prints as one line (and `--replay`
 /// reads back: the table is made from these fields alone).
 #[derive(Debug, Serialize, Deserialize)]
@@ -98,12 +118,10 @@ pub struct Report {
 
 fn sort_rows(rows: &mut [Row], key: SortKey) {
     match key {
-        SortKey::Count => rows.sort_by(|a, b| b.count.cmp(&a.count).then(a.nr.cmp(&b.nr))),
-        SortKey::Time => rows.sort_by(|a, b| b.total_ns.cmp(&a.total_ns).then(a.nr.cmp(&b.nr))),
+        SortKey::Count => rows.sort_by(|a, b| b.count.cmp(&a.count).then(a.call.cmp(&b.call))),
+        SortKey::Time => rows.sort_by(|a, b| b.total_ns.cmp(&a.total_ns).then(a.call.cmp(&b.call))),
         SortKey::Errors => rows.sort_by(|a, b| b.errors.cmp(&a.errors).then(b.count.cmp(&a.count))),
-        SortKey::Name => {
-            rows.sort_by(|a, b| common::syscalls::name(a.nr).cmp(&common::syscalls::name(b.nr)))
-        }
+        SortKey::Name => rows.sort_by_key(|r| r.call.label()),
     }
 }
 
@@ -136,6 +154,7 @@ impl Report {
         for r in &data {
             total.count += r.count;
             total.errors += r.errors;
+            total.denied += r.denied;
             total.elapsed_ns += r.total_ns;
             total.max_ns = total.max_ns.max(r.max_ns);
         }
@@ -164,18 +183,28 @@ impl Report {
         }
         let rows = ordered
             .into_iter()
-            .map(|r| JsonRow {
-                cgroup: r.cgroup_id.map(|id| names.cgroup_path(id)),
-                cgroup_id: r.cgroup_id,
-                container: r.cgroup_id.map(|id| names.container(id)),
-                syscall: common::syscalls::name(r.nr).into_owned(),
-                nr: r.nr,
-                count: r.count,
-                errors: r.errors,
-                errno: (r.last_errno > 0).then(|| common::errno::name(r.last_errno as i32)),
-                elapsed_ns: r.total_ns,
-                avg_ns: r.total_ns.checked_div(r.count).unwrap_or(0),
-                max_ns: r.max_ns,
+            .map(|r| {
+                let top = most_common(&r.errnos);
+                JsonRow {
+                    cgroup: r.cgroup_id.map(|id| names.cgroup_path(id)),
+                    cgroup_id: r.cgroup_id,
+                    container: r.cgroup_id.map(|id| names.container(id)),
+                    syscall: r.call.name().into_owned(),
+                    nr: r.call.nr,
+                    compat: r.call.compat,
+                    count: r.count,
+                    errors: r.errors,
+                    denied: r.denied,
+                    errno: top.map(|(e, _)| common::errno::name(e)),
+                    errnos: r
+                        .errnos
+                        .iter()
+                        .map(|(&e, &n)| (common::errno::name(e), n))
+                        .collect(),
+                    elapsed_ns: r.total_ns,
+                    avg_ns: r.total_ns.checked_div(r.count - r.denied).unwrap_or(0),
+                    max_ns: r.max_ns,
+                }
             })
             .collect();
         Self {
@@ -193,7 +222,38 @@ impl Report {
     }
 }
 
+/// The ERRNO cell of a tally: the most common errno, `+N` when N others
+/// occurred (`None`: no failure).
+pub fn errno_cell(errnos: &BTreeMap<i32, u64>) -> Option<String> {
+    most_common(errnos).map(|(e, others)| cell(common::errno::name(e), others))
+}
+
+fn cell(top: String, others: usize) -> String {
+    if others == 0 {
+        top
+    } else {
+        format!("{top}+{others}")
+    }
+}
+
 impl JsonRow {
+    /// The ERRNO column (from the JSON fields alone, so a replay shows it).
+    pub fn errno_cell(&self) -> String {
+        match &self.errno {
+            None => String::new(),
+            Some(e) => cell(e.clone(), self.errnos.len().saturating_sub(1)),
+        }
+    }
+
+    /// The syscall as the table names it (`getppid (i386)`).
+    pub fn label(&self) -> String {
+        common::syscalls::Call {
+            nr: self.nr,
+            compat: self.compat,
+        }
+        .label()
+    }
+
     /// How the table names the row's cgroup (every-cgroup mode): the
     /// container's label, else the path.
     pub fn shown_as(&self) -> Option<String> {
@@ -231,6 +291,7 @@ impl Render for Report {
             ("COUNT", Align::Right),
             ("(%)", Align::Right),
             ("ERRORS", Align::Right),
+            ("DENIED", Align::Right),
             ("ERRNO", Align::Left),
             ("ELAPSED(ms)", Align::Right),
             ("(%)", Align::Right),
@@ -244,11 +305,12 @@ impl Render for Report {
                 cells.push(common::escape::for_terminal(cg.as_bytes()));
             }
             cells.extend([
-                r.syscall.clone(),
+                r.label(),
                 r.count.to_string(),
                 pct(r.count, self.total.count),
                 r.errors.to_string(),
-                r.errno.clone().unwrap_or_default(),
+                r.denied.to_string(),
+                r.errno_cell(),
                 ms(r.elapsed_ns),
                 pct(r.elapsed_ns, self.total.elapsed_ns),
                 us(r.avg_ns),
@@ -266,10 +328,11 @@ impl Render for Report {
             t.count.to_string(),
             "---".into(),
             t.errors.to_string(),
+            t.denied.to_string(),
             String::new(),
             ms(t.elapsed_ns),
             "---".into(),
-            us(t.elapsed_ns.checked_div(t.count).unwrap_or(0)),
+            us(t.elapsed_ns.checked_div(t.count - t.denied).unwrap_or(0)),
             us(t.max_ns),
         ]);
         table.add_row(all);
@@ -281,5 +344,21 @@ impl Render for Report {
         text.push_str(&output::render(&table));
         text.push('\n');
         text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_most_common_errno_wins_and_others_are_counted() {
+        let mut errnos = BTreeMap::new();
+        assert_eq!(most_common(&errnos), None);
+        errnos.insert(2, 123); // ENOENT
+        errnos.insert(13, 1); // EACCES, the most recent in the issue
+        assert_eq!(most_common(&errnos), Some((2, 1)));
+        errnos.insert(1, 123); // a tie: the lower number
+        assert_eq!(most_common(&errnos), Some((1, 2)));
     }
 }

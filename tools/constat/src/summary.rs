@@ -14,6 +14,7 @@ use common::container::ContainerInfo;
 use common::identity::Resolver;
 use common::output::{self, Align, ReportMeta};
 use common::sink::Render;
+use common::syscalls::Call;
 use common::target::Target;
 use serde::{Deserialize, Serialize};
 
@@ -24,7 +25,7 @@ use crate::report::SortKey;
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Counts {
     pub cgroup_id: u64,
-    pub nr: u32,
+    pub call: Call,
     pub count: u64,
     pub errors: u64,
     /// Calls a seccomp filter refused before they ran.
@@ -36,11 +37,10 @@ impl From<&Row> for Counts {
     fn from(r: &Row) -> Self {
         Self {
             cgroup_id: r.cgroup_id.unwrap_or(0),
-            nr: r.nr,
+            call: r.call,
             count: r.count,
             errors: r.errors,
-            // constat's kernel side does not count seccomp denials yet.
-            denied: 0,
+            denied: r.denied,
             total_ns: r.total_ns,
         }
     }
@@ -51,9 +51,23 @@ impl From<&Row> for Counts {
 pub struct Busiest {
     pub syscall: String,
     pub nr: u32,
+    /// A 32-bit call (`syscall` and `nr` are the 32-bit ABI's).
+    #[serde(default)]
+    pub compat: bool,
     pub count: u64,
     pub errors: u64,
     pub elapsed_ns: u64,
+}
+
+impl Busiest {
+    /// The syscall as tables name it (`getppid (i386)`).
+    pub fn label(&self) -> String {
+        Call {
+            nr: self.nr,
+            compat: self.compat,
+        }
+        .label()
+    }
 }
 
 /// One cgroup's row.
@@ -147,11 +161,12 @@ impl Summary {
                     .max_by(|a, b| {
                         weight(sort, a.count, a.errors, a.total_ns)
                             .cmp(&weight(sort, b.count, b.errors, b.total_ns))
-                            .then(b.nr.cmp(&a.nr))
+                            .then(b.call.cmp(&a.call))
                     })
                     .map(|c| Busiest {
-                        syscall: common::syscalls::name(c.nr).into_owned(),
-                        nr: c.nr,
+                        syscall: c.call.name().into_owned(),
+                        nr: c.call.nr,
+                        compat: c.call.compat,
                         count: c.count,
                         errors: c.errors,
                         elapsed_ns: c.total_ns,
@@ -264,7 +279,7 @@ impl Render for SummaryReport {
                         SortKey::Errors => pct(b.errors, c.errors),
                         SortKey::Count | SortKey::Name => pct(b.count, c.count),
                     };
-                    format!("{} {share}", b.syscall)
+                    format!("{} {share}", b.label())
                 })
                 .unwrap_or_default();
             table.add_row(vec![
@@ -317,7 +332,7 @@ mod tests {
     fn c(cgroup_id: u64, nr: u32, count: u64, errors: u64, total_ns: u64) -> Counts {
         Counts {
             cgroup_id,
-            nr,
+            call: Call::native(nr),
             count,
             errors,
             total_ns,

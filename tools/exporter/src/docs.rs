@@ -36,8 +36,8 @@ programs are attached, 503 before.",
             },
             Entry {
                 name: "contrace_syscall_denied_total{syscall}",
-                meaning: "Calls a seccomp filter denied (with `--latency`, where the \
-                          collector reports them).",
+                meaning: "Calls a seccomp filter denied before they ran (with `--denied` \
+                          or `--latency`: the entry hook tells them).",
             },
             Entry {
                 name: "contrace_syscall_seconds_total{syscall}",

@@ -42,6 +42,8 @@ pub enum Request {
 pub struct Config {
     pub cgroup_root: PathBuf,
     pub latency: bool,
+    /// Count seccomp-denied calls (the entry hook).
+    pub denied: bool,
     pub namespaces: bool,
     /// Background drain period.
     pub interval: Duration,
@@ -113,7 +115,8 @@ fn start_sources<'obj>(
 ) -> Result<Vec<Box<dyn Source + 'obj>>> {
     let mut sources: Vec<Box<dyn Source + 'obj>> = Vec::new();
     sources.push(Box::new(
-        Syscalls::start(syscalls, config.latency).context("starting the syscall counters")?,
+        Syscalls::start(syscalls, config.latency, config.denied)
+            .context("starting the syscall counters")?,
     ));
     if config.namespaces {
         sources.push(Box::new(

@@ -48,6 +48,11 @@ struct Args {
     /// the syscall entry hook, about twice the always-on cost.
     #[arg(long)]
     latency: bool,
+    /// Also count calls a seccomp filter denied before they ran
+    /// (contrace_syscall_denied_total): adds the syscall entry hook (an
+    /// exit without an entry is a denied call). Implied by --latency.
+    #[arg(long)]
+    denied: bool,
     /// Syscalls that always get a series of their own, comma-separated
     /// (e.g. execve,openat,connect).
     #[arg(long, value_name = "LIST", value_parser = syscall_list)]
@@ -129,6 +134,7 @@ fn serve(args: Args) -> Result<ExitCode> {
         TOOL,
         Needs {
             tracefs: namespaces,
+            ring_buffer: namespaces,
         },
     )?;
     common::bpf::init_libbpf_log(args.verbose);
@@ -156,6 +162,7 @@ fn serve(args: Args) -> Result<ExitCode> {
         drain::Config {
             cgroup_root: hierarchy.root.clone(),
             latency: args.latency,
+            denied: args.denied || args.latency,
             namespaces,
             interval: args.drain_interval,
         },
@@ -200,7 +207,9 @@ fn serve(args: Args) -> Result<ExitCode> {
     common::output::status(&format!(
         "{TOOL}: serving http://{addr}/metrics ({}). Ctrl-C or SIGTERM to stop",
         if args.latency {
-            "counts and latency"
+            "counts, denied calls and latency"
+        } else if args.denied {
+            "counts and denied calls"
         } else {
             "counts, exit hook only"
         }

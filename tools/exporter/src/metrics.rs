@@ -15,6 +15,8 @@ use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 
+use common::syscalls::Call;
+
 use crate::store::{CgroupSeries, Slot, Store};
 
 /// Direction label values, in the order of the block arrays.
@@ -35,9 +37,9 @@ fn labels<'a>(
     l
 }
 
-fn syscall_name(slot: &Slot<u32>) -> String {
+fn syscall_name(slot: &Slot<Call>) -> String {
     match slot {
-        Slot::Named(nr) => common::syscalls::name(*nr).into_owned(),
+        Slot::Named(call) => call.label(),
         Slot::Other => "other".into(),
     }
 }

@@ -16,6 +16,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
 use common::collector::Health;
+use common::syscalls::Call;
 
 use crate::identity::{unresolved, ContainerLabels};
 use crate::sources::{BlockDelta, CgroupDelta, Deltas, SyscallDelta};
@@ -47,7 +48,7 @@ pub enum Slot<T> {
 pub struct CgroupSeries {
     pub path: String,
     pub container: ContainerLabels,
-    pub syscalls: BTreeMap<Slot<u32>, SyscallDelta>,
+    pub syscalls: BTreeMap<Slot<Call>, SyscallDelta>,
     pub errnos: BTreeMap<Slot<i32>, u64>,
     pub namespaces: BTreeMap<(&'static str, &'static str), u64>,
     /// Absent until the cgroup did block I/O.
@@ -103,20 +104,23 @@ impl CgroupSeries {
     fn add(&mut self, delta: &CgroupDelta, limits: &Limits) {
         // Syscalls without a series of their own yet, largest count first,
         // so the busiest get names.
-        let mut new: Vec<(u32, SyscallDelta)> = Vec::new();
-        for (&nr, d) in &delta.syscalls {
-            match self.syscalls.get_mut(&Slot::Named(nr)) {
+        let mut new: Vec<(Call, SyscallDelta)> = Vec::new();
+        for (&call, d) in &delta.syscalls {
+            match self.syscalls.get_mut(&Slot::Named(call)) {
                 Some(total) => total.add(d),
-                None => new.push((nr, *d)),
+                None => new.push((call, *d)),
             }
         }
         new.sort_by(|a, b| b.1.calls.cmp(&a.1.calls).then(a.0.cmp(&b.0)));
-        for (nr, d) in new {
-            let slot = if limits.always.contains(&nr) {
-                Slot::Named(nr)
+        for (call, d) in new {
+            let always = call
+                .native_nr()
+                .is_some_and(|nr| limits.always.contains(&nr));
+            let slot = if always {
+                Slot::Named(call)
             } else if self.ranked_syscalls < limits.top_syscalls {
                 self.ranked_syscalls += 1;
-                Slot::Named(nr)
+                Slot::Named(call)
             } else {
                 Slot::Other
             };
@@ -339,7 +343,7 @@ mod tests {
         let mut d = Deltas::default();
         for &(nr, n) in list {
             d.cgroup(cg).syscalls.insert(
-                nr,
+                Call::native(nr),
                 SyscallDelta {
                     calls: n,
                     ..SyscallDelta::default()
@@ -356,6 +360,10 @@ mod tests {
     }
 
     fn count(store: &Store, cg: u64, slot: Slot<u32>) -> u64 {
+        let slot = match slot {
+            Slot::Named(nr) => Slot::Named(Call::native(nr)),
+            Slot::Other => Slot::Other,
+        };
         store.cgroups[&cg]
             .syscalls
             .get(&slot)

@@ -9,6 +9,7 @@ use common::bpf::{drain_percpu_hash, flip_epoch, DropCounter, Pod};
 use common::collector::{Aggregator, Health, Sample};
 use common::exit::usage;
 use common::mapped::EpochSlots;
+use common::syscalls::Call;
 use common::target::Target;
 use libbpf_rs::{Link, MapCore, OpenObject};
 
@@ -41,6 +42,9 @@ pub struct Mode {
     pub timed: bool,
     /// Show the TIME column and sort by it (-L).
     pub latency: bool,
+    /// Mark calls a seccomp filter denied (--denied; also with -L and
+    /// --histogram, which have the entry hook anyway).
+    pub denied: bool,
     pub histogram: bool,
     pub millis: bool,
 }
@@ -62,6 +66,11 @@ impl Mode {
             Keys::Fixed
         }
     }
+
+    /// The entry hook is attached: calls that never entered are told apart.
+    pub fn tracks_entry(&self) -> bool {
+        self.timed || self.denied
+    }
 }
 
 /// What to trace (the target: `-c`, `--exact`, `-p`); everything else is counted.
@@ -79,17 +88,19 @@ pub struct Filters<'a> {
 #[derive(Clone, Debug, Default)]
 pub struct Row {
     pub cgroup_id: Option<u64>,
-    /// Syscall number, or tgid with -P.
+    /// Syscall slot (see [`Counts::call`]), or tgid with -P.
     pub id: u32,
     /// errno of failed calls with --errno (0 = succeeded or not split).
     pub err: i32,
     pub count: u64,
     pub total_ns: u64,
+    /// Calls a seccomp filter stopped before sys_enter (with the entry hook).
+    pub denied: u64,
     /// -P: the process's comm (raw bytes).
     pub comm: Vec<u8>,
 }
 
-/// Key of a latency histogram: (cgroup, syscall nr or tgid).
+/// Key of a latency histogram: (cgroup, syscall slot or tgid).
 pub type HistKey = (Option<u64>, u32);
 
 /// What one drain returns: everything counted since the previous drain.
@@ -97,6 +108,15 @@ pub type HistKey = (Option<u64>, u32);
 pub struct Counts {
     pub rows: Vec<Row>,
     pub hists: HashMap<HistKey, Vec<u64>>,
+    /// Slots of native calls; 32-bit calls follow.
+    pub native_slots: u32,
+}
+
+impl Counts {
+    /// The syscall counted in `slot`.
+    pub fn call(&self, slot: u32) -> Call {
+        Call::from_slot(slot, self.native_slots)
+    }
 }
 
 /// syscount's kernel side: counts (and latencies) per syscall, or keyed by
@@ -105,8 +125,9 @@ pub struct Collector<'obj> {
     /// Dropped first: detaching comes before the maps go away.
     links: Vec<Link>,
     skel: SyscountSkel<'obj>,
-    /// The `counts` map, `[cpu][epoch][nr]`.
+    /// The `counts` map, `[cpu][epoch][slot]`.
     slots: EpochSlots<syscount_slot>,
+    native_slots: u32,
     mode: Mode,
     drops: DropCounter,
     /// When the previous drain closed its half (or the programs attached).
@@ -116,16 +137,39 @@ pub struct Collector<'obj> {
 /// Sums a key's per-CPU values. Each CPU keeps the comm it saw last; after
 /// an exec or rename they can differ, and the CPU with the most calls most
 /// likely ran the process under its final name.
-fn sum(per_cpu: &[syscount_stats]) -> (u64, u64, Vec<u8>) {
+fn sum(per_cpu: &[syscount_stats]) -> (u64, u64, u64, Vec<u8>) {
     let count = per_cpu.iter().map(|s| s.count).sum();
     let total = per_cpu.iter().map(|s| s.total_ns).sum();
+    let denied = per_cpu.iter().map(|s| s.denied).sum();
     let comm = per_cpu
         .iter()
         .filter(|s| s.comm[0] != 0)
         .max_by_key(|s| s.count)
         .map(|s| common::escape::c_bytes(&s.comm))
         .unwrap_or_default();
-    (count, total, comm)
+    (count, total, denied, comm)
+}
+
+/// Sets the bits of `nrs` (native numbers) in the slot mask, and of the
+/// same calls' 32-bit numbers: `--syscall getppid` means both ABIs.
+fn mask_syscalls(mask: &mut [u64], nrs: &[u32], native_slots: u32) -> Result<()> {
+    for &nr in nrs {
+        if nr >= native_slots {
+            return Err(usage(format!(
+                "--syscall: number {nr} is out of range (below {native_slots})"
+            )));
+        }
+        let compat = common::syscalls::compat_number(&common::syscalls::name(nr))
+            .filter(|&c| c < native_slots)
+            .map(|c| native_slots + c);
+        for slot in std::iter::once(nr).chain(compat) {
+            let word = mask
+                .get_mut((slot / 64) as usize)
+                .context("the syscall mask is smaller than the counter array")?;
+            *word |= 1u64 << (slot % 64);
+        }
+    }
+    Ok(())
 }
 
 impl<'obj> Collector<'obj> {
@@ -148,21 +192,15 @@ impl<'obj> Collector<'obj> {
                 rodata.filter_errno = filters.errno.unwrap_or(0);
                 if let Some(nrs) = filters.syscalls {
                     rodata.filter_syscalls = true;
-                    for &nr in nrs {
-                        if nr >= nr_slots {
-                            return Err(usage(format!(
-                                "--syscall: number {nr} is out of range (below {nr_slots})"
-                            )));
-                        }
-                        let word = rodata
-                            .syscall_mask
-                            .get_mut((nr / 64) as usize)
-                            .context("the syscall mask is smaller than the counter array")?;
-                        *word |= 1u64 << (nr % 64);
-                    }
+                    mask_syscalls(&mut rodata.syscall_mask, nrs, nr_slots / 2)?;
                 }
+                let features = common::kernel::effective_features();
+                rodata.task_btf = features.task_btf;
+                rodata.task_storage = features.task_storage;
+                rodata.compat_syscalls = features.compat_syscalls;
                 rodata.need_task =
-                    !target.is_host() || mode.timed || mode.by_process || mode.by_cgroup;
+                    !target.is_host() || mode.tracks_entry() || mode.by_process || mode.by_cgroup;
+                rodata.track_entry = mode.tracks_entry();
                 rodata.measure_latency = mode.timed;
                 rodata.histogram = mode.histogram;
                 rodata.hist_unit_ns = if mode.millis { 1_000_000 } else { 1_000 };
@@ -175,16 +213,38 @@ impl<'obj> Collector<'obj> {
                 common::mapsize::size_hash(&mut open.maps.keyed1, mode.hashed().then_some(keys))?;
                 common::mapsize::size_hash(&mut open.maps.hists0, mode.histogram.then_some(keys))?;
                 common::mapsize::size_hash(&mut open.maps.hists1, mode.histogram.then_some(keys))?;
-                if !mode.timed {
+                if !mode.tracks_entry() {
                     // Count-only: the exit hook alone, the cheapest path there is.
                     open.progs.syscount_enter.set_autoload(false);
                 }
+                // Per-thread state: task storage, or the thread-id hash and
+                // its cleanup hook on kernels without it (only with the entry hook).
+                let storage = features.task_storage;
+                open.maps
+                    .starts
+                    .set_autocreate(mode.tracks_entry() && storage)
+                    .context("configuring the per-thread state")?;
+                open.maps
+                    .starts_by_tid
+                    .set_autocreate(mode.tracks_entry() && !storage)
+                    .context("configuring the per-thread state")?;
+                open.progs
+                    .syscall_start_cleanup
+                    .set_autoload(mode.tracks_entry() && !storage);
                 Ok(())
             })?;
         let slots = EpochSlots::new(&skel.maps.counts, nr_slots)?;
         let mut links = Vec::new();
+        if mode.tracks_entry() && !common::kernel::effective_features().task_storage {
+            links.push(
+                skel.progs
+                    .syscall_start_cleanup
+                    .attach()
+                    .context("attaching to tp_btf/sched_process_exit")?,
+            );
+        }
         // Entry first: every exit we count then has had its chance to start.
-        if mode.timed {
+        if mode.tracks_entry() {
             links.push(
                 skel.progs
                     .syscount_enter
@@ -201,6 +261,7 @@ impl<'obj> Collector<'obj> {
         Ok(Self {
             skel,
             slots,
+            native_slots: nr_slots / 2,
             links,
             mode,
             drops: DropCounter::default(),
@@ -237,13 +298,15 @@ impl Aggregator for Collector<'_> {
                     |acc, s| {
                         acc.count += s.count;
                         acc.total_ns += s.total_ns;
+                        acc.denied += s.denied;
                     },
                 )?
                 .into_iter()
-                .map(|(nr, s)| Row {
-                    id: nr,
+                .map(|(slot, s)| Row {
+                    id: slot,
                     count: s.count,
                     total_ns: s.total_ns,
+                    denied: s.denied,
                     ..Row::default()
                 })
                 .collect()
@@ -257,7 +320,11 @@ impl Aggregator for Collector<'_> {
             HashMap::new()
         };
         Ok(Sample {
-            data: Counts { rows, hists },
+            data: Counts {
+                rows,
+                hists,
+                native_slots: self.native_slots,
+            },
             health: Health {
                 dropped,
                 covered,
@@ -277,13 +344,14 @@ fn drain_keyed(map: &impl MapCore, by_cgroup: bool) -> Result<Vec<Row>> {
     Ok(drain_percpu_hash::<syscount_key, syscount_stats>(map)?
         .into_iter()
         .filter_map(|(key, per_cpu)| {
-            let (count, total_ns, comm) = sum(&per_cpu);
+            let (count, total_ns, denied, comm) = sum(&per_cpu);
             (count > 0).then(|| Row {
                 cgroup_id: by_cgroup.then_some(key.cgroup_id),
                 id: key.id,
                 err: key.err,
                 count,
                 total_ns,
+                denied,
                 comm,
             })
         })

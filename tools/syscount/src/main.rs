@@ -67,6 +67,10 @@ struct Args {
     /// Split counts by cgroup (a CGROUP column).
     #[arg(long)]
     by_cgroup: bool,
+    /// Count calls a seccomp filter denied before they ran (a DENIED column;
+    /// adds the entry hook; -L and --histogram always count them).
+    #[arg(long)]
+    denied: bool,
     /// Count only these syscalls (names or numbers, comma-separated).
     #[arg(long, value_name = "NAME[,NAME]",
           add = ArgValueCompleter::new(common::complete::syscall_names))]
@@ -145,6 +149,7 @@ fn run(args: Args) -> Result<ExitCode> {
         by_errno,
         timed: args.latency || args.histogram,
         latency: args.latency,
+        denied: args.denied,
         histogram: args.histogram,
         millis: args.milliseconds,
     };

@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use crate::collect::{Counts, Mode, Row};
 use crate::hist;
+use common::syscalls::Call;
 
 /// One syscall (or process) of one cgroup, errnos folded together.
 #[derive(Debug, Default)]
@@ -22,6 +23,7 @@ struct Entry {
     id: u32,
     count: u64,
     total_ns: u64,
+    denied: u64,
     errors: u64,
     errnos: BTreeMap<i32, u64>,
     comm: Vec<u8>,
@@ -49,6 +51,9 @@ pub struct JsonRow {
     pub syscall: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub nr: Option<u32>,
+    /// A 32-bit call: `syscall` and `nr` are the 32-bit ABI's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compat: Option<bool>,
     /// -P: process id (tgid) and comm.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pid: Option<u32>,
@@ -58,6 +63,10 @@ pub struct JsonRow {
     /// -L / --histogram: summed latency.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total_ns: Option<u64>,
+    /// -L / --histogram / --denied: calls a seccomp filter stopped before
+    /// they ran (included in count, not timed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub denied: Option<u64>,
     /// --errno: failed calls, and how many per errno name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<u64>,
@@ -68,6 +77,9 @@ pub struct JsonRow {
     /// Terminal-safe comm and cgroup for the text display.
     #[serde(skip)]
     display_comm: String,
+    /// SYSCALL cell: the name, `(i386)` for a 32-bit call.
+    #[serde(skip)]
+    display_call: String,
     #[serde(skip)]
     display_cgroup: String,
     #[serde(skip)]
@@ -87,6 +99,9 @@ pub struct Report {
     mode: Mode,
     #[serde(skip)]
     health: Health,
+    /// The table has a DENIED column: asked for, or some call was denied.
+    #[serde(skip)]
+    denied_column: bool,
 }
 
 /// Folds errno-split rows into one entry per (cgroup, syscall or process).
@@ -100,6 +115,7 @@ fn fold(rows: Vec<Row>) -> Vec<Entry> {
         });
         e.count += r.count;
         e.total_ns += r.total_ns;
+        e.denied += r.denied;
         if r.err != 0 {
             e.errors += r.count;
             *e.errnos.entry(r.err).or_default() += r.count;
@@ -136,16 +152,18 @@ impl Report {
         top: usize,
         last: bool,
     ) -> Self {
-        let Sample {
-            data: Counts { rows, mut hists },
-            health,
-        } = sample;
+        let Sample { data, health } = sample;
+        let native_slots = data.native_slots;
+        let call = |slot| Call::from_slot(slot, native_slots);
+        let Counts {
+            rows, mut hists, ..
+        } = data;
         let mut entries = fold(rows);
         let total_count = entries.iter().map(|e| e.count).sum();
         sort(&mut entries, mode);
         entries.truncate(top);
         let unit = if mode.millis { "msecs" } else { "usecs" };
-        let rows = entries
+        let rows: Vec<JsonRow> = entries
             .into_iter()
             .map(|e| {
                 let cgroup = e.cgroup_id.map(|id| names.cgroup_path(id));
@@ -163,13 +181,16 @@ impl Report {
                     cgroup,
                     cgroup_id: e.cgroup_id,
                     container: e.cgroup_id.map(|id| names.container(id)),
-                    syscall: (!mode.by_process).then(|| common::syscalls::name(e.id).into_owned()),
-                    nr: (!mode.by_process).then_some(e.id),
+                    syscall: (!mode.by_process).then(|| call(e.id).name().into_owned()),
+                    nr: (!mode.by_process).then_some(call(e.id).nr),
+                    compat: (!mode.by_process).then_some(call(e.id).compat),
+                    display_call: call(e.id).label(),
                     pid: mode.by_process.then_some(e.id),
                     comm: mode.by_process.then(|| common::escape::lossy(&e.comm)),
                     display_comm: common::escape::for_terminal(&e.comm),
                     count: e.count,
                     total_ns: mode.timed.then_some(e.total_ns),
+                    denied: mode.tracks_entry().then_some(e.denied),
                     errors: mode.by_errno.then_some(e.errors),
                     errnos: mode.by_errno.then(|| {
                         e.errnos
@@ -185,12 +206,14 @@ impl Report {
                 }
             })
             .collect();
+        let denied_column = mode.denied || rows.iter().any(|r| r.denied.unwrap_or(0) > 0);
         Self {
             meta: ReportMeta::new(&health, last, target),
             rows,
             total_count,
             mode,
             health,
+            denied_column,
         }
     }
 }
@@ -233,7 +256,7 @@ impl Report {
     fn key_cell(r: &JsonRow) -> String {
         match (r.pid, &r.syscall) {
             (Some(pid), _) => format!("{pid:<6} {:<15}", r.display_comm),
-            (None, Some(name)) => name.clone(),
+            (None, Some(_)) => r.display_call.clone(),
             (None, None) => String::new(),
         }
     }
@@ -259,6 +282,9 @@ impl Report {
         if mode.by_errno {
             let _ = write!(line, " {:>8}", "ERRORS");
         }
+        if self.denied_column {
+            let _ = write!(line, " {:>8}", "DENIED");
+        }
         if mode.by_cgroup {
             let _ = write!(line, "  {:<cg_width$}", "CGROUP");
         }
@@ -278,6 +304,9 @@ impl Report {
             }
             if mode.by_errno {
                 let _ = write!(line, " {:>8}", r.errors.unwrap_or(0));
+            }
+            if self.denied_column {
+                let _ = write!(line, " {:>8}", r.denied.unwrap_or(0));
             }
             if mode.by_cgroup {
                 let _ = write!(line, "  {:<cg_width$}", r.display_cgroup);
@@ -303,10 +332,14 @@ impl Report {
             }
             let mut title = match (r.pid, &r.syscall) {
                 (Some(pid), _) => format!("pid = {pid}, comm = {}", r.display_comm),
-                (None, Some(name)) => format!("syscall = {name}"),
+                (None, Some(_)) => format!("syscall = {}", r.display_call),
                 (None, None) => String::new(),
             };
             let _ = write!(title, ", count = {}", r.count);
+            // Denied calls never ran: counted, not in the histogram.
+            if let Some(denied) = r.denied.filter(|&d| d > 0) {
+                let _ = write!(title, ", denied = {denied}");
+            }
             if mode.latency {
                 let _ = write!(
                     title,

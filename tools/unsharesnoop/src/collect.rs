@@ -1,5 +1,5 @@
-//! Loading unsharesnoop's BPF program, attaching the chosen calls'
-//! tracepoints, and reading events from its ring buffer.
+//! Loading unsharesnoop's BPF program, attaching its syscall hooks, and
+//! reading events from its ring buffer.
 
 use std::cell::RefCell;
 use std::mem::MaybeUninit;
@@ -14,9 +14,10 @@ use anyhow::{anyhow, Context, Result};
 use common::bpf::Pod;
 use common::collector::{EventSource, Health};
 use common::target::Target;
-use libbpf_rs::{Link, MapHandle, OpenObject, RingBufferBuilder};
+use libbpf_rs::{Link, MapCore, MapHandle, OpenObject, RingBufferBuilder};
 
 use crate::event::{Call, Event};
+use crate::target_ns::TargetNamespaces;
 
 #[allow(clippy::all, non_camel_case_types, dead_code, unused_imports)]
 mod skel {
@@ -78,8 +79,24 @@ pub struct Collector<'obj> {
     stop: Arc<AtomicBool>,
     reader: Option<JoinHandle<Result<()>>>,
     batches: Receiver<Batch>,
+    /// Namespaces a setns from outside the target enters (with a target).
+    entering: Option<TargetNamespaces>,
     skel: UnsharesnoopSkel<'obj>,
 }
+
+/// Bit of each traced call in the program's `calls_traced`.
+fn call_bit(call: Call) -> u32 {
+    match call {
+        Call::Unshare => 1,
+        Call::Setns => 2,
+        Call::Clone | Call::Clone3 => 4,
+    }
+}
+
+/// Mark bits of the kernel record (enum unsharesnoop_mark).
+const MARK_COMPAT: u32 = 1;
+const MARK_DENIED: u32 = 2;
+const MARK_ENTERING: u32 = 4;
 
 fn decode(raw: &unsharesnoop_event) -> Option<Event> {
     Some(Event {
@@ -95,6 +112,9 @@ fn decode(raw: &unsharesnoop_event) -> Option<Event> {
         target_ino: raw.target_ino,
         ns_before: raw.ns_before,
         ns_after: raw.ns_after,
+        compat: raw.marks & MARK_COMPAT != 0,
+        denied: raw.marks & MARK_DENIED != 0,
+        entering: raw.marks & MARK_ENTERING != 0,
     })
 }
 
@@ -144,59 +164,76 @@ impl<'obj> Collector<'obj> {
     /// reading its ring buffer.
     pub fn start(open_object: &'obj mut MaybeUninit<OpenObject>, cfg: &Config) -> Result<Self> {
         let traced = |c: Call| cfg.calls.contains(&c);
+        let features = common::kernel::effective_features();
+        let watch_entering = !cfg.target.is_host() && traced(Call::Setns);
         let builder = UnsharesnoopSkelBuilder::default();
-        let skel = common::bpf::open_and_load(builder, open_object, |open| {
+        let mut skel = common::bpf::open_and_load(builder, open_object, |open| {
             let rodata = common::bpf::mapped(open.maps.rodata_data.as_deref_mut(), ".rodata")?;
             rodata.include_failed = cfg.include_failed;
             rodata.wakeup_bytes = u64::from(cfg.buffer_bytes / 4);
+            rodata.calls_traced = cfg.calls.iter().map(|&c| call_bit(c)).fold(0, |a, b| a | b);
+            rodata.watch_entering = watch_entering;
+            rodata.task_btf = features.task_btf;
+            rodata.task_storage = features.task_storage;
+            rodata.compat_syscalls = features.compat_syscalls;
             common::set_target_filter!(rodata, cfg.target);
             open.maps
                 .events
                 .set_max_entries(cfg.buffer_bytes)
                 .context("sizing the ring buffer")?;
-            // Programs of calls not asked for are not even loaded.
-            let progs = &mut open.progs;
-            progs.unshare_enter.set_autoload(traced(Call::Unshare));
-            progs.unshare_exit.set_autoload(traced(Call::Unshare));
-            progs.setns_enter.set_autoload(traced(Call::Setns));
-            progs.setns_exit.set_autoload(traced(Call::Setns));
-            for p in [
-                &mut progs.clone_enter,
-                &mut progs.clone_exit,
-                &mut progs.clone3_enter,
-                &mut progs.clone3_exit,
-            ] {
-                p.set_autoload(traced(Call::Clone));
-            }
+            // Per-thread calls in flight: task storage, or a thread-id hash
+            // on kernels without it.
+            open.maps
+                .pending
+                .set_autocreate(features.task_storage)
+                .context("configuring the per-thread state")?;
+            open.maps
+                .pending_by_tid
+                .set_autocreate(!features.task_storage)
+                .context("configuring the per-thread state")?;
             Ok(())
         })?;
 
-        // Exit programs first: an entry seen without its exit would leave a
-        // stale stash, the reverse only misses a call already under way.
+        // Exit before entry: an entry seen without its exit would leave a
+        // stale stash; an exit seen without its entry is never reported
+        // before the scan below has armed the program.
         let p = &skel.progs;
-        let mut wanted = Vec::new();
-        if traced(Call::Unshare) {
-            wanted.extend([(&p.unshare_exit, "unshare"), (&p.unshare_enter, "unshare")]);
-        }
-        if traced(Call::Setns) {
-            wanted.extend([(&p.setns_exit, "setns"), (&p.setns_enter, "setns")]);
-        }
-        if traced(Call::Clone) {
-            wanted.extend([
-                (&p.clone_exit, "clone"),
-                (&p.clone_enter, "clone"),
-                (&p.clone3_exit, "clone3"),
-                (&p.clone3_enter, "clone3"),
-            ]);
-        }
-        let mut links = Vec::with_capacity(wanted.len());
-        for (prog, call) in wanted {
+        let mut links = Vec::with_capacity(3);
+        for (prog, hook) in [
+            (&p.us_thread_exit, "sched_process_exit"),
+            (&p.us_exit, "sys_exit"),
+            (&p.us_enter, "sys_enter"),
+        ] {
             links.push(
-                prog.attach().with_context(|| {
-                    format!("attaching to the syscalls/sys_*_{call} tracepoints")
-                })?,
+                prog.attach()
+                    .with_context(|| format!("attaching to tp_btf/{hook}"))?,
             );
         }
+        // Every entry is seen from now on; find the threads that may still
+        // be inside a call that began before, then let exits without an
+        // entry count as denied.
+        if cfg.include_failed {
+            for tid in crate::inflight::uncertain_threads() {
+                // Full map: that thread is simply not marked (rare, and only
+                // its first such exit).
+                let _ = skel.maps.uncertain.update(
+                    common::bpf::as_bytes(&tid),
+                    &[1u8],
+                    libbpf_rs::MapFlags::ANY,
+                );
+            }
+            let bss = common::bpf::mapped(skel.maps.bss_data.as_deref_mut(), ".bss")?;
+            // SAFETY: `armed` lives in the mmap'd .bss the programs read; a
+            // volatile store makes it visible to them.
+            unsafe { std::ptr::write_volatile(&mut bss.armed, 1) };
+        }
+        let entering = if watch_entering {
+            let mut ns = TargetNamespaces::new(cfg.target);
+            ns.refresh(&skel.maps.watched_ns, true)?;
+            Some(ns)
+        } else {
+            None
+        };
 
         let ring_map = MapHandle::try_from(&skel.maps.events).context("opening the ring buffer")?;
         let stop = Arc::new(AtomicBool::new(false));
@@ -213,8 +250,22 @@ impl<'obj> Collector<'obj> {
             stop,
             reader: Some(reader),
             batches,
+            entering,
             skel,
         })
+    }
+
+    /// Keeps the target's namespaces current: re-read now and then, and
+    /// those the target's own events show added at once.
+    fn watch_namespaces(&mut self, events: &[Event]) -> Result<()> {
+        let Some(ns) = self.entering.as_mut() else {
+            return Ok(());
+        };
+        let map = &self.skel.maps.watched_ns;
+        for ev in events.iter().filter(|e| !e.entering && e.ret >= 0) {
+            ns.add(map, &ev.ns_after)?;
+        }
+        ns.refresh(map, false)
     }
 
     fn join_reader(&mut self) -> Result<()> {
@@ -233,13 +284,15 @@ impl EventSource for Collector<'_> {
     fn poll(&mut self, timeout: Duration) -> Result<Vec<Event>> {
         let raw = match self.batches.recv_timeout(timeout) {
             Ok(batch) => batch,
-            Err(RecvTimeoutError::Timeout) => return Ok(Vec::new()),
+            Err(RecvTimeoutError::Timeout) => Vec::new(),
             Err(RecvTimeoutError::Disconnected) => {
                 self.join_reader()?;
                 return Err(anyhow!("the ring-buffer reader stopped"));
             }
         };
-        Ok(raw.iter().filter_map(decode).collect())
+        let events: Vec<Event> = raw.iter().filter_map(decode).collect();
+        self.watch_namespaces(&events)?;
+        Ok(events)
     }
 
     /// Detaches the programs, lets the reader take what is left in the

@@ -114,9 +114,21 @@ pub struct Event {
     pub target_ino: u64,
     pub ns_before: [u32; 10],
     pub ns_after: [u32; 10],
+    /// A 32-bit call (int 0x80 or a 32-bit process).
+    pub compat: bool,
+    /// Stopped by a seccomp filter before it ran (flags read from the
+    /// registers at exit; the time is the exit's).
+    pub denied: bool,
+    /// A setns from outside the target into one of its namespaces.
+    pub entering: bool,
 }
 
 impl Event {
+    /// The table's marks after FLAGS(human): `[i386]`, `[denied]`, `[entering]`.
+    pub fn marks(&self) -> String {
+        marks(self.compat, self.denied, self.entering)
+    }
+
     /// The errno of a failed call.
     pub fn errno(&self) -> Option<i32> {
         common::errno::from_return(self.ret)
@@ -201,6 +213,26 @@ impl Event {
     }
 }
 
+/// The marks after a table line's flags: ` [i386]` for a 32-bit call,
+/// ` [denied]` for one seccomp stopped, ` [entering]` for a setns into the
+/// target from outside (also for replayed events).
+pub fn marks(compat: bool, denied: bool, entering: bool) -> String {
+    let mut out = String::new();
+    if compat {
+        out.push_str(&format!(
+            " [{}]",
+            common::syscalls::compat_abi().unwrap_or("32-bit")
+        ));
+    }
+    if denied {
+        out.push_str(" [denied]");
+    }
+    if entering {
+        out.push_str(" [entering]");
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -221,6 +253,9 @@ mod tests {
             target_ino,
             ns_before: [10, 11, 12, 13, 14, 15, 16, 17, 18, 19],
             ns_after,
+            compat: false,
+            denied: false,
+            entering: false,
         }
     }
 

@@ -9,8 +9,10 @@ pub mod collect;
 pub mod docs;
 pub mod event;
 pub mod flags;
+pub mod inflight;
 pub mod replay;
 pub mod report;
+pub mod target_ns;
 
 pub use collect::{Collector, Config};
 pub use event::{Call, Event};

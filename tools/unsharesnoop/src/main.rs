@@ -209,11 +209,20 @@ fn run(args: Args) -> Result<ExitCode> {
         "unsharesnoop",
         &args.target,
         args.pid,
-        common::preflight::Needs { tracefs: true },
+        common::preflight::Needs {
+            ring_buffer: true,
+            ..Default::default()
+        },
         args.run.verbose,
     )?;
     let format = args.output.output;
     let recorder = common::replay::Recorder::open(args.replay.record.as_deref())?;
+
+    // Signals are caught before the (possibly slow) load: one that comes
+    // before tracing starts ends the run as soon as it has, never lost (a
+    // shell's background job starts with SIGINT ignored).
+    let mut run_loop = RunLoop::new(None, args.run.duration);
+    common::cli::signals::stop_on_signals(run_loop.handle())?;
 
     let mut open_object = std::mem::MaybeUninit::uninit();
     let mut collector = Collector::start(
@@ -254,9 +263,7 @@ fn run(args: Args) -> Result<ExitCode> {
         (None, Some(pid)) => format!("of pid {pid}"),
         (None, None) => "of every process".into(),
     };
-    // Signal handling before the "Ctrl-C" line: whoever reads it may signal at once.
-    let mut run_loop = RunLoop::new(None, args.run.duration);
-    common::cli::signals::stop_on_signals(run_loop.handle())?;
+    run_loop.restart_clock();
     run_loop = run_loop.watch_target(&target);
 
     output::status(&format!(

@@ -30,6 +30,12 @@ pub struct RecordedEvent {
     pub container: Option<ContainerInfo>,
     #[serde(default)]
     pub joined: Option<Vec<RecordedJoin>>,
+    #[serde(default)]
+    pub compat: bool,
+    #[serde(default)]
+    pub denied: bool,
+    #[serde(default)]
+    pub entering: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -46,6 +52,11 @@ impl RecordedEvent {
         for j in self.joined.iter().flatten() {
             human.push_str(&format!(" -> {}:[{}]", j.kind, j.inode));
         }
+        human.push_str(&crate::event::marks(
+            self.compat,
+            self.denied,
+            self.entering,
+        ));
         let ret = match &self.errno {
             Some(name) => name.clone(),
             None => self.ret.to_string(),

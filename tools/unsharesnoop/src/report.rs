@@ -66,6 +66,7 @@ impl Layout {
         for j in ev.joined() {
             let _ = write!(human, " -> {}:[{}]", j.kind, j.inode);
         }
+        human.push_str(&ev.marks());
         self.cells(&Cells {
             time: &timestamp(clock, ev.ts_ns),
             tid: ev.tid,
@@ -185,6 +186,11 @@ struct JsonEvent {
     /// ones for unshare, the child's for clone/clone3; none for setns
     /// (it joins) or a failed call.
     ns_created: Vec<&'static str>,
+    /// A 32-bit call; stopped by seccomp before it ran; a setns from outside
+    /// the target into one of its namespaces.
+    compat: bool,
+    denied: bool,
+    entering: bool,
     /// setns only: its fd argument and the namespaces joined.
     #[serde(skip_serializing_if = "Option::is_none")]
     fd: Option<i32>,
@@ -223,6 +229,9 @@ pub fn json(
             ns_after: (&ev.ns_after).into(),
             ns_changed: ev.changed(),
             ns_created: ev.created(),
+            compat: ev.compat,
+            denied: ev.denied,
+            entering: ev.entering,
             fd: setns.then_some(ev.fd),
             joined: setns.then(|| {
                 ev.joined()
@@ -285,6 +294,9 @@ mod tests {
             target_ino: 0,
             ns_before: [1; 10],
             ns_after: [1; 10],
+            compat: false,
+            denied: false,
+            entering: false,
         }
     }
 

@@ -22,7 +22,7 @@ use common::terminal::{self, FullScreen};
 
 use crate::collect::Row;
 use crate::report::{Report, SortKey, VIEW_CGROUP_SYSCALLS};
-use crate::summary::{Counts, Summary, SummaryReport};
+use crate::summary::{Busiest, Counts, Summary, SummaryReport};
 use model::{Action, CgroupCounts, Interval, Model, SyscallCounts};
 
 /// Longest wait for a key before looking for a stop (signal, `-d`).
@@ -43,11 +43,11 @@ pub fn interval_from_rows(
             .entry(r.cgroup_id.unwrap_or(0))
             .or_default()
             .push(SyscallCounts {
-                name: common::syscalls::name(r.nr).into_owned(),
+                name: r.call.label(),
                 count: r.count,
                 errors: r.errors,
-                denied: Counts::from(r).denied,
-                errno: (r.last_errno > 0).then(|| common::errno::name(r.last_errno as i32)),
+                denied: r.denied,
+                errno: crate::report::errno_cell(&r.errnos),
                 elapsed_ns: r.total_ns,
                 max_ns: r.max_ns,
             });
@@ -63,7 +63,7 @@ pub fn interval_from_rows(
             errors: c.errors,
             denied: c.denied,
             elapsed_ns: c.elapsed_ns,
-            busiest: c.busiest.as_ref().map(|b| b.syscall.clone()),
+            busiest: c.busiest.as_ref().map(Busiest::label),
             syscalls: Some(by_cgroup.remove(&c.cgroup_id).unwrap_or_default()),
         })
         .collect();
@@ -88,7 +88,7 @@ pub fn interval_from_summary(report: &SummaryReport) -> Interval {
             errors: c.errors,
             denied: c.denied,
             elapsed_ns: c.elapsed_ns,
-            busiest: c.busiest.as_ref().map(|b| b.syscall.clone()),
+            busiest: c.busiest.as_ref().map(Busiest::label),
             syscalls: None,
         })
         .collect();
@@ -137,14 +137,15 @@ pub fn interval_from_report(report: &Report) -> Interval {
         let c = &mut cgroups[at];
         c.calls += r.count;
         c.errors += r.errors;
+        c.denied += r.denied;
         c.elapsed_ns += r.elapsed_ns;
         if let Some(list) = &mut c.syscalls {
             list.push(SyscallCounts {
-                name: r.syscall.clone(),
+                name: r.label(),
                 count: r.count,
                 errors: r.errors,
-                denied: 0,
-                errno: r.errno.clone(),
+                denied: r.denied,
+                errno: Some(r.errno_cell()).filter(|e| !e.is_empty()),
                 elapsed_ns: r.elapsed_ns,
                 max_ns: r.max_ns,
             });

@@ -13,12 +13,13 @@ use std::collections::HashMap;
 
 use anyhow::Result;
 use common::collector::Health;
+use common::syscalls::Call;
 
 /// What one cgroup did since the previous drain.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CgroupDelta {
-    /// By syscall number.
-    pub syscalls: HashMap<u32, SyscallDelta>,
+    /// By syscall (a 32-bit call is a syscall of its own).
+    pub syscalls: HashMap<Call, SyscallDelta>,
     /// Failed calls by errno.
     pub errnos: HashMap<i32, u64>,
     /// Namespace changes by (call, namespace kind).
@@ -33,8 +34,8 @@ pub struct SyscallDelta {
     pub calls: u64,
     /// Calls that returned an error.
     pub errors: u64,
-    /// Calls a seccomp filter denied before they ran (latency mode only:
-    /// an exit without an entry).
+    /// Calls a seccomp filter denied before they ran (with the entry hook:
+    /// an exit without an entry; `--latency` or `--denied`).
     pub denied: u64,
     /// Time inside the calls (latency mode only).
     pub ns: u64,

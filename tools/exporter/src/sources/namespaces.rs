@@ -17,20 +17,6 @@ use super::{Deltas, Source};
 /// between two reads of the reader thread (every 50 ms at most).
 const BUFFER_BYTES: u32 = 256 * 1024;
 
-/// CLONE_NEW* bits and the namespace each creates, named as /proc/PID/ns/.
-/// CLONE_NEWTIME (0x80) is only a namespace flag outside clone(2), where
-/// the low byte is the exit signal.
-const NEW_NAMESPACE: [(u64, &str); 8] = [
-    (0x0000_0080, "time"),
-    (0x0002_0000, "mnt"),
-    (0x0200_0000, "cgroup"),
-    (0x0400_0000, "uts"),
-    (0x0800_0000, "ipc"),
-    (0x1000_0000, "user"),
-    (0x2000_0000, "pid"),
-    (0x4000_0000, "net"),
-];
-
 pub struct Namespaces<'obj> {
     collector: Collector<'obj>,
     /// The collector's totals at the previous drain.
@@ -74,13 +60,7 @@ pub fn kinds(ev: &Event) -> Vec<&'static str> {
                 joined
             }
         }
-        Call::Unshare | Call::Clone | Call::Clone3 => NEW_NAMESPACE
-            .iter()
-            .filter(|(bit, _)| ev.flags & bit != 0)
-            // In clone(2)'s flags 0x80 is part of the exit signal.
-            .filter(|(bit, _)| !(ev.call == Call::Clone && *bit == 0x80))
-            .map(|&(_, kind)| kind)
-            .collect(),
+        Call::Unshare | Call::Clone | Call::Clone3 => ev.created(),
     }
 }
 
@@ -137,6 +117,9 @@ mod tests {
             target_ino: 0,
             ns_before: [1; 10],
             ns_after: [1; 10],
+            compat: false,
+            denied: false,
+            entering: false,
         }
     }
 

@@ -4,7 +4,9 @@
 //! Default: the exit hook alone (the cheapest exact way: the number comes
 //! from the saved registers, the errno from the return value, and a call a
 //! seccomp filter denied still exits). With latency, syscount's timed mode
-//! adds the entry hook and time per call.
+//! adds the entry hook and time per call; the entry hook also tells the
+//! calls seccomp denied (an exit without an entry), asked for alone with
+//! `--denied`.
 
 use std::mem::MaybeUninit;
 
@@ -22,7 +24,11 @@ pub struct Syscalls<'obj> {
 
 impl<'obj> Syscalls<'obj> {
     /// Loads and attaches syscount's program for every cgroup of the host.
-    pub fn start(object: &'obj mut MaybeUninit<OpenObject>, latency: bool) -> Result<Self> {
+    pub fn start(
+        object: &'obj mut MaybeUninit<OpenObject>,
+        latency: bool,
+        denied: bool,
+    ) -> Result<Self> {
         let target = Target::host();
         let filters = Filters {
             target: &target,
@@ -35,6 +41,7 @@ impl<'obj> Syscalls<'obj> {
             by_errno: true,
             timed: latency,
             latency,
+            denied,
             ..Mode::default()
         };
         Ok(Self {
@@ -54,12 +61,12 @@ fn add(counts: &Counts, out: &mut Deltas) {
         let failed = row.err != 0;
         delta
             .syscalls
-            .entry(row.id)
+            .entry(counts.call(row.id))
             .or_default()
             .add(&SyscallDelta {
                 calls: row.count,
                 errors: if failed { row.count } else { 0 },
-                denied: 0,
+                denied: row.denied,
                 ns: row.total_ns,
             });
         if failed {
@@ -91,6 +98,7 @@ impl Source for Syscalls<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use common::syscalls::Call;
     use syscount::Row;
 
     #[test]
@@ -102,18 +110,33 @@ mod tests {
             count,
             ..Row::default()
         };
+        // Slots from 512 on are 32-bit calls: 512 + 64 is i386 getppid.
+        let mut denied = row(7, 257, 1, 3);
+        denied.denied = 3;
         let counts = Counts {
-            rows: vec![row(7, 257, 0, 5), row(7, 257, 2, 17), row(7, 110, 0, 1234)],
+            rows: vec![
+                row(7, 257, 0, 5),
+                row(7, 257, 2, 17),
+                denied,
+                row(7, 110, 0, 1234),
+                row(7, 512 + 64, 0, 9),
+            ],
+            native_slots: 512,
             ..Counts::default()
         };
         let mut out = Deltas::default();
         add(&counts, &mut out);
         let cg = &out.cgroups[&7];
-        assert_eq!(cg.syscalls[&257].calls, 22);
-        assert_eq!(cg.syscalls[&257].errors, 17);
-        assert_eq!(cg.syscalls[&110].calls, 1234);
-        assert_eq!(cg.syscalls[&110].errors, 0);
+        let openat = &cg.syscalls[&Call::native(257)];
+        assert_eq!((openat.calls, openat.errors, openat.denied), (25, 20, 3));
+        assert_eq!(cg.syscalls[&Call::native(110)].calls, 1234);
+        assert_eq!(cg.syscalls[&Call::native(110)].errors, 0);
+        let compat = Call {
+            nr: 64,
+            compat: true,
+        };
+        assert_eq!(cg.syscalls[&compat].calls, 9);
         assert_eq!(cg.errnos[&2], 17);
-        assert_eq!(cg.errnos.len(), 1);
+        assert_eq!(cg.errnos[&1], 3);
     }
 }
