@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 
 use common::cgroup::Hierarchy;
 
+pub mod block;
+
 /// How long a tool may take to load and attach its BPF program.
 const ATTACH_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -238,8 +240,14 @@ impl Tool {
     /// Starts a tool and waits for its "Ctrl-C" status line on stderr, which
     /// every tool prints once its programs are attached.
     pub fn start(name: &str, args: &[&str]) -> Self {
+        Self::start_with_env(name, args, &[])
+    }
+
+    /// [`Tool::start`] with extra environment variables for the tool.
+    pub fn start_with_env(name: &str, args: &[&str], env: &[(&str, &str)]) -> Self {
         let mut child = Command::new(bin(name))
             .args(args)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
