@@ -147,7 +147,7 @@ fn run(args: Args) -> Result<ExitCode> {
         Metric::Bytes
     };
     let device = args.device.as_deref().map(devices::resolve).transpose()?;
-    let Startup { target, .. } = Startup::new(
+    let Startup { target, hierarchy } = Startup::new(
         "conbiograph",
         &args.target,
         None,
@@ -163,8 +163,30 @@ fn run(args: Args) -> Result<ExitCode> {
             target: &target,
             dir_mask,
             device,
+            duration: args.run.duration,
+            by_cgroup: target.is_host(),
         },
     )?;
+    let features = collector.features();
+    if args.run.verbose {
+        output::status(&format!(
+            "kernel: current task via {}, dirtier hook {}, bio blkcg {}",
+            if features.task_btf {
+                "bpf_get_current_task_btf"
+            } else {
+                "bpf_get_current_task + probe reads"
+            },
+            match features.dirty_hook {
+                conbiograph::kernel::DirtyHook::WritebackDirtyFolio => "writeback_dirty_folio",
+                conbiograph::kernel::DirtyHook::WritebackDirtyPage => "writeback_dirty_page",
+            },
+            match features.blkcg {
+                conbiograph::kernel::Blkcg::V2 => "cgroup v2 (used for writeback)",
+                conbiograph::kernel::Blkcg::V1 => "cgroup v1 (unused)",
+                conbiograph::kernel::Blkcg::None => "none",
+            }
+        ));
+    }
     match target.describe_cgroup() {
         Some(cg) => output::status(&format!("Tracing block I/O of {cg}")),
         None => output::status("Tracing all block I/O of the host"),
@@ -220,20 +242,29 @@ fn run(args: Args) -> Result<ExitCode> {
             }
             return Ok(());
         }
-        let summary = Summary::build(
+        let mut summary = Summary::build(
             &series,
             target.info(),
             &collector.devices()?,
             health.merged,
             health.dropped,
-        );
+        )
+        .with_kernel(features);
+        if target.is_host() {
+            let mut names = common::cgroup::CgroupNames::new(hierarchy.root.clone());
+            summary = summary.with_cgroups(report::cgroup_rows(&collector.cgroups()?, &mut names));
+        }
         match args.output {
             OutputFormat::Table => {
                 if args.live && view.tty {
                     output::print("\x1b[H\x1b[2J")?;
                 }
                 output::print(&view.chart(&series))?;
-                output::print(&summary.text(&view.dirs))
+                output::print(&summary.text(&view.dirs))?;
+                match &summary.cgroups {
+                    Some(rows) if !rows.is_empty() => output::print(&report::cgroup_table(rows)),
+                    _ => Ok(()),
+                }
             }
             OutputFormat::Json => output::json_line(&summary),
             OutputFormat::Csv => {
