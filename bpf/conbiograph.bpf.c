@@ -312,30 +312,50 @@ int BPF_PROG(cbg_dirty_page, struct page *page, struct address_space *mapping)
 
 /* ---- the owner of a bio ----------------------------------------------- */
 
+/* A page's compound_head (tail pages: head address | 1) and mapping (anon
+ * pages: flag bits set). Read as numbers: the verifier types these union
+ * slots as other members (lru.next), and they carry flag bits. Where the
+ * kernel keeps both in struct page's first four words (every kernel this
+ * runs on), one probe read fetches both: this runs for every write. */
+static __always_inline bool page_words(struct page *page, unsigned long *head,
+				       unsigned long *mapping)
+{
+	unsigned long w[4];
+
+	if (bpf_core_field_offset(struct page, compound_head) == 8 &&
+	    bpf_core_field_offset(struct page, mapping) == 24) {
+		if (bpf_probe_read_kernel(w, sizeof(w), page))
+			return false;
+		*head = w[1];
+		*mapping = w[3];
+		return true;
+	}
+	*head = BPF_CORE_READ(page, compound_head);
+	*mapping = (unsigned long)BPF_CORE_READ(page, mapping);
+	return true;
+}
+
 /* True when the bio's first page is a page-cache page of a file (not of a
  * block device), whose inode goes into @key. */
 static __always_inline bool page_cache_inode(struct bio *bio, struct inode_key *key)
 {
 	struct bio_vec *vec = bio->bi_io_vec;
-	struct address_space *mapping;
+	unsigned long head, mapping;
+	struct address_space *as;
 	struct page *page;
 	struct inode *inode;
-	unsigned long head;
 
 	if (!vec)
 		return false;
 	page = vec->bv_page;
-	if (!page)
+	if (!page || !page_words(page, &head, &mapping))
 		return false;
-	/* Read as numbers: the verifier types these union slots as other
-	 * members (lru.next), and they carry flag bits. */
-	head = BPF_CORE_READ(page, compound_head);
 	if (head & 1) /* a tail page of a large folio: its head has the mapping */
-		page = (struct page *)(head - 1);
-	mapping = BPF_CORE_READ(page, mapping);
-	if (!mapping || ((unsigned long)mapping & PAGE_MAPPING_FLAGS))
+		mapping = (unsigned long)BPF_CORE_READ((struct page *)(head - 1), mapping);
+	if (!mapping || (mapping & PAGE_MAPPING_FLAGS))
 		return false;
-	inode = BPF_CORE_READ(mapping, host);
+	as = (struct address_space *)mapping;
+	inode = BPF_CORE_READ(as, host);
 	if (!inode || (BPF_CORE_READ(inode, i_mode) & S_IFMT) == S_IFBLK)
 		return false;
 	key->ino = BPF_CORE_READ(inode, i_ino);
@@ -359,6 +379,11 @@ static __always_inline struct cgroup *bio_blkcg(struct bio *bio)
 	if (!cg || !cg->level)
 		return NULL;
 	return cg;
+}
+
+static __always_inline u32 req_idle(void)
+{
+	return 1U << bpf_core_enum_value(enum req_flag_bits, __REQ_IDLE);
 }
 
 /* Who a bio is charged to. */
@@ -385,7 +410,9 @@ static __always_inline bool find_owner(struct bio *bio, int dir, struct charge *
 	struct cgroup *blk;
 
 	current_submitter(&s);
-	if (dir == CBG_WRITE && page_cache_inode(bio, &key)) {
+	/* REQ_IDLE marks direct I/O (and log writes), never page-cache
+	 * writeback: those writes skip the page walk. */
+	if (dir == CBG_WRITE && !(bio->bi_opf & req_idle()) && page_cache_inode(bio, &key)) {
 		rec = bpf_map_lookup_elem(&dirtied, &key);
 		blk = bio_blkcg(bio);
 		if (blk && !(rec && rec->io_cgid == blk->kn->id)) {

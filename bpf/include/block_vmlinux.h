@@ -114,6 +114,11 @@ struct bio___old {
 	u8 bi_partno;
 } __attribute__((preserve_access_index));
 
+/* Bio flag bits (the bit numbers moved over time; relocated by name). */
+enum req_flag_bits {
+	__REQ_IDLE = 15,
+};
+
 /* ---- a task's io controller state ------------------------------------- */
 
 /* Index of the io controller in css_set->subsys[] (relocated with
