@@ -29,7 +29,8 @@ EXAMPLES:
     conbiograph -c mypod --device vda --avg
                                  # average request size on one disk
     conbiograph -c mypod -t 100 --output csv > io.csv
-                                 # one row per 100 ms period for plotting elsewhere";
+                                 # one row per 100 ms period for plotting elsewhere
+    conbiograph -d 10            # the whole host for 10 s, then a row per cgroup";
 
 /// `--output`: the chart and a summary, or one row per period.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -44,6 +45,11 @@ enum OutputFormat {
 
 /// A container's block I/O over time, charged to the container that caused
 /// it: direct I/O and reads by its tasks, and writeback of pages it dirtied.
+/// Without -c: all block I/O of the host, then one row per cgroup.
+///
+/// -d S gives exactly S×1000/MS periods of -t MS (a last, partial one only
+/// when the run ends inside one, as on Ctrl-C: marked partial, drawn at its
+/// rate).
 ///
 /// Memory stays bounded on long runs: totals and peaks are kept exactly, per
 /// period, but the chart keeps at most 10000 points; beyond that, neighbouring
