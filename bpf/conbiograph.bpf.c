@@ -207,14 +207,16 @@ static __always_inline bool cgroup_in_target(struct cgroup *cg)
 static __always_inline void compat_current_submitter(struct submitter *s)
 {
 	struct task_struct *task = (void *)bpf_get_current_task();
+	struct cgroup *cg;
 
 	s->user = !(BPF_CORE_READ(task, flags) & PF_KTHREAD);
 	if (!s->user)
 		return;
+	cg = BPF_CORE_READ(task, cgroups, dfl_cgrp);
 	if (count_cgroups)
-		s->cgid = bpf_get_current_cgroup_id();
+		s->cgid = BPF_CORE_READ(cg, kn, id);
 	s->in_target = (!target_tgid || (bpf_get_current_pid_tgid() >> 32) == target_tgid) &&
-		       cgroup_in_target(BPF_CORE_READ(task, cgroups, dfl_cgrp));
+		       cgroup_in_target(cg);
 }
 
 static __always_inline void current_submitter(struct submitter *s)
