@@ -138,13 +138,20 @@ impl Default for CgroupConfig {
 }
 
 /// conbiograph's kernel side keyed by cgroup: block I/O bytes and ops by
-/// direction for every cgroup, drained as deltas.
+/// direction for every cgroup, drained as deltas. `Send`: an exporter may
+/// drain it from a thread of its own.
 pub struct CgroupCollector<'obj> {
     skel: ConbiographSkel<'obj>,
     features: Features,
     last_drain: Instant,
     spent: bool,
 }
+
+// An exporter drains from its own thread: keep the collector Send.
+const _: fn() = || {
+    fn is_send<T: Send>() {}
+    is_send::<CgroupCollector<'static>>();
+};
 
 impl<'obj> CgroupCollector<'obj> {
     /// Opens, configures, loads and attaches the BPF programs (block_bio_queue
