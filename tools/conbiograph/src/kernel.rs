@@ -121,6 +121,14 @@ impl Features {
     pub fn probe() -> Result<Self> {
         let btf =
             Btf::from_vmlinux().context("reading the kernel's BTF (/sys/kernel/btf/vmlinux)")?;
+        // The oldest helper every path uses; kernels without it (before
+        // 5.5) lack other pieces too. 5.10 is the oldest tested.
+        if !has_helper(&btf, "BPF_FUNC_probe_read_kernel") {
+            anyhow::bail!(
+                "this kernel's BPF lacks bpf_probe_read_kernel: conbiograph needs Linux 5.10 \
+                 or later"
+            );
+        }
         let dirty_hook = if tracepoint_arity(&btf, "writeback_dirty_folio").is_some() {
             DirtyHook::WritebackDirtyFolio
         } else if tracepoint_arity(&btf, "writeback_dirty_page").is_some() {
