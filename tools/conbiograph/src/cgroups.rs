@@ -54,7 +54,9 @@ pub enum Owner {
 pub struct IoCounts {
     /// Bytes queued (block_bio_queue), by direction.
     pub bytes: [u64; 2],
-    /// Bios queued, by direction.
+    /// Bios queued, by direction, as submitted: the block layer may split
+    /// one to fit the device (the kernel's io.stat counts each part; its
+    /// bytes, like these, once).
     pub ops: [u64; 2],
     /// Part of the writes submitted by someone else on the owner's behalf:
     /// writeback of pages it dirtied (flusher threads, `sync` run anywhere,
