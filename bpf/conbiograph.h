@@ -37,7 +37,29 @@ struct cbg_devices {
 	struct cbg_dev_stats slot[CBG_NR_DEVS];
 };
 
+/* Block I/O charged to one cgroup (per-cgroup mode), on one CPU. */
+struct cbg_io {
+	__u64 bytes[2]; /* [CBG_READ], [CBG_WRITE] */
+	__u64 ops[2];
+	__u64 writeback_bytes; /* writes submitted by someone else (flusher, */
+	__u64 writeback_ops;   /* sync, another cgroup's fsync): written back */
+};
+
+/* Owner key of I/O charged to no cgroup: kernel threads' own I/O (journal,
+ * metadata), writeback of pages whose dirtier is unknown. */
+#define CBG_OWNER_NONE 0ULL
+
+/* What a dirtied inode records about its latest dirtier. */
+struct cbg_dirtier {
+	__u64 cgid;    /* its cgroup v2 id */
+	__u64 io_cgid; /* the cgroup its io controller state lives in (blkcg) */
+	__u32 in_target;
+	__u32 pad;
+};
+
 /* Userspace reads these as the skeleton's generated types: no hidden padding. */
+_Static_assert(sizeof(struct cbg_io) == 48, "cbg_io layout");
+_Static_assert(sizeof(struct cbg_dirtier) == 24, "cbg_dirtier layout");
 _Static_assert(sizeof(struct cbg_period) == 72, "cbg_period layout");
 _Static_assert(sizeof(struct cbg_dev_stats) == 40, "cbg_dev_stats layout");
 _Static_assert(sizeof(struct cbg_devices) == 40 * CBG_NR_DEVS, "cbg_devices layout");

@@ -18,6 +18,8 @@ use std::time::{Duration, Instant};
 
 use common::cgroup::Hierarchy;
 
+pub mod block;
+
 /// How long a tool may take to load and attach its BPF program.
 const ATTACH_TIMEOUT: Duration = Duration::from_secs(60);
 

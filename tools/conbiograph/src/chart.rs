@@ -34,6 +34,16 @@ fn y_title(metric: Metric, series: &Series) -> String {
     }
 }
 
+/// `2.5s`, `3.0s`, `2.25s`: seconds with one decimal, two when the run
+/// ended between tenths.
+fn x_label(x: f32) -> String {
+    let two = format!("{x:.2}");
+    match two.strip_suffix('0') {
+        Some(one) => format!("{one}s"),
+        None => format!("{two}s"),
+    }
+}
+
 /// Renders one chart per direction in `dirs` (in that order).
 pub fn render(series: &Series, dirs: &[Dir], metric: Metric, size: Size) -> String {
     let mut out = String::new();
@@ -65,10 +75,12 @@ fn render_one(series: &Series, dir: Dir, metric: Metric, size: Size) -> String {
     let mut xy: Vec<(f32, f32)> = Vec::with_capacity(values.len() + 1);
     xy.push((0.0, 0.0));
     for (p, v) in points.iter().zip(&values) {
-        let end = (p.sum.index + p.periods) as f64 * period_s;
+        let end = p.extent().1 * period_s;
         xy.push((end as f32, (v / scale) as f32));
     }
-    let xmax = (series.len() as f64 * period_s) as f32;
+    // The axis ends where the run ended (inside the last period if it was
+    // stopped there).
+    let xmax = series.span().as_secs_f64() as f32;
     let ymax = (peak / scale) as f32;
     let shape = Shape::Steps(&xy);
     let y_unit = unit.to_string();
@@ -76,7 +88,7 @@ fn render_one(series: &Series, dir: Dir, metric: Metric, size: Size) -> String {
         let mut chart =
             Chart::new_with_y_range(size.columns * 2, size.rows * 4, 0.0, xmax, 0.0, ymax);
         let chart = chart
-            .x_label_format(LabelFormat::Custom(Box::new(|x| format!("{x:.1}s"))))
+            .x_label_format(LabelFormat::Custom(Box::new(x_label)))
             .y_label_format(LabelFormat::Custom(Box::new(move |y| {
                 units::trim_number(y as f64, &y_unit)
             })))
@@ -162,6 +174,33 @@ mod tests {
         );
         assert!(text.contains("1 MiB"), "mean, not sum: {text}");
         assert!(text.contains("10.0s"), "whole run on the x axis: {text}");
+    }
+
+    #[test]
+    fn the_axis_ends_with_the_run_and_a_partial_period_is_no_drop() {
+        let mut s = Series::new(Duration::from_millis(1000));
+        let mut rows: Vec<Period> = (0..3u64)
+            .map(|i| Period {
+                index: i,
+                bytes: [0, 8 << 20],
+                ops: [0, 8],
+                ..Period::default()
+            })
+            .collect();
+        rows[2].bytes[1] = 2 << 20;
+        rows[2].partial = Some(Duration::from_millis(250));
+        s.extend(&rows);
+        let text = render(&s, &[Dir::Write], Metric::Bytes, Size::for_terminal(80, 8));
+        assert!(text.contains("2.25s"), "x axis ends at 2.25 s: {text}");
+        assert!(!text.contains("3.0s"), "no axis past the end: {text}");
+        // A steady 8 MiB per second: the top row is one flat line to the end.
+        assert!(text.contains("8 MiB"), "{text}");
+        let top = text.lines().nth(1).expect("top row");
+        let trail = top.trim_end_matches(" 8 MiB").trim_end();
+        assert!(
+            trail.ends_with(|c: char| ('\u{2801}'..='\u{28ff}').contains(&c)),
+            "the line reaches the right edge: {text}"
+        );
     }
 
     #[test]

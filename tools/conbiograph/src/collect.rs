@@ -16,26 +16,14 @@ use std::sync::atomic::{fence, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use common::bpf::{lookup_percpu, wait_for_running_programs, zero_percpu, DropCounter, Pod};
+use common::bpf::{lookup_percpu, wait_for_running_programs, zero_percpu, DropCounter};
 use common::collector::{Aggregator, Health, Sample};
 use common::target::Target;
-use libbpf_rs::skel::Skel;
 use libbpf_rs::{MapCore, OpenObject};
 
+use crate::cgroups::{take_owners, to_rows, CgroupIo};
+use crate::kernel::{self, cbg_devices, cbg_period, monotonic_ns, ConbiographSkel, Features};
 use crate::series::Period;
-
-#[allow(clippy::all, non_camel_case_types, dead_code, unused_imports)]
-mod skel {
-    include!(concat!(env!("OUT_DIR"), "/conbiograph.skel.rs"));
-}
-use skel::types::{cbg_devices, cbg_period};
-use skel::{ConbiographLinks, ConbiographSkel, ConbiographSkelBuilder};
-
-// SAFETY: generated #[repr(C)] structs of u64 arrays and u64s only.
-unsafe impl Pod for cbg_period {}
-// SAFETY: a #[repr(C)] array of structs of u32/u64 fields whose padding is
-// explicit (`pad`).
-unsafe impl Pod for cbg_devices {}
 
 /// Slots in the kernel's ring (must match CBG_NR_SLOTS in conbiograph.h).
 pub const NR_SLOTS: u64 = 256;
@@ -43,6 +31,10 @@ pub const NR_SLOTS: u64 = 256;
 /// How long the latency gate stays open after the last sampled bio: a
 /// sampled request that takes longer loses its latency sample.
 const LINGER: Duration = Duration::from_secs(2);
+
+/// Inodes whose latest dirtier the period collector remembers (only the
+/// target's are recorded).
+pub const DIRTY_INODES: u32 = 65536;
 
 /// Whether period `index`'s slot already belongs to a later period when the
 /// clock is in period `current`: slot = index % nr_slots, and the programs
@@ -67,32 +59,11 @@ pub fn gate_idle(last_sample: u64, current: u64, linger: u64) -> bool {
     }
 }
 
-/// The writeback tracepoint that runs in the context of the task dirtying
-/// pages: the folio one since folios, the page one before.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum DirtyHook {
-    Folio,
-    Page,
-}
-
-/// Feature probe: which of the two the kernel's BTF has (tp_btf programs
-/// attach through the `btf_trace_<name>` typedef).
-fn dirty_hook() -> Result<DirtyHook> {
-    use libbpf_rs::btf::{types::Typedef, Btf};
-    let btf = Btf::from_vmlinux().context("reading the kernel's BTF")?;
-    let has = |name: &str| btf.type_by_name::<Typedef>(name).is_some();
-    if has("btf_trace_writeback_dirty_folio") {
-        Ok(DirtyHook::Folio)
-    } else if has("btf_trace_writeback_dirty_page") {
-        Ok(DirtyHook::Page)
-    } else {
-        anyhow::bail!(
-            "this kernel has neither the writeback_dirty_folio nor the writeback_dirty_page \
-             tracepoint in its BTF; conbiograph needs one to charge writeback to the \
-             container that dirtied the pages (kernel built with CONFIG_DEBUG_INFO_BTF and \
-             writeback tracepoints)"
-        )
-    }
+/// How a run of `elapsed_ns` splits into periods of `period_ns`: the number
+/// of full periods, and the length of a last, partial one (0: none).
+pub fn split_run(elapsed_ns: u64, period_ns: u64) -> (u64, u64) {
+    let period_ns = period_ns.max(1);
+    (elapsed_ns / period_ns, elapsed_ns % period_ns)
 }
 
 /// How `take` learns which slots the programs may still write.
@@ -115,6 +86,12 @@ pub struct Config<'a> {
     pub dir_mask: u32,
     /// Kernel dev_t of the one device to count.
     pub device: Option<u32>,
+    /// A run of fixed length (`-d`): nothing after it is counted, and it
+    /// ends on a period boundary when it is a multiple of the period.
+    pub duration: Option<Duration>,
+    /// Also count every cgroup's I/O, for a table at the end
+    /// ([`Collector::cgroups`]).
+    pub by_cgroup: bool,
 }
 
 /// I/O totals of one device over the run.
@@ -129,8 +106,11 @@ pub struct DeviceTotals {
 /// of period slots.
 pub struct Collector<'obj> {
     skel: ConbiographSkel<'obj>,
+    features: Features,
     start_ns: u64,
     period_ns: u64,
+    /// End of a fixed-length run, ns after the start.
+    length_ns: Option<u64>,
     /// Slots in the kernel's ring of periods (the `periods` map's size).
     nr_slots: u64,
     /// Periods the latency gate lingers after the last sample.
@@ -142,13 +122,6 @@ pub struct Collector<'obj> {
     merged: u64,
     drops: DropCounter,
     last_drain: Instant,
-}
-
-/// CLOCK_MONOTONIC in ns: the clock of bpf_ktime_get_ns().
-fn monotonic_ns() -> Result<u64> {
-    let ts = nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC)
-        .context("reading CLOCK_MONOTONIC")?;
-    Ok(ts.tv_sec() as u64 * 1_000_000_000 + ts.tv_nsec() as u64)
 }
 
 fn to_period(index: u64, per_cpu: &[cbg_period]) -> Period {
@@ -164,6 +137,7 @@ fn to_period(index: u64, per_cpu: &[cbg_period]) -> Period {
             lat_ns: s.lat_ns,
             lat_count: s.lat_count,
             dirtier_bytes: s.dirtier_bytes,
+            partial: None,
         });
     }
     p
@@ -174,44 +148,48 @@ impl<'obj> Collector<'obj> {
     /// period 0.
     pub fn start(open_object: &'obj mut MaybeUninit<OpenObject>, cfg: &Config) -> Result<Self> {
         let period_ns = u64::try_from(cfg.period.as_nanos()).context("period too long")?;
-        let hook = dirty_hook()?;
-        let builder = ConbiographSkelBuilder::default();
-        let mut skel = common::bpf::open_and_load(builder, open_object, |open| {
-            let rodata = common::bpf::mapped(open.maps.rodata_data.as_deref_mut(), ".rodata")?;
-            rodata.period_ns = period_ns;
-            rodata.dir_mask = cfg.dir_mask;
-            if let Some(dev) = cfg.device {
-                rodata.filter_dev = true;
-                rodata.target_dev = dev;
-            }
-            common::set_target_filter!(rodata, cfg.target);
-            // Only the hook this kernel has: the other one would fail to load.
-            open.progs.cbg_dirty.set_autoload(hook == DirtyHook::Folio);
-            open.progs
-                .cbg_dirty_page
-                .set_autoload(hook == DirtyHook::Page);
-            Ok(())
-        })?;
-        let dirty = match hook {
-            DirtyHook::Folio => "writeback_dirty_folio",
-            DirtyHook::Page => "writeback_dirty_page",
-        };
-        skel.attach().with_context(|| {
-            format!(
-                "attaching to the block and writeback tracepoints (block_bio_queue, \
-                 block_rq_issue, block_rq_complete, {dirty})"
-            )
-        })?;
+        let length_ns = cfg
+            .duration
+            .map(|d| u64::try_from(d.as_nanos()).context("duration too long"))
+            .transpose()?;
+        let features = Features::probe()?;
+        let mut skel = kernel::load(
+            open_object,
+            &kernel::Load {
+                features,
+                mode: kernel::Mode {
+                    periods: true,
+                    cgroups: cfg.by_cgroup.then_some(crate::cgroups::MAX_CGROUPS),
+                },
+                target: cfg.target,
+                period_ns,
+                dir_mask: cfg.dir_mask,
+                device: cfg.device,
+                dirty_inodes: if cfg.by_cgroup {
+                    crate::cgroups::DIRTY_INODES
+                } else {
+                    DIRTY_INODES
+                },
+            },
+        )?;
         let start_ns = monotonic_ns()?;
         let bss = common::bpf::mapped(skel.maps.bss_data.as_deref_mut(), ".bss")?;
-        // SAFETY: `start_ns` lives in the mmap'd .bss that the programs read;
-        // a volatile store publishes it (they ignore I/O while it is 0).
-        unsafe { std::ptr::write_volatile(&mut bss.start_ns, start_ns) };
+        // SAFETY: both live in the mmap'd .bss that the programs read;
+        // volatile stores publish them (the programs ignore I/O while
+        // start_ns is 0, and end_ns is set first).
+        unsafe {
+            if let Some(len) = length_ns {
+                std::ptr::write_volatile(&mut bss.end_ns, start_ns.saturating_add(len));
+            }
+            std::ptr::write_volatile(&mut bss.start_ns, start_ns);
+        }
         let nr_slots = u64::from(skel.maps.periods.max_entries());
         Ok(Self {
             skel,
+            features,
             start_ns,
             period_ns,
+            length_ns,
             nr_slots,
             linger: linger_periods(cfg.period),
             next: 0,
@@ -219,6 +197,11 @@ impl<'obj> Collector<'obj> {
             drops: DropCounter::default(),
             last_drain: Instant::now(),
         })
+    }
+
+    /// What the kernel offered and which paths were loaded.
+    pub fn features(&self) -> Features {
+        self.features
     }
 
     /// The period the clock is in now.
@@ -308,6 +291,16 @@ impl<'obj> Collector<'obj> {
         })
     }
 
+    /// Every cgroup's I/O over the run (with [`Config::by_cgroup`]), read
+    /// after [`Aggregator::finish`]; empty otherwise.
+    pub fn cgroups(&self) -> Result<Vec<CgroupIo>> {
+        let mut rows = std::collections::BTreeMap::new();
+        for ep in 0..2 {
+            take_owners(&self.skel, ep, &mut rows)?;
+        }
+        Ok(to_rows(rows))
+    }
+
     /// Per-device totals: every CPU has its own table, merged here by dev_t.
     pub fn devices(&self) -> Result<Vec<DeviceTotals>> {
         let mut out: Vec<DeviceTotals> = Vec::new();
@@ -337,10 +330,14 @@ impl<'obj> Collector<'obj> {
 impl Aggregator for Collector<'_> {
     type Data = Vec<Period>;
 
-    /// Every period that has ended since the last call.
+    /// Every period that has ended since the last call (never one past the
+    /// end of a fixed-length run: [`Aggregator::finish`] returns those).
     fn drain(&mut self) -> Result<Sample<Vec<Period>>> {
-        let current = self.current_period()?;
-        let rows = self.take(current, Clock::Running)?;
+        let mut end = self.current_period()?;
+        if let Some(len) = self.length_ns {
+            end = end.min(split_run(len, self.period_ns).0);
+        }
+        let rows = self.take(end, Clock::Running)?;
         self.close_idle_gate()?;
         Ok(Sample {
             data: rows,
@@ -348,16 +345,31 @@ impl Aggregator for Collector<'_> {
         })
     }
 
-    /// Detaches, then returns the remaining periods (the current, partial
-    /// one included). Per-device totals are in [`Collector::devices`].
+    /// Detaches, then returns the remaining periods. The run ends now, or
+    /// at the end of a fixed-length run if that came first; a run that
+    /// ended inside a period returns that period marked partial, with its
+    /// length. Per-device totals are in [`Collector::devices`].
     fn finish(&mut self) -> Result<Sample<Vec<Period>>> {
-        self.skel.links = ConbiographLinks::default();
+        self.skel.links = kernel::skel::ConbiographLinks::default();
         // Programs still running read the clock until they finish: only
         // then does the clock say which period was the last one written.
         let maps = &self.skel.maps;
         wait_for_running_programs(&maps.sync_outer, &maps.sync_inner)?;
-        let current = self.current_period()?;
-        let rows = self.take(current + 1, Clock::Stopped(current))?;
+        let now = monotonic_ns()?;
+        let current = now.saturating_sub(self.start_ns) / self.period_ns;
+        let mut elapsed = now.saturating_sub(self.start_ns);
+        if let Some(len) = self.length_ns {
+            elapsed = elapsed.min(len);
+        }
+        let (full, rest) = split_run(elapsed, self.period_ns);
+        let mut rows = self.take(full, Clock::Stopped(current))?;
+        if rest > 0 {
+            let mut last = self.take(full + 1, Clock::Stopped(current))?;
+            for p in &mut last {
+                p.partial = Some(Duration::from_nanos(rest));
+            }
+            rows.extend(last);
+        }
         Ok(Sample {
             data: rows,
             health: self.health()?,
@@ -378,6 +390,16 @@ mod tests {
         assert!(!slot_reused(0, 255, 256));
         assert!(!slot_reused(7, 7, 256));
         assert!(!slot_reused(9, 7, 256), "a future period is not reused");
+    }
+
+    #[test]
+    fn a_run_splits_into_full_periods_and_a_partial_rest() {
+        const MS: u64 = 1_000_000;
+        assert_eq!(split_run(3000 * MS, 1000 * MS), (3, 0));
+        assert_eq!(split_run(4000 * MS, 500 * MS), (8, 0));
+        assert_eq!(split_run(1000 * MS, 300 * MS), (3, 100 * MS));
+        assert_eq!(split_run(250 * MS, 1000 * MS), (0, 250 * MS));
+        assert_eq!(split_run(0, 1000 * MS), (0, 0));
     }
 
     #[test]

@@ -43,6 +43,11 @@ slots that userspace drains every period.",
                               the pages (background writeback).",
                 },
                 Entry {
+                    name: "partial, length_ms",
+                    meaning: "A last period cut short (Ctrl-C, `-d` not a multiple of \
+                              the period, the target gone): `partial` true and its length.",
+                },
+                Entry {
                     name: "read_lat_ns, write_lat_ns",
                     meaning: "Mean issue-to-complete time of sampled requests completed in \
                               the period, or null.",
@@ -72,6 +77,17 @@ slots that userspace drains every period.",
                               period (never lost), and updates the kernel could not record.",
                 },
                 Entry {
+                    name: "summary: cgroups[]",
+                    meaning: "Without `-c`: one row per owner, busiest first: `{owner, \
+                              cgroup, id, container, read_bytes, write_bytes, read_ops, \
+                              write_ops, writeback_bytes}`; owner `cgroup`, `unattributed` \
+                              or `overflow`.",
+                },
+                Entry {
+                    name: "summary: kernel",
+                    meaning: "How this kernel was traced: `{task_btf, dirty_hook, blkcg}`.",
+                },
+                Entry {
                     name: "summary: metric, directions",
                     meaning: "What the chart showed: `bytes`, `count` or `avg`, and the \
                               directions traced in chart order (`write`, `read`); \
@@ -86,9 +102,11 @@ slots that userspace drains every period.",
             text: "Memory stays flat on long runs: totals and peaks are exact, the chart \
                keeps at most 10000 points (neighbouring periods merge beyond that, and \
                the chart title says so); json and csv rows are always one per period.\n\n\
-               Per inode, the last dirtier wins: when two containers dirty the same \
-               file, its writeback is charged to whoever dirtied it last. Pages dirtied \
-               before the run are not charged. Flush and discard requests move no data \
+               Every bio has one owner: a write of a file's page-cache pages belongs \
+               to the cgroup that dirtied them (the bio's cgroup v2 blkcg where the io \
+               controller is on v2, else the last dirtier of the inode), anything else \
+               to the task that submitted it. Pages dirtied before the run are charged \
+               only through a v2 blkcg. Flush and discard requests move no data \
                and are not counted.",
         },
         Section {
@@ -131,6 +149,10 @@ slots that userspace drains every period.",
         Example {
             command: "conbiograph -c mypod -t 100 -o csv > io.csv",
             what: "One row per 100 ms period, for plotting elsewhere.",
+        },
+        Example {
+            command: "conbiograph -d 10",
+            what: "The whole host for 10 s (20 periods), then one row per cgroup.",
         },
     ],
     see_also: &["biotop-bpfcc(8)", "biolatency-bpfcc(8)", "iostat(1)"],

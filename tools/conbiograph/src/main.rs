@@ -34,6 +34,11 @@ enum OutputFormat {
 
 /// A container's block I/O over time, charged to the container that caused
 /// it: direct I/O and reads by its tasks, and writeback of pages it dirtied.
+/// Without -c: all block I/O of the host, then one row per cgroup.
+///
+/// -d S gives exactly S×1000/MS periods of -t MS (a last, partial one only
+/// when the run ends inside one, as on Ctrl-C: marked partial, drawn at its
+/// rate).
 ///
 /// Memory stays bounded on long runs: totals and peaks are kept exactly, per
 /// period, but the chart keeps at most 10000 points; beyond that, neighbouring
@@ -200,7 +205,11 @@ fn run(args: Args) -> Result<ExitCode> {
         Metric::Bytes
     };
     let device = args.device.as_deref().map(devices::resolve).transpose()?;
-    let Startup { target, .. } = Startup::new(
+    let Startup {
+        target,
+        mut identities,
+        ..
+    } = Startup::new(
         "conbiograph",
         &args.target,
         None,
@@ -216,8 +225,30 @@ fn run(args: Args) -> Result<ExitCode> {
             target: &target,
             dir_mask,
             device,
+            duration: args.run.duration,
+            by_cgroup: target.is_host(),
         },
     )?;
+    let features = collector.features();
+    if args.run.verbose {
+        output::status(&format!(
+            "kernel: current task via {}, dirtier hook {}, bio blkcg {}",
+            if features.task_btf {
+                "bpf_get_current_task_btf"
+            } else {
+                "bpf_get_current_task + probe reads"
+            },
+            match features.dirty_hook {
+                conbiograph::kernel::DirtyHook::WritebackDirtyFolio => "writeback_dirty_folio",
+                conbiograph::kernel::DirtyHook::WritebackDirtyPage => "writeback_dirty_page",
+            },
+            match features.blkcg {
+                conbiograph::kernel::Blkcg::V2 => "cgroup v2 (used for writeback)",
+                conbiograph::kernel::Blkcg::V1 => "cgroup v1 (unused)",
+                conbiograph::kernel::Blkcg::None => "none",
+            }
+        ));
+    }
     match target.describe_cgroup() {
         Some(cg) => output::status(&format!("Tracing block I/O of {cg}")),
         None => output::status("Tracing all block I/O of the host"),
@@ -295,16 +326,25 @@ fn run(args: Args) -> Result<ExitCode> {
             &collector.devices()?,
             health.merged,
             health.dropped,
-        );
+        )
+        .with_kernel(features);
         summary.metric = view.metric.name().to_string();
         summary.directions = view.dirs.iter().map(|d| d.name().to_string()).collect();
+        if target.is_host() {
+            summary =
+                summary.with_cgroups(report::cgroup_rows(&collector.cgroups()?, &mut identities));
+        }
         if let Some(rec) = &mut recorder {
             rec.record(&summary)?;
         }
         match args.output {
             OutputFormat::Table => {
                 output::print(&view.chart(&series))?;
-                output::print(&summary.text(&view.dirs))
+                output::print(&summary.text(&view.dirs))?;
+                match &summary.cgroups {
+                    Some(rows) if !rows.is_empty() => output::print(&report::cgroup_table(rows)),
+                    _ => Ok(()),
+                }
             }
             OutputFormat::Json => output::json_line(&summary),
             OutputFormat::Csv => {

@@ -31,6 +31,9 @@ pub fn period(row: &PeriodRow, period_ms: u64) -> Period {
         lat_ns: [read_lat, write_lat],
         lat_count: [read_n, write_n],
         dirtier_bytes: row.writeback_bytes,
+        partial: row
+            .partial
+            .then(|| Duration::from_secs_f64(row.length_ms.max(0.0) / 1000.0)),
         ..Period::default()
     }
 }
@@ -63,5 +66,35 @@ pub fn read(replay: &mut Replay) -> Result<Recorded> {
                 return Err(replay.bad(line, "not a conbiograph period or summary".into()));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_partial_row_replays_as_a_partial_period() {
+        let row = |t_ms, partial, length_ms| PeriodRow {
+            kind: "period",
+            t_ms,
+            read_bytes: 4096,
+            write_bytes: 0,
+            read_ops: 1,
+            write_ops: 0,
+            writeback_bytes: 0,
+            read_lat_ns: None,
+            write_lat_ns: None,
+            partial,
+            length_ms,
+        };
+        let full = period(&row(500, false, 500.0), 500);
+        assert_eq!((full.index, full.partial), (1, None));
+        let last = period(&row(1000, true, 250.0), 500);
+        assert_eq!(last.index, 2);
+        assert_eq!(last.partial, Some(Duration::from_millis(250)));
+        let mut series = Series::new(Duration::from_millis(500));
+        series.extend(&[full, last]);
+        assert_eq!(series.partial(), Some(Duration::from_millis(250)));
     }
 }

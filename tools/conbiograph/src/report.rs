@@ -1,12 +1,15 @@
 //! Machine output (one row per period as NDJSON or CSV, a final summary
 //! object) and the human summary paragraph.
 
+use common::container::ContainerInfo;
 use common::target::TargetInfo;
 use serde::{Deserialize, Serialize};
 
+use crate::cgroups::{CgroupIo, Owner};
 use crate::collect::DeviceTotals;
 use crate::series::{Dir, DirTotals, Period, Series};
 use crate::units;
+use common::identity::Resolver;
 
 /// One period, for plotting elsewhere (read back by `--replay`).
 #[derive(Debug, Serialize, Deserialize)]
@@ -19,11 +22,23 @@ pub struct PeriodRow {
     pub write_bytes: u64,
     pub read_ops: u64,
     pub write_ops: u64,
-    /// Writes charged because the target dirtied the pages (background writeback).
+    /// Writes submitted by someone else on the target's behalf: writeback
+    /// of pages it dirtied (flusher threads, `sync`, other cgroups' fsync).
     pub writeback_bytes: u64,
     /// Mean issue→complete time of the requests completed in the period.
     pub read_lat_ns: Option<u64>,
     pub write_lat_ns: Option<u64>,
+    /// The run ended inside this period (the last one, stopped early).
+    #[serde(default)]
+    pub partial: bool,
+    /// Time the period covers: the period length, less when partial.
+    #[serde(default)]
+    pub length_ms: f64,
+}
+
+/// Milliseconds with microsecond resolution.
+fn millis(d: std::time::Duration) -> f64 {
+    d.as_micros() as f64 / 1000.0
 }
 
 impl PeriodRow {
@@ -38,12 +53,14 @@ impl PeriodRow {
             writeback_bytes: p.dirtier_bytes,
             read_lat_ns: p.mean_lat_ns(Dir::Read),
             write_lat_ns: p.mean_lat_ns(Dir::Write),
+            partial: p.partial.is_some(),
+            length_ms: millis(p.partial.unwrap_or(series.period)),
         }
     }
 }
 
-pub const CSV_HEADER: &str =
-    "t_ms,read_bytes,write_bytes,read_ops,write_ops,writeback_bytes,read_lat_ns,write_lat_ns";
+pub const CSV_HEADER: &str = "t_ms,read_bytes,write_bytes,read_ops,write_ops,writeback_bytes,\
+read_lat_ns,write_lat_ns,partial,length_ms";
 
 fn opt(v: Option<u64>) -> String {
     v.map(|v| v.to_string()).unwrap_or_default()
@@ -51,7 +68,7 @@ fn opt(v: Option<u64>) -> String {
 
 pub fn csv_line(row: &PeriodRow) -> String {
     format!(
-        "{},{},{},{},{},{},{},{}",
+        "{},{},{},{},{},{},{},{},{},{}",
         row.t_ms,
         row.read_bytes,
         row.write_bytes,
@@ -59,7 +76,9 @@ pub fn csv_line(row: &PeriodRow) -> String {
         row.write_ops,
         row.writeback_bytes,
         opt(row.read_lat_ns),
-        opt(row.write_lat_ns)
+        opt(row.write_lat_ns),
+        u8::from(row.partial),
+        row.length_ms
     )
 }
 
@@ -82,6 +101,93 @@ pub struct DeviceSummary {
     pub write_ops: u64,
 }
 
+/// One cgroup's I/O over the run (host-wide runs).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CgroupRow {
+    /// `cgroup`, `unattributed` (kernel threads' own I/O, writeback of
+    /// pages whose dirtier is unknown) or `overflow` (the table was full).
+    pub owner: String,
+    /// Path relative to the cgroup2 mount; null unless a cgroup.
+    pub cgroup: Option<String>,
+    /// cgroup v2 id; null unless a cgroup.
+    pub id: Option<u64>,
+    /// The cgroup's container or pod (null: none or not a cgroup).
+    #[serde(default)]
+    pub container: Option<ContainerInfo>,
+    pub read_bytes: u64,
+    pub write_bytes: u64,
+    pub read_ops: u64,
+    pub write_ops: u64,
+    /// Part of write_bytes submitted by someone else on its behalf.
+    pub writeback_bytes: u64,
+}
+
+impl CgroupRow {
+    /// Resolves the owner's name now (reports resolve while built).
+    pub fn build(io: &CgroupIo, resolver: &mut dyn Resolver) -> Self {
+        let (owner, id) = match io.owner {
+            Owner::Cgroup(id) => ("cgroup", Some(id)),
+            Owner::Unattributed => ("unattributed", None),
+            Owner::Overflow => ("overflow", None),
+        };
+        let c = &io.counts;
+        Self {
+            owner: owner.to_string(),
+            cgroup: id.map(|id| resolver.cgroup_path(id)),
+            id,
+            container: id.and_then(|id| resolver.container(id)),
+            read_bytes: c.bytes[0],
+            write_bytes: c.bytes[1],
+            read_ops: c.ops[0],
+            write_ops: c.ops[1],
+            writeback_bytes: c.writeback_bytes,
+        }
+    }
+
+    /// The CGROUP cell: the container's label, else the path.
+    fn name(&self) -> String {
+        match self.owner.as_str() {
+            "cgroup" => common::identity::shown_as(
+                self.container.as_ref(),
+                self.cgroup.as_deref().unwrap_or("?"),
+            ),
+            "unattributed" => "(unattributed)".into(),
+            _ => "(overflow)".into(),
+        }
+    }
+}
+
+/// Builds the per-cgroup rows, busiest first.
+pub fn cgroup_rows(io: &[CgroupIo], resolver: &mut dyn Resolver) -> Vec<CgroupRow> {
+    let mut rows: Vec<CgroupRow> = io.iter().map(|c| CgroupRow::build(c, resolver)).collect();
+    rows.sort_by_key(|r| std::cmp::Reverse(r.read_bytes + r.write_bytes));
+    rows
+}
+
+/// The per-cgroup table under a host-wide chart.
+pub fn cgroup_table(rows: &[CgroupRow]) -> String {
+    use common::output::{table, Align};
+    let mut t = table(&[
+        ("CGROUP", Align::Left),
+        ("READ", Align::Right),
+        ("R_OPS", Align::Right),
+        ("WRITE", Align::Right),
+        ("W_OPS", Align::Right),
+        ("WRITEBACK", Align::Right),
+    ]);
+    for r in rows {
+        t.add_row(vec![
+            common::escape::for_terminal(r.name().as_bytes()),
+            units::bytes(r.read_bytes),
+            r.read_ops.to_string(),
+            units::bytes(r.write_bytes),
+            r.write_ops.to_string(),
+            units::bytes(r.writeback_bytes),
+        ]);
+    }
+    common::output::render(&t)
+}
+
 /// The final object of `--output json` (read back by `--replay`).
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Summary {
@@ -96,7 +202,10 @@ pub struct Summary {
     #[serde(default)]
     pub directions: Vec<String>,
     pub period_ms: u64,
+    /// Period rows, a partial last one included.
     pub periods: u64,
+    /// Length of the run: periods × period, less when the last is partial.
+    pub duration_ms: f64,
     pub read: DirSummary,
     pub write: DirSummary,
     pub writeback_bytes: u64,
@@ -104,6 +213,12 @@ pub struct Summary {
     /// Periods whose counts were merged into a later one (drained too late).
     pub merged_periods: u64,
     pub dropped: u64,
+    /// How this kernel was traced (probed at start; not read back).
+    #[serde(skip_deserializing)]
+    pub kernel: Option<crate::kernel::Features>,
+    /// Host-wide runs: every cgroup's I/O, busiest first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cgroups: Option<Vec<CgroupRow>>,
 }
 
 fn dir_summary(series: &Series, t: &DirTotals) -> DirSummary {
@@ -132,6 +247,7 @@ impl Summary {
             directions: Vec::new(),
             period_ms: series.period_ms(),
             periods: series.len(),
+            duration_ms: millis(series.span()),
             read: dir_summary(series, &series.totals(Dir::Read)),
             write: dir_summary(series, &series.totals(Dir::Write)),
             writeback_bytes: series.dirtier_bytes(),
@@ -147,7 +263,21 @@ impl Summary {
                 .collect(),
             merged_periods,
             dropped,
+            kernel: None,
+            cgroups: None,
         }
+    }
+
+    /// Adds the per-cgroup rows of a host-wide run.
+    pub fn with_cgroups(mut self, rows: Vec<CgroupRow>) -> Self {
+        self.cgroups = Some(rows);
+        self
+    }
+
+    /// Adds how the kernel was traced.
+    pub fn with_kernel(mut self, features: crate::kernel::Features) -> Self {
+        self.kernel = Some(features);
+        self
     }
 
     /// The one-paragraph summary under the chart.
@@ -234,6 +364,7 @@ mod tests {
                 lat_ns: [0, 4_000_000],
                 lat_count: [0, 2],
                 dirtier_bytes: 0,
+                partial: None,
             },
             Period {
                 index: 1,
@@ -242,6 +373,7 @@ mod tests {
                 lat_ns: [0, 0],
                 lat_count: [0, 0],
                 dirtier_bytes: 1 << 20,
+                partial: None,
             },
         ]
     }
@@ -258,7 +390,7 @@ mod tests {
         let row = PeriodRow::new(&s, &rows()[1]);
         assert_eq!(
             csv_line(&row),
-            format!("500,8192,{},2,192,1048576,,", 96 << 20)
+            format!("500,8192,{},2,192,1048576,,,0,500", 96 << 20)
         );
         assert_eq!(
             CSV_HEADER.split(',').count(),

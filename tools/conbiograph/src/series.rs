@@ -66,8 +66,12 @@ pub struct Period {
     /// Sum and count of issue→complete times of requests completed in it.
     pub lat_ns: [u64; 2],
     pub lat_count: [u64; 2],
-    /// Writes charged through the dirtying cgroup (background writeback).
+    /// Writes submitted by someone else on the target's behalf (writeback
+    /// of pages it dirtied).
     pub dirtier_bytes: u64,
+    /// The run ended this far into the period (the last period of a run
+    /// stopped mid-period); `None` for a full period.
+    pub partial: Option<Duration>,
 }
 
 impl Period {
@@ -89,6 +93,14 @@ impl Period {
             Metric::Count => self.ops[d] as f64,
             Metric::Avg if self.ops[d] == 0 => 0.0,
             Metric::Avg => self.bytes[d] as f64 / self.ops[d] as f64,
+        }
+    }
+
+    /// The part of a period this one covers: 1 for a full period.
+    pub fn fraction(&self, period: Duration) -> f64 {
+        match self.partial {
+            None => 1.0,
+            Some(len) => len.as_secs_f64() / period.as_secs_f64().max(f64::MIN_POSITIVE),
         }
     }
 
@@ -121,21 +133,32 @@ pub const MAX_POINTS: usize = 10_000;
 
 /// One chart point: `periods` consecutive periods from `sum.index` on,
 /// summed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Point {
     pub sum: Period,
     pub periods: u64,
+    /// The time covered, in periods: `periods`, less when the last one is
+    /// partial.
+    pub span: f64,
 }
 
 impl Point {
-    /// The plotted value: the mean per period of bytes or requests (the
-    /// average size needs no division: it is a ratio already).
+    /// The plotted value: the mean per period of bytes or requests over the
+    /// time covered, so a partial last period shows its rate, not a drop
+    /// (the average size needs no division: it is a ratio already).
     pub fn value(&self, dir: Dir, metric: Metric) -> f64 {
         let v = self.sum.value(dir, metric);
         match metric {
             Metric::Avg => v,
-            Metric::Bytes | Metric::Count => v / self.periods.max(1) as f64,
+            Metric::Bytes | Metric::Count if self.span > 0.0 => v / self.span,
+            Metric::Bytes | Metric::Count => 0.0,
         }
+    }
+
+    /// Start and end of the point, in periods since the start of the run.
+    pub fn extent(&self) -> (f64, f64) {
+        let start = self.sum.index as f64;
+        (start, start + self.span)
     }
 }
 
@@ -146,6 +169,8 @@ pub struct Series {
     pub period: Duration,
     /// Periods seen.
     count: u64,
+    /// Length of a last, partial period (the run ended inside it).
+    partial: Option<Duration>,
     /// Running per-direction totals (bytes, ops, latency sum and count).
     sums: Period,
     peaks: [Option<(u64, u64)>; 2],
@@ -164,6 +189,7 @@ impl Series {
         Self {
             period,
             count: 0,
+            partial: None,
             sums: Period::default(),
             peaks: [None; 2],
             points: Vec::new(),
@@ -189,6 +215,10 @@ impl Series {
 
     fn push(&mut self, p: &Period) {
         self.count += 1;
+        if p.partial.is_some() {
+            self.partial = p.partial;
+        }
+        let span = p.fraction(self.period);
         self.sums.add(p);
         for (d, peak) in self.peaks.iter_mut().enumerate() {
             let busier = match *peak {
@@ -203,10 +233,12 @@ impl Series {
             Some(last) if last.periods < self.width => {
                 last.sum.add(p);
                 last.periods += 1;
+                last.span += span;
             }
             _ => self.points.push(Point {
                 sum: *p,
                 periods: 1,
+                span,
             }),
         }
         if self.points.len() > self.max_points {
@@ -225,6 +257,7 @@ impl Series {
                 for p in &pair[1..] {
                     merged.sum.add(&p.sum);
                     merged.periods += p.periods;
+                    merged.span += p.span;
                 }
                 merged
             })
@@ -252,9 +285,18 @@ impl Series {
         self.count == 0
     }
 
-    /// Length of the run covered so far.
+    /// Length of the run covered so far: the full periods, and the part of
+    /// a last, partial one.
     pub fn span(&self) -> Duration {
-        self.period * self.count as u32
+        match self.partial {
+            None => self.period * self.count as u32,
+            Some(len) => self.period * self.count.saturating_sub(1) as u32 + len,
+        }
+    }
+
+    /// Length of the last period when the run ended inside it.
+    pub fn partial(&self) -> Option<Duration> {
+        self.partial
     }
 
     pub fn totals(&self, dir: Dir) -> DirTotals {
@@ -285,6 +327,7 @@ mod tests {
             lat_ns: [0, 3000 * write_ops],
             lat_count: [0, write_ops],
             dirtier_bytes: 0,
+            partial: None,
         }
     }
 
@@ -355,6 +398,22 @@ mod tests {
         let mean = (0..128).map(|i| 1000 + i).sum::<u64>() as f64 / 128.0;
         assert_eq!(first.value(Dir::Write, Metric::Bytes), mean);
         assert_eq!(first.value(Dir::Write, Metric::Count), 1.0);
+    }
+
+    #[test]
+    fn a_partial_last_period_plots_its_rate_and_ends_the_span() {
+        let mut s = Series::new(Duration::from_millis(1000));
+        let mut last = period(2, 0, 250, 1);
+        last.partial = Some(Duration::from_millis(250));
+        s.extend(&[period(0, 0, 1000, 1), period(1, 0, 1000, 1), last]);
+        assert_eq!(s.len(), 3);
+        assert_eq!(s.span(), Duration::from_millis(2250));
+        assert_eq!(s.partial(), Some(Duration::from_millis(250)));
+        let pts = s.points();
+        // 250 bytes in a quarter period: the same rate, no drop.
+        assert_eq!(pts[2].value(Dir::Write, Metric::Bytes), 1000.0);
+        assert_eq!(pts[2].extent(), (2.0, 2.25));
+        assert_eq!(s.totals(Dir::Write).bytes, 2250, "totals stay raw");
     }
 
     #[test]
