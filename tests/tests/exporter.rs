@@ -222,6 +222,122 @@ root_test!(prometheus_reports_exact_per_cgroup_counts, {
     assert_eq!(done.code, Some(0), "{}", done.stderr);
 });
 
+root_test!(
+    prometheus_reports_block_io_denied_and_32bit_calls_exactly,
+    {
+        if !require_prometheus() {
+            return;
+        }
+        const MIB: u64 = 1 << 20;
+        let io = TestCgroup::new("exp-block");
+        let jailed = TestCgroup::new("exp-denied");
+        let dir = contrace_tests::block::BlockDir::new("exporter");
+        let file = dir.file("direct");
+        let exporter = Exporter::start(&["--denied"]);
+        let prom = Prometheus::start(&[&exporter.addr.to_string()]).expect("start prometheus");
+        prom.wait_targets_up(WAIT)
+            .unwrap_or_else(|e| panic!("{e:#}\n{}", prom.log()));
+
+        // O_DIRECT: every byte is a bio of this cgroup's own task, no cache.
+        run_workload(
+            Some(&io.path),
+            &[
+                "write-direct",
+                &file,
+                &(8 * MIB).to_string(),
+                "read-direct",
+                &file,
+                &(4 * MIB).to_string(),
+            ],
+        );
+        // 250 getppid a seccomp filter turns into EPERM, 40 real 32-bit ones.
+        run_workload(
+            Some(&jailed.path),
+            &[
+                "getppid32",
+                "40",
+                "seccomp-deny",
+                "getppid",
+                "1",
+                "getppid",
+                "250",
+            ],
+        );
+        let (rio, rj) = (rel(&io), rel(&jailed));
+        let q = |metric: &str, cg: &str, extra: &str| format!("{metric}{{cgroup=\"{cg}\"{extra}}}");
+        let expect = |expr: String, want: f64| {
+            prom.wait_for_value(&expr, want, WAIT)
+                .unwrap_or_else(|e| panic!("{e:#}"));
+        };
+        expect(
+            q(
+                "contrace_block_io_bytes_total",
+                &rio,
+                ",direction=\"write\"",
+            ),
+            (8 * MIB) as f64,
+        );
+        expect(
+            q("contrace_block_io_bytes_total", &rio, ",direction=\"read\""),
+            (4 * MIB) as f64,
+        );
+        // Nobody else wrote on its behalf.
+        expect(q("contrace_block_io_writeback_bytes_total", &rio, ""), 0.0);
+        for direction in ["read", "write"] {
+            let ops = prom
+                .query_value(&q(
+                    "contrace_block_io_ops_total",
+                    &rio,
+                    &format!(",direction=\"{direction}\""),
+                ))
+                .unwrap()
+                .unwrap_or(0.0);
+            assert!(ops >= 1.0, "{direction} ops: {ops}");
+        }
+        // The jailed cgroup did no block I/O: no block series at all.
+        assert_eq!(
+            prom.query(&q("contrace_block_io_bytes_total", &rj, ""))
+                .unwrap()
+                .len(),
+            0
+        );
+
+        expect(
+            q("contrace_syscall_denied_total", &rj, ",syscall=\"getppid\""),
+            250.0,
+        );
+        expect(
+            q("contrace_syscalls_total", &rj, ",syscall=\"getppid\""),
+            250.0,
+        );
+        expect(
+            q("contrace_syscall_errors_total", &rj, ",syscall=\"getppid\""),
+            250.0,
+        );
+        expect(
+            q("contrace_syscall_errno_total", &rj, ",errno=\"EPERM\""),
+            250.0,
+        );
+        // i386 getppid (nr 64) under its own name, never as x86-64's semget.
+        expect(
+            q(
+                "contrace_syscalls_total",
+                &rj,
+                ",syscall=\"getppid (i386)\"",
+            ),
+            40.0,
+        );
+        assert_eq!(
+            prom.query_value(&q("contrace_syscalls_total", &rj, ",syscall=\"semget\""))
+                .unwrap(),
+            None
+        );
+        expect("contrace_exporter_dropped_total".into(), 0.0);
+        let done = exporter.tool.signal(nix::sys::signal::Signal::SIGTERM);
+        assert_eq!(done.code, Some(0), "{}", done.stderr);
+    }
+);
+
 root_test!(metric_names_and_labels_follow_the_contract, {
     let cg = TestCgroup::new("exp-contract");
     let exporter = Exporter::start(&[]);

@@ -9,8 +9,8 @@ pub const PAGE: Page = Page {
 One process per node that keeps the contrace collectors attached and serves their \
 counts per cgroup and container to Prometheus: syscount's collector keyed per \
 (cgroup, syscall, errno) on the syscall exit hook alone (the cheapest exact \
-always-on setting; `--latency` adds the entry hook), unsharesnoop's for namespace \
-changes, and conbiograph's per-cgroup block I/O once it is there. Every drained \
+always-on setting; `--latency` or `--denied` add the entry hook), unsharesnoop's for namespace \
+changes, and conbiograph's per-cgroup block I/O. Every drained \
 delta is added to totals in userspace: counters are exact and never go down.\n\n\
 `/metrics` drains the kernel maps first (fresh values) and answers in OpenMetrics \
 when asked, else the Prometheus text format; `/healthz` answers 200 once the \

@@ -18,6 +18,7 @@ use common::runloop::{Stop, StopHandle};
 use libbpf_rs::OpenObject;
 
 use crate::identity::{unresolved, HostPaths, Labeler, Paths};
+use crate::sources::block::Block;
 use crate::sources::namespaces::Namespaces;
 use crate::sources::syscalls::Syscalls;
 use crate::sources::{Deltas, Source};
@@ -45,6 +46,8 @@ pub struct Config {
     /// Count seccomp-denied calls (the entry hook).
     pub denied: bool,
     pub namespaces: bool,
+    /// Count block I/O (conbiograph's per-cgroup collector).
+    pub block: bool,
     /// Background drain period.
     pub interval: Duration,
 }
@@ -112,6 +115,7 @@ fn start_sources<'obj>(
     config: &Config,
     syscalls: &'obj mut MaybeUninit<OpenObject>,
     namespaces: &'obj mut MaybeUninit<OpenObject>,
+    block: &'obj mut MaybeUninit<OpenObject>,
 ) -> Result<Vec<Box<dyn Source + 'obj>>> {
     let mut sources: Vec<Box<dyn Source + 'obj>> = Vec::new();
     sources.push(Box::new(
@@ -123,8 +127,11 @@ fn start_sources<'obj>(
             Namespaces::start(namespaces).context("starting the namespace-change counters")?,
         ));
     }
-    // Block I/O joins here once conbiograph's per-cgroup collector lands
-    // (see sources::block).
+    if config.block {
+        sources.push(Box::new(
+            Block::start(block).context("starting the block I/O counters")?,
+        ));
+    }
     Ok(sources)
 }
 
@@ -137,11 +144,17 @@ fn run(
 ) -> Result<()> {
     let mut syscalls_object = MaybeUninit::uninit();
     let mut namespaces_object = MaybeUninit::uninit();
-    let sources =
-        start_sources(config, &mut syscalls_object, &mut namespaces_object).and_then(|sources| {
-            let labeler = Labeler::start(&config.cgroup_root, Arc::clone(store))?;
-            Ok((sources, labeler))
-        });
+    let mut block_object = MaybeUninit::uninit();
+    let sources = start_sources(
+        config,
+        &mut syscalls_object,
+        &mut namespaces_object,
+        &mut block_object,
+    )
+    .and_then(|sources| {
+        let labeler = Labeler::start(&config.cgroup_root, Arc::clone(store))?;
+        Ok((sources, labeler))
+    });
     let (mut sources, labeler) = match sources {
         Ok(started) => started,
         Err(e) => {

@@ -80,6 +80,9 @@ struct Args {
     /// Do not count namespace changes (unshare, setns, clone, clone3).
     #[arg(long)]
     no_namespaces: bool,
+    /// Do not count block I/O.
+    #[arg(long)]
+    no_block: bool,
     #[command(flatten)]
     maps: common::mapsize::MapArgs,
     /// Show libbpf's log.
@@ -164,6 +167,7 @@ fn serve(args: Args) -> Result<ExitCode> {
             latency: args.latency,
             denied: args.denied || args.latency,
             namespaces,
+            block: !args.no_block,
             interval: args.drain_interval,
         },
         Arc::clone(&store),

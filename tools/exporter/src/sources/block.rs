@@ -1,16 +1,70 @@
-//! Block I/O per cgroup, from conbiograph's per-cgroup collector.
+//! Block I/O per cgroup, from conbiograph's per-cgroup collector
+//! ([`conbiograph::CgroupCollector`]): bytes and bios by direction and the
+//! written-back part, each bio charged to one owner by conbiograph's rule
+//! (the submitter's cgroup, or for page-cache writeback the cgroup that
+//! dirtied the pages). Only `block_bio_queue` and the dirtier hook: no
+//! per-request hooks.
 //!
-//! That collector is being added to conbiograph's library (branch `block`).
-//! Until it lands the exporter runs without this source and serves the
-//! block families without series. Plugging it in takes a few lines:
-//!
-//! 1. `Block::start(object)` creates the collector for the whole host
-//!    (`conbiograph::…::start(object, &config)`), like [`super::syscalls`];
-//! 2. `drain`/`finish` turn each of its per-cgroup rows into a [`BlockRow`]
-//!    and call [`add`];
-//! 3. `drain::start_sources` pushes it next to the other two.
+//! I/O owned by no cgroup (kernel threads' own metadata, writeback of pages
+//! dirtied before the start where no v2 blkcg tells) has no cgroup label
+//! and is not exported; a full table's overflow counts as dropped.
 
-use super::{BlockDelta, Deltas};
+use std::mem::MaybeUninit;
+
+use anyhow::Result;
+use common::collector::Aggregator;
+use conbiograph::{CgroupCollector, CgroupConfig, CgroupIo, Owner};
+use libbpf_rs::OpenObject;
+
+use super::{BlockDelta, Deltas, Source};
+
+pub struct Block<'obj> {
+    collector: CgroupCollector<'obj>,
+}
+
+impl<'obj> Block<'obj> {
+    /// Loads and attaches conbiograph's programs for every cgroup.
+    pub fn start(object: &'obj mut MaybeUninit<OpenObject>) -> Result<Self> {
+        Ok(Self {
+            collector: CgroupCollector::start(object, &CgroupConfig::default())?,
+        })
+    }
+}
+
+/// The collector's rows of cgroups as [`BlockRow`]s.
+fn rows(sample: &[CgroupIo]) -> impl Iterator<Item = BlockRow> + '_ {
+    sample.iter().filter_map(|io| match io.owner {
+        Owner::Cgroup(cgroup_id) => Some(BlockRow {
+            cgroup_id,
+            read_bytes: io.counts.bytes[0],
+            write_bytes: io.counts.bytes[1],
+            read_ops: io.counts.ops[0],
+            write_ops: io.counts.ops[1],
+            writeback_bytes: io.counts.writeback_bytes,
+        }),
+        Owner::Unattributed | Owner::Overflow => None,
+    })
+}
+
+impl Source for Block<'_> {
+    fn name(&self) -> &'static str {
+        "block"
+    }
+
+    fn drain(&mut self, out: &mut Deltas) -> Result<()> {
+        let sample = self.collector.drain()?;
+        add(rows(&sample.data), out);
+        out.health.add(&sample.health);
+        Ok(())
+    }
+
+    fn finish(&mut self, out: &mut Deltas) -> Result<()> {
+        let sample = self.collector.finish()?;
+        add(rows(&sample.data), out);
+        out.health.add(&sample.health);
+        Ok(())
+    }
+}
 
 /// One cgroup's block I/O since the previous drain, as the collector's
 /// per-cgroup rows carry it.
