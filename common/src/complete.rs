@@ -1,8 +1,8 @@
 //! Dynamic shell completion: the shell script `--generate-completions`
 //! prints calls the tool back (with `COMPLETE=<shell>` in its environment)
 //! for every TAB, and the candidates come from the running system: cgroup
-//! paths below the cgroup2 mount, systemd units, container ids, process ids,
-//! syscall names, block devices. Built on clap_complete's environment-driven
+//! paths below the cgroup2 mount, systemd units, container ids and names
+//! (and pods), process ids, syscall names, block devices. Built on clap_complete's environment-driven
 //! completion (`CompleteEnv`); nothing here needs privileges or touches BPF.
 
 use std::ffi::{OsStr, OsString};
@@ -17,6 +17,7 @@ pub use clap_complete::engine::ArgValueCompleter;
 
 use crate::cgroup::Hierarchy;
 use crate::container::layout::container_of_dir;
+use crate::container::{Registry, Sources};
 
 /// The environment variable that switches a run into completion mode.
 pub const VAR: &str = "COMPLETE";
@@ -27,6 +28,9 @@ const MAX_DEPTH: usize = 8;
 const MAX_DIRS: usize = 20_000;
 /// Characters of a container id offered (docker's short id).
 const SHORT_ID: usize = 12;
+/// Longest a runtime may take to answer a completion's question: a TAB
+/// must stay quick even when a daemon hangs (names are then not offered).
+const RUNTIME_WAIT: std::time::Duration = std::time::Duration::from_millis(800);
 
 /// Answers a completion request when the shell made one (`COMPLETE` set):
 /// true when it did, and the tool must do nothing else.
@@ -128,11 +132,14 @@ pub fn targets(current: &OsStr) -> Vec<CompletionCandidate> {
     out
 }
 
-/// Units and container ids anywhere below `root` that start with `prefix`.
+/// Units, container ids and container names (`NAMESPACE/POD` for pods)
+/// anywhere below `root` that start with `prefix`.
 fn units_and_containers(root: &Path, prefix: &str) -> Vec<CompletionCandidate> {
     const UNIT_SUFFIXES: [&str; 3] = [".service", ".scope", ".slice"];
     let mut units = std::collections::BTreeMap::new();
     let mut ids = std::collections::BTreeMap::new();
+    // Container cgroups (relative paths), to be named by the runtimes.
+    let mut containers = Vec::new();
     let walk = walkdir::WalkDir::new(root)
         .min_depth(1)
         .max_depth(MAX_DEPTH)
@@ -155,6 +162,7 @@ fn units_and_containers(root: &Path, prefix: &str) -> Vec<CompletionCandidate> {
             .and_then(|n| n.to_str())
             .unwrap_or("");
         if let Some((id, _)) = container_of_dir(name, parent) {
+            containers.push(where_.clone());
             let id = id.to_ascii_lowercase();
             let short = if prefix.len() > SHORT_ID {
                 id.clone()
@@ -170,10 +178,48 @@ fn units_and_containers(root: &Path, prefix: &str) -> Vec<CompletionCandidate> {
                 .or_insert(format!("unit {where_}"));
         }
     }
-    ids.into_iter()
+    let names = container_names(root, &containers, prefix);
+    names
+        .into_iter()
+        .chain(ids)
         .chain(units)
         .map(|(v, h)| candidate(v, h))
         .collect()
+}
+
+/// The names (and pods) the runtimes give the container cgroups `paths`
+/// that start with `prefix`. Asks a daemon only when containers exist.
+fn container_names(
+    root: &Path,
+    paths: &[String],
+    prefix: &str,
+) -> std::collections::BTreeMap<String, String> {
+    let mut out = std::collections::BTreeMap::new();
+    if paths.is_empty() {
+        return out;
+    }
+    let sources = Sources {
+        connect_timeout: RUNTIME_WAIT,
+        request_timeout: RUNTIME_WAIT,
+        ..Sources::default()
+    };
+    let mut registry = Registry::with_sources(root, sources);
+    for path in paths {
+        let Some(info) = registry.identify(path) else {
+            continue;
+        };
+        let what = format!("{} container {}", info.runtime.as_str(), info.short_id());
+        if let (Some(ns), Some(pod)) = (&info.namespace, &info.pod) {
+            let pod = format!("{ns}/{pod}");
+            if pod.starts_with(prefix) {
+                out.entry(pod).or_insert_with(|| "pod".to_string());
+            }
+        }
+        if let Some(name) = info.name.filter(|n| n.starts_with(prefix)) {
+            out.entry(name).or_insert(what);
+        }
+    }
+    out
 }
 
 /// Directories for an absolute or `./`, `../` path being typed.
