@@ -143,7 +143,11 @@ fn complete_target(tool: &str, prefix: &str) -> Vec<String> {
         .env("_CLAP_IFS", "\n")
         .output()
         .expect("run the completion");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(str::to_string)
