@@ -267,7 +267,7 @@ fn shared_sections(roff: &mut Roff, tool: &str) {
         (
             EXIT_FAILURE,
             "Runtime failure: not root and no CAP_BPF+CAP_PERFMON, no kernel BTF, \
-             tracefs missing or unreadable, the BPF program failed to load or attach.",
+             a kernel too old (before 5.8), the BPF program failed to load or attach.",
         ),
         (
             EXIT_USAGE,

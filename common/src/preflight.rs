@@ -13,8 +13,6 @@ const CAP_BPF: u32 = 39;
 /// What a tool needs from the kernel besides privileges.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Needs {
-    /// Per-syscall `tracepoint/` programs read their ids from tracefs.
-    pub tracefs: bool,
     /// A BPF ring buffer (Linux 5.8+).
     pub ring_buffer: bool,
 }
@@ -42,7 +40,7 @@ fn btf_path() -> String {
     std::env::var("CONTRACE_BTF_PATH").unwrap_or_else(|_| "/sys/kernel/btf/vmlinux".into())
 }
 
-/// Runs the checks in order: privileges, kernel BTF, kernel features, tracefs.
+/// Runs the checks in order: privileges, kernel BTF, kernel features.
 pub fn check(tool: &str, needs: Needs) -> Result<()> {
     let caps = effective_caps();
     if !(has(caps, CAP_SYS_ADMIN) || (has(caps, CAP_BPF) && has(caps, CAP_PERFMON))) {
@@ -63,83 +61,7 @@ pub fn check(tool: &str, needs: Needs) -> Result<()> {
             ring_buffer: needs.ring_buffer,
         },
     )?;
-    if needs.tracefs {
-        check_tracefs(tool)?;
-    }
     Ok(())
-}
-
-/// Where tracefs is mounted: its own mount point, or inside debugfs.
-const TRACEFS_ROOTS: [&str; 2] = ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"];
-
-/// The tracefs events directory, where tracepoint ids live.
-pub fn tracefs_events() -> Option<&'static str> {
-    [
-        "/sys/kernel/tracing/events",
-        "/sys/kernel/debug/tracing/events",
-    ]
-    .into_iter()
-    .find(|p| Path::new(p).is_dir())
-}
-
-/// Per-syscall tracepoints are attached by id, read from
-/// `events/<category>/<name>/id` in tracefs. Three ways that fails, each
-/// with its own fix: tracefs not mounted; mounted but not readable by this
-/// user (file capabilities grant BPF and perf, not file access: tracefs is
-/// root's, mode 0700, by default); the id files themselves unreadable.
-fn check_tracefs(tool: &str) -> Result<()> {
-    for root in TRACEFS_ROOTS {
-        let events = Path::new(root).join("events");
-        match fs::read_dir(&events) {
-            Ok(_) if id_file_readable(&events) => return Ok(()),
-            Ok(_) => return Err(unreadable(tool, root, "its tracepoint id files")),
-            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
-                return Err(unreadable(tool, root, "it"))
-            }
-            Err(_) => {}
-        }
-    }
-    bail!(
-        "tracefs is not mounted (no /sys/kernel/tracing/events): \
-         run `mount -t tracefs nodev /sys/kernel/tracing`"
-    )
-}
-
-/// Whether one syscall tracepoint's id file can be opened (they all share
-/// the mount's owner and mode).
-fn id_file_readable(events: &Path) -> bool {
-    let Ok(entries) = fs::read_dir(events.join("syscalls")) else {
-        // No syscall tracepoints at all: let the attach say so.
-        return true;
-    };
-    let Some(tracepoint) = entries
-        .flatten()
-        .find(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-    else {
-        return true;
-    };
-    match fs::File::open(tracepoint.path().join("id")) {
-        Err(e) => e.kind() != std::io::ErrorKind::PermissionDenied,
-        Ok(_) => true,
-    }
-}
-
-fn unreadable(tool: &str, root: &str, what: &str) -> anyhow::Error {
-    let mode = fs::metadata(root)
-        .map(|m| {
-            use std::os::unix::fs::MetadataExt;
-            format!("mode {:04o}, owner uid {}", m.mode() & 0o7777, m.uid())
-        })
-        .unwrap_or_else(|_| "not readable".into());
-    let uid = nix::unistd::geteuid();
-    anyhow::anyhow!(
-        "tracefs is mounted at {root} ({mode}) but this user (uid {uid}) may not read {what}: \
-         a permission problem, not a missing mount; CAP_BPF and CAP_PERFMON do not grant file \
-         access. Run as root (`sudo {tool}`), or add cap_dac_read_search to the file \
-         capabilities (`setcap cap_bpf,cap_perfmon,cap_dac_read_search+ep $(command -v {tool})`), \
-         or let a group read tracefs (`mount -o remount,gid=GROUP,mode=0750 {root}` and run as a \
-         member of GROUP)"
-    )
 }
 
 #[cfg(test)]

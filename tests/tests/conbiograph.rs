@@ -420,7 +420,7 @@ root_test!(
         });
         let s = &run.summary;
         assert!(u(Some(s), "merged_periods") > 0, "{s}");
-        assert_eq!(u(Some(&s["write"]), "bytes"), 40 * MIB, "{s}");
+        assert_eq!(u(Some(&s["write"]), "bytes"), 16 * MIB, "{s}");
         assert_periods_add_up(&run);
         assert_contiguous(&run, 10);
     }

@@ -536,7 +536,7 @@ root_test!(
         });
         assert!(
             text.lines()
-                .any(|l| l.contains(" EPERM ") && l.ends_with("[i386] [denied]")),
+                .any(|l| l.contains(" EPERM ") && l.contains(" 0 [i386] [denied] ")),
             "{text}"
         );
     }

@@ -268,7 +268,7 @@ root_test!(comm_with_escape_sequence_is_escaped, {
     let (events, _) = snoop(&["-c", &cg.arg()], || {
         w.finish();
     });
-    assert_eq!(events.len(), 1);
+    assert_eq!(events.len(), 1, "{events:#?}");
     assert_eq!(events[0]["comm"], evil);
 });
 

@@ -36,7 +36,7 @@ enum OutputFormat {
 /// it: direct I/O and reads by its tasks, and writeback of pages it dirtied.
 /// Without -c: all block I/O of the host, then one row per cgroup.
 ///
-/// -d S gives exactly S×1000/MS periods of -t MS (a last, partial one only
+/// -d S gives exactly S*1000/MS periods of -t MS (a last, partial one only
 /// when the run ends inside one, as on Ctrl-C: marked partial, drawn at its
 /// rate).
 ///

@@ -136,7 +136,6 @@ fn serve(args: Args) -> Result<ExitCode> {
     common::preflight::check(
         TOOL,
         Needs {
-            tracefs: namespaces,
             ring_buffer: namespaces,
         },
     )?;

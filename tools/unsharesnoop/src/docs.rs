@@ -8,9 +8,10 @@ pub const PAGE: Page = Page {
 One line per namespace change as it happens: unshare(2), setns(2), and the \
 clone(2)/clone3(2) calls that create namespaces, with the flags decoded and the \
 calling process's namespace inodes before and after the call.\n\n\
-Per-syscall tracepoints (syscalls/sys_enter_* and sys_exit_*), so only these \
-calls pay; events go through a ring buffer. The tracepoints are found in \
-tracefs: it must be mounted and readable (see TRACEFS AND FILE CAPABILITIES).",
+The raw syscall hooks (tp_btf/sys_enter and sys_exit), so 32-bit calls and calls \
+a seccomp filter denied are seen too; every other syscall leaves after one \
+comparison of its number. Events go through a ring buffer. No tracefs is needed: \
+`setcap cap_bpf,cap_perfmon+ep` is enough to run it as a normal user.",
     tables: &[
         Table {
             title: "OUTPUT COLUMNS",
@@ -149,19 +150,6 @@ tracefs: it must be mounted and readable (see TRACEFS AND FILE CAPABILITIES).",
                it cannot use (damaged, another tool's) or at a file without the \
                summary (a killed run): the events before it are printed with every \
                column, one line on stderr names the file and line, status 2.",
-        },
-        Section {
-            title: "TRACEFS AND FILE CAPABILITIES",
-            text: "The per-syscall tracepoints are attached by the ids tracefs lists \
-               (/sys/kernel/tracing/events/syscalls/*/id). tracefs is root's, mode \
-               0700, on most systems, and CAP_BPF and CAP_PERFMON grant no file \
-               access: a binary given only `setcap cap_bpf,cap_perfmon+ep` and run \
-               by a normal user stops with a line saying it is a permission problem \
-               (exit status 1). Fixes: run it as root; add cap_dac_read_search to its \
-               file capabilities (`setcap cap_bpf,cap_perfmon,cap_dac_read_search+ep \
-               unsharesnoop`; that capability reads any file); or let one group read \
-               tracefs (`mount -o remount,gid=GROUP,mode=0750 /sys/kernel/tracing`) \
-               and run as a member of it. The other tools need no tracefs.",
         },
     ],
     examples: &[
