@@ -209,10 +209,7 @@ fn run(args: Args) -> Result<ExitCode> {
         "unsharesnoop",
         &args.target,
         args.pid,
-        common::preflight::Needs {
-            ring_buffer: true,
-            ..Default::default()
-        },
+        common::preflight::Needs { ring_buffer: true },
         args.run.verbose,
     )?;
     let format = args.output.output;
