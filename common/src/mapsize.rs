@@ -14,9 +14,12 @@
 //! syscount's 10.0 MB, its histograms 39.3 MB; two of each (one per
 //! epoch). Allocated on demand: 16 bytes of buckets per entry plus ~150
 //! bytes per entry in use.
+//!
+//! Nothing here is global: a collector takes its [`Sizing`] by value,
+//! keeps the [`MapSize`] its maps got and hands it out in every sample's
+//! [`Health`](crate::collector::Health), where [`drop_advice`] reads it.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use anyhow::{Context, Result};
 
@@ -32,19 +35,40 @@ pub const MAX_ENTRIES: u32 = 1 << 22;
 /// container makes 30-60.
 pub const SYSCALLS_PER_CGROUP: u64 = 64;
 
-/// `--max-entries`, set by the command line before the collector starts
-/// (0: size from the host).
-static OVERRIDE: AtomicU32 = AtomicU32::new(0);
-/// The size chosen for the last sized map (0: none), for the drop warning.
-static CHOSEN: AtomicU32 = AtomicU32::new(0);
-
 /// BPF_F_NO_PREALLOC.
 const NO_PREALLOC: u32 = 1;
 /// Kernel memory a hash may take preallocated; larger ones allocate
 /// entries on demand.
 pub const PREALLOC_BUDGET: u64 = 64 << 20;
-/// Whether every sized map was preallocated (cleared by any that was not).
-static PREALLOCATED: AtomicBool = AtomicBool::new(true);
+
+/// How a collector sizes its keyed hashes: `--max-entries`, or from the
+/// host (`max_entries: None`, the default).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Sizing {
+    pub max_entries: Option<u32>,
+}
+
+/// What the keyed hashes of a collector got, for the drop warning.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MapSize {
+    pub entries: u32,
+    /// Every one was preallocated (none fell back to on-demand entries).
+    pub preallocated: bool,
+}
+
+impl MapSize {
+    /// Several maps (or collectors) as one: the largest, preallocated only
+    /// if all were. `None` is a collector without keyed hashes.
+    pub fn combine(a: Option<MapSize>, b: Option<MapSize>) -> Option<MapSize> {
+        match (a, b) {
+            (Some(a), Some(b)) => Some(MapSize {
+                entries: a.entries.max(b.entries),
+                preallocated: a.preallocated && b.preallocated,
+            }),
+            (a, b) => a.or(b),
+        }
+    }
+}
 
 /// Kernel memory of a preallocated hash (measured with bpftool on 6.18:
 /// buckets of 16 bytes, rounded up to a power of two; 56 bytes of element
@@ -65,17 +89,6 @@ pub enum Keys {
     Process,
     /// Keys the host size does not change (syscall × errno).
     Fixed,
-}
-
-/// Uses `entries` for every keyed hash (`--max-entries`); `None` sizes
-/// them from the host.
-pub fn set_override(entries: Option<u32>) {
-    OVERRIDE.store(entries.unwrap_or(0), Ordering::Relaxed);
-}
-
-/// The size the last sized map got (for the drop warning), if any.
-pub fn chosen() -> Option<u32> {
-    Some(CHOSEN.load(Ordering::Relaxed)).filter(|&n| n > 0)
 }
 
 /// Live cgroups below the cgroup2 mount, from its root's cgroup.stat.
@@ -114,52 +127,54 @@ pub fn entries_for(keys: Keys, cgroups: u64, tasks: u64) -> u32 {
 }
 
 /// Sizes a hash keyed by `keys` (`None`: the mode does not use it, one
-/// entry is enough) before load: `--max-entries` if given, else from the
-/// host. Called from a collector's configure closure.
-pub fn size_hash(map: &mut libbpf_rs::OpenMapMut, keys: Option<Keys>) -> Result<()> {
-    let entries = match keys {
-        None => 1,
-        Some(keys) => {
-            let entries = match OVERRIDE.load(Ordering::Relaxed) {
-                0 => {
-                    let root = crate::cgroup::Hierarchy::detect()
-                        .map(|h| h.root)
-                        .unwrap_or_default();
-                    entries_for(
-                        keys,
-                        host_cgroups(&root).unwrap_or(0),
-                        host_tasks().unwrap_or(0),
-                    )
-                }
-                n => n,
-            };
-            CHOSEN.store(entries, Ordering::Relaxed);
-            entries
-        }
-    };
+/// entry is enough) before load: `sizing.max_entries` if given, else from
+/// the host. Called from a collector's configure closure; returns what the
+/// hash got (`None` for an unused one).
+pub fn size_hash(
+    map: &mut libbpf_rs::OpenMapMut,
+    keys: Option<Keys>,
+    sizing: Sizing,
+) -> Result<Option<MapSize>> {
     let name = map.name().to_string_lossy().into_owned();
-    if keys.is_some() {
-        let percpu = matches!(
-            map.map_type(),
-            libbpf_rs::MapType::PercpuHash | libbpf_rs::MapType::LruPercpuHash
-        );
-        let cpus = if percpu {
-            libbpf_rs::num_possible_cpus().context("counting possible CPUs")? as u64
-        } else {
-            1
-        };
-        let cost = prealloc_bytes(entries, map.key_size(), map.value_size(), cpus);
-        let flags = if cost <= PREALLOC_BUDGET {
-            map.map_flags() & !NO_PREALLOC
-        } else {
-            map.map_flags() | NO_PREALLOC
-        };
-        PREALLOCATED.fetch_and(cost <= PREALLOC_BUDGET, Ordering::Relaxed);
-        map.set_map_flags(flags)
-            .with_context(|| format!("setting the flags of BPF map {name}"))?;
-    }
+    let Some(keys) = keys else {
+        map.set_max_entries(1)
+            .with_context(|| format!("sizing BPF map {name} to 1 entry"))?;
+        return Ok(None);
+    };
+    let entries = sizing.max_entries.unwrap_or_else(|| {
+        let root = crate::cgroup::Hierarchy::detect()
+            .map(|h| h.root)
+            .unwrap_or_default();
+        entries_for(
+            keys,
+            host_cgroups(&root).unwrap_or(0),
+            host_tasks().unwrap_or(0),
+        )
+    });
+    let percpu = matches!(
+        map.map_type(),
+        libbpf_rs::MapType::PercpuHash | libbpf_rs::MapType::LruPercpuHash
+    );
+    let cpus = if percpu {
+        libbpf_rs::num_possible_cpus().context("counting possible CPUs")? as u64
+    } else {
+        1
+    };
+    let preallocated =
+        prealloc_bytes(entries, map.key_size(), map.value_size(), cpus) <= PREALLOC_BUDGET;
+    let flags = if preallocated {
+        map.map_flags() & !NO_PREALLOC
+    } else {
+        map.map_flags() | NO_PREALLOC
+    };
+    map.set_map_flags(flags)
+        .with_context(|| format!("setting the flags of BPF map {name}"))?;
     map.set_max_entries(entries)
-        .with_context(|| format!("sizing BPF map {name} to {entries} entries"))
+        .with_context(|| format!("sizing BPF map {name} to {entries} entries"))?;
+    Ok(Some(MapSize {
+        entries,
+        preallocated,
+    }))
 }
 
 /// `--max-entries`: a whole number within the accepted range.
@@ -183,15 +198,28 @@ pub struct MapArgs {
     pub max_entries: Option<u32>,
 }
 
-/// What to say when the kernel side dropped updates: how to lose nothing.
-pub fn drop_advice() -> String {
-    match chosen() {
-        Some(n) if PREALLOCATED.load(Ordering::Relaxed) => format!(
+impl MapArgs {
+    /// The flag as the collectors take it.
+    pub fn sizing(&self) -> Sizing {
+        Sizing {
+            max_entries: self.max_entries,
+        }
+    }
+}
+
+/// What to say when the kernel side dropped updates: how to lose nothing,
+/// from what the collector's keyed hashes got (`None`: it has none).
+pub fn drop_advice(maps: Option<MapSize>) -> String {
+    match maps {
+        Some(MapSize {
+            entries: n,
+            preallocated: true,
+        }) => format!(
             "the kernel hashes held {n} entries: rerun with a larger --max-entries \
              (e.g. {}) or a shorter -i",
             u64::from(n).saturating_mul(4).min(u64::from(MAX_ENTRIES))
         ),
-        Some(n) => format!(
+        Some(MapSize { entries: n, .. }) => format!(
             "the kernel hashes of {n} entries were too large to preallocate and ran out \
              of memory for new entries: rerun with a smaller --max-entries that still \
              holds every (cgroup, syscall) of a period, or a shorter -i"
@@ -228,6 +256,35 @@ mod tests {
         for bad in ["0", "10", "x", "-1", "99999999999", ""] {
             assert!(parse_max_entries(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn advice_follows_what_the_maps_got() {
+        let held = |entries, preallocated| {
+            Some(MapSize {
+                entries,
+                preallocated,
+            })
+        };
+        let advice = drop_advice(held(65_536, true));
+        assert!(advice.contains("held 65536 entries"), "{advice}");
+        assert!(advice.contains("--max-entries (e.g. 262144)"), "{advice}");
+        let capped = drop_advice(held(MAX_ENTRIES, true));
+        assert!(
+            capped.contains(&format!("(e.g. {MAX_ENTRIES})")),
+            "{capped}"
+        );
+        let on_demand = drop_advice(held(300_000, false));
+        assert!(on_demand.contains("of 300000 entries were too large to preallocate"));
+        assert!(on_demand.contains("smaller --max-entries"), "{on_demand}");
+        assert!(drop_advice(None).contains("per-task storage"));
+        // Two collectors: the larger size, preallocated only if both were.
+        assert_eq!(
+            MapSize::combine(held(65_536, true), held(98_304, false)),
+            held(98_304, false)
+        );
+        assert_eq!(MapSize::combine(None, held(8_192, true)), held(8_192, true));
+        assert_eq!(MapSize::combine(None, None), None);
     }
 
     #[test]

@@ -120,6 +120,10 @@ pub struct ReportMeta {
     pub target: Option<crate::target::TargetInfo>,
     /// Updates the kernel side could not record (map full, no memory).
     pub dropped: u64,
+    /// What the kernel hashes got, for the drop advice (not in the JSON: a
+    /// replayed report does not know).
+    #[serde(skip)]
+    pub maps: Option<crate::mapsize::MapSize>,
 }
 
 impl ReportMeta {
@@ -134,6 +138,7 @@ impl ReportMeta {
             last,
             target: target.info(),
             dropped: health.dropped,
+            maps: health.maps,
         }
     }
 
@@ -147,6 +152,7 @@ impl ReportMeta {
     pub fn health(&self) -> crate::collector::Health {
         crate::collector::Health {
             dropped: self.dropped,
+            maps: self.maps,
             ..crate::collector::Health::default()
         }
     }

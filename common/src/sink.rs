@@ -52,7 +52,7 @@ pub fn warn(health: &Health) {
         output::status(&format!(
             "warning: {} updates dropped by the kernel side: {}",
             health.dropped,
-            crate::mapsize::drop_advice()
+            crate::mapsize::drop_advice(health.maps)
         ));
     }
 }

@@ -8,6 +8,7 @@ use anyhow::{Context, Result};
 use common::bpf::{drain_percpu_hash, flip_epoch, DropCounter, Pod};
 use common::collector::{Aggregator, Health, Sample};
 use common::mapped::EpochSlots;
+use common::mapsize::{MapSize, Sizing};
 use common::syscalls::Call;
 use common::target::Target;
 use libbpf_rs::skel::Skel;
@@ -52,6 +53,8 @@ pub struct Collector<'obj> {
     /// Slots of native calls (the rest are 32-bit calls).
     native_slots: u32,
     drops: DropCounter,
+    /// What the per-cgroup hashes got (none with one target).
+    maps: Option<MapSize>,
     last_drain: Instant,
 }
 
@@ -72,10 +75,16 @@ fn sum(per_cpu: &[constat_stats]) -> constat_stats {
 }
 
 impl<'obj> Collector<'obj> {
-    /// Opens, configures, loads and attaches the BPF program.
-    pub fn start(open_object: &'obj mut MaybeUninit<OpenObject>, target: &Target) -> Result<Self> {
+    /// Opens, configures, loads and attaches the BPF program; `sizing`
+    /// sizes the every-cgroup hashes (`--max-entries`, or from the host).
+    pub fn start(
+        open_object: &'obj mut MaybeUninit<OpenObject>,
+        target: &Target,
+        sizing: Sizing,
+    ) -> Result<Self> {
         let per_cgroup = target.is_host();
         let mut nr_slots = 0;
+        let mut maps = None;
         let mut skel =
             common::bpf::open_and_load(ConstatSkelBuilder::default(), open_object, |open| {
                 nr_slots = EpochSlots::<constat_stats>::size_for_all_cpus(&mut open.maps.stats)?;
@@ -114,8 +123,10 @@ impl<'obj> Collector<'obj> {
                         .context("sizing the counter array")?;
                 }
                 let keys = per_cgroup.then_some(common::mapsize::Keys::CgroupSyscall);
-                common::mapsize::size_hash(&mut open.maps.cg_stats0, keys)?;
-                common::mapsize::size_hash(&mut open.maps.cg_stats1, keys)?;
+                for map in [&mut open.maps.cg_stats0, &mut open.maps.cg_stats1] {
+                    let got = common::mapsize::size_hash(map, keys, sizing)?;
+                    maps = MapSize::combine(maps, got);
+                }
                 Ok(())
             })?;
         skel.attach()
@@ -127,8 +138,15 @@ impl<'obj> Collector<'obj> {
             slots,
             native_slots: nr_slots / 2,
             drops: DropCounter::default(),
+            maps,
             last_drain: Instant::now(),
         })
+    }
+
+    /// What the per-cgroup kernel hashes got (`None` with one target);
+    /// every sample's health carries it too.
+    pub fn map_size(&self) -> Option<MapSize> {
+        self.maps
     }
 }
 
@@ -172,6 +190,7 @@ impl Aggregator for Collector<'_> {
             health: Health {
                 dropped,
                 covered,
+                maps: self.maps,
                 ..Health::default()
             },
         })

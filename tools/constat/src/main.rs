@@ -156,7 +156,6 @@ fn run(args: Args) -> Result<ExitCode> {
         common::preflight::Needs::default(),
         args.run.verbose,
     )?;
-    common::mapsize::set_override(args.maps.max_entries);
     let ctx = Context {
         args: &args,
         target: &target,
@@ -205,7 +204,8 @@ impl Context<'_> {
         names: &mut common::identity::Identities,
     ) -> Result<ExitCode> {
         let mut open_object = std::mem::MaybeUninit::uninit();
-        let mut collector = Collector::start(&mut open_object, self.target)?;
+        let mut collector =
+            Collector::start(&mut open_object, self.target, self.args.maps.sizing())?;
         self.announce(hierarchy);
         let mut run_loop = self.run_loop()?;
         let with_clock = self.args.interval.every().is_some();
@@ -265,7 +265,8 @@ impl Context<'_> {
             syscalls: self.syscalls,
         };
         let mut open_object = std::mem::MaybeUninit::uninit();
-        let mut collector = syscount::Collector::start(&mut open_object, &filters, mode)?;
+        let mut collector =
+            syscount::Collector::start(&mut open_object, &filters, mode, self.args.maps.sizing())?;
         if let Some(cg) = self.target.describe_cgroup() {
             output::status(&format!("Tracing {cg}"));
         }
@@ -412,11 +413,10 @@ fn run_live(args: &Args, sort: SortKey) -> Result<ExitCode> {
         common::preflight::Needs::default(),
         args.run.verbose,
     )?;
-    common::mapsize::set_override(args.maps.max_entries);
     let mut recorder = Recorder::open(args.replay.record.as_deref())?;
     let host = Target::host();
     let mut open_object = std::mem::MaybeUninit::uninit();
-    let mut collector = Collector::start(&mut open_object, &host)?;
+    let mut collector = Collector::start(&mut open_object, &host, args.maps.sizing())?;
     let mut model = Model::new(sort);
     model.title = "every cgroup of the host".into();
     if let Some(cg) = &target.cgroup {

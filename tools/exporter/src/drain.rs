@@ -50,6 +50,8 @@ pub struct Config {
     pub block: bool,
     /// Background drain period.
     pub interval: Duration,
+    /// How the syscall counters' kernel hashes are sized (`--max-entries`).
+    pub sizing: common::mapsize::Sizing,
 }
 
 /// Asks the drainer for a drain and waits for it (at most [`SCRAPE_WAIT`]).
@@ -119,7 +121,7 @@ fn start_sources<'obj>(
 ) -> Result<Vec<Box<dyn Source + 'obj>>> {
     let mut sources: Vec<Box<dyn Source + 'obj>> = Vec::new();
     sources.push(Box::new(
-        Syscalls::start(syscalls, config.latency, config.denied)
+        Syscalls::start(syscalls, config.latency, config.denied, config.sizing)
             .context("starting the syscall counters")?,
     ));
     if config.namespaces {

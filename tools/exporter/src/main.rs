@@ -140,7 +140,6 @@ fn serve(args: Args) -> Result<ExitCode> {
         },
     )?;
     common::bpf::init_libbpf_log(args.verbose);
-    common::mapsize::set_override(args.maps.max_entries);
 
     let limits = Limits {
         top_syscalls: args.top_syscalls,
@@ -168,6 +167,7 @@ fn serve(args: Args) -> Result<ExitCode> {
             namespaces,
             block: !args.no_block,
             interval: args.drain_interval,
+            sizing: args.maps.sizing(),
         },
         Arc::clone(&store),
         Arc::clone(&ready),

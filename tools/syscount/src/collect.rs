@@ -9,6 +9,7 @@ use common::bpf::{drain_percpu_hash, flip_epoch, DropCounter, Pod};
 use common::collector::{Aggregator, Health, Sample};
 use common::exit::usage;
 use common::mapped::EpochSlots;
+use common::mapsize::{MapSize, Sizing};
 use common::syscalls::Call;
 use common::target::Target;
 use libbpf_rs::{Link, MapCore, OpenObject};
@@ -130,6 +131,8 @@ pub struct Collector<'obj> {
     native_slots: u32,
     mode: Mode,
     drops: DropCounter,
+    /// What the keyed hashes got (none in the plain per-syscall mode).
+    maps: Option<MapSize>,
     /// When the previous drain closed its half (or the programs attached).
     last_flip: Instant,
 }
@@ -175,14 +178,17 @@ fn mask_syscalls(mask: &mut [u64], nrs: &[u32], native_slots: u32) -> Result<()>
 impl<'obj> Collector<'obj> {
     /// Opens, configures, loads and attaches the BPF program: sys_exit
     /// always, sys_enter only when time is measured. A `--syscall` number
-    /// the program has no slot for is a usage error.
+    /// the program has no slot for is a usage error. `sizing` sizes the
+    /// keyed hashes (`--max-entries`, or from the host).
     pub fn start(
         open_object: &'obj mut MaybeUninit<OpenObject>,
         filters: &Filters,
         mode: Mode,
+        sizing: Sizing,
     ) -> Result<Self> {
         let target = filters.target;
         let mut nr_slots = 0;
+        let mut maps = None;
         let skel =
             common::bpf::open_and_load(SyscountSkelBuilder::default(), open_object, |open| {
                 nr_slots = EpochSlots::<syscount_slot>::size_for_all_cpus(&mut open.maps.counts)?;
@@ -209,10 +215,17 @@ impl<'obj> Collector<'obj> {
                 rodata.by_cgroup = mode.by_cgroup;
                 rodata.by_errno = mode.by_errno;
                 let keys = mode.keys();
-                common::mapsize::size_hash(&mut open.maps.keyed0, mode.hashed().then_some(keys))?;
-                common::mapsize::size_hash(&mut open.maps.keyed1, mode.hashed().then_some(keys))?;
-                common::mapsize::size_hash(&mut open.maps.hists0, mode.histogram.then_some(keys))?;
-                common::mapsize::size_hash(&mut open.maps.hists1, mode.histogram.then_some(keys))?;
+                let counts = mode.hashed().then_some(keys);
+                let hists = mode.histogram.then_some(keys);
+                for (map, keys) in [
+                    (&mut open.maps.keyed0, counts),
+                    (&mut open.maps.keyed1, counts),
+                    (&mut open.maps.hists0, hists),
+                    (&mut open.maps.hists1, hists),
+                ] {
+                    let got = common::mapsize::size_hash(map, keys, sizing)?;
+                    maps = MapSize::combine(maps, got);
+                }
                 if !mode.tracks_entry() {
                     // Count-only: the exit hook alone, the cheapest path there is.
                     open.progs.syscount_enter.set_autoload(false);
@@ -265,8 +278,15 @@ impl<'obj> Collector<'obj> {
             links,
             mode,
             drops: DropCounter::default(),
+            maps,
             last_flip: Instant::now(),
         })
+    }
+
+    /// What the keyed kernel hashes got (`None`: this mode has none); every
+    /// sample's health carries it too.
+    pub fn map_size(&self) -> Option<MapSize> {
+        self.maps
     }
 }
 
@@ -328,6 +348,7 @@ impl Aggregator for Collector<'_> {
             health: Health {
                 dropped,
                 covered,
+                maps: self.maps,
                 ..Health::default()
             },
         })

@@ -171,9 +171,8 @@ fn run(args: Args) -> Result<ExitCode> {
         errno: errno_filter,
         syscalls: syscalls.as_deref(),
     };
-    common::mapsize::set_override(args.maps.max_entries);
     let mut open_object = std::mem::MaybeUninit::uninit();
-    let mut collector = Collector::start(&mut open_object, &filters, mode)?;
+    let mut collector = Collector::start(&mut open_object, &filters, mode, args.maps.sizing())?;
     // The signal handler goes in before the "Ctrl-C" line invites a signal.
     let mut run_loop = RunLoop::new(args.interval.every(), args.run.duration);
     common::cli::signals::stop_on_signals(run_loop.handle())?;

@@ -12,6 +12,7 @@ use std::mem::MaybeUninit;
 
 use anyhow::Result;
 use common::collector::Aggregator;
+use common::mapsize::Sizing;
 use common::target::Target;
 use libbpf_rs::OpenObject;
 use syscount::{Collector, Counts, Filters, Mode};
@@ -23,11 +24,13 @@ pub struct Syscalls<'obj> {
 }
 
 impl<'obj> Syscalls<'obj> {
-    /// Loads and attaches syscount's program for every cgroup of the host.
+    /// Loads and attaches syscount's program for every cgroup of the host,
+    /// its hashes sized by `sizing` (`--max-entries`, or from the host).
     pub fn start(
         object: &'obj mut MaybeUninit<OpenObject>,
         latency: bool,
         denied: bool,
+        sizing: Sizing,
     ) -> Result<Self> {
         let target = Target::host();
         let filters = Filters {
@@ -45,7 +48,7 @@ impl<'obj> Syscalls<'obj> {
             ..Mode::default()
         };
         Ok(Self {
-            collector: Collector::start(object, &filters, mode)?,
+            collector: Collector::start(object, &filters, mode, sizing)?,
         })
     }
 }
