@@ -112,6 +112,18 @@ fn value(series: &[Series], name: &str, cgroup: &str, extra: &[(&str, &str)]) ->
         .map(|s| s.value)
 }
 
+/// A PromQL selector: `metric{cgroup="cg"<extra>}` (`extra` starts with a
+/// comma).
+fn q(metric: &str, cg: &str, extra: &str) -> String {
+    format!("{metric}{{cgroup=\"{cg}\"{extra}}}")
+}
+
+/// Waits until Prometheus reports exactly `want` for `expr`.
+fn expect_value(prom: &Prometheus, expr: &str, want: f64) {
+    prom.wait_for_value(expr, want, WAIT)
+        .unwrap_or_else(|e| panic!("{e:#}"));
+}
+
 /// The path Prometheus labels show: relative to the cgroup2 mount.
 fn rel(cg: &TestCgroup) -> String {
     format!(
@@ -143,11 +155,7 @@ root_test!(prometheus_reports_exact_per_cgroup_counts, {
     run_workload(Some(&b.path), &["getppid", "321"]);
     run_workload(Some(&odd.path), &["getppid", "55"]);
     let (ra, rb) = (rel(&a), rel(&b));
-    let q = |metric: &str, cg: &str, extra: &str| format!("{metric}{{cgroup=\"{cg}\"{extra}}}");
-    let expect = |expr: String, want: f64| {
-        prom.wait_for_value(&expr, want, WAIT)
-            .unwrap_or_else(|e| panic!("{e:#}"));
-    };
+    let expect = |expr: String, want: f64| expect_value(&prom, &expr, want);
     expect(
         q("contrace_syscalls_total", &ra, ",syscall=\"getppid\""),
         1234.0,
@@ -264,11 +272,7 @@ root_test!(
             ],
         );
         let (rio, rj) = (rel(&io), rel(&jailed));
-        let q = |metric: &str, cg: &str, extra: &str| format!("{metric}{{cgroup=\"{cg}\"{extra}}}");
-        let expect = |expr: String, want: f64| {
-            prom.wait_for_value(&expr, want, WAIT)
-                .unwrap_or_else(|e| panic!("{e:#}"));
-        };
+        let expect = |expr: String, want: f64| expect_value(&prom, &expr, want);
         expect(
             q(
                 "contrace_block_io_bytes_total",
