@@ -197,8 +197,8 @@ int BPF_PROG(syscount_exit, struct pt_regs *regs, long ret)
 		/* But watch the thread from this exit on, so that its first
 		 * wanted call, if denied, is seen (a thread that makes only
 		 * denied calls of the kind asked for creates no state at entry). */
-		if (track_entry && !syscall_state(task, false))
-			syscall_state(task, true);
+		if (track_entry && !starts_get(task, false))
+			starts_get(task, true);
 		return 0;
 	}
 	if (track_entry) {

@@ -31,6 +31,7 @@
 #include "target_filter.h"
 #include "syscall_slots.h"
 #include "program_sync.h"
+#include "thread_state.h"
 #include "unsharesnoop.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -39,7 +40,6 @@ char LICENSE[] SEC("license") = "GPL";
 const volatile bool include_failed = false; /* --all: failed calls too */
 const volatile u32 calls_traced = 0xf;      /* bit (1 << enum unsharesnoop_call) */
 const volatile bool watch_entering = false; /* setns into watched_ns from outside */
-const volatile bool task_storage = true;    /* BPF_MAP_TYPE_TASK_STORAGE exists */
 const volatile u64 wakeup_bytes = 1 << 20;  /* wake the reader at this fill */
 u64 lost = 0;	    /* events that found the ring buffer full */
 u64 no_storage = 0; /* calls not traced: no per-thread storage */
@@ -105,21 +105,9 @@ struct pending {
 	u32 pad;
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct pending);
-} pending SEC(".maps");
-
 /* Kernels without task storage (5.10): thread id -> call in flight, deleted
  * at the call's exit (and at thread exit, for threads that die inside one). */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
-	__type(key, u32);
-	__type(value, struct pending);
-} pending_by_tid SEC(".maps");
+THREAD_STATE(pending, struct pending, 4096)
 
 /* Namespace inodes of the target's tasks (userspace keeps them current). */
 struct {
@@ -152,24 +140,6 @@ struct unsharesnoop_event unused_event = {};
 _Static_assert(UNSHARESNOOP_COMM_LEN == 16, "comm is copied as 16 bytes");
 _Static_assert(__builtin_offsetof(struct unsharesnoop_event, comm) % 8 == 0,
 	       "comm is copied as aligned u64s");
-
-static const struct pending pending_none = {};
-
-static __always_inline struct pending *pending_get(struct task_struct *task, bool create)
-{
-	u32 tid;
-	struct pending *p;
-
-	if (task_storage)
-		return bpf_task_storage_get(&pending, task, 0,
-					    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
-	tid = (u32)bpf_get_current_pid_tgid();
-	p = bpf_map_lookup_elem(&pending_by_tid, &tid);
-	if (p || !create)
-		return p;
-	bpf_map_update_elem(&pending_by_tid, &tid, &pending_none, BPF_NOEXIST);
-	return bpf_map_lookup_elem(&pending_by_tid, &tid);
-}
 
 /* The call in flight is over (the hash keeps only calls in flight). */
 static __always_inline void pending_done(struct pending *p)

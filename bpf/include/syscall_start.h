@@ -6,20 +6,14 @@
  * the tool attached, which is what tells a call denied before sys_enter
  * (by seccomp) from one that was already running when we attached.
  *
- * Kept in task-local storage (5.11+): freed with the task, so a thread that
- * exits inside a syscall leaks nothing, and cheaper than a hash. Kernels
- * without it (5.10) use a hash keyed by thread id instead, emptied by a
- * sched_process_exit hook. Userspace probes which one exists, sets
- * `task_storage` in .rodata, creates only that map (the other's references
- * are poisoned by libbpf and pruned by the verifier) and loads the cleanup
- * hook only with the hash (common::kernel).
+ * Kept per thread (thread_state.h: task storage, or a thread-id hash).
  *
  * Needs current_task.h and aggregate.h (`dropped`).
  */
 #ifndef __CONTRACE_SYSCALL_START_H
 #define __CONTRACE_SYSCALL_START_H
 
-const volatile bool task_storage = true; /* BPF_MAP_TYPE_TASK_STORAGE exists */
+#include "thread_state.h"
 
 struct syscall_start {
 	u64 ts;	  /* bpf_ktime_get_ns() at entry (1 when not timed); 0: none in flight */
@@ -27,47 +21,13 @@ struct syscall_start {
 	u32 pad;
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct syscall_start);
-} starts SEC(".maps");
-
-/* The fallback: thread id -> state. Preallocated (no allocation in the
- * syscall path); a thread that finds it full is counted in `dropped`. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 32768);
-	__type(key, u32);
-	__type(value, struct syscall_start);
-} starts_by_tid SEC(".maps");
-
-static const struct syscall_start syscall_start_none = {};
-
-/* The state of @task (the current task), created when @create; NULL when
- * absent (or no room). */
-static __always_inline struct syscall_start *syscall_state(struct task_struct *task, bool create)
-{
-	u32 tid;
-	struct syscall_start *st;
-
-	if (task_storage)
-		return bpf_task_storage_get(&starts, task, 0,
-					    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
-	tid = (u32)bpf_get_current_pid_tgid();
-	st = bpf_map_lookup_elem(&starts_by_tid, &tid);
-	if (st || !create)
-		return st;
-	bpf_map_update_elem(&starts_by_tid, &tid, &syscall_start_none, BPF_NOEXIST);
-	return bpf_map_lookup_elem(&starts_by_tid, &tid);
-}
+THREAD_STATE(starts, struct syscall_start, 32768)
 
 /* Notes that @task entered the call counted in @slot now (with the time when
  * @timed); false when no state could be had. */
 static __always_inline bool syscall_start_record(struct task_struct *task, u32 slot, bool timed)
 {
-	struct syscall_start *st = syscall_state(task, true);
+	struct syscall_start *st = starts_get(task, true);
 
 	if (!st)
 		return false;
@@ -97,12 +57,12 @@ static __always_inline enum syscall_exit_kind syscall_start_take(struct task_str
 								 u32 *slot, bool any_slot,
 								 u64 *elapsed)
 {
-	struct syscall_start *st = syscall_state(task, false);
+	struct syscall_start *st = starts_get(task, false);
 	u64 ts;
 
 	if (!st) {
 		/* The thread is watched from here on: its next entry is seen. */
-		if (!syscall_state(task, true))
+		if (!starts_get(task, true))
 			__sync_fetch_and_add(&dropped, 1);
 		return EXIT_UNKNOWN;
 	}
