@@ -41,6 +41,11 @@ const volatile bool include_failed = false; /* --all: failed calls too */
 const volatile u32 calls_traced = 0xf;      /* bit (1 << enum unsharesnoop_call) */
 const volatile bool watch_entering = false; /* setns into watched_ns from outside */
 const volatile u64 wakeup_bytes = 1 << 20;  /* wake the reader at this fill */
+/* Exit hook alone (a counting consumer such as the node exporter): the
+ * event is made at the exit from the registers, which still hold the
+ * arguments; ns_before then equals ns_after. One hook on every syscall
+ * instead of two. */
+const volatile bool exit_only = false;
 u64 lost = 0;	    /* events that found the ring buffer full */
 u64 no_storage = 0; /* calls not traced: no per-thread storage */
 u64 last_wakeup_ns = 0; /* when an event last woke the reader */
@@ -389,6 +394,36 @@ static __always_inline void report_denied(struct pt_regs *regs, struct task_stru
 	submit(&ev, task, ret);
 }
 
+/* exit_only: the whole event from the exit (flags and fd from the saved
+ * registers, namespaces as they are now). */
+static __always_inline void report_at_exit(struct pt_regs *regs, struct task_struct *task,
+					   int call, bool compat, long ret)
+{
+	struct unsharesnoop_event ev = {};
+	u32 marks = compat ? US_MARK_COMPAT : 0;
+	u64 a0, a1, flags, ino = 0;
+
+	if (ret < 0 && !include_failed)
+		return;
+	call_args(regs, compat, &a0, &a1);
+	flags = call_flags(call, a0, a1);
+	if (!flags && call != US_CALL_UNSHARE && call != US_CALL_SETNS)
+		return;
+	if (call == US_CALL_SETNS)
+		ino = fd_inode(task, (int)a0);
+	if (!task_in_target(task)) {
+		if (call != US_CALL_SETNS || !watch_entering || !watched(ino))
+			return;
+		marks |= US_MARK_ENTERING;
+	}
+	event_start(&ev, task, call, flags, marks);
+	if (call == US_CALL_SETNS) {
+		ev.fd = (int)a0;
+		ev.target_ino = ino;
+	}
+	submit(&ev, task, ret);
+}
+
 /* ---- entry and exit ---------------------------------------------------- */
 
 SEC("tp_btf/sys_enter")
@@ -464,6 +499,10 @@ int BPF_PROG(us_exit, struct pt_regs *regs, long ret)
 	/* A clone child returning: a new task, nothing stashed. */
 	if (ret == 0 && (call == US_CALL_CLONE || call == US_CALL_CLONE3))
 		return 0;
+	if (exit_only) {
+		report_at_exit(regs, task, call, compat, ret);
+		return 0;
+	}
 	p = pending_get(task, false);
 	/* An entry of this very call (a stale one of another call, e.g. one
 	 * whose exit we missed, does not count). */

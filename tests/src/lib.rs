@@ -202,6 +202,14 @@ impl Workload {
         }
     }
 
+    /// The next result line of a running workload (after [`go`](Self::go)):
+    /// its first action is done once it is read.
+    pub fn next_line(&mut self) -> String {
+        let mut line = String::new();
+        self.stdout.read_line(&mut line).expect("workload output");
+        line.trim_end().to_string()
+    }
+
     /// Runs to the end; returns its result lines. Panics if it failed.
     pub fn finish(mut self) -> Vec<String> {
         self.go();

@@ -38,6 +38,12 @@ pub struct Config<'a> {
     pub include_failed: bool,
     /// Ring buffer size in bytes (a power of two, at least one page).
     pub buffer_bytes: u32,
+    /// Counting only (the node exporter): the exit hook alone makes each
+    /// event from the saved registers, so every syscall of the host pays
+    /// one hook instead of two. Events then carry no namespaces from
+    /// before the call (`ns_before` equals `ns_after`), and no call is
+    /// told denied (that needs the entry hook).
+    pub exit_only: bool,
 }
 
 /// The reader hands events on in batches of at least this many while a
@@ -173,6 +179,7 @@ impl<'obj> Collector<'obj> {
             rodata.wakeup_bytes = u64::from(cfg.buffer_bytes / 4);
             rodata.calls_traced = cfg.calls.iter().map(|&c| call_bit(c)).fold(0, |a, b| a | b);
             rodata.watch_entering = watch_entering;
+            rodata.exit_only = cfg.exit_only;
             rodata.task_btf = features.task_btf;
             rodata.task_storage = features.task_storage;
             rodata.compat_syscalls = features.compat_syscalls;
@@ -199,11 +206,14 @@ impl<'obj> Collector<'obj> {
         // before the scan below has armed the program.
         let p = &skel.progs;
         let mut links = Vec::with_capacity(3);
-        for (prog, hook) in [
+        let mut hooks = vec![
             (&p.us_thread_exit, "sched_process_exit"),
             (&p.us_exit, "sys_exit"),
-            (&p.us_enter, "sys_enter"),
-        ] {
+        ];
+        if !cfg.exit_only {
+            hooks.push((&p.us_enter, "sys_enter"));
+        }
+        for (prog, hook) in hooks {
             links.push(
                 prog.attach()
                     .with_context(|| format!("attaching to tp_btf/{hook}"))?,
@@ -212,7 +222,7 @@ impl<'obj> Collector<'obj> {
         // Every entry is seen from now on; find the threads that may still
         // be inside a call that began before, then let exits without an
         // entry count as denied.
-        if cfg.include_failed {
+        if cfg.include_failed && !cfg.exit_only {
             for tid in crate::inflight::uncertain_threads() {
                 // Full map: that thread is simply not marked (rare, and only
                 // its first such exit).

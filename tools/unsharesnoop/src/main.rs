@@ -229,6 +229,7 @@ fn run(args: Args) -> Result<ExitCode> {
             target: &target,
             include_failed: args.all,
             buffer_bytes: buffer_bytes(args.buffer_pages)?,
+            exit_only: false,
         },
     )?;
 

@@ -24,8 +24,8 @@ pub struct Namespaces<'obj> {
 }
 
 impl<'obj> Namespaces<'obj> {
-    /// Loads and attaches unsharesnoop's programs (unshare, setns, clone,
-    /// clone3) for every cgroup of the host.
+    /// Loads and attaches unsharesnoop's exit hook (unshare, setns, clone,
+    /// clone3 recognised by number) for every cgroup of the host.
     pub fn start(object: &'obj mut MaybeUninit<OpenObject>) -> Result<Self> {
         let target = Target::host();
         let config = Config {
@@ -33,6 +33,8 @@ impl<'obj> Namespaces<'obj> {
             target: &target,
             include_failed: false,
             buffer_bytes: BUFFER_BYTES,
+            // Counts need no namespaces from before the call: one hook.
+            exit_only: true,
         };
         Ok(Self {
             collector: Collector::start(object, &config)?,
