@@ -31,6 +31,13 @@ OUTSIDER_BURST=300
 SMALL_BURST_N=100000
 SMALL_ROUNDS=3
 IO_BYTES=33554432 # 32 MiB
+NATIVE_GETPPID=100
+I386_GETPPID=50 # through int 0x80: i386 number 64 (x86_64's semget)
+DENY_OPENFAIL=3
+DENIED_GETPPID=20
+DENIED_GETPPID32=7
+EPERM=1
+IO_PERIOD_MS=200
 
 CG=$CGROOT/contrace-vmtest-$$
 TARGET=$CG/target
@@ -147,6 +154,29 @@ finish() {
     sync
 }
 
+# end_by_itself SECONDS: waits for a run given -d SECONDS to end on its own;
+# STOP_TIMEOUT seconds after that it is recorded as hung and killed.
+end_by_itself() {
+    ticks=0
+    while kill -0 "$TOOL_PID" 2>/dev/null; do
+        state=$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$TOOL_PID/status" 2>/dev/null)
+        [ "$state" = Z ] && break
+        ticks=$((ticks + 1))
+        if [ $ticks -gt $((($1 + STOP_TIMEOUT) * 10)) ]; then
+            echo "hung=1" >>"$RUN/meta"
+            say "  still running ${STOP_TIMEOUT}s after its -d ${1}s: killed"
+            kill -KILL "$TOOL_PID" 2>/dev/null
+            break
+        fi
+        sleep 0.1
+    done
+    wait "$TOOL_PID"
+    echo "rc=$?" >>"$RUN/meta"
+    echo "stop_ticks=$ticks" >>"$RUN/meta"
+    TOOL_PID=""
+    sync
+}
+
 # work NAME CGROUP ACTIONS...: runs the workload to the end in CGROUP. Its
 # output goes through a pipe: a file it wrote itself would be pages it
 # dirtied, and conbiograph would rightly charge their writeback to it.
@@ -160,6 +190,18 @@ work() {
 }
 
 meta() { echo "$1" >>"$RUN/meta"; }
+
+# resident CGROUP: starts a workload that pauses in CGROUP until killed;
+# prints its pid once it is in there.
+resident() {
+    "$BIN/workload" --cgroup "$1" --no-wait pause >/dev/null 2>&1 </dev/null &
+    i=0
+    while ! grep -qx "$!" "$1/cgroup.procs" 2>/dev/null && [ $i -lt 100 ]; do
+        sleep 0.1
+        i=$((i + 1))
+    done
+    echo "$!"
+}
 
 # 1. constat: descendants in, outsiders out, --exact without the child.
 if begin constat-tree constat -c "$TARGET" -o json; then
@@ -175,6 +217,22 @@ if begin constat-exact constat -c "$TARGET" --exact -o json; then
     meta "child_getppid=$GETPPID_N"
     work own "$TARGET" getppid $EXACT_OWN_GETPPID
     work inner "$INNER" getppid $GETPPID_N openfail $OPENFAIL_K
+    finish
+fi
+
+# constat: 32-bit calls under their i386 names, seccomp-denied calls.
+if begin constat-i386 constat -c "$TARGET" -o json; then
+    meta "getppid=$NATIVE_GETPPID"
+    meta "getppid32=$I386_GETPPID"
+    work inner "$INNER" getppid $NATIVE_GETPPID getppid32 $I386_GETPPID
+    finish
+fi
+if begin constat-denied constat -c "$TARGET" -o json; then
+    meta "openfail=$DENY_OPENFAIL"
+    meta "denied_getppid=$DENIED_GETPPID"
+    meta "denied_getppid32=$DENIED_GETPPID32"
+    work inner "$INNER" openfail $DENY_OPENFAIL seccomp-deny getppid $EPERM \
+        getppid $DENIED_GETPPID getppid32 $DENIED_GETPPID32
     finish
 fi
 
@@ -196,13 +254,20 @@ for mode in count latency histogram; do
 done
 
 # 3. unsharesnoop: every event of a burst, or counted lost; ends on SIGINT.
+# A resident task in the target from the start, in the host's namespaces:
+# an outsider joining one of those (kthreadd's net; init's where pid 2 is
+# no kernel thread) is not entering the target, so the tool must not show it.
+resident=$(resident "$INNER")
+host_ns_pid=2
+[ "$(cat /proc/2/comm 2>/dev/null)" = kthreadd ] || host_ns_pid=1
 if begin unsharesnoop-burst unsharesnoop --all -c "$TARGET" -o json; then
     meta "burst=$BURST_N"
     meta "outsider_burst=$OUTSIDER_BURST"
-    work outsider "$OUTSIDE" unshare-burst $OUTSIDER_BURST
+    work outsider "$OUTSIDE" unshare-burst $OUTSIDER_BURST setns $host_ns_pid net
     work inner "$INNER" unshare-burst $BURST_N
     finish
 fi
+[ -n "$resident" ] && kill -KILL "$resident" 2>/dev/null
 # The shutdown race of a full one-page buffer does not show every time:
 # several rounds, each judged (run directories unsharesnoop-small.N).
 round=1
@@ -219,25 +284,29 @@ done
 IO=$SCRATCH/contrace-vmtest-$$
 mkdir -p "$IO"
 echo "scratch_device=$(stat -c %d "$IO" 2>/dev/null)" >>"$OUT/env"
-if begin conbiograph-direct-write conbiograph -c "$TARGET" -t 200 -o json; then
+if begin conbiograph-direct-write conbiograph -c "$TARGET" -t $IO_PERIOD_MS -o json; then
     meta "bytes=$IO_BYTES"
+    meta "period_ms=$IO_PERIOD_MS"
     work writer "$TARGET" write-direct "$IO/direct" $IO_BYTES
     finish
 fi
 # The file read back is written before the tracer starts, from outside.
 "$BIN/workload" --cgroup "$OUTSIDE" --no-wait write-direct "$IO/toread" $IO_BYTES >/dev/null 2>&1
-if begin conbiograph-direct-read conbiograph -c "$TARGET" -t 200 -o json; then
+if begin conbiograph-direct-read conbiograph -c "$TARGET" -t $IO_PERIOD_MS -o json; then
     meta "bytes=$IO_BYTES"
+    meta "period_ms=$IO_PERIOD_MS"
     work reader "$TARGET" read-direct "$IO/toread" $IO_BYTES
     finish
 fi
-if begin conbiograph-fsync conbiograph -c "$TARGET" -t 200 --write -o json; then
+if begin conbiograph-fsync conbiograph -c "$TARGET" -t $IO_PERIOD_MS --write -o json; then
     meta "bytes=$IO_BYTES"
+    meta "period_ms=$IO_PERIOD_MS"
     work writer "$TARGET" write-buffered "$IO/fsynced" $IO_BYTES fsync "$IO/fsynced"
     finish
 fi
-if begin conbiograph-sync conbiograph -c "$TARGET" -t 200 -o json; then
+if begin conbiograph-sync conbiograph -c "$TARGET" -t $IO_PERIOD_MS -o json; then
     meta "bytes=$IO_BYTES"
+    meta "period_ms=$IO_PERIOD_MS"
     work writer "$TARGET" write-buffered "$IO/synced" $IO_BYTES
     # sync from another cgroup: flusher threads write the pages.
     sh -c 'echo $$ >"$1/cgroup.procs" && exec sync' sh "$OUTSIDE"
@@ -245,5 +314,21 @@ if begin conbiograph-sync conbiograph -c "$TARGET" -t 200 -o json; then
     finish
 fi
 rm -rf "$IO"
+
+# conbiograph -d S -t MS: exactly S*1000/MS periods, and a last, partial one
+# (the rest's length) when MS does not divide the run.
+for spec in periods:500:2 partial:300:1; do
+    name=${spec%%:*}
+    ms=${spec#*:}
+    secs=${ms#*:}
+    ms=${ms%:*}
+    if begin "conbiograph-$name" conbiograph -c "$TARGET" -t "$ms" -d "$secs" -o json; then
+        meta "period_ms=$ms"
+        meta "seconds=$secs"
+        meta "full=$((secs * 1000 / ms))"
+        meta "partial_ms=$((secs * 1000 % ms))"
+        end_by_itself "$secs"
+    fi
+done
 sync
 say "checks done"

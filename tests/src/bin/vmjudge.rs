@@ -83,6 +83,8 @@ type Judge = fn(&Run) -> Result<String, String>;
 const CHECKS: &[(&str, Judge)] = &[
     ("constat-tree", constat_tree),
     ("constat-exact", constat_exact),
+    ("constat-i386", constat_i386),
+    ("constat-denied", constat_denied),
     ("syscount-count", syscount_counts),
     ("syscount-latency", syscount_counts),
     ("syscount-histogram", syscount_histogram),
@@ -92,6 +94,8 @@ const CHECKS: &[(&str, Judge)] = &[
     ("conbiograph-direct-read", conbiograph_direct_read),
     ("conbiograph-fsync", conbiograph_fsync),
     ("conbiograph-sync", conbiograph_sync),
+    ("conbiograph-periods", conbiograph_fixed_run),
+    ("conbiograph-partial", conbiograph_fixed_run),
 ];
 
 /// One check over its runs (several rounds for some): passes when every
@@ -190,6 +194,16 @@ impl Run {
 
     fn flag(&self, key: &str) -> Option<&str> {
         self.meta.get(key).map(String::as_str)
+    }
+
+    /// The rest of the first line a workload printed starting with `prefix`.
+    fn workload_line(&self, name: &str, prefix: &str) -> Result<String, String> {
+        let text = std::fs::read_to_string(self.dir.join(format!("w-{name}.out")))
+            .map_err(|e| format!("workload {name} output: {e}"))?;
+        text.lines()
+            .find_map(|l| l.strip_prefix(prefix))
+            .map(|rest| rest.trim().to_string())
+            .ok_or_else(|| format!("workload {name} printed no {prefix:?} line: {text:?}"))
     }
 
     /// The pid a workload printed in its "ready PID" line.
@@ -324,11 +338,17 @@ fn final_report(run: &Run) -> Result<Value, String> {
     }
 }
 
+/// The row of a native (x86_64) syscall.
 fn row<'a>(report: &'a Value, syscall: &str) -> Option<&'a Value> {
+    abi_row(report, syscall, false)
+}
+
+/// The row of `syscall` in the native (`compat` false) or 32-bit ABI.
+fn abi_row<'a>(report: &'a Value, syscall: &str, compat: bool) -> Option<&'a Value> {
     report["rows"]
         .as_array()?
         .iter()
-        .find(|r| r["syscall"] == syscall)
+        .find(|r| r["syscall"] == syscall && r["compat"].as_bool().unwrap_or(false) == compat)
 }
 
 fn count_of(report: &Value, syscall: &str) -> (u64, u64) {
@@ -368,6 +388,57 @@ fn constat_exact(run: &Run) -> Result<String, String> {
         format!(
             "--exact: own getppid {getppid}/{own}, child's {child} getppid and openat excluded \
              (openat {openat}/0)"
+        ),
+    )
+}
+
+fn constat_i386(run: &Run) -> Result<String, String> {
+    let report = final_report(run)?;
+    let (native, i386) = (run.truth("getppid")?, run.truth("getppid32")?);
+    let (getppid, _) = count_of(&report, "getppid");
+    let compat = abi_row(&report, "getppid", true);
+    let (getppid32, nr) = compat.map_or((0, 0), |r| (num(r, "count"), num(r, "nr")));
+    // i386 64 is x86_64's semget: a 32-bit call named by the native table.
+    let semget = report["rows"].as_array().map_or(0, |rows| {
+        rows.iter().filter(|r| r["syscall"] == "semget").count()
+    });
+    verdict(
+        getppid == native && getppid32 == i386 && nr == 64 && semget == 0,
+        format!(
+            "getppid {getppid}/{native}, int 0x80 getppid (i386) {getppid32}/{i386} as nr {nr}/64, \
+             semget rows {semget}/0"
+        ),
+    )
+}
+
+fn constat_denied(run: &Run) -> Result<String, String> {
+    let report = final_report(run)?;
+    let openfail = run.truth("openfail")?;
+    let (native, i386) = (run.truth("denied_getppid")?, run.truth("denied_getppid32")?);
+    let calls = |r: Option<&Value>| {
+        r.map_or((0, 0, 0), |r| {
+            (num(r, "count"), num(r, "errors"), num(r, "denied"))
+        })
+    };
+    let getppid = row(&report, "getppid");
+    let (count, errors, denied) = calls(getppid);
+    let errno = getppid.and_then(|r| r["errno"].as_str()).unwrap_or("none");
+    let elapsed = getppid.map_or(0, |r| num(r, "elapsed_ns"));
+    let (count32, _, denied32) = calls(abi_row(&report, "getppid", true));
+    let (_, open_errors, open_denied) = calls(row(&report, "openat"));
+    let total = num(&report["total"], "denied");
+    verdict(
+        (count, errors, denied) == (native, native, native)
+            && errno == "EPERM"
+            && elapsed == 0
+            && (count32, denied32) == (i386, i386)
+            && (open_errors, open_denied) == (openfail, 0)
+            && total == native + i386,
+        format!(
+            "seccomp-denied getppid count/errors/denied {count}/{errors}/{denied} of {native} \
+             ({errno}, {elapsed} ns run), i386 {count32}/{denied32} of {i386}; ENOENT openat \
+             {open_errors}/{openfail} with {open_denied}/0 denied; total denied {total}/{}",
+            native + i386
         ),
     )
 }
@@ -423,14 +494,17 @@ fn snoop(run: &Run, pid: u64) -> Result<(u64, u64, Value), String> {
 fn unsharesnoop_burst(run: &Run) -> Result<String, String> {
     let n = run.truth("burst")?;
     let (pid, outsider) = (run.workload_pid("inner")?, run.workload_pid("outsider")?);
+    // The sibling's setns into the host's net namespace, which the target
+    // uses too, must have happened: it is not entering the target.
+    let setns = run.workload_line("outsider", "setns ")?;
     let (mine, events, summary) = snoop(run, pid)?;
     let lost = num(&summary, "lost");
     let theirs = events - mine;
     verdict(
-        mine + lost == n && lost == 0 && theirs == 0,
+        mine + lost == n && lost == 0 && theirs == 0 && setns == "0",
         format!(
-            "events {mine} + lost {lost} = {}/{n}, lost must be 0; other events {theirs} \
-             (sibling pid {outsider} made {})",
+            "events {mine} + lost {lost} = {}/{n}, lost must be 0; other events {theirs}/0 \
+             (sibling pid {outsider} made {} and a setns into the host's net: ret {setns}/0)",
             mine + lost,
             run.truth("outsider_burst")?
         ),
@@ -451,24 +525,55 @@ fn unsharesnoop_small(run: &Run) -> Result<String, String> {
     )
 }
 
-/// conbiograph's summary: (read bytes, write bytes, writeback bytes).
-fn io_summary(run: &Run) -> Result<(u64, u64, u64), String> {
-    let objects = run.json()?;
-    let s = objects
-        .last()
+/// conbiograph's period rows and summary, after checking their shape:
+/// rows `t_ms` = i × period, all full but the last, which is partial
+/// exactly when shorter; `periods` and `duration_ms` agree with the rows.
+fn io_periods(run: &Run) -> Result<(Vec<Value>, Value), String> {
+    let period = run.truth("period_ms")? as f64;
+    let mut objects = run.json()?;
+    let summary = objects
+        .pop()
         .filter(|s| s["type"] == "summary")
         .ok_or("no summary line")?;
-    let periods: u64 = objects[..objects.len() - 1]
-        .iter()
-        .map(|p| num(p, "write_bytes"))
-        .sum();
+    let n = objects.len();
+    let mut covered = 0.0;
+    for (i, p) in objects.iter().enumerate() {
+        let len = p["length_ms"].as_f64().unwrap_or(-1.0);
+        let partial = p["partial"].as_bool();
+        let last = i + 1 == n;
+        let shape_ok = p["type"] == "period"
+            && p["t_ms"].as_f64() == Some(i as f64 * period)
+            && if last {
+                len > 0.0 && len <= period && partial == Some(len < period)
+            } else {
+                len == period && partial == Some(false)
+            };
+        if !shape_ok {
+            return Err(format!("period {i} of {n} (-t {period} ms) is wrong: {p}"));
+        }
+        covered += len;
+    }
+    let duration = summary["duration_ms"].as_f64().unwrap_or(-1.0);
+    if num(&summary, "periods") != n as u64 || (duration - covered).abs() > 0.002 {
+        return Err(format!(
+            "{n} period rows covering {covered} ms, but the summary says {} periods, {duration} ms",
+            summary["periods"]
+        ));
+    }
+    Ok((objects, summary))
+}
+
+/// conbiograph's summary: (read bytes, write bytes, writeback bytes).
+fn io_summary(run: &Run) -> Result<(u64, u64, u64), String> {
+    let (rows, s) = io_periods(run)?;
+    let periods: u64 = rows.iter().map(|p| num(p, "write_bytes")).sum();
     let write = num(&s["write"], "bytes");
     if periods != write {
         return Err(format!(
             "periods add up to {periods} written, summary {write}"
         ));
     }
-    Ok((num(&s["read"], "bytes"), write, num(s, "writeback_bytes")))
+    Ok((num(&s["read"], "bytes"), write, num(&s, "writeback_bytes")))
 }
 
 fn conbiograph_direct_write(run: &Run) -> Result<String, String> {
@@ -506,6 +611,27 @@ fn conbiograph_sync(run: &Run) -> Result<String, String> {
         format!(
             "buffered write, `sync` from a sibling cgroup: write {write}/{want}, \
              writeback {wb}/{want} bytes"
+        ),
+    )
+}
+
+/// `-t MS -d S`: exactly S×1000/MS full periods, then one partial period of
+/// the rest (when there is a rest), the run S seconds long.
+fn conbiograph_fixed_run(run: &Run) -> Result<String, String> {
+    let (t, secs) = (run.truth("period_ms")?, run.truth("seconds")?);
+    let (full, rest) = (run.truth("full")?, run.truth("partial_ms")?);
+    let (rows, summary) = io_periods(run)?;
+    let want = full + u64::from(rest > 0);
+    let partial = rows.last().filter(|p| p["partial"] == true);
+    let partial_ms = partial.and_then(|p| p["length_ms"].as_f64()).unwrap_or(0.0);
+    let duration = summary["duration_ms"].as_f64().unwrap_or(0.0);
+    verdict(
+        rows.len() as u64 == want && partial_ms == rest as f64 && duration == (secs * 1000) as f64,
+        format!(
+            "-t {t} -d {secs}: {} periods/{want}, last partial {partial_ms}/{rest} ms, \
+             run {duration}/{} ms",
+            rows.len(),
+            secs * 1000
         ),
     )
 }

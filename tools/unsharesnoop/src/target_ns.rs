@@ -5,8 +5,8 @@
 //! BPF knows only inode numbers (`watched_ns`); which inodes belong to the
 //! target is found here, from `/proc/<pid>/ns/*` of the target's tasks, and
 //! kept current: re-read periodically, and added at once when the target's
-//! own events show new namespaces. Namespaces the host's init also uses are
-//! left out: joining those is not entering the target.
+//! own events show new namespaces. The host's namespaces are left out:
+//! joining those is not entering the target.
 
 use std::collections::HashSet;
 use std::os::unix::fs::MetadataExt;
@@ -43,6 +43,36 @@ fn ns_inodes(pid: u32) -> impl Iterator<Item = u32> {
     })
 }
 
+/// The kernel's flag for its own threads in /proc/<pid>/stat (field 9).
+const PF_KTHREAD: u64 = 0x0020_0000;
+
+/// The flags field of a /proc/<pid>/stat line: the 9th field, the 7th after
+/// the comm's closing parenthesis (a comm may hold ") " itself).
+fn stat_flags(stat: &str) -> Option<u64> {
+    let (_, rest) = stat.rsplit_once(')')?;
+    rest.split_whitespace().nth(6)?.parse().ok()
+}
+
+/// Whether `pid` is a kernel thread.
+fn is_kernel_thread(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| stat_flags(&stat))
+        .is_some_and(|flags| flags & PF_KTHREAD != 0)
+}
+
+/// The host's namespaces: those of init (pid 1), and of kthreadd (pid 2, a
+/// kernel thread: always in the initial namespaces). Init's may be
+/// unreadable: /proc/1/ns needs ptrace access, which a root lacking some of
+/// init's capabilities does not have.
+fn host_namespaces() -> HashSet<u32> {
+    let mut host: HashSet<u32> = ns_inodes(1).collect();
+    if is_kernel_thread(2) {
+        host.extend(ns_inodes(2));
+    }
+    host
+}
+
 /// Pids in `dir`'s cgroup.procs, and below it unless `exact`.
 fn cgroup_pids(dir: &Path, exact: bool, out: &mut Vec<u32>) {
     if let Ok(procs) = std::fs::read_to_string(dir.join("cgroup.procs")) {
@@ -62,7 +92,7 @@ fn cgroup_pids(dir: &Path, exact: bool, out: &mut Vec<u32>) {
 
 pub struct TargetNamespaces {
     target: Target,
-    /// Namespaces of the host's init: never watched.
+    /// The host's namespaces: never watched.
     host: HashSet<u32>,
     /// What the BPF map holds.
     watched: HashSet<u32>,
@@ -73,7 +103,7 @@ impl TargetNamespaces {
     pub fn new(target: &Target) -> Self {
         Self {
             target: target.clone(),
-            host: ns_inodes(1).collect(),
+            host: host_namespaces(),
             watched: HashSet::new(),
             next: Instant::now(),
         }
@@ -131,5 +161,25 @@ impl TargetNamespaces {
                 .context("updating the target's namespaces (BPF map watched_ns)")?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_flags_follow_a_comm_with_parentheses_and_spaces() {
+        let kthreadd = "2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 0 0 0 0 20 0 1 0 3";
+        assert_eq!(stat_flags(kthreadd), Some(2_129_984));
+        assert!(stat_flags(kthreadd).unwrap() & PF_KTHREAD != 0);
+        let odd = "77 (a) b (c) ) R 1 77 77 0 -1 4194560 90 0 0 0";
+        assert_eq!(stat_flags(odd), Some(4_194_560));
+        assert_eq!(stat_flags("garbage"), None);
+    }
+
+    #[test]
+    fn this_process_is_no_kernel_thread() {
+        assert!(!is_kernel_thread(std::process::id()));
     }
 }
