@@ -2,6 +2,7 @@
 //! traced by name and by id prefix with exact counts of work run through
 //! `docker exec` / `podman exec`, and host-wide output naming containers.
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use contrace_tests::runtime::{Container, Engine};
@@ -172,5 +173,104 @@ root_test!(completion_offers_container_names, {
         // The id prefix still completes to the short id.
         let offered = complete_target("constat", &c.id()[..6]);
         assert!(offered.contains(&c.id()[..12].to_string()), "{offered:?}");
+    }
+});
+
+root_test!(seccomp_denied_calls_in_a_container_are_counted_as_denied, {
+    // Docker's default seccomp profile lets unshare(2) through only with
+    // CAP_SYS_ADMIN, which a container does not have: three unshare calls
+    // exec'd in it fail with EPERM before sys_enter. Podman's default
+    // profile lets unshare in (the kernel then refuses it, after sys_enter:
+    // not denied), so there the process installs the same kind of filter
+    // itself, as a stricter profile (Kubernetes' RuntimeDefault) would.
+    let unshare3 = |engine: Engine| -> Vec<&'static str> {
+        let mut args = vec!["/bin/workload", "--no-wait"];
+        if engine == Engine::Podman {
+            args.extend(["seccomp-deny", "unshare", "1"]);
+        }
+        for _ in 0..3 {
+            args.extend(["unshare", "0x04000000"]);
+        }
+        args
+    };
+    for engine in ENGINES {
+        if !engine.available() {
+            continue;
+        }
+        let c = Container::start(engine, "seccomp");
+        let unshare3 = unshare3(engine);
+        let out = String::from_utf8_lossy(&c.exec_output(&unshare3).stdout).into_owned();
+        assert!(
+            out.lines().filter(|l| *l == "unshare -1").count() == 3,
+            "{}: unshare must be refused: {out}",
+            engine.cli()
+        );
+        let who = engine.cli();
+        for (tool, args) in [
+            ("constat", vec!["-c", c.name()]),
+            // syscount shows its top 10 by default: ask for unshare.
+            (
+                "syscount",
+                vec!["-c", c.name(), "-L", "--syscall", "unshare"],
+            ),
+        ] {
+            let report = json_report(tool, &args, |_| {
+                c.exec_output(&unshare3);
+            });
+            let unshare = row(&report, "unshare");
+            assert_eq!(u(unshare, "count"), 3, "{tool} ({who}): {report}");
+            assert_eq!(u(unshare, "denied"), 3, "{tool} ({who}): {report}");
+            if tool == "constat" {
+                assert_eq!(u(unshare, "errors"), 3, "{tool} ({who}): {report}");
+                assert_eq!(unshare.unwrap()["errno"], "EPERM", "{report}");
+            }
+        }
+        let events = json_run("unsharesnoop", &["--all", "-c", c.name()], |_| {
+            c.exec_output(&unshare3);
+        });
+        let denied: Vec<_> = events
+            .iter()
+            .filter(|e| e["type"] == "event" && e["call"] == "unshare")
+            .collect();
+        assert_eq!(denied.len(), 3, "{who}: {events:?}");
+        for e in denied {
+            assert_eq!(e["denied"], true, "{e}");
+            assert_eq!(e["errno"], "EPERM", "{e}");
+            assert_eq!(
+                e["flags"], 0x0400_0000,
+                "flags read from the registers: {e}"
+            );
+        }
+    }
+});
+
+root_test!(exec_into_a_container_is_seen_entering_it, {
+    for engine in ENGINES {
+        if !engine.available() {
+            continue;
+        }
+        let c = Container::start(engine, "exec-seen");
+        let who = engine.cli();
+        let events = json_run("unsharesnoop", &["-c", c.name()], |_| {
+            c.exec(&["/bin/workload", "--no-wait", "getppid", "1"]);
+        });
+        let entering: Vec<_> = events
+            .iter()
+            .filter(|e| e["type"] == "event" && e["call"] == "setns" && e["entering"] == true)
+            .collect();
+        assert!(
+            !entering.is_empty(),
+            "{who} exec: no setns into the container seen: {events:?}"
+        );
+        // runc joins the container's namespaces one setns at a time: mnt,
+        // pid, ipc, uts at least (net too, unless the host's).
+        let kinds: BTreeSet<&str> = entering
+            .iter()
+            .flat_map(|e| e["joined"].as_array().into_iter().flatten())
+            .filter_map(|j| j["type"].as_str())
+            .collect();
+        for kind in ["mnt", "pid", "ipc", "uts"] {
+            assert!(kinds.contains(kind), "{who}: joined {kinds:?}: {events:?}");
+        }
     }
 });
