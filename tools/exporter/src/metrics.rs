@@ -17,6 +17,7 @@ use prometheus_client::registry::Registry;
 
 use common::syscalls::Call;
 
+use crate::sources::SyscallDelta;
 use crate::store::{CgroupSeries, Slot, Store};
 
 /// Direction label values, in the order of the block arrays.
@@ -36,6 +37,9 @@ fn labels<'a>(
     l.extend_from_slice(extra);
     l
 }
+
+/// A per-(cgroup, syscall) counter family: name, help, and its value.
+type SyscallFamily = (&'static str, &'static str, fn(&SyscallDelta) -> u64);
 
 fn syscall_name(slot: &Slot<Call>) -> String {
     match slot {
@@ -83,54 +87,41 @@ impl Collector for StoreCollector {
         cgroups.sort_by(|a, b| a.path.cmp(&b.path));
         let counter = MetricType::Counter;
 
-        family(
-            &mut encoder,
-            "contrace_syscalls",
-            "System calls completed, by cgroup and syscall (top N per cgroup, the rest as \"other\")",
-            counter,
-            |mut m| {
+        // One series per (cgroup, syscall) with a nonzero value.
+        let per_syscall: [SyscallFamily; 3] = [
+            (
+                "contrace_syscalls",
+                "System calls completed, by cgroup and syscall (top N per cgroup, the rest as \"other\")",
+                |s| s.calls,
+            ),
+            (
+                "contrace_syscall_errors",
+                "System calls that returned an error, by cgroup and syscall",
+                |s| s.errors,
+            ),
+            (
+                "contrace_syscall_denied",
+                "System calls denied by seccomp before they ran, by cgroup and syscall",
+                |s| s.denied,
+            ),
+        ];
+        for (name, help, value) in per_syscall {
+            family(&mut encoder, name, help, counter, |mut m| {
                 for cg in &cgroups {
                     for (slot, s) in &cg.syscalls {
-                        let name = syscall_name(slot);
-                        let l = labels(cg, &[("syscall", &name)]);
-                        ConstCounter::new(s.calls).encode(m.encode_family(&l)?)?;
+                        let n = value(s);
+                        // Calls always get a series; errors and denials when some.
+                        if n == 0 && name != "contrace_syscalls" {
+                            continue;
+                        }
+                        let syscall = syscall_name(slot);
+                        let l = labels(cg, &[("syscall", &syscall)]);
+                        ConstCounter::new(n).encode(m.encode_family(&l)?)?;
                     }
                 }
                 Ok(())
-            },
-        )?;
-        family(
-            &mut encoder,
-            "contrace_syscall_errors",
-            "System calls that returned an error, by cgroup and syscall",
-            counter,
-            |mut m| {
-                for cg in &cgroups {
-                    for (slot, s) in cg.syscalls.iter().filter(|(_, s)| s.errors > 0) {
-                        let name = syscall_name(slot);
-                        let l = labels(cg, &[("syscall", &name)]);
-                        ConstCounter::new(s.errors).encode(m.encode_family(&l)?)?;
-                    }
-                }
-                Ok(())
-            },
-        )?;
-        family(
-            &mut encoder,
-            "contrace_syscall_denied",
-            "System calls denied by seccomp before they ran, by cgroup and syscall",
-            counter,
-            |mut m| {
-                for cg in &cgroups {
-                    for (slot, s) in cg.syscalls.iter().filter(|(_, s)| s.denied > 0) {
-                        let name = syscall_name(slot);
-                        let l = labels(cg, &[("syscall", &name)]);
-                        ConstCounter::new(s.denied).encode(m.encode_family(&l)?)?;
-                    }
-                }
-                Ok(())
-            },
-        )?;
+            })?;
+        }
         family(
             &mut encoder,
             "contrace_syscall_errno",

@@ -22,7 +22,7 @@ use common::terminal::{self, FullScreen};
 
 use crate::collect::Row;
 use crate::report::{Report, SortKey, VIEW_CGROUP_SYSCALLS};
-use crate::summary::{Busiest, Counts, Summary, SummaryReport};
+use crate::summary::{Busiest, CgroupSummary, Counts, Summary, SummaryReport};
 use model::{Action, CgroupCounts, Interval, Model, SyscallCounts};
 
 /// Longest wait for a key before looking for a stop (signal, `-d`).
@@ -55,22 +55,27 @@ pub fn interval_from_rows(
     let cgroups = summary
         .cgroups
         .iter()
-        .map(|c| CgroupCounts {
-            id: c.cgroup_id,
-            name: c.shown_as(),
-            path: c.cgroup.clone(),
-            calls: c.count,
-            errors: c.errors,
-            denied: c.denied,
-            elapsed_ns: c.elapsed_ns,
-            busiest: c.busiest.as_ref().map(Busiest::label),
-            syscalls: Some(by_cgroup.remove(&c.cgroup_id).unwrap_or_default()),
-        })
+        .map(|c| cgroup_counts(c, Some(by_cgroup.remove(&c.cgroup_id).unwrap_or_default())))
         .collect();
     Interval {
         covered,
         cgroups,
         dropped,
+    }
+}
+
+/// The view's row of one summary row (`syscalls`: its breakdown, if known).
+fn cgroup_counts(c: &CgroupSummary, syscalls: Option<Vec<SyscallCounts>>) -> CgroupCounts {
+    CgroupCounts {
+        id: c.cgroup_id,
+        name: c.shown_as(),
+        path: c.cgroup.clone(),
+        calls: c.count,
+        errors: c.errors,
+        denied: c.denied,
+        elapsed_ns: c.elapsed_ns,
+        busiest: c.busiest.as_ref().map(Busiest::label),
+        syscalls,
     }
 }
 
@@ -80,17 +85,7 @@ pub fn interval_from_summary(report: &SummaryReport) -> Interval {
         .summary
         .cgroups
         .iter()
-        .map(|c| CgroupCounts {
-            id: c.cgroup_id,
-            name: c.shown_as(),
-            path: c.cgroup.clone(),
-            calls: c.count,
-            errors: c.errors,
-            denied: c.denied,
-            elapsed_ns: c.elapsed_ns,
-            busiest: c.busiest.as_ref().map(Busiest::label),
-            syscalls: None,
-        })
+        .map(|c| cgroup_counts(c, None))
         .collect();
     Interval {
         covered: Duration::from_secs_f64(report.meta.interval_s.max(0.0)),
