@@ -9,6 +9,7 @@
 //! The per-process, errno and latency-histogram views are syscount's
 //! collector and report, shared (see the `syscount` crate).
 
+pub mod cells;
 pub mod collect;
 pub mod docs;
 pub mod live;

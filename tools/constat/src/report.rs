@@ -11,6 +11,7 @@ use common::sink::Render;
 use common::target::Target;
 use serde::{Deserialize, Serialize};
 
+use crate::cells::{ms, pct, us};
 use crate::collect::Row;
 
 /// Order of the rows.
@@ -272,15 +273,6 @@ impl Render for Report {
 
     /// The human table, with an `[HH:MM:SS]` header in interval mode.
     fn render(&self) -> String {
-        let pct = |part: u64, whole: u64| {
-            if whole == 0 {
-                "0.00%".to_string()
-            } else {
-                format!("{:.2}%", part as f64 * 100.0 / whole as f64)
-            }
-        };
-        let ms = |ns: u64| format!("{:.3}", ns as f64 / 1e6);
-        let us = |ns: u64| format!("{:.3}", ns as f64 / 1e3);
         let per_cgroup = self.view == VIEW_CGROUP_SYSCALLS;
         let mut headers = Vec::new();
         if per_cgroup {

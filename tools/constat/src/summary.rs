@@ -18,6 +18,7 @@ use common::syscalls::Call;
 use common::target::Target;
 use serde::{Deserialize, Serialize};
 
+use crate::cells::{ms, pct};
 use crate::collect::Row;
 use crate::report::SortKey;
 
@@ -243,14 +244,6 @@ impl Render for SummaryReport {
     }
 
     fn render(&self) -> String {
-        let pct = |part: u64, whole: u64| {
-            if whole == 0 {
-                "0.00%".to_string()
-            } else {
-                format!("{:.2}%", part as f64 * 100.0 / whole as f64)
-            }
-        };
-        let ms = |ns: u64| format!("{:.3}", ns as f64 / 1e6);
         let mut table = output::table(&[
             ("CGROUP", Align::Left),
             ("CALLS", Align::Right),

@@ -10,6 +10,7 @@ use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Sparkline, Table, T
 use ratatui::Frame;
 
 use super::model::{CgroupState, Model, Screen, SyscallState};
+use crate::cells::{ms, pct, us};
 use crate::report::SortKey;
 
 /// Drawing state kept between frames (the table's scroll offset).
@@ -29,22 +30,6 @@ fn safe(text: &str) -> String {
 
 fn rate(v: f64) -> String {
     format!("{v:.1}")
-}
-
-fn ms(ns: u64) -> String {
-    format!("{:.3}", ns as f64 / 1e6)
-}
-
-fn us(ns: u64) -> String {
-    format!("{:.3}", ns as f64 / 1e3)
-}
-
-fn pct(part: u64, whole: u64) -> String {
-    if whole == 0 {
-        "0.00%".into()
-    } else {
-        format!("{:.2}%", part as f64 * 100.0 / whole as f64)
-    }
 }
 
 /// A sparkline of `values` in one text cell, `width` characters wide (the
