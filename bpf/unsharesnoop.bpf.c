@@ -356,20 +356,15 @@ static __always_inline void submit(struct unsharesnoop_event *from, struct task_
 	}
 }
 
-/* A call that never entered: denied by a seccomp filter (see the top). */
-static __always_inline void report_denied(struct pt_regs *regs, struct task_struct *task,
-					  int call, bool compat, long ret)
+/* An event made at the exit from the saved registers, which still hold the
+ * arguments: for a call whose entry was not stashed (a denied call), or for
+ * every call in exit_only mode. @marks: US_MARK_DENIED and/or COMPAT. */
+static __always_inline void report_from_regs(struct pt_regs *regs, struct task_struct *task,
+					     int call, bool compat, long ret, u32 marks)
 {
 	struct unsharesnoop_event ev = {};
-	u32 tid = (u32)bpf_get_current_pid_tgid();
-	u32 marks = US_MARK_DENIED | (compat ? US_MARK_COMPAT : 0);
 	u64 a0, a1, flags, ino = 0;
 
-	/* Denied calls fail; a call that began before the scan may be anything. */
-	if (!include_failed || ret >= 0 || ret < -4095 || !armed)
-		return;
-	if (!task_under_seccomp_filter(task))
-		return; /* PTRACE_SYSEMU skips entries too: not a denial */
 	call_args(regs, compat, &a0, &a1);
 	flags = call_flags(call, a0, a1);
 	if (!flags && call != US_CALL_UNSHARE && call != US_CALL_SETNS)
@@ -381,10 +376,14 @@ static __always_inline void report_denied(struct pt_regs *regs, struct task_stru
 			return;
 		marks |= US_MARK_ENTERING;
 	}
-	/* This may be the call the thread was in when we attached. */
-	if (bpf_map_lookup_elem(&uncertain, &tid)) {
-		bpf_map_delete_elem(&uncertain, &tid);
-		return;
+	/* A "denied" call may be the one the thread was in when we attached. */
+	if (marks & US_MARK_DENIED) {
+		u32 tid = (u32)bpf_get_current_pid_tgid();
+
+		if (bpf_map_lookup_elem(&uncertain, &tid)) {
+			bpf_map_delete_elem(&uncertain, &tid);
+			return;
+		}
 	}
 	event_start(&ev, task, call, flags, marks);
 	if (call == US_CALL_SETNS) {
@@ -394,34 +393,17 @@ static __always_inline void report_denied(struct pt_regs *regs, struct task_stru
 	submit(&ev, task, ret);
 }
 
-/* exit_only: the whole event from the exit (flags and fd from the saved
- * registers, namespaces as they are now). */
-static __always_inline void report_at_exit(struct pt_regs *regs, struct task_struct *task,
-					   int call, bool compat, long ret)
+/* A call that never entered: denied by a seccomp filter (see the top). */
+static __always_inline void report_denied(struct pt_regs *regs, struct task_struct *task,
+					  int call, bool compat, long ret)
 {
-	struct unsharesnoop_event ev = {};
-	u32 marks = compat ? US_MARK_COMPAT : 0;
-	u64 a0, a1, flags, ino = 0;
-
-	if (ret < 0 && !include_failed)
+	/* Denied calls fail; a call that began before the scan may be anything. */
+	if (!include_failed || ret >= 0 || ret < -4095 || !armed)
 		return;
-	call_args(regs, compat, &a0, &a1);
-	flags = call_flags(call, a0, a1);
-	if (!flags && call != US_CALL_UNSHARE && call != US_CALL_SETNS)
-		return;
-	if (call == US_CALL_SETNS)
-		ino = fd_inode(task, (int)a0);
-	if (!task_in_target(task)) {
-		if (call != US_CALL_SETNS || !watch_entering || !watched(ino))
-			return;
-		marks |= US_MARK_ENTERING;
-	}
-	event_start(&ev, task, call, flags, marks);
-	if (call == US_CALL_SETNS) {
-		ev.fd = (int)a0;
-		ev.target_ino = ino;
-	}
-	submit(&ev, task, ret);
+	if (!task_under_seccomp_filter(task))
+		return; /* PTRACE_SYSEMU skips entries too: not a denial */
+	report_from_regs(regs, task, call, compat, ret,
+			 US_MARK_DENIED | (compat ? US_MARK_COMPAT : 0));
 }
 
 /* ---- entry and exit ---------------------------------------------------- */
@@ -500,7 +482,9 @@ int BPF_PROG(us_exit, struct pt_regs *regs, long ret)
 	if (ret == 0 && (call == US_CALL_CLONE || call == US_CALL_CLONE3))
 		return 0;
 	if (exit_only) {
-		report_at_exit(regs, task, call, compat, ret);
+		if (ret >= 0 || include_failed)
+			report_from_regs(regs, task, call, compat, ret,
+					 compat ? US_MARK_COMPAT : 0);
 		return 0;
 	}
 	p = pending_get(task, false);

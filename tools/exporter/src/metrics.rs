@@ -17,7 +17,7 @@ use prometheus_client::registry::Registry;
 
 use common::syscalls::Call;
 
-use crate::sources::SyscallDelta;
+use crate::sources::{BlockDelta, SyscallDelta};
 use crate::store::{CgroupSeries, Slot, Store};
 
 /// Direction label values, in the order of the block arrays.
@@ -37,6 +37,9 @@ fn labels<'a>(
     l.extend_from_slice(extra);
     l
 }
+
+/// A per-(cgroup, direction) block I/O family: name, help, its values.
+type BlockFamily = (&'static str, &'static str, fn(&BlockDelta) -> [u64; 2]);
 
 /// A per-(cgroup, syscall) counter family: name, help, and its value.
 type SyscallFamily = (&'static str, &'static str, fn(&SyscallDelta) -> u64);
@@ -171,38 +174,31 @@ impl Collector for StoreCollector {
                 Ok(())
             },
         )?;
-        family(
-            &mut encoder,
-            "contrace_block_io_bytes",
-            "Block I/O bytes submitted, by cgroup and direction (read, write)",
-            counter,
-            |mut m| {
+        // Bytes and bios of each direction, for cgroups that did block I/O.
+        let per_direction: [BlockFamily; 2] = [
+            (
+                "contrace_block_io_bytes",
+                "Block I/O bytes submitted, by cgroup and direction (read, write)",
+                |b| b.bytes,
+            ),
+            (
+                "contrace_block_io_ops",
+                "Block I/O requests submitted, by cgroup and direction (read, write)",
+                |b| b.ops,
+            ),
+        ];
+        for (name, help, values) in per_direction {
+            family(&mut encoder, name, help, counter, |mut m| {
                 for cg in &cgroups {
                     let Some(b) = cg.block else { continue };
-                    for (dir, n) in DIRECTIONS.iter().zip(b.bytes) {
+                    for (dir, n) in DIRECTIONS.iter().zip(values(&b)) {
                         let l = labels(cg, &[("direction", dir)]);
                         ConstCounter::new(n).encode(m.encode_family(&l)?)?;
                     }
                 }
                 Ok(())
-            },
-        )?;
-        family(
-            &mut encoder,
-            "contrace_block_io_ops",
-            "Block I/O requests submitted, by cgroup and direction (read, write)",
-            counter,
-            |mut m| {
-                for cg in &cgroups {
-                    let Some(b) = cg.block else { continue };
-                    for (dir, n) in DIRECTIONS.iter().zip(b.ops) {
-                        let l = labels(cg, &[("direction", dir)]);
-                        ConstCounter::new(n).encode(m.encode_family(&l)?)?;
-                    }
-                }
-                Ok(())
-            },
-        )?;
+            })?;
+        }
         family(
             &mut encoder,
             "contrace_block_io_writeback_bytes",
