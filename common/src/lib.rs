@@ -10,6 +10,7 @@ pub mod collector;
 pub mod complete;
 pub mod container;
 pub mod docs;
+pub mod driver;
 pub mod errno;
 pub mod escape;
 pub mod exit;

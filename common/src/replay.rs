@@ -46,19 +46,17 @@ impl Recorder {
         path.map(Self::create).transpose()
     }
 
-    /// Appends one record.
+    /// Appends one record and flushes.
     pub fn record<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
-        let context = || format!("writing the record to {}", self.shown);
-        serde_json::to_writer(&mut self.out, value).with_context(context)?;
-        self.out.write_all(b"\n").with_context(context)?;
+        self.append(value)?;
         self.flush()
     }
 
-    /// Appends one record already serialised (no newline in `json`); the
-    /// caller flushes after a batch.
-    pub fn record_json(&mut self, json: &[u8]) -> Result<()> {
+    /// Appends one record without flushing: the caller flushes after a
+    /// batch.
+    pub fn append<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
         let context = || format!("writing the record to {}", self.shown);
-        self.out.write_all(json).with_context(context)?;
+        serde_json::to_writer(&mut self.out, value).with_context(context)?;
         self.out.write_all(b"\n").with_context(context)
     }
 
@@ -83,6 +81,20 @@ impl<T: Serialize + Render, S: Sink<T>> Sink<T> for Recording<S> {
             r.record(item)?;
         }
         self.inner.emit(item)
+    }
+}
+
+/// A batch of events: each recorded as a line, the file flushed once per
+/// batch, then the batch handed on.
+impl<T: Serialize + Render, S: Sink<[T]>> Sink<[T]> for Recording<S> {
+    fn emit(&mut self, items: &[T]) -> Result<()> {
+        if let Some(r) = &mut self.recorder {
+            for item in items {
+                r.append(item)?;
+            }
+            r.flush()?;
+        }
+        self.inner.emit(items)
     }
 }
 
@@ -282,6 +294,39 @@ mod tests {
         assert!(err.starts_with("f.ndjson:4: damaged line"), "{err}");
         assert!(err.contains("the 2 records before it were shown"), "{err}");
         assert!(!err.contains('\n'), "{err}");
+    }
+
+    #[derive(Clone, Serialize)]
+    struct Event {
+        n: u32,
+    }
+
+    impl Render for Event {
+        fn render(&self) -> String {
+            self.n.to_string()
+        }
+    }
+
+    #[test]
+    fn a_batch_is_recorded_line_by_line_then_handed_on() {
+        struct Kept(Vec<u32>);
+        impl Sink<[Event]> for Kept {
+            fn emit(&mut self, items: &[Event]) -> Result<()> {
+                self.0.extend(items.iter().map(|e| e.n));
+                Ok(())
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("run.ndjson");
+        let mut sink = Recording {
+            inner: Kept(Vec::new()),
+            recorder: Some(Recorder::create(&file).unwrap()),
+        };
+        sink.emit(&[Event { n: 1 }, Event { n: 2 }][..]).unwrap();
+        sink.emit(&[Event { n: 3 }][..]).unwrap();
+        assert_eq!(sink.inner.0, vec![1, 2, 3]);
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert_eq!(text, "{\"n\":1}\n{\"n\":2}\n{\"n\":3}\n");
     }
 
     #[test]

@@ -1,6 +1,10 @@
 //! Where reports go: the human table on stdout (with what the kernel side
 //! missed said on stderr), or NDJSON; a full-screen view or an exporter
-//! implements [`Sink`] too.
+//! implements [`Sink`] too. A stream of events goes in batches (`[T]`):
+//! one buffered write and one flush per batch, so a burst costs few
+//! write(2) calls.
+
+use std::io::{self, BufWriter, Write};
 
 use anyhow::Result;
 use serde::Serialize;
@@ -43,6 +47,35 @@ impl<T: Serialize + Render> Sink<T> for Printer {
                 output::json_line(item)
             }
         }
+    }
+}
+
+/// A batch of events, each a line: the table line or its NDJSON object.
+impl<T: Serialize + Render> Sink<[T]> for Printer {
+    fn emit(&mut self, items: &[T]) -> Result<()> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        output::end_progress();
+        let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
+        for item in items {
+            warn(&item.health());
+            match self.format {
+                Format::Table => {
+                    let text = item.render();
+                    out.write_all(text.as_bytes())?;
+                    if !text.ends_with('\n') {
+                        out.write_all(b"\n")?;
+                    }
+                }
+                Format::Json => {
+                    serde_json::to_writer(&mut out, item)?;
+                    out.write_all(b"\n")?;
+                }
+            }
+        }
+        out.flush()?;
+        Ok(())
     }
 }
 

@@ -2,8 +2,9 @@
 //! and the clone(2)/clone3(2) calls that create namespaces.
 //!
 //! [`collect::Collector`] is the kernel side (an [`common::collector::EventSource`]);
-//! [`event::Event`] decodes one call; [`report`] prints it as a table line
-//! or NDJSON.
+//! [`event::Event`] decodes one call; [`report`] shows it as a table line
+//! or NDJSON; [`run`] is the tool behind its command line (a trace through
+//! the shared driver and sink, or a replay).
 
 pub mod collect;
 pub mod docs;
@@ -12,6 +13,7 @@ pub mod flags;
 pub mod inflight;
 pub mod replay;
 pub mod report;
+pub mod run;
 pub mod target_ns;
 
 pub use collect::{Collector, Config};

@@ -4,6 +4,8 @@
 use std::fmt::Write;
 
 use common::container::ContainerInfo;
+use common::identity::Resolver;
+use common::sink::Render;
 use common::timefmt::MonotonicClock;
 use serde::{Deserialize, Serialize};
 
@@ -160,7 +162,7 @@ struct JoinedNs {
 
 /// One event as NDJSON (a struct, not a map: bursts are serialised fast).
 #[derive(Serialize)]
-struct JsonEvent {
+struct JsonEvent<'a> {
     #[serde(rename = "type")]
     kind: &'static str,
     time: String,
@@ -174,9 +176,9 @@ struct JsonEvent {
     ret: i64,
     errno: Option<String>,
     cgroup_id: u64,
-    cgroup: String,
+    cgroup: &'a str,
     /// The caller's container or pod (null: none).
-    container: Option<ContainerInfo>,
+    container: Option<&'a ContainerInfo>,
     /// The calling process's namespaces before and after the call, and
     /// which of them changed (never any for clone: the caller stays put).
     ns_before: Namespaces,
@@ -203,14 +205,22 @@ struct JsonEvent {
 pub fn json(
     ev: &Event,
     cgroup: &str,
-    container: Option<ContainerInfo>,
+    container: Option<&ContainerInfo>,
     clock: &MonotonicClock,
     out: &mut Vec<u8>,
 ) -> serde_json::Result<()> {
-    let setns = ev.call == Call::Setns;
-    serde_json::to_writer(
-        out,
-        &JsonEvent {
+    serde_json::to_writer(out, &JsonEvent::new(ev, cgroup, container, clock))
+}
+
+impl<'a> JsonEvent<'a> {
+    fn new(
+        ev: &Event,
+        cgroup: &'a str,
+        container: Option<&'a ContainerInfo>,
+        clock: &MonotonicClock,
+    ) -> Self {
+        let setns = ev.call == Call::Setns;
+        JsonEvent {
             kind: "event",
             time: timestamp(clock, ev.ts_ns),
             ktime_ns: ev.ts_ns,
@@ -223,7 +233,7 @@ pub fn json(
             ret: ev.ret,
             errno: ev.errno().map(common::errno::name),
             cgroup_id: ev.cgroup_id,
-            cgroup: cgroup.to_string(),
+            cgroup,
             container,
             ns_before: (&ev.ns_before).into(),
             ns_after: (&ev.ns_after).into(),
@@ -242,8 +252,77 @@ pub fn json(
                     })
                     .collect()
             }),
-        },
-    )
+        }
+    }
+}
+
+/// How a run shows its events: the table's columns, the clock that dates
+/// them, and whether their cgroups are named at all (a CGROUP column, the
+/// JSON or a record needs it; a bare table line does not).
+pub struct Showing {
+    pub layout: Layout,
+    pub clock: MonotonicClock,
+    pub names_needed: bool,
+}
+
+impl Showing {
+    /// The enrichment stage: each event with its cgroup's path and
+    /// container resolved (when needed), ready for the sink.
+    pub fn batch(&self, events: Vec<Event>, names: &mut dyn Resolver) -> Vec<Shown<'_>> {
+        events
+            .into_iter()
+            .map(|ev| {
+                let (cgroup, container) = if self.names_needed {
+                    (
+                        names.cgroup_path(ev.cgroup_id),
+                        names.container(ev.cgroup_id),
+                    )
+                } else {
+                    (String::new(), None)
+                };
+                Shown {
+                    ev,
+                    cgroup,
+                    container,
+                    showing: self,
+                }
+            })
+            .collect()
+    }
+}
+
+/// One event with its names resolved: a table line ([`Render`]) or an
+/// NDJSON object ([`Serialize`]).
+pub struct Shown<'a> {
+    pub ev: Event,
+    /// Its cgroup's path (empty when nothing shows it).
+    pub cgroup: String,
+    pub container: Option<ContainerInfo>,
+    showing: &'a Showing,
+}
+
+impl Render for Shown<'_> {
+    fn render(&self) -> String {
+        let layout = &self.showing.layout;
+        let shown = if layout.cgroup_column {
+            common::identity::shown_as(self.container.as_ref(), &self.cgroup)
+        } else {
+            String::new()
+        };
+        layout.line(&self.ev, &shown, &self.showing.clock)
+    }
+}
+
+impl Serialize for Shown<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        JsonEvent::new(
+            &self.ev,
+            &self.cgroup,
+            self.container.as_ref(),
+            &self.showing.clock,
+        )
+        .serialize(serializer)
+    }
 }
 
 /// The last NDJSON object: how many events were printed and lost.
