@@ -1,6 +1,7 @@
 //! The terminal of a full-screen view (`constat --live`, `conbiograph
 //! --live`): raw mode, the alternate screen and a hidden cursor for ratatui,
-//! and the terminal put back however the view ends.
+//! and the terminal put back however the view ends. [`TextFrames`] is the
+//! whole of a view that only redraws text.
 //!
 //! - [`FullScreen`] restores on drop: `q`, an error, a signal-driven stop
 //!   (signals reach the run loop through a `StopHandle`; the view's loop
@@ -142,6 +143,65 @@ impl Drop for QuitKeys {
         self.done.store(true, Ordering::SeqCst);
         if let Some(t) = self.thread.take() {
             let _ = t.join();
+        }
+    }
+}
+
+/// Terminal columns from $COLUMNS (set by interactive shells), else 80:
+/// the width of text drawn for a terminal when the terminal itself is
+/// not asked (a pipe, a final report).
+pub fn columns() -> u32 {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse().ok())
+        .filter(|&c: &u32| c >= 40)
+        .unwrap_or(80)
+}
+
+/// A view that redraws one text frame at a time (`conbiograph --live`):
+/// full screen on a terminal, where `q` and Ctrl-C stop the run; frame
+/// after frame on stdout into a pipe or a file.
+pub struct TextFrames {
+    /// The full screen and its keys; `None` when stdout is no terminal
+    /// (or the view was closed).
+    screen: Option<(FullScreen, QuitKeys)>,
+}
+
+impl TextFrames {
+    /// Full screen when stdout is a terminal; the keys stop the run
+    /// through `handle`.
+    pub fn open(handle: crate::runloop::StopHandle) -> Result<Self> {
+        if !io::stdout().is_terminal() {
+            return Ok(Self { screen: None });
+        }
+        let screen = FullScreen::enter()?;
+        Ok(Self {
+            screen: Some((screen, QuitKeys::watch(handle))),
+        })
+    }
+
+    /// Draws the frame `text(columns)` for the screen's width, with
+    /// `footer` below it on the screen; printed for [`columns`] otherwise.
+    pub fn draw(&mut self, text: impl FnOnce(u32) -> String, footer: &str) -> Result<()> {
+        let Some((screen, _)) = &mut self.screen else {
+            return crate::output::print(&text(columns()));
+        };
+        screen.terminal().draw(|f| {
+            let area = f.area();
+            let mut frame = text(u32::from(area.width));
+            frame.push_str(footer);
+            f.render_widget(ratatui::widgets::Paragraph::new(frame), area);
+        })?;
+        Ok(())
+    }
+
+    /// Back to the normal screen (a final report prints there); later
+    /// frames are printed.
+    pub fn close(&mut self) {
+        if let Some((screen, keys)) = self.screen.take() {
+            // The keys first: nothing reads the terminal once it is restored.
+            drop(keys);
+            drop(screen);
         }
     }
 }

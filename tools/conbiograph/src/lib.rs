@@ -78,7 +78,10 @@
 //!
 //! [`collect::Collector`] is the per-period kernel side of one target (an
 //! [`common::collector::Aggregator`] of periods); [`series::Series`] keeps
-//! the run; [`chart`] draws it and [`report`] writes rows and the summary.
+//! the run; [`chart`] draws it, [`view`] fits it to a terminal and
+//! [`report`] writes rows and the summary; [`sink::ChartSink`] takes each
+//! drain; [`run`] is the tool behind its command line (a trace through the
+//! shared driver, or a replay).
 
 pub mod cgroups;
 pub mod chart;
@@ -88,8 +91,11 @@ pub mod docs;
 pub mod kernel;
 pub mod replay;
 pub mod report;
+pub mod run;
 pub mod series;
+pub mod sink;
 pub mod units;
+pub mod view;
 
 pub use cgroups::{CgroupCollector, CgroupConfig, CgroupIo, IoCounts, Owner, Totals};
 pub use collect::{Collector, Config, DeviceTotals};

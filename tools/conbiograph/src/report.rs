@@ -102,7 +102,7 @@ pub struct DeviceSummary {
 }
 
 /// One cgroup's I/O over the run (host-wide runs).
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CgroupRow {
     /// `cgroup`, `unattributed` (kernel threads' own I/O, writeback of
     /// pages whose dirtier is unknown) or `overflow` (the table was full).
