@@ -79,14 +79,20 @@ fn candidate(value: impl Into<OsString>, help: impl Into<String>) -> CompletionC
     CompletionCandidate::new(value).help(Some(help.into().into()))
 }
 
-/// Subdirectories of `dir` whose names start with `prefix`, sorted.
+/// Subdirectories of `dir` whose names start with `prefix`, sorted; a
+/// link to a directory counts (every entry of /sys/block is one).
 fn subdirs(dir: &Path, prefix: &str) -> Vec<String> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
+    let is_dir = |e: &std::fs::DirEntry| match e.file_type() {
+        Ok(t) if t.is_symlink() => std::fs::metadata(e.path()).is_ok_and(|m| m.is_dir()),
+        Ok(t) => t.is_dir(),
+        Err(_) => false,
+    };
     let mut names: Vec<String> = entries
         .flatten()
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .filter(is_dir)
         .filter_map(|e| e.file_name().into_string().ok())
         .filter(|n| n.starts_with(prefix))
         .collect();
@@ -290,15 +296,22 @@ pub fn syscall_names(current: &OsStr) -> Vec<CompletionCandidate> {
 
 /// `--device NAME`: block devices of this machine.
 pub fn block_devices(current: &OsStr) -> Vec<CompletionCandidate> {
-    let Some(current) = current.to_str() else {
-        return Vec::new();
-    };
+    match current.to_str() {
+        Some(current) => block_devices_in(Path::new("/sys/block"), current),
+        None => Vec::new(),
+    }
+}
+
+/// Disks (the entries of `sys_block`, links into /sys/devices) and their
+/// partitions (subdirectories named after the disk) that start with
+/// `current`.
+fn block_devices_in(sys_block: &Path, current: &str) -> Vec<CompletionCandidate> {
     let mut out = Vec::new();
-    for disk in subdirs(Path::new("/sys/block"), "") {
+    for disk in subdirs(sys_block, "") {
         if disk.starts_with(current) {
             out.push(candidate(disk.clone(), "disk"));
         }
-        for part in subdirs(&Path::new("/sys/block").join(&disk), &disk) {
+        for part in subdirs(&sys_block.join(&disk), &disk) {
             if part.starts_with(current) {
                 out.push(candidate(part, format!("partition of {disk}")));
             }
@@ -330,6 +343,30 @@ mod tests {
         let got = values(targets(OsStr::new(&format!("pid:{me}"))));
         assert!(got.contains(&format!("pid:{me}")), "{got:?}");
         assert!(values(processes(OsStr::new(&me))).contains(&me));
+    }
+
+    #[test]
+    fn block_devices_follow_the_links_of_sys_block() {
+        // /sys/block/vda -> ../devices/.../block/vda, whose partitions are
+        // directories vda1, vda2 beside its attribute files.
+        let sys = tempfile::tempdir().unwrap();
+        let devices = sys.path().join("devices");
+        let block = sys.path().join("block");
+        for dir in ["vda/vda1", "vda/vda15", "vda/queue", "loop0"] {
+            std::fs::create_dir_all(devices.join(dir)).unwrap();
+        }
+        std::fs::write(devices.join("vda/size"), "").unwrap();
+        std::fs::create_dir(&block).unwrap();
+        for disk in ["vda", "loop0"] {
+            std::os::unix::fs::symlink(format!("../devices/{disk}"), block.join(disk)).unwrap();
+        }
+        std::os::unix::fs::symlink("../devices/gone", block.join("dangling")).unwrap();
+        let all = values(block_devices_in(&block, ""));
+        assert_eq!(all, vec!["loop0", "vda", "vda1", "vda15"]);
+        let vda1 = block_devices_in(&block, "vda1");
+        let help = vda1[0].get_help().map(|h| h.to_string());
+        assert_eq!(help.as_deref(), Some("partition of vda"));
+        assert_eq!(values(vda1), vec!["vda1", "vda15"]);
     }
 
     #[test]
