@@ -348,68 +348,11 @@ impl Cgroup {
     /// hierarchy and reads its id and depth.
     pub fn from_dir(hierarchy: &Hierarchy, path: &Path) -> Result<Self> {
         let shown = path.display();
-        let meta = match fs::metadata(path) {
-            Ok(m) => m,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Err(usage(format!(
-                    "target {shown}: no such directory; give an existing cgroup v2 directory \
-                     (cgroup2 is mounted at {})",
-                    hierarchy.root.display()
-                )))
-            }
-            Err(e) => return Err(usage(format!("target {shown}: {e}"))),
-        };
-        if !meta.is_dir() {
-            return Err(usage(format!(
-                "target {shown}: is a file, not a cgroup directory; give its directory"
-            )));
-        }
+        let meta = directory(hierarchy, path)?;
         let canonical =
             fs::canonicalize(path).map_err(|e| usage(format!("target {shown}: {e}")))?;
-        let magic = nix::sys::statfs::statfs(&canonical)
-            // f_type's C type differs between architectures.
-            .map(|s| {
-                #[allow(clippy::unnecessary_cast, clippy::useless_conversion)]
-                let t = s.filesystem_type().0 as i64;
-                t
-            })
-            .unwrap_or(0);
-        if magic == CGROUP_SUPER_MAGIC
-            || (magic != CGROUP2_SUPER_MAGIC && hierarchy.is_v1(&canonical))
-        {
-            return Err(usage(format!(
-                "target {shown}: is a cgroup v1 directory; contrace traces cgroup v2: \
-                 give the matching directory under {}",
-                hierarchy.root.display()
-            )));
-        }
-        if magic != CGROUP2_SUPER_MAGIC {
-            return Err(usage(format!(
-                "target {shown}: is not a cgroup directory; cgroup v2 is mounted at {}",
-                hierarchy.root.display()
-            )));
-        }
-        // The mount the path lies under (Cilium's, a private one...), not
-        // only the preferred one: all show the same hierarchy.
-        let mounts = hierarchy.mounts.iter().map(|m| Cgroup2Mount {
-            mount_point: fs::canonicalize(&m.mount_point).unwrap_or_else(|_| m.mount_point.clone()),
-            ..m.clone()
-        });
-        let Some(mount) = mounts
-            .filter(|m| canonical.starts_with(&m.mount_point))
-            .max_by_key(|m| m.mount_point.components().count())
-        else {
-            return Err(usage(format!(
-                "target {shown}: is outside the cgroup2 mounts ({})",
-                list(
-                    &hierarchy
-                        .mounts
-                        .iter()
-                        .map(|m| m.mount_point.clone())
-                        .collect::<Vec<_>>()
-                )
-            )));
-        };
+        check_cgroup2(hierarchy, path, &canonical)?;
+        let mount = mount_holding(hierarchy, path, &canonical)?;
         let id = meta.ino();
         let below = if mount.whole {
             canonical
@@ -417,21 +360,7 @@ impl Cgroup {
                 .unwrap_or(Path::new(""))
                 .to_path_buf()
         } else {
-            // A cgroup namespace's view: depths there are not the kernel's
-            // levels. Find the same cgroup (same id) in the whole hierarchy.
-            hierarchy
-                .preferred()
-                .filter(|m| m.whole)
-                .and_then(|m| find_id(&m.mount_point, id))
-                .ok_or_else(|| {
-                    usage(format!(
-                        "target {shown}: the cgroup2 mount {} shows only part of the hierarchy \
-                         (a cgroup namespace's view) and no mount of the whole hierarchy holds \
-                         this cgroup; mount the host's cgroup2 (e.g. `mount -t cgroup2 none \
-                         /mnt/cgroup2` from the host's cgroup namespace) and give the path there",
-                        mount.mount_point.display()
-                    ))
-                })?
+            below_whole_mount(hierarchy, path, &mount, id)?
         };
         let level = below.components().count() as u32;
         let rel = format!("/{}", below.display());
@@ -442,6 +371,106 @@ impl Cgroup {
             level,
         })
     }
+}
+
+/// The metadata of `path`, which must be an existing directory.
+fn directory(hierarchy: &Hierarchy, path: &Path) -> Result<fs::Metadata> {
+    let shown = path.display();
+    let meta = match fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Err(usage(format!(
+                "target {shown}: no such directory; give an existing cgroup v2 directory \
+                 (cgroup2 is mounted at {})",
+                hierarchy.root.display()
+            )))
+        }
+        Err(e) => return Err(usage(format!("target {shown}: {e}"))),
+    };
+    if !meta.is_dir() {
+        return Err(usage(format!(
+            "target {shown}: is a file, not a cgroup directory; give its directory"
+        )));
+    }
+    Ok(meta)
+}
+
+/// Refuses a directory `canonical` (given as `path`) that is not on a
+/// cgroup2 filesystem: a v1 hierarchy's, or no cgroup's at all.
+fn check_cgroup2(hierarchy: &Hierarchy, path: &Path, canonical: &Path) -> Result<()> {
+    let shown = path.display();
+    let magic = nix::sys::statfs::statfs(canonical)
+        // f_type's C type differs between architectures.
+        .map(|s| {
+            #[allow(clippy::unnecessary_cast, clippy::useless_conversion)]
+            let t = s.filesystem_type().0 as i64;
+            t
+        })
+        .unwrap_or(0);
+    if magic == CGROUP_SUPER_MAGIC || (magic != CGROUP2_SUPER_MAGIC && hierarchy.is_v1(canonical)) {
+        return Err(usage(format!(
+            "target {shown}: is a cgroup v1 directory; contrace traces cgroup v2: \
+             give the matching directory under {}",
+            hierarchy.root.display()
+        )));
+    }
+    if magic != CGROUP2_SUPER_MAGIC {
+        return Err(usage(format!(
+            "target {shown}: is not a cgroup directory; cgroup v2 is mounted at {}",
+            hierarchy.root.display()
+        )));
+    }
+    Ok(())
+}
+
+/// The cgroup2 mount `canonical` lies under (Cilium's, a private one...),
+/// not only the preferred one: all show the same hierarchy. The deepest
+/// wins.
+fn mount_holding(hierarchy: &Hierarchy, path: &Path, canonical: &Path) -> Result<Cgroup2Mount> {
+    let mounts = hierarchy.mounts.iter().map(|m| Cgroup2Mount {
+        mount_point: fs::canonicalize(&m.mount_point).unwrap_or_else(|_| m.mount_point.clone()),
+        ..m.clone()
+    });
+    mounts
+        .filter(|m| canonical.starts_with(&m.mount_point))
+        .max_by_key(|m| m.mount_point.components().count())
+        .ok_or_else(|| {
+            let points: Vec<PathBuf> = hierarchy
+                .mounts
+                .iter()
+                .map(|m| m.mount_point.clone())
+                .collect();
+            usage(format!(
+                "target {}: is outside the cgroup2 mounts ({})",
+                path.display(),
+                list(&points)
+            ))
+        })
+}
+
+/// The path of cgroup `id` below a mount of the whole hierarchy, when
+/// `mount` shows only part of it (a cgroup namespace's view: depths there
+/// are not the kernel's levels).
+fn below_whole_mount(
+    hierarchy: &Hierarchy,
+    path: &Path,
+    mount: &Cgroup2Mount,
+    id: u64,
+) -> Result<PathBuf> {
+    hierarchy
+        .preferred()
+        .filter(|m| m.whole)
+        .and_then(|m| find_id(&m.mount_point, id))
+        .ok_or_else(|| {
+            usage(format!(
+                "target {}: the cgroup2 mount {} shows only part of the hierarchy \
+                 (a cgroup namespace's view) and no mount of the whole hierarchy holds \
+                 this cgroup; mount the host's cgroup2 (e.g. `mount -t cgroup2 none \
+                 /mnt/cgroup2` from the host's cgroup namespace) and give the path there",
+                path.display(),
+                mount.mount_point.display()
+            ))
+        })
 }
 
 /// The path below `root` of the cgroup whose id (directory inode) is `id`.

@@ -402,83 +402,106 @@ impl Registry {
     pub fn refresh(&mut self) {
         self.last_refresh = Some(Instant::now());
         self.runc_paths.clear();
-        let mut found: Vec<ContainerInfo> = Vec::new();
-        let mut reports = Vec::new();
-        let (connect, request) = (self.sources.connect_timeout, self.sources.request_timeout);
+        let mut got = Gathered::default();
+        let engines = self.ask_engines(&mut got);
+        let kube_answered = self.ask_kube(&mut got);
+        self.read_engine_state(&engines, &mut got);
+        let log_pods = self.read_kubelet_logs(kube_answered, &mut got);
+        self.runc_cgroups = self.read_runc_roots(&mut got.found);
+        let known = merge_by_id(got.found);
+        self.pods = pods_of(&known, log_pods);
+        self.known = known;
+        self.reports = got.reports;
+    }
 
-        let mut engine_answered: Vec<Runtime> = Vec::new();
+    /// The Docker-compatible engines' APIs: the runtimes that answered.
+    fn ask_engines(&mut self, got: &mut Gathered) -> Vec<Runtime> {
+        let (connect, request) = (self.sources.connect_timeout, self.sources.request_timeout);
+        let mut answered = Vec::new();
         for (socket, runtime) in self.sources.engine_sockets.clone() {
             let what = format!("{runtime} API {}", socket.display());
             let status = self.ask(&socket, |rt| {
                 rt.block_on(super::docker::list(&socket, runtime, connect, request))
             });
-            if let Ok(list) = &status {
-                engine_answered.push(runtime);
-                found.extend(list.iter().cloned());
-            }
-            reports.push(report(what, status));
-        }
-        let mut kube_answered = false;
-        #[cfg(feature = "cri")]
-        {
-            if let Some(socket) = self.sources.containerd_socket.clone() {
-                let what = format!("containerd API {}", socket.display());
-                let status = self.ask(&socket, |rt| {
-                    rt.block_on(super::grpc::list_containerd(&socket, connect, request))
-                });
-                if let Ok(list) = &status {
-                    kube_answered = true;
-                    found.extend(list.iter().cloned());
-                }
-                reports.push(report(what, status));
-            }
-            for (socket, runtime) in self.sources.cri_sockets.clone() {
-                let what = format!("{runtime} CRI {}", socket.display());
-                let status = self.ask(&socket, |rt| {
-                    rt.block_on(super::grpc::list_cri(&socket, runtime, connect, request))
-                });
-                if let Ok(list) = &status {
-                    kube_answered = true;
-                    found.extend(list.iter().cloned());
-                }
-                reports.push(report(what, status));
+            if got.add(what, status) {
+                answered.push(runtime);
             }
         }
+        answered
+    }
 
-        let docker_dir = self.sources.docker_state.clone();
-        reports.push(read_state(
+    /// containerd's API and the CRI endpoints: whether any answered.
+    #[cfg(feature = "cri")]
+    fn ask_kube(&mut self, got: &mut Gathered) -> bool {
+        let (connect, request) = (self.sources.connect_timeout, self.sources.request_timeout);
+        let mut answered = false;
+        if let Some(socket) = self.sources.containerd_socket.clone() {
+            let what = format!("containerd API {}", socket.display());
+            let status = self.ask(&socket, |rt| {
+                rt.block_on(super::grpc::list_containerd(&socket, connect, request))
+            });
+            answered |= got.add(what, status);
+        }
+        for (socket, runtime) in self.sources.cri_sockets.clone() {
+            let what = format!("{runtime} CRI {}", socket.display());
+            let status = self.ask(&socket, |rt| {
+                rt.block_on(super::grpc::list_cri(&socket, runtime, connect, request))
+            });
+            answered |= got.add(what, status);
+        }
+        answered
+    }
+
+    /// Built without gRPC: no containerd or CRI endpoint is asked.
+    #[cfg(not(feature = "cri"))]
+    fn ask_kube(&mut self, _got: &mut Gathered) -> bool {
+        false
+    }
+
+    /// Docker's and podman's state on disk, where their daemon did not
+    /// answer.
+    fn read_engine_state(&self, engines_answered: &[Runtime], got: &mut Gathered) {
+        let docker_dir = &self.sources.docker_state;
+        got.reports.push(read_state(
             format!("docker state {}", docker_dir.display()),
-            engine_answered.contains(&Runtime::Docker),
-            &docker_dir,
-            || state::read_docker_state(&docker_dir),
-            &mut found,
+            engines_answered.contains(&Runtime::Docker),
+            docker_dir,
+            || state::read_docker_state(docker_dir),
+            &mut got.found,
         ));
-        let podman_file = self.sources.podman_state.clone();
-        reports.push(read_state(
+        let podman_file = &self.sources.podman_state;
+        got.reports.push(read_state(
             format!("podman state {}", podman_file.display()),
-            engine_answered.contains(&Runtime::Podman),
-            &podman_file,
-            || state::read_podman_state(&podman_file),
-            &mut found,
+            engines_answered.contains(&Runtime::Podman),
+            podman_file,
+            || state::read_podman_state(podman_file),
+            &mut got.found,
         ));
-        let logs = self.sources.kubelet_logs.clone();
-        let mut log_pods = Vec::new();
-        if !logs.as_os_str().is_empty() && !kube_answered && logs.join("pods").is_dir() {
-            match state::read_kubelet_logs(&logs) {
-                Ok((pods, containers)) => {
-                    reports.push(SourceReport {
-                        what: format!("kubelet logs {}", logs.display()),
-                        status: SourceStatus::Listed(containers.len()),
-                    });
-                    found.extend(containers);
-                    log_pods = pods;
-                }
-                Err(e) => reports.push(SourceReport {
-                    what: format!("kubelet logs {}", logs.display()),
-                    status: SourceStatus::Failed(e.to_string()),
-                }),
+    }
+
+    /// The kubelet's pod logs, when no containerd or CRI endpoint
+    /// answered: their containers, and the pods they name.
+    fn read_kubelet_logs(&self, kube_answered: bool, got: &mut Gathered) -> Vec<state::KubePod> {
+        let logs = &self.sources.kubelet_logs;
+        if logs.as_os_str().is_empty() || kube_answered || !logs.join("pods").is_dir() {
+            return Vec::new();
+        }
+        let what = format!("kubelet logs {}", logs.display());
+        match state::read_kubelet_logs(logs) {
+            Ok((pods, containers)) => {
+                got.add(what, Ok(containers));
+                pods
+            }
+            Err(e) => {
+                got.add(what, Err(Some(e.to_string())));
+                Vec::new()
             }
         }
+    }
+
+    /// Plain runc containers in the state roots, and the cgroup v2
+    /// directory (under this hierarchy) each one's state records.
+    fn read_runc_roots(&self, found: &mut Vec<ContainerInfo>) -> HashMap<String, PathBuf> {
         let mut runc_cgroups = HashMap::new();
         for root in &self.sources.runc_roots {
             for (id, v2) in state::read_runc_root(root).unwrap_or_default() {
@@ -488,29 +511,7 @@ impl Registry {
                 found.push(bare(&id, Runtime::Runc));
             }
         }
-        self.runc_cgroups = runc_cgroups;
-
-        let mut known: HashMap<String, ContainerInfo> = HashMap::new();
-        for info in found {
-            match known.get_mut(&info.id) {
-                Some(k) => k.merge(&info),
-                None => {
-                    known.insert(info.id.clone(), info);
-                }
-            }
-        }
-        let mut pods: HashMap<String, (String, String)> = log_pods
-            .into_iter()
-            .map(|p| (p.uid, (p.namespace, p.name)))
-            .collect();
-        for k in known.values() {
-            if let (Some(uid), Some(ns), Some(pod)) = (&k.pod_uid, &k.namespace, &k.pod) {
-                pods.insert(uid.clone(), (ns.clone(), pod.clone()));
-            }
-        }
-        self.known = known;
-        self.pods = pods;
-        self.reports = reports;
+        runc_cgroups
     }
 
     /// Runs one daemon query when its socket exists; `Err(None)` when it
@@ -539,15 +540,62 @@ impl Registry {
     }
 }
 
-fn report(what: String, status: Result<Vec<ContainerInfo>, Option<String>>) -> SourceReport {
-    SourceReport {
-        what,
-        status: match status {
-            Ok(list) => SourceStatus::Listed(list.len()),
+/// What a refresh has found so far, and what each source said.
+#[derive(Default)]
+struct Gathered {
+    found: Vec<ContainerInfo>,
+    reports: Vec<SourceReport>,
+}
+
+impl Gathered {
+    /// Adds one source's answer (`Err(None)`: the source is not there);
+    /// true when it answered.
+    fn add(&mut self, what: String, answer: Result<Vec<ContainerInfo>, Option<String>>) -> bool {
+        let answered = answer.is_ok();
+        let status = match answer {
+            Ok(list) => {
+                let n = list.len();
+                self.found.extend(list);
+                SourceStatus::Listed(n)
+            }
             Err(None) => SourceStatus::Absent,
             Err(Some(e)) => SourceStatus::Failed(e),
-        },
+        };
+        self.reports.push(SourceReport { what, status });
+        answered
     }
+}
+
+/// One entry per container id, with what every source said merged.
+fn merge_by_id(found: Vec<ContainerInfo>) -> HashMap<String, ContainerInfo> {
+    let mut known: HashMap<String, ContainerInfo> = HashMap::new();
+    for info in found {
+        match known.get_mut(&info.id) {
+            Some(k) => k.merge(&info),
+            None => {
+                known.insert(info.id.clone(), info);
+            }
+        }
+    }
+    known
+}
+
+/// Pod UID -> (namespace, name): the kubelet logs' pods, then those the
+/// containers name.
+fn pods_of(
+    known: &HashMap<String, ContainerInfo>,
+    log_pods: Vec<state::KubePod>,
+) -> HashMap<String, (String, String)> {
+    let mut pods: HashMap<String, (String, String)> = log_pods
+        .into_iter()
+        .map(|p| (p.uid, (p.namespace, p.name)))
+        .collect();
+    for k in known.values() {
+        if let (Some(uid), Some(ns), Some(pod)) = (&k.pod_uid, &k.namespace, &k.pod) {
+            pods.insert(uid.clone(), (ns.clone(), pod.clone()));
+        }
+    }
+    pods
 }
 
 /// Reads one on-disk state source unless its daemon already answered.
