@@ -165,96 +165,153 @@ fn read_ring(ring_map: MapHandle, stop: Arc<AtomicBool>, tx: SyncSender<Batch>) 
     }
 }
 
+/// How the program runs, decided before load from the config and the
+/// kernel: what it is told in .rodata (the verifier prunes the rest) and
+/// which of its maps and hooks exist.
+#[derive(Clone, Copy, Debug)]
+struct Mode {
+    /// Bits of the traced calls ([`call_bit`]).
+    calls_traced: u32,
+    include_failed: bool,
+    /// Setns calls from outside the target into its namespaces are marked.
+    watch_entering: bool,
+    exit_only: bool,
+    /// Ring buffer bytes, and the backlog that forces a wakeup.
+    buffer_bytes: u32,
+    features: common::kernel::Features,
+}
+
+impl Mode {
+    fn new(cfg: &Config) -> Self {
+        Self {
+            calls_traced: cfg.calls.iter().map(|&c| call_bit(c)).fold(0, |a, b| a | b),
+            include_failed: cfg.include_failed,
+            watch_entering: !cfg.target.is_host() && cfg.calls.contains(&Call::Setns),
+            exit_only: cfg.exit_only,
+            buffer_bytes: cfg.buffer_bytes,
+            features: common::kernel::effective_features(),
+        }
+    }
+
+    /// Calls that exit without an entry seen count as denied only once
+    /// the threads already inside a call are known (the entry hook
+    /// attached first).
+    fn arms_denied(&self) -> bool {
+        self.include_failed && !self.exit_only
+    }
+
+    /// Writes the mode and `target` into the opened program, and sizes its
+    /// maps.
+    fn configure(&self, open: &mut skel::OpenUnsharesnoopSkel, target: &Target) -> Result<()> {
+        let rodata = common::bpf::mapped(open.maps.rodata_data.as_deref_mut(), ".rodata")?;
+        rodata.include_failed = self.include_failed;
+        rodata.wakeup_bytes = u64::from(self.buffer_bytes / 4);
+        rodata.calls_traced = self.calls_traced;
+        rodata.watch_entering = self.watch_entering;
+        rodata.exit_only = self.exit_only;
+        rodata.task_btf = self.features.task_btf;
+        rodata.task_storage = self.features.task_storage;
+        rodata.compat_syscalls = self.features.compat_syscalls;
+        common::set_target_filter!(rodata, target);
+        open.maps
+            .events
+            .set_max_entries(self.buffer_bytes)
+            .context("sizing the ring buffer")?;
+        // Per-thread calls in flight: task storage, or a thread-id hash
+        // on kernels without it.
+        let task_storage = self.features.task_storage;
+        open.maps
+            .pending
+            .set_autocreate(task_storage)
+            .context("configuring the per-thread state")?;
+        open.maps
+            .pending_by_tid
+            .set_autocreate(!task_storage)
+            .context("configuring the per-thread state")?;
+        Ok(())
+    }
+}
+
+/// Attaches the hooks, exit before entry: an entry seen without its exit
+/// would leave a stale stash; an exit seen without its entry is never
+/// reported before [`arm_denied`] has armed the program.
+fn attach(skel: &UnsharesnoopSkel, exit_only: bool) -> Result<Vec<Link>> {
+    let p = &skel.progs;
+    let mut hooks = vec![
+        (&p.us_thread_exit, "sched_process_exit"),
+        (&p.us_exit, "sys_exit"),
+    ];
+    if !exit_only {
+        hooks.push((&p.us_enter, "sys_enter"));
+    }
+    hooks
+        .into_iter()
+        .map(|(prog, hook)| {
+            prog.attach()
+                .with_context(|| format!("attaching to tp_btf/{hook}"))
+        })
+        .collect()
+}
+
+/// Every entry is seen from now on: marks the threads that may still be
+/// inside a call that began before, then lets exits without an entry
+/// count as denied.
+fn arm_denied(skel: &mut UnsharesnoopSkel) -> Result<()> {
+    for tid in crate::inflight::uncertain_threads() {
+        // Full map: that thread is simply not marked (rare, and only
+        // its first such exit).
+        let _ = skel.maps.uncertain.update(
+            common::bpf::as_bytes(&tid),
+            &[1u8],
+            libbpf_rs::MapFlags::ANY,
+        );
+    }
+    let bss = common::bpf::mapped(skel.maps.bss_data.as_deref_mut(), ".bss")?;
+    // SAFETY: `armed` lives in the mmap'd .bss the programs read; a
+    // volatile store makes it visible to them.
+    unsafe { std::ptr::write_volatile(&mut bss.armed, 1) };
+    Ok(())
+}
+
+/// The reader thread over the program's ring buffer: its stop flag, its
+/// handle, and the batches it hands on.
+type Reader = (Arc<AtomicBool>, JoinHandle<Result<()>>, Receiver<Batch>);
+
+fn start_reader(skel: &UnsharesnoopSkel) -> Result<Reader> {
+    let ring_map = MapHandle::try_from(&skel.maps.events).context("opening the ring buffer")?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let (tx, batches) = mpsc::sync_channel(1);
+    let reader = {
+        let stop = Arc::clone(&stop);
+        std::thread::Builder::new()
+            .name("ringbuf-reader".into())
+            .spawn(move || read_ring(ring_map, stop, tx))
+            .context("starting the ring-buffer reader thread")?
+    };
+    Ok((stop, reader, batches))
+}
+
 impl<'obj> Collector<'obj> {
     /// Opens, configures, loads and attaches the BPF program, and starts
     /// reading its ring buffer.
     pub fn start(open_object: &'obj mut MaybeUninit<OpenObject>, cfg: &Config) -> Result<Self> {
-        let traced = |c: Call| cfg.calls.contains(&c);
-        let features = common::kernel::effective_features();
-        let watch_entering = !cfg.target.is_host() && traced(Call::Setns);
+        let mode = Mode::new(cfg);
         let builder = UnsharesnoopSkelBuilder::default();
         let mut skel = common::bpf::open_and_load(builder, open_object, |open| {
-            let rodata = common::bpf::mapped(open.maps.rodata_data.as_deref_mut(), ".rodata")?;
-            rodata.include_failed = cfg.include_failed;
-            rodata.wakeup_bytes = u64::from(cfg.buffer_bytes / 4);
-            rodata.calls_traced = cfg.calls.iter().map(|&c| call_bit(c)).fold(0, |a, b| a | b);
-            rodata.watch_entering = watch_entering;
-            rodata.exit_only = cfg.exit_only;
-            rodata.task_btf = features.task_btf;
-            rodata.task_storage = features.task_storage;
-            rodata.compat_syscalls = features.compat_syscalls;
-            common::set_target_filter!(rodata, cfg.target);
-            open.maps
-                .events
-                .set_max_entries(cfg.buffer_bytes)
-                .context("sizing the ring buffer")?;
-            // Per-thread calls in flight: task storage, or a thread-id hash
-            // on kernels without it.
-            open.maps
-                .pending
-                .set_autocreate(features.task_storage)
-                .context("configuring the per-thread state")?;
-            open.maps
-                .pending_by_tid
-                .set_autocreate(!features.task_storage)
-                .context("configuring the per-thread state")?;
-            Ok(())
+            mode.configure(open, cfg.target)
         })?;
-
-        // Exit before entry: an entry seen without its exit would leave a
-        // stale stash; an exit seen without its entry is never reported
-        // before the scan below has armed the program.
-        let p = &skel.progs;
-        let mut links = Vec::with_capacity(3);
-        let mut hooks = vec![
-            (&p.us_thread_exit, "sched_process_exit"),
-            (&p.us_exit, "sys_exit"),
-        ];
-        if !cfg.exit_only {
-            hooks.push((&p.us_enter, "sys_enter"));
+        let links = attach(&skel, mode.exit_only)?;
+        if mode.arms_denied() {
+            arm_denied(&mut skel)?;
         }
-        for (prog, hook) in hooks {
-            links.push(
-                prog.attach()
-                    .with_context(|| format!("attaching to tp_btf/{hook}"))?,
-            );
-        }
-        // Every entry is seen from now on; find the threads that may still
-        // be inside a call that began before, then let exits without an
-        // entry count as denied.
-        if cfg.include_failed && !cfg.exit_only {
-            for tid in crate::inflight::uncertain_threads() {
-                // Full map: that thread is simply not marked (rare, and only
-                // its first such exit).
-                let _ = skel.maps.uncertain.update(
-                    common::bpf::as_bytes(&tid),
-                    &[1u8],
-                    libbpf_rs::MapFlags::ANY,
-                );
-            }
-            let bss = common::bpf::mapped(skel.maps.bss_data.as_deref_mut(), ".bss")?;
-            // SAFETY: `armed` lives in the mmap'd .bss the programs read; a
-            // volatile store makes it visible to them.
-            unsafe { std::ptr::write_volatile(&mut bss.armed, 1) };
-        }
-        let entering = if watch_entering {
+        let entering = if mode.watch_entering {
             let mut ns = TargetNamespaces::new(cfg.target);
             ns.refresh(&skel.maps.watched_ns, true)?;
             Some(ns)
         } else {
             None
         };
-
-        let ring_map = MapHandle::try_from(&skel.maps.events).context("opening the ring buffer")?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let (tx, batches) = mpsc::sync_channel(1);
-        let reader = {
-            let stop = Arc::clone(&stop);
-            std::thread::Builder::new()
-                .name("ringbuf-reader".into())
-                .spawn(move || read_ring(ring_map, stop, tx))
-                .context("starting the ring-buffer reader thread")?
-        };
+        let (stop, reader, batches) = start_reader(&skel)?;
         Ok(Self {
             links,
             stop,
