@@ -1,6 +1,7 @@
 //! Shared by every contrace tool: resolving container targets to cgroup v2
-//! ids, naming syscalls and errnos, the signal-aware run loop, preflight
-//! checks, BPF plumbing, and table/NDJSON output.
+//! ids, naming syscalls and errnos, the signal-aware run loop and the
+//! driver that runs a tool's collector into its sink, preflight checks,
+//! BPF plumbing, and table/NDJSON output.
 
 pub mod args;
 pub mod bpf;
