@@ -25,7 +25,7 @@ root_test!(drops_are_warned_about_with_the_size_the_maps_got, {
     let runs: [(&str, Vec<&str>); 3] = [
         // constat's own collector, every cgroup of the host.
         ("constat", vec!["--max-entries", &small]),
-        // syscount's collector run by constat (-P: keyed by process).
+        // The engine in syscount's -P mode, run by constat (keyed by process).
         (
             "constat",
             vec![
@@ -61,7 +61,9 @@ root_test!(drops_are_warned_about_with_the_size_the_maps_got, {
         run_workload(Some(&child), &["--no-wait", "distinct", SYSCALLS, "1"]);
     }
     let mut args = vec!["--no-wait"];
-    args.extend(std::iter::repeat_n(["clone", "0"], FORKS).flatten());
+    // Each child makes one call of its own: one key each with -P (a
+    // fork's return in the child is no call).
+    args.extend(std::iter::repeat_n("fork-call", FORKS));
     run_workload(Some(&parent.path), &args);
     for ((tool, args), running) in runs.iter().zip(tools) {
         let done = running.stop();
@@ -85,21 +87,16 @@ root_test!(drops_are_warned_about_with_the_size_the_maps_got, {
 
 root_test!(two_collectors_in_one_process_keep_their_own_sizes, {
     let host = Target::host();
-    let filters = syscount::Filters {
-        target: &host,
-        failures: false,
-        errno: None,
-        syscalls: None,
-    };
-    let by_cgroup = syscount::Mode {
+    let filters = engine::Filters::all(&host);
+    let by_cgroup = engine::Mode {
         by_cgroup: true,
-        ..syscount::Mode::default()
+        ..engine::Mode::default()
     };
     let small = Sizing {
         max_entries: Some(SMALL),
     };
     let mut o1 = MaybeUninit::uninit();
-    let mut sized = syscount::Collector::start(&mut o1, &filters, by_cgroup, small)
+    let mut sized = engine::Collector::start(&mut o1, &filters, by_cgroup, small)
         .expect("syscount --by-cgroup");
     // Started after the small one, sized from the host.
     let mut o2 = MaybeUninit::uninit();
@@ -107,7 +104,7 @@ root_test!(two_collectors_in_one_process_keep_their_own_sizes, {
         constat::Collector::start(&mut o2, &host, Sizing::default()).expect("constat host-wide");
     // Per syscall only: no keyed hash, whatever the sizing.
     let mut o3 = MaybeUninit::uninit();
-    let mut plain = syscount::Collector::start(&mut o3, &filters, syscount::Mode::default(), small)
+    let mut plain = engine::Collector::start(&mut o3, &filters, engine::Mode::default(), small)
         .expect("syscount");
 
     let held = Some(MapSize {

@@ -12,6 +12,7 @@
 //!   setns PID NSTYPE       setns(2) into /proc/PID/ns/<NSTYPE> (net, uts, ...)
 //!   clone3 FLAGS           clone3(2) with those flags; the child exits at once
 //!   clone FLAGS            clone(2) with FLAGS|SIGCHLD; the child exits at once
+//!   fork-call              fork(2) a child that makes one getppid, then exits
 //!   bench-unshare N        N unshare(0) calls, prints ns_per_call
 //!   write-direct PATH B    O_DIRECT write of B bytes (multiple of 4096)
 //!   read-direct PATH B     O_DIRECT read of B bytes
@@ -432,6 +433,24 @@ fn main() {
                 }
                 println!("clone3 {}", raw_syscall_result(r));
                 2
+            }
+            "fork-call" => {
+                // SAFETY: fork without threads in this process; the child
+                // only makes one syscall and calls _exit.
+                let r = unsafe { libc::fork() };
+                if r == 0 {
+                    // SAFETY: child: one raw call, then leave at once.
+                    unsafe {
+                        libc::syscall(libc::SYS_getppid);
+                        libc::_exit(0)
+                    };
+                }
+                if r > 0 {
+                    // SAFETY: reap our child.
+                    unsafe { libc::waitpid(r, std::ptr::null_mut(), 0) };
+                }
+                println!("fork-call {}", raw_syscall_result(r as libc::c_long));
+                1
             }
             "clone" => {
                 let flags = num(a1, "flags") | libc::SIGCHLD as u64;

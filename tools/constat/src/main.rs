@@ -97,19 +97,19 @@ enum View {
     Cgroups,
     /// One row per syscall (and cgroup, host-wide with --by-syscall).
     Syscalls,
-    /// -P, --errno, --histogram: syscount's collector and report.
-    Syscount(syscount::Mode),
+    /// -P, --errno, --histogram: syscount's report over the engine.
+    Syscount(engine::Mode),
 }
 
 fn view(args: &Args, sort: SortKey) -> View {
     if args.by_process || args.errno || args.histogram {
-        return View::Syscount(syscount::Mode {
+        return View::Syscount(engine::Mode {
             by_process: args.by_process,
             by_errno: args.errno,
             histogram: args.histogram,
             latency: sort == SortKey::Time,
             timed: args.histogram || sort == SortKey::Time,
-            ..syscount::Mode::default()
+            ..engine::Mode::default()
         });
     }
     let host_wide = args.target.target.is_none() && args.pid.is_none();
@@ -221,8 +221,11 @@ impl Context<'_> {
             recorder: Recorder::open(self.args.replay.record.as_deref())?,
         };
         let wanted = |r: &Row| {
-            self.syscalls
-                .is_none_or(|nrs| r.call.native_nr().is_some_and(|n| nrs.contains(&n)))
+            self.syscalls.is_none_or(|nrs| {
+                r.call()
+                    .and_then(|c| c.native_nr())
+                    .is_some_and(|n| nrs.contains(&n))
+            })
         };
         let render = |last: bool| -> Result<()> {
             let Sample { mut data, health } = if last {
@@ -251,14 +254,14 @@ impl Context<'_> {
         Ok(ExitCode::SUCCESS)
     }
 
-    /// -P, --errno, --histogram: syscount's collector and report, with
+    /// -P, --errno, --histogram: syscount's report over the engine. with
     /// constat's target, --syscall and -T.
     fn run_syscount(
         &self,
-        mode: syscount::Mode,
+        mode: engine::Mode,
         names: &mut common::identity::Identities,
     ) -> Result<ExitCode> {
-        let filters = syscount::Filters {
+        let filters = engine::Filters {
             target: self.target,
             failures: false,
             errno: None,
@@ -266,7 +269,7 @@ impl Context<'_> {
         };
         let mut open_object = std::mem::MaybeUninit::uninit();
         let mut collector =
-            syscount::Collector::start(&mut open_object, &filters, mode, self.args.maps.sizing())?;
+            engine::Collector::start(&mut open_object, &filters, mode, self.args.maps.sizing())?;
         if let Some(cg) = self.target.describe_cgroup() {
             output::status(&format!("Tracing {cg}"));
         }
@@ -434,7 +437,11 @@ fn run_live(args: &Args, sort: SortKey) -> Result<ExitCode> {
     let drain = |model: &mut Model| -> Result<()> {
         let Sample { mut data, health } = collector.drain()?;
         if let Some(nrs) = &syscalls {
-            data.retain(|r| r.call.native_nr().is_some_and(|n| nrs.contains(&n)));
+            data.retain(|r| {
+                r.call()
+                    .and_then(|c| c.native_nr())
+                    .is_some_and(|n| nrs.contains(&n))
+            });
         }
         if let Some(rec) = &mut recorder {
             let sample = Sample {

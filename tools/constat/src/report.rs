@@ -95,12 +95,16 @@ pub const VIEW_SYSCALLS: &str = "syscalls";
 pub const VIEW_CGROUP_SYSCALLS: &str = "cgroup-syscalls";
 pub const VIEW_CGROUPS: &str = "cgroups";
 
-/// The most common errno (ties: the lower number) and how many others.
+/// The most common errno a process saw (ties: the lower number) and how
+/// many others; restart codes are no failure the process saw.
 fn most_common(errnos: &BTreeMap<i32, u64>) -> Option<(i32, usize)> {
-    let (&top, _) = errnos
-        .iter()
-        .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))?;
-    Some((top, errnos.len() - 1))
+    let seen = || {
+        errnos
+            .iter()
+            .filter(|(&e, _)| !common::errno::is_restart(e))
+    };
+    let (&top, _) = seen().max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))?;
+    Some((top, seen().count() - 1))
 }
 
 /// One report: what `--output json` prints as one line (and `--replay`
@@ -119,10 +123,10 @@ pub struct Report {
 
 fn sort_rows(rows: &mut [Row], key: SortKey) {
     match key {
-        SortKey::Count => rows.sort_by(|a, b| b.count.cmp(&a.count).then(a.call.cmp(&b.call))),
-        SortKey::Time => rows.sort_by(|a, b| b.total_ns.cmp(&a.total_ns).then(a.call.cmp(&b.call))),
+        SortKey::Count => rows.sort_by(|a, b| b.count.cmp(&a.count).then(a.key.cmp(&b.key))),
+        SortKey::Time => rows.sort_by(|a, b| b.total_ns.cmp(&a.total_ns).then(a.key.cmp(&b.key))),
         SortKey::Errors => rows.sort_by(|a, b| b.errors.cmp(&a.errors).then(b.count.cmp(&a.count))),
-        SortKey::Name => rows.sort_by_key(|r| r.call.label()),
+        SortKey::Name => rows.sort_by_key(|r| r.call().map(|c| c.label())),
     }
 }
 
@@ -186,13 +190,15 @@ impl Report {
             .into_iter()
             .map(|r| {
                 let top = most_common(&r.errnos);
+                // constat's mode keys rows by syscall.
+                let call = r.call().unwrap_or_default();
                 JsonRow {
                     cgroup: r.cgroup_id.map(|id| names.cgroup_path(id)),
                     cgroup_id: r.cgroup_id,
                     container: r.cgroup_id.map(|id| names.container(id)),
-                    syscall: r.call.name().into_owned(),
-                    nr: r.call.nr,
-                    compat: r.call.compat,
+                    syscall: call.name().into_owned(),
+                    nr: call.nr,
+                    compat: call.compat,
                     count: r.count,
                     errors: r.errors,
                     denied: r.denied,
@@ -242,7 +248,11 @@ impl JsonRow {
     pub fn errno_cell(&self) -> String {
         match &self.errno {
             None => String::new(),
-            Some(e) => cell(e.clone(), self.errnos.len().saturating_sub(1)),
+            Some(e) => {
+                // Restart codes (ERESTART...) are named, not failures seen.
+                let seen = self.errnos.keys().filter(|k| !k.starts_with("ERESTART"));
+                cell(e.clone(), seen.count().saturating_sub(1))
+            }
         }
     }
 

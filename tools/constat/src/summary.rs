@@ -22,31 +22,6 @@ use crate::cells::{ms, pct};
 use crate::collect::Row;
 use crate::report::SortKey;
 
-/// The counts of one (cgroup, syscall) the summary needs.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Counts {
-    pub cgroup_id: u64,
-    pub call: Call,
-    pub count: u64,
-    pub errors: u64,
-    /// Calls a seccomp filter refused before they ran.
-    pub denied: u64,
-    pub total_ns: u64,
-}
-
-impl From<&Row> for Counts {
-    fn from(r: &Row) -> Self {
-        Self {
-            cgroup_id: r.cgroup_id.unwrap_or(0),
-            call: r.call,
-            count: r.count,
-            errors: r.errors,
-            denied: r.denied,
-            total_ns: r.total_ns,
-        }
-    }
-}
-
 /// The syscall that stands out in a cgroup, under the summary's sort key.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Busiest {
@@ -121,28 +96,31 @@ impl Summary {
     /// Folds per-(cgroup, syscall) counts into one row per cgroup, sorted
     /// by `sort` (the busiest syscall too), the first `top` kept.
     pub fn build(
-        counts: impl IntoIterator<Item = Counts>,
+        rows: &[Row],
         sort: SortKey,
         top: Option<usize>,
         names: &mut dyn Resolver,
     ) -> Self {
-        let mut by_cgroup: HashMap<u64, Vec<Counts>> = HashMap::new();
-        for c in counts.into_iter().filter(|c| c.count > 0) {
-            by_cgroup.entry(c.cgroup_id).or_default().push(c);
+        let mut by_cgroup: HashMap<u64, Vec<&Row>> = HashMap::new();
+        for r in rows.iter().filter(|r| r.count > 0) {
+            by_cgroup
+                .entry(r.cgroup_id.unwrap_or(0))
+                .or_default()
+                .push(r);
         }
         let mut total = SummaryTotals {
             cgroups: by_cgroup.len(),
             ..SummaryTotals::default()
         };
-        let mut rows: Vec<(u64, Vec<Counts>)> = by_cgroup.into_iter().collect();
-        let sum = |v: &[Counts], f: fn(&Counts) -> u64| v.iter().map(f).sum::<u64>();
+        let mut rows: Vec<(u64, Vec<&Row>)> = by_cgroup.into_iter().collect();
+        let sum = |v: &[&Row], f: fn(&Row) -> u64| v.iter().map(|r| f(r)).sum::<u64>();
         for (_, v) in &rows {
             total.count += sum(v, |c| c.count);
             total.errors += sum(v, |c| c.errors);
             total.denied += sum(v, |c| c.denied);
             total.elapsed_ns += sum(v, |c| c.total_ns);
         }
-        let rank = |v: &[Counts]| {
+        let rank = |v: &[&Row]| {
             weight(
                 sort,
                 sum(v, |c| c.count),
@@ -162,15 +140,19 @@ impl Summary {
                     .max_by(|a, b| {
                         weight(sort, a.count, a.errors, a.total_ns)
                             .cmp(&weight(sort, b.count, b.errors, b.total_ns))
-                            .then(b.call.cmp(&a.call))
+                            .then(b.key.cmp(&a.key))
                     })
-                    .map(|c| Busiest {
-                        syscall: c.call.name().into_owned(),
-                        nr: c.call.nr,
-                        compat: c.call.compat,
-                        count: c.count,
-                        errors: c.errors,
-                        elapsed_ns: c.total_ns,
+                    .map(|c| {
+                        // constat's mode keys rows by syscall.
+                        let call = c.call().unwrap_or_default();
+                        Busiest {
+                            syscall: call.name().into_owned(),
+                            nr: call.nr,
+                            compat: call.compat,
+                            count: c.count,
+                            errors: c.errors,
+                            elapsed_ns: c.total_ns,
+                        }
                     });
                 CgroupSummary {
                     cgroup: names.cgroup_path(id),
@@ -227,7 +209,7 @@ impl SummaryReport {
         last: bool,
     ) -> Self {
         let Sample { data, health } = sample;
-        let summary = Summary::build(data.iter().map(Counts::from), sort, top, names);
+        let summary = Summary::build(&data, sort, top, names);
         Self {
             meta: ReportMeta::new(&health, last, target),
             view: crate::report::VIEW_CGROUPS.to_string(),
@@ -322,14 +304,14 @@ mod tests {
         }
     }
 
-    fn c(cgroup_id: u64, nr: u32, count: u64, errors: u64, total_ns: u64) -> Counts {
-        Counts {
-            cgroup_id,
-            call: Call::native(nr),
+    fn c(cgroup_id: u64, nr: u32, count: u64, errors: u64, total_ns: u64) -> Row {
+        Row {
+            cgroup_id: Some(cgroup_id),
+            key: engine::Key::Syscall(Call::native(nr)),
             count,
             errors,
             total_ns,
-            ..Counts::default()
+            ..Row::default()
         }
     }
 
@@ -341,7 +323,7 @@ mod tests {
             c(2, 0, 5, 5, 9000),
             c(3, 39, 0, 0, 0),
         ];
-        let s = Summary::build(counts.clone(), SortKey::Count, None, &mut Names);
+        let s = Summary::build(&counts, SortKey::Count, None, &mut Names);
         assert_eq!(s.cgroups.len(), 2, "empty rows are no cgroup");
         assert_eq!(s.total.cgroups, 2);
         assert_eq!((s.total.count, s.total.errors), (45, 7));
@@ -353,12 +335,12 @@ mod tests {
         );
         assert_eq!(first.busiest.as_ref().unwrap().syscall, "write");
 
-        let s = Summary::build(counts.clone(), SortKey::Time, Some(1), &mut Names);
+        let s = Summary::build(&counts, SortKey::Time, Some(1), &mut Names);
         assert_eq!(s.cgroups.len(), 1);
         assert_eq!(s.cgroups[0].cgroup_id, 2);
         assert_eq!(s.total.count, 45, "totals cover the rows cut by top");
 
-        let s = Summary::build(counts, SortKey::Time, None, &mut Names);
+        let s = Summary::build(&counts, SortKey::Time, None, &mut Names);
         assert_eq!(s.cgroups[1].busiest.as_ref().unwrap().syscall, "read");
     }
 }

@@ -7,7 +7,7 @@ use common::docs::{Entry, Example, Page, Section, Table};
 pub const PAGE: Page = Page {
     description: "\
 One process per node that keeps the contrace collectors attached and serves their \
-counts per cgroup and container to Prometheus: syscount's collector keyed per \
+counts per cgroup and container to Prometheus: the syscall engine keyed per \
 (cgroup, syscall, errno) on the syscall exit hook alone (the cheapest exact \
 always-on setting; `--latency` or `--denied` add the entry hook), unsharesnoop's for namespace \
 changes, and conbiograph's per-cgroup block I/O. Every drained \

@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use crate::collect::HIST_SLOTS;
+use engine::HIST_SLOTS;
 
 /// Width of the bar of the fullest bucket.
 const BAR: u64 = 40;

@@ -16,7 +16,8 @@ use common::output;
 use common::runloop::{RunLoop, SIGNAL_STATUS};
 use common::sink::{Printer, Sink};
 
-use syscount::{Collector, Filters, Mode, Report};
+use engine::{Collector, Filters, Mode};
+use syscount::Report;
 
 /// Summarize syscall counts and latencies, of the whole host, a container
 /// (cgroup v2) or a process. Accepts libbpf-tools syscount's flags.
@@ -152,6 +153,7 @@ fn run(args: Args) -> Result<ExitCode> {
         denied: args.denied,
         histogram: args.histogram,
         millis: args.milliseconds,
+        ..Mode::default()
     };
     let Startup {
         target,

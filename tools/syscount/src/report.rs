@@ -12,15 +12,15 @@ use common::sink::Render;
 use common::target::Target;
 use serde::Serialize;
 
-use crate::collect::{Counts, Mode, Row};
+use engine::{Counts, Key, Mode, Row};
+
 use crate::hist;
-use common::syscalls::Call;
 
 /// One syscall (or process) of one cgroup, errnos folded together.
 #[derive(Debug, Default)]
 struct Entry {
     cgroup_id: Option<u64>,
-    id: u32,
+    key: Key,
     count: u64,
     total_ns: u64,
     denied: u64,
@@ -106,18 +106,19 @@ pub struct Report {
 
 /// Folds errno-split rows into one entry per (cgroup, syscall or process).
 fn fold(rows: Vec<Row>) -> Vec<Entry> {
-    let mut by_key: HashMap<(Option<u64>, u32), Entry> = HashMap::new();
+    let mut by_key: HashMap<(Option<u64>, Key), Entry> = HashMap::new();
     for r in rows {
-        let e = by_key.entry((r.cgroup_id, r.id)).or_insert_with(|| Entry {
+        let e = by_key.entry((r.cgroup_id, r.key)).or_insert_with(|| Entry {
             cgroup_id: r.cgroup_id,
-            id: r.id,
+            key: r.key,
             ..Entry::default()
         });
         e.count += r.count;
         e.total_ns += r.total_ns;
         e.denied += r.denied;
+        e.errors += r.errors;
         if r.err != 0 {
-            e.errors += r.count;
+            // Restart codes are named, but are no failure the process saw.
             *e.errnos.entry(r.err).or_default() += r.count;
         }
         if e.comm.is_empty() {
@@ -139,7 +140,7 @@ fn sort(entries: &mut [Entry], mode: Mode) {
         };
         primary
             .then(a.cgroup_id.cmp(&b.cgroup_id))
-            .then(a.id.cmp(&b.id))
+            .then(a.key.cmp(&b.key))
     });
 }
 
@@ -153,11 +154,7 @@ impl Report {
         last: bool,
     ) -> Self {
         let Sample { data, health } = sample;
-        let native_slots = data.native_slots;
-        let call = |slot| Call::from_slot(slot, native_slots);
-        let Counts {
-            rows, mut hists, ..
-        } = data;
+        let Counts { rows, mut hists } = data;
         let mut entries = fold(rows);
         let total_count = entries.iter().map(|e| e.count).sum();
         sort(&mut entries, mode);
@@ -169,9 +166,14 @@ impl Report {
                 let cgroup = e.cgroup_id.map(|id| names.cgroup_path(id));
                 let shown_as = e.cgroup_id.map(|id| names.display_name(id));
                 let slots = if mode.histogram {
-                    hists.remove(&(e.cgroup_id, e.id)).unwrap_or_default()
+                    hists.remove(&(e.cgroup_id, e.key)).unwrap_or_default()
                 } else {
                     Vec::new()
+                };
+                let call = e.key.call();
+                let pid = match e.key {
+                    Key::Process(pid) => Some(pid),
+                    Key::Syscall(_) => None,
                 };
                 JsonRow {
                     display_cgroup: shown_as
@@ -181,11 +183,11 @@ impl Report {
                     cgroup,
                     cgroup_id: e.cgroup_id,
                     container: e.cgroup_id.map(|id| names.container(id)),
-                    syscall: (!mode.by_process).then(|| call(e.id).name().into_owned()),
-                    nr: (!mode.by_process).then_some(call(e.id).nr),
-                    compat: (!mode.by_process).then_some(call(e.id).compat),
-                    display_call: call(e.id).label(),
-                    pid: mode.by_process.then_some(e.id),
+                    syscall: call.map(|c| c.name().into_owned()),
+                    nr: call.map(|c| c.nr),
+                    compat: call.map(|c| c.compat),
+                    display_call: call.map(|c| c.label()).unwrap_or_default(),
+                    pid,
                     comm: mode.by_process.then(|| common::escape::lossy(&e.comm)),
                     display_comm: common::escape::for_terminal(&e.comm),
                     count: e.count,
@@ -362,11 +364,19 @@ impl Report {
 mod tests {
     use super::*;
 
-    fn row(id: u32, err: i32, count: u64, total_ns: u64) -> Row {
+    fn key(nr: u32) -> Key {
+        Key::Syscall(common::syscalls::Call::native(nr))
+    }
+
+    /// A row as the engine splits them by errno (errors: all its calls
+    /// failed, unless `err` is a restart code).
+    fn row(nr: u32, err: i32, count: u64, total_ns: u64) -> Row {
+        let failed = err != 0 && !common::errno::is_restart(err);
         Row {
-            id,
+            key: key(nr),
             err,
             count,
+            errors: if failed { count } else { 0 },
             total_ns,
             ..Row::default()
         }
@@ -378,11 +388,14 @@ mod tests {
             row(2, 0, 5, 10),
             row(2, 2, 3, 1),
             row(2, 13, 1, 1),
+            row(2, 512, 2, 1),
             row(0, 0, 7, 50),
         ]);
         sort(&mut e, Mode::default());
-        assert_eq!((e[0].id, e[0].count), (2, 9));
+        assert_eq!((e[0].key, e[0].count), (key(2), 11));
+        // ERESTARTSYS is named in the breakdown, not counted as a failure.
         assert_eq!(e[0].errors, 4);
+        assert_eq!(e[0].errnos.get(&512), Some(&2));
         assert_eq!(e[0].errnos.get(&2), Some(&3));
         sort(
             &mut e,
@@ -391,7 +404,7 @@ mod tests {
                 ..Mode::default()
             },
         );
-        assert_eq!(e[0].id, 0);
+        assert_eq!(e[0].key, key(0));
         sort(
             &mut e,
             Mode {
@@ -399,6 +412,6 @@ mod tests {
                 ..Mode::default()
             },
         );
-        assert_eq!(e[0].id, 2);
+        assert_eq!(e[0].key, key(2));
     }
 }

@@ -22,7 +22,7 @@ use common::terminal::{self, FullScreen};
 
 use crate::collect::Row;
 use crate::report::{Report, SortKey, VIEW_CGROUP_SYSCALLS};
-use crate::summary::{Busiest, CgroupSummary, Counts, Summary, SummaryReport};
+use crate::summary::{Busiest, CgroupSummary, Summary, SummaryReport};
 use model::{Action, CgroupCounts, Interval, Model, SyscallCounts};
 
 /// Longest wait for a key before looking for a stop (signal, `-d`).
@@ -36,14 +36,14 @@ pub fn interval_from_rows(
     dropped: u64,
     names: &mut dyn Resolver,
 ) -> Interval {
-    let summary = Summary::build(rows.iter().map(Counts::from), SortKey::Count, None, names);
+    let summary = Summary::build(rows, SortKey::Count, None, names);
     let mut by_cgroup: HashMap<u64, Vec<SyscallCounts>> = HashMap::new();
     for r in rows.iter().filter(|r| r.count > 0) {
         by_cgroup
             .entry(r.cgroup_id.unwrap_or(0))
             .or_default()
             .push(SyscallCounts {
-                name: r.call.label(),
+                name: r.call().map(|c| c.label()).unwrap_or_default(),
                 count: r.count,
                 errors: r.errors,
                 denied: r.denied,

@@ -1,4 +1,4 @@
-//! Syscall counts from syscount's collector, keyed per (cgroup, syscall,
+//! Syscall counts from the syscall engine, keyed per (cgroup, syscall,
 //! errno) in the kernel.
 //!
 //! Default: the exit hook alone (the cheapest exact way: the number comes
@@ -14,8 +14,8 @@ use anyhow::Result;
 use common::collector::Aggregator;
 use common::mapsize::Sizing;
 use common::target::Target;
+use engine::{Collector, Counts, Filters, Mode};
 use libbpf_rs::OpenObject;
-use syscount::{Collector, Counts, Filters, Mode};
 
 use super::{Deltas, Source, SyscallDelta};
 
@@ -24,7 +24,7 @@ pub struct Syscalls<'obj> {
 }
 
 impl<'obj> Syscalls<'obj> {
-    /// Loads and attaches syscount's program for every cgroup of the host,
+    /// Loads and attaches the syscall engine for every cgroup of the host,
     /// its hashes sized by `sizing` (`--max-entries`, or from the host).
     pub fn start(
         object: &'obj mut MaybeUninit<OpenObject>,
@@ -33,12 +33,7 @@ impl<'obj> Syscalls<'obj> {
         sizing: Sizing,
     ) -> Result<Self> {
         let target = Target::host();
-        let filters = Filters {
-            target: &target,
-            failures: false,
-            errno: None,
-            syscalls: None,
-        };
+        let filters = Filters::all(&target);
         let mode = Mode {
             by_cgroup: true,
             by_errno: true,
@@ -54,25 +49,21 @@ impl<'obj> Syscalls<'obj> {
 }
 
 /// Adds one drain's rows to `out`: a row is (cgroup, syscall, errno), errno
-/// 0 for calls that succeeded.
+/// 0 for calls that succeeded. Restart codes are tallied under their names
+/// but are no errors (the process never sees them).
 fn add(counts: &Counts, out: &mut Deltas) {
     for row in &counts.rows {
-        let Some(cgroup) = row.cgroup_id else {
+        let (Some(cgroup), Some(call)) = (row.cgroup_id, row.call()) else {
             continue;
         };
         let delta = out.cgroup(cgroup);
-        let failed = row.err != 0;
-        delta
-            .syscalls
-            .entry(counts.call(row.id))
-            .or_default()
-            .add(&SyscallDelta {
-                calls: row.count,
-                errors: if failed { row.count } else { 0 },
-                denied: row.denied,
-                ns: row.total_ns,
-            });
-        if failed {
+        delta.syscalls.entry(call).or_default().add(&SyscallDelta {
+            calls: row.count,
+            errors: row.errors,
+            denied: row.denied,
+            ns: row.total_ns,
+        });
+        if row.err != 0 {
             *delta.errnos.entry(row.err).or_default() += row.count;
         }
     }
@@ -102,15 +93,22 @@ impl Source for Syscalls<'_> {
 mod tests {
     use super::*;
     use common::syscalls::Call;
-    use syscount::Row;
+    use engine::{Key, Row};
 
     #[test]
     fn rows_split_into_calls_errors_and_errnos() {
-        let row = |cg, id, err, count| Row {
+        // As the engine splits them: a row with an errno failed, unless
+        // the errno is a restart code.
+        let row = |cg, slot, err: i32, count| Row {
             cgroup_id: Some(cg),
-            id,
+            key: Key::Syscall(Call::from_slot(slot, 512)),
             err,
             count,
+            errors: if err != 0 && !common::errno::is_restart(err) {
+                count
+            } else {
+                0
+            },
             ..Row::default()
         };
         // Slots from 512 on are 32-bit calls: 512 + 64 is i386 getppid.
@@ -123,8 +121,8 @@ mod tests {
                 denied,
                 row(7, 110, 0, 1234),
                 row(7, 512 + 64, 0, 9),
+                row(7, 0, 512, 4),
             ],
-            native_slots: 512,
             ..Counts::default()
         };
         let mut out = Deltas::default();
@@ -141,5 +139,7 @@ mod tests {
         assert_eq!(cg.syscalls[&compat].calls, 9);
         assert_eq!(cg.errnos[&2], 17);
         assert_eq!(cg.errnos[&1], 3);
+        assert_eq!(cg.errnos[&512], 4, "ERESTARTSYS is named");
+        assert_eq!(cg.syscalls[&Call::native(0)].errors, 0, "but no error");
     }
 }

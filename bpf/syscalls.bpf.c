@@ -1,0 +1,383 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The syscall engine: one program counts syscalls for constat, syscount and
+ * contrace-exporter, aggregated in the kernel. Each tool configures it in
+ * .rodata before load and the verifier prunes what the tool does not use.
+ *
+ * Hooks:
+ *  - tp_btf/sys_exit always. Alone (count-only), the syscall number comes
+ *    from the saved registers (orig_ax / syscallno), so no entry hook is
+ *    needed; filters that need no memory run first, and the task is fetched
+ *    only when a filter or key needs it, or to tell 32-bit calls apart
+ *    (syscall_slots.h).
+ *  - tp_btf/sys_enter when time is measured or denied calls are told apart:
+ *    it keeps the call in flight (and its start time) per thread. A watched
+ *    thread leaving a call it never entered was stopped before sys_enter by
+ *    a seccomp filter: counted as denied (syscall_start.h).
+ *
+ * Calls, not returns, in every mode: the clone family returns twice (the
+ * child's return is 0 and is skipped), rt_sigreturn leaves with no number
+ * (counted by the entry's slot, or count-only as rt_sigreturn: the only
+ * call that clears its own number), calls that never return (exit,
+ * exit_group) are counted at entry when the entry hook runs. Restart codes
+ * (ERESTARTSYS...) are not failures: the process never sees them.
+ *
+ * Where counts go:
+ *  - one slot per syscall: an array of [cpu][epoch][slot] counters (CPU id
+ *    and lookup inlined by the JIT), memory-mapped by userspace, so reading
+ *    it costs no syscalls that would show up in the counts;
+ *  - keyed by cgroup, process or errno: per-CPU hash of (cgroup, slot or
+ *    tgid, errno), unused parts 0;
+ *  - the errno tally: per-CPU hash of (cgroup, slot, errno), failures only;
+ *  - histograms: per-CPU hash of log2 buckets, keyed as the counts without
+ *    errno.
+ *
+ * Interval reports lose nothing: see aggregate.h.
+ */
+#include "contrace_vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "target_filter.h"
+#include "aggregate.h"
+#include "syscall_slots.h"
+#include "syscalls.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Filters (0 / false = off). */
+const volatile bool filter_failed = false; /* failed calls only */
+const volatile s32 filter_errno = 0;       /* calls failing with this errno only */
+const volatile bool filter_syscalls = false;
+const volatile u64 syscall_mask[SYSCALLS_NR_SLOTS / 64] = {}; /* wanted, by slot */
+
+/* What to measure and how to key it. */
+const volatile bool need_task = false;      /* a filter or key reads the task */
+const volatile bool track_entry = false;    /* the entry hook is attached */
+const volatile bool measure_time = false;   /* total and longest time per call */
+const volatile bool histogram = false;      /* log2 latency buckets */
+const volatile u32 hist_unit_ns = 1000;     /* bucket unit */
+const volatile bool tally_errnos = false;   /* failures per errno */
+const volatile bool exits_at_entry = false; /* count exit, exit_group at entry */
+const volatile bool use_hash = false;       /* any of the three below */
+const volatile bool by_process = false;
+const volatile bool by_cgroup = false;
+const volatile bool by_errno = false;
+
+/* Slots userspace names for this kernel's tables (native, 32-bit). */
+const volatile u32 slot_exit = 60;
+const volatile u32 slot_exit_group = 231;
+const volatile u32 slot_exit32 = SYSCALL_NATIVE_SLOTS + 1;
+const volatile u32 slot_exit_group32 = SYSCALL_NATIVE_SLOTS + 252;
+const volatile u32 slot_rt_sigreturn = 15;
+const volatile u32 slot_rt_sigreturn32 = SYSCALL_NATIVE_SLOTS + 173;
+/* clone, clone3, fork, vfork of both tables: their child returns 0. */
+const volatile u64 child_return_mask[SYSCALLS_NR_SLOTS / 64] = {};
+
+#include "syscall_start.h"
+
+_Static_assert(SYSCALLS_NR_SLOTS == SYSCALL_SLOTS, "one counter per syscall slot");
+
+/* [cpu][epoch][slot] (aggregate.h). Declared for one CPU: userspace derives
+ * the slot count from this size and sizes it for every possible CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 2 * SYSCALLS_NR_SLOTS);
+	__type(key, u32);
+	__type(value, struct syscall_counts);
+} counts SEC(".maps");
+
+#define SYSCALLS_HASH(key_type, value_type, entries)                                   \
+	struct {                                                                       \
+		__uint(type, BPF_MAP_TYPE_PERCPU_HASH);                                \
+		__uint(map_flags, BPF_F_NO_PREALLOC);                                  \
+		__uint(max_entries, entries);                                          \
+		__type(key, key_type);                                                 \
+		__type(value, value_type);                                             \
+	}
+SYSCALLS_HASH(struct syscall_key, struct syscall_keyed, 16384) keyed0 SEC(".maps");
+SYSCALLS_HASH(struct syscall_key, struct syscall_keyed, 16384) keyed1 SEC(".maps");
+SYSCALLS_HASH(struct syscall_errno_key, u64, 16384) errnos0 SEC(".maps");
+SYSCALLS_HASH(struct syscall_errno_key, u64, 16384) errnos1 SEC(".maps");
+SYSCALLS_HASH(struct syscall_key, struct syscall_hist, 4096) hists0 SEC(".maps");
+SYSCALLS_HASH(struct syscall_key, struct syscall_hist, 4096) hists1 SEC(".maps");
+
+#include "program_sync.h"
+
+/* Initial values of new hash entries: globals, not 256 bytes of stack. */
+const struct syscall_keyed zero_keyed = {};
+const struct syscall_hist zero_hist = {};
+const u64 zero_count = 0;
+
+/* True when bit @slot is set in a slot mask. */
+static __always_inline bool slot_in(const volatile u64 *mask, u32 slot)
+{
+	u32 word = slot >> 6;
+
+	/* As in add_hist(): a mask the compiler keeps and the verifier sees. */
+	barrier_var(word);
+	word &= SYSCALLS_NR_SLOTS / 64 - 1;
+	return mask[word] & (1ULL << (slot & 63));
+}
+
+static __always_inline bool syscall_wanted(u32 slot)
+{
+	return !filter_syscalls || slot_in(syscall_mask, slot);
+}
+
+/* -4095..-1 is the kernel's error range; mmap addresses are never there. */
+static __always_inline bool is_error(long ret)
+{
+	return ret < 0 && ret >= -4095;
+}
+
+/* ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND, ERESTART_RESTARTBLOCK: the
+ * call is restarted (or turned into EINTR); the process never sees them. */
+static __always_inline bool is_restart(long ret)
+{
+	return ret <= -512 && ret >= -516 && ret != -515;
+}
+
+static __always_inline bool ret_wanted(long ret)
+{
+	if (filter_failed && (!is_error(ret) || is_restart(ret)))
+		return false;
+	if (filter_errno && ret != -(long)filter_errno)
+		return false;
+	return true;
+}
+
+/*
+ * By process: the process's name, refreshed on every call so an exec or a
+ * rename shows (as libbpf-tools does), but without a helper call: two
+ * 8-byte loads through the BTF pointer, which the verifier allows anywhere
+ * inside the char array (a probe read on kernels without BTF task pointers).
+ */
+static __always_inline void copy_comm(char dst[SYSCALLS_COMM_LEN], struct task_struct *task)
+{
+	struct task_struct *leader = KREAD(task, group_leader);
+
+	if (task_btf) {
+		const u64 *src = (const u64 *)leader->comm;
+		u64 *out = (u64 *)dst;
+
+		out[0] = src[0];
+		out[1] = src[1];
+	} else {
+		bpf_core_read(dst, SYSCALLS_COMM_LEN, &leader->comm);
+	}
+}
+
+static __always_inline void add_hist(u32 ep, struct syscall_key *key, u64 delta)
+{
+	struct syscall_hist *h;
+	u32 slot;
+
+	h = lookup_or_init(ep ? (void *)&hists1 : (void *)&hists0, key, (void *)&zero_hist);
+	if (!h)
+		return;
+	slot = log2_u64(delta / hist_unit_ns);
+	/* The last slot is open-ended: everything from 2^31 units up. */
+	if (slot >= SYSCALLS_HIST_SLOTS)
+		slot = SYSCALLS_HIST_SLOTS - 1;
+	/* Older verifiers (5.10, 6.1) track the clamp above only on a 32-bit
+	 * copy of the register that indexes ("R0 unbounded memory access"),
+	 * and the compiler drops a plain mask after the clamp as redundant:
+	 * hide the value from it, so the mask bounds the very register used. */
+	barrier_var(slot);
+	slot &= SYSCALLS_HIST_SLOTS - 1;
+	h->slots[slot]++;
+}
+
+static __always_inline void tally_errno(u32 ep, u64 cgroup_id, u32 slot, long ret)
+{
+	struct syscall_errno_key key = { .cgroup_id = cgroup_id, .slot = slot, .err = -ret };
+	u64 *n = lookup_or_init(ep ? (void *)&errnos1 : (void *)&errnos0, &key, &zero_count);
+
+	if (n)
+		(*n)++;
+}
+
+/* The counters of @slot for @task in the live half: the array's slot, or
+ * the hash entry of its key (written into @key). */
+static __always_inline struct syscall_counts *counters(u32 ep, struct task_struct *task,
+						       u32 slot, long ret,
+						       struct syscall_key *key)
+{
+	struct syscall_keyed *k;
+
+	if (!use_hash) {
+		u32 idx = epoch_slot(ep, slot, SYSCALLS_NR_SLOTS);
+
+		return bpf_map_lookup_elem(&counts, &idx);
+	}
+	if (by_cgroup)
+		key->cgroup_id = task_cgroup_id(task);
+	key->id = by_process ? (u32)KREAD(task, tgid) : slot;
+	if (by_errno && is_error(ret))
+		key->err = -ret;
+	k = lookup_or_init(ep ? (void *)&keyed1 : (void *)&keyed0, key, (void *)&zero_keyed);
+	if (!k)
+		return NULL;
+	if (by_process)
+		copy_comm(k->comm, task);
+	return &k->c;
+}
+
+/* Counts one call in @slot: @delta ns (0 when not timed), result @ret,
+ * @denied when seccomp stopped it before entry. */
+static __always_inline void account(struct task_struct *task, u32 slot, u64 delta, long ret,
+				    bool denied)
+{
+	struct syscall_key key = {};
+	struct syscall_counts *c;
+	u32 ep = epoch & 1;
+
+	slot &= SYSCALLS_NR_SLOTS - 1;
+	c = counters(ep, task, slot, ret, &key);
+	if (!c)
+		return;
+	c->count++;
+	if (denied)
+		c->denied++;
+	if (measure_time) {
+		c->total_ns += delta;
+		if (delta > c->max_ns)
+			c->max_ns = delta;
+	}
+	if (is_error(ret)) {
+		if (!is_restart(ret))
+			c->errors++;
+		if (tally_errnos)
+			tally_errno(ep, key.cgroup_id, slot, ret);
+	}
+	if (histogram && !denied) {
+		key.err = 0;
+		key.id = use_hash ? key.id : slot;
+		add_hist(ep, &key, delta);
+	}
+}
+
+static __always_inline bool never_returns(u32 slot)
+{
+	return slot == slot_exit || slot == slot_exit_group || slot == slot_exit32 ||
+	       slot == slot_exit_group32;
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(syscalls_enter, struct pt_regs *regs, long id)
+{
+	struct task_struct *task;
+	u32 slot;
+
+	/* Cheapest test first: a register. */
+	if ((u64)id >= SYSCALL_NATIVE_SLOTS)
+		return 0;
+	task = current_task();
+	if (!task_in_target(task))
+		return 0;
+	slot = syscall_slot(task, id);
+	if (!syscall_wanted(slot))
+		return 0;
+	if (exits_at_entry && never_returns(slot)) {
+		account(task, slot, 0, 0, false);
+		return 0;
+	}
+	if (!syscall_start_record(task, slot, measure_time))
+		__sync_fetch_and_add(&dropped, 1);
+	return 0;
+}
+
+/* With the entry hook: the call's slot and time come from its entry; an
+ * exit without one on a watched thread under a seccomp filter was denied. */
+static __always_inline void exit_tracked(u64 nr, long ret)
+{
+	struct task_struct *task = current_task();
+	bool numbered = nr < SYSCALL_NATIVE_SLOTS;
+	bool denied = false;
+	u64 elapsed = 0;
+	u32 slot = 0;
+
+	if (!task_in_target(task))
+		return;
+	if (numbered) {
+		slot = syscall_slot(task, nr);
+		if (!syscall_wanted(slot)) {
+			/* Watch the thread from this exit on, so that its first
+			 * wanted call, if denied, is seen. */
+			if (!starts_get(task, false))
+				starts_get(task, true);
+			return;
+		}
+	} else {
+		/* rt_sigreturn: the value left in the return register is the
+		 * interrupted context's, not a result of this call. */
+		ret = 0;
+	}
+	switch (syscall_start_take(task, &slot, !numbered, &elapsed)) {
+	case EXIT_ENTERED:
+		break;
+	case EXIT_SKIPPED:
+		/* Without a filter, a skipped entry is a ptracer's (PTRACE_SYSEMU). */
+		if (!numbered || !task_under_seccomp_filter(task))
+			return;
+		denied = true;
+		break;
+	default:
+		return;
+	}
+	if (ret_wanted(ret))
+		account(task, slot, elapsed, ret, denied);
+}
+
+/* Count-only: everything from the registers, the task only when needed. */
+static __always_inline void exit_only(struct pt_regs *regs, u64 nr, long ret)
+{
+	struct task_struct *task = 0;
+	bool numbered = nr < SYSCALL_NATIVE_SLOTS;
+	u32 slot;
+
+	if (!numbered) {
+		/* Only rt_sigreturn clears its own number; its return register
+		 * holds the interrupted context's value. */
+		if (nr != (u64)-1)
+			return;
+		ret = 0;
+	}
+	if (!ret_wanted(ret))
+		return;
+	slot = nr;
+	if (need_task) {
+		task = current_task();
+		if (!task_in_target(task))
+			return;
+		if (numbered)
+			slot = syscall_slot(task, nr);
+	} else if (numbered && compat_syscalls && !regs_native_syscall(regs)) {
+		/* Every process: fetch the task (a helper call) only when the
+		 * registers do not already say "native". */
+		slot = syscall_slot(current_task(), nr);
+	}
+	if (!numbered) {
+		bool compat = compat_syscalls && task_in_compat_syscall(task ?: current_task());
+
+		slot = compat ? slot_rt_sigreturn32 : slot_rt_sigreturn;
+	} else if (ret == 0 && slot_in(child_return_mask, slot)) {
+		/* The clone family's second return, in the child. */
+		return;
+	}
+	if (syscall_wanted(slot))
+		account(task, slot, 0, ret, false);
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(syscalls_exit, struct pt_regs *regs, long ret)
+{
+	u64 nr = syscall_nr(regs);
+
+	if (track_entry)
+		exit_tracked(nr, ret);
+	else
+		exit_only(regs, nr, ret);
+	return 0;
+}

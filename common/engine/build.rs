@@ -1,0 +1,3 @@
+fn main() {
+    contrace_build::skeleton("syscalls");
+}

@@ -1,3 +1,0 @@
-fn main() {
-    contrace_build::skeleton("syscount");
-}
