@@ -37,6 +37,9 @@
 //!   seccomp-deny NAME ERR  install a seccomp filter: NAME (native and i386)
 //!                          fails with errno ERR without running
 //!   pause-once             pause(2) until SIGUSR1 (returns EINTR); prints "paused"
+//!   spawn-into DIR CMD...  run CMD (the rest of the arguments) born in cgroup DIR
+//!                          (clone3 CLONE_INTO_CGROUP: no call of it is made outside),
+//!                          wait for it; prints "spawned STATUS"
 //! Prints one line per action result on stdout; "ready" when in the cgroup.
 
 use std::ffi::CString;
@@ -287,6 +290,64 @@ fn seccomp_deny(name: &str, err: u32) {
 
 extern "C" fn on_sigusr1(_: libc::c_int) {}
 
+/// `spawn-into DIR CMD...`: CMD born in cgroup DIR by clone3 with
+/// CLONE_INTO_CGROUP, so every call it makes is made inside (no write to
+/// cgroup.procs that leaves inside but entered outside). Returns the
+/// arguments used: all the rest.
+fn spawn_into(dir: &str, argv: &[String]) -> usize {
+    const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+    #[repr(C)]
+    #[derive(Default)]
+    struct CloneArgs {
+        flags: u64,
+        pidfd: u64,
+        child_tid: u64,
+        parent_tid: u64,
+        exit_signal: u64,
+        stack: u64,
+        stack_size: u64,
+        tls: u64,
+        set_tid: u64,
+        set_tid_size: u64,
+        cgroup: u64,
+    }
+    use std::os::fd::AsRawFd;
+    if argv.is_empty() {
+        die("spawn-into needs a command".into());
+    }
+    let cg = std::fs::File::open(dir).unwrap_or_else(|e| die(format!("open {dir}: {e}")));
+    let c_argv: Vec<CString> = argv
+        .iter()
+        .map(|a| CString::new(a.as_str()).unwrap_or_else(|_| die("NUL in CMD".into())))
+        .collect();
+    let mut ptrs: Vec<*const libc::c_char> = c_argv.iter().map(|a| a.as_ptr()).collect();
+    ptrs.push(std::ptr::null());
+    let ca = CloneArgs {
+        flags: CLONE_INTO_CGROUP,
+        exit_signal: libc::SIGCHLD as u64,
+        cgroup: cg.as_raw_fd() as u64,
+        ..CloneArgs::default()
+    };
+    // SAFETY: clone3 without CLONE_VM forks; the child only calls execvp
+    // (argv built above) and _exit.
+    let r = unsafe { libc::syscall(libc::SYS_clone3, &ca, std::mem::size_of::<CloneArgs>()) };
+    if r == 0 {
+        // SAFETY: NULL-terminated array of valid C strings.
+        unsafe {
+            libc::execvp(ptrs[0], ptrs.as_ptr());
+            libc::_exit(127)
+        };
+    }
+    if r < 0 {
+        die(format!("clone3 into {dir}: errno {}", errno()));
+    }
+    let mut status = 0;
+    // SAFETY: reap our child.
+    unsafe { libc::waitpid(r as i32, &mut status, 0) };
+    println!("spawned {status}");
+    1 + 1 + argv.len()
+}
+
 fn main() {
     // Bytes first: a --cgroup directory need not be UTF-8.
     let raw: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
@@ -433,6 +494,10 @@ fn main() {
                 }
                 println!("clone3 {}", raw_syscall_result(r));
                 2
+            }
+            "spawn-into" => {
+                let dir = a1.unwrap_or_else(|| die("spawn-into needs a cgroup dir".into()));
+                spawn_into(dir, &args[i + 2..])
             }
             "fork-call" => {
                 // SAFETY: fork without threads in this process; the child
