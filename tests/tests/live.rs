@@ -277,3 +277,23 @@ root_test!(replay_live_steps_through_the_reports, {
     assert_eq!(pane.exit_status(), 0);
     assert!(pane.restored());
 });
+
+root_test!(live_c_counts_the_targets_child_cgroups_as_every_c_does, {
+    let parent = TestCgroup::new("tui-subtree");
+    let child = parent.child("job");
+    let pane = Pane::start(
+        &tool("constat"),
+        &["--live", "-c", &parent.arg()],
+        &[],
+        SIZE,
+    );
+    pane.wait_for("the target's syscalls", |s| s.contains("SYSCALL"));
+    let mut work = Workload::spawn(Some(&child), &["getppid", "777"]);
+    work.go();
+    work.finish();
+    pane.wait_for("the child cgroup's 777 getppid in the target", |s| {
+        cell(s, "getppid", 2).as_deref() == Some("777")
+    });
+    pane.keys(&["q"]);
+    assert_eq!(pane.exit_status(), 0);
+});

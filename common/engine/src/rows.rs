@@ -61,6 +61,19 @@ impl Row {
     pub fn call(&self) -> Option<Call> {
         self.key.call()
     }
+
+    /// Adds another row's counts (of the same key, e.g. a child cgroup's
+    /// folded into its parent's): sums, the longest call, the errnos.
+    pub fn add(&mut self, other: &Row) {
+        self.count += other.count;
+        self.errors += other.errors;
+        self.denied += other.denied;
+        self.total_ns += other.total_ns;
+        self.max_ns = self.max_ns.max(other.max_ns);
+        for (&errno, &n) in &other.errnos {
+            *self.errnos.entry(errno).or_default() += n;
+        }
+    }
 }
 
 /// Key of a latency histogram: (cgroup, what the row counts).

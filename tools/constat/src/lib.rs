@@ -15,6 +15,7 @@ pub mod docs;
 pub mod live;
 pub mod replay;
 pub mod report;
+pub mod run;
 pub mod summary;
 
 pub use collect::{Collector, Row};

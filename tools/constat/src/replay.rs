@@ -8,12 +8,31 @@ use common::replay::Replay;
 use crate::report::{Report, VIEW_CGROUPS, VIEW_CGROUP_SYSCALLS, VIEW_SYSCALLS};
 use crate::summary::SummaryReport;
 
-/// One recorded constat report.
+/// One constat report of either shape: what a trace emits and records,
+/// and what a replay reads back.
+#[derive(Debug, serde::Serialize)]
+#[serde(untagged)]
 pub enum Recorded {
     /// Host-wide, one row per cgroup.
     Cgroups(SummaryReport),
     /// One target's syscalls, or host-wide `--by-syscall` rows.
     Syscalls(Report),
+}
+
+impl common::sink::Render for Recorded {
+    fn render(&self) -> String {
+        match self {
+            Recorded::Cgroups(r) => r.render(),
+            Recorded::Syscalls(r) => r.render(),
+        }
+    }
+
+    fn health(&self) -> common::collector::Health {
+        match self {
+            Recorded::Cgroups(r) => r.health(),
+            Recorded::Syscalls(r) => r.health(),
+        }
+    }
 }
 
 /// The next report of `replay`, `None` at the end of the file; a line

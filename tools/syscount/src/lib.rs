@@ -8,5 +8,6 @@
 pub mod docs;
 pub mod hist;
 pub mod report;
+pub mod run;
 
 pub use report::Report;

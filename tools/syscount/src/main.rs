@@ -1,23 +1,12 @@
-//! syscount: syscall counts (and latencies) of the host, a container or a
-//! process, counted in the kernel. Drop-in for libbpf-tools' syscount (same
-//! flags, same tables), plus containers, histograms, errno breakdowns and
-//! NDJSON.
+//! syscount's command line; the run is the library's ([`syscount::run`]).
 
 use std::process::ExitCode;
 
-use anyhow::Result;
 use clap::Parser;
 use common::args::{IntervalArgs, OutputArgs, RunArgs, TargetArgs};
-use common::cli::Startup;
-use common::collector::Aggregator;
 use common::complete::ArgValueCompleter;
-use common::exit::usage;
-use common::output;
-use common::runloop::{RunLoop, SIGNAL_STATUS};
-use common::sink::{Printer, Sink};
-
-use engine::{Collector, Filters, Mode};
-use syscount::Report;
+use engine::Mode;
+use syscount::run::Options;
 
 /// Summarize syscall counts and latencies, of the whole host, a container
 /// (cgroup v2) or a process. Accepts libbpf-tools syscount's flags.
@@ -92,132 +81,43 @@ impl common::docs::Documented for Args {
     const PAGE: &'static common::docs::Page = &syscount::docs::PAGE;
 }
 
-fn main() -> ExitCode {
-    common::cli::main("syscount", run)
-}
-
-fn list_syscalls() -> Result<ExitCode> {
-    let mut text = String::new();
-    for (nr, name) in common::syscalls::all() {
-        text.push_str(&format!("{nr:>3}: {name}\n"));
-    }
-    output::print(&text)?;
-    Ok(ExitCode::SUCCESS)
-}
-
-/// `-e`/`--errno`: `(filter, breakdown)`.
-fn errno_arg(value: Option<&str>) -> Result<(Option<i32>, bool)> {
-    match value {
-        None => Ok((None, false)),
-        Some("") => Ok((None, true)),
-        Some(text) => common::errno::parse(text)
-            .map(|e| (Some(e), false))
-            .ok_or_else(|| {
-                usage(format!(
-                    "invalid errno '{text}': give a name like ENOENT or a number 1-4095 \
-                 (or --errno alone for the per-errno breakdown)"
-                ))
-            }),
-    }
-}
-
-fn run(args: Args) -> Result<ExitCode> {
-    if args.list {
-        return list_syscalls();
-    }
-    let (errno_filter, by_errno) = errno_arg(args.errno.as_deref())?;
-    if by_errno && args.histogram {
-        return Err(usage(
-            "--histogram and the --errno breakdown do not combine; run them separately",
-        ));
-    }
-    let syscalls = args
-        .syscall
-        .as_deref()
-        .map(|list| {
-            let nrs = common::syscalls::parse_list(list).map_err(usage)?;
-            if nrs.is_empty() {
-                return Err(usage(
-                    "--syscall needs at least one name or number, e.g. --syscall read,write",
-                ));
-            }
-            Ok(nrs)
-        })
-        .transpose()?;
-    let mode = Mode {
-        by_process: args.by_process,
-        by_cgroup: args.by_cgroup,
-        by_errno,
-        timed: args.latency || args.histogram,
-        latency: args.latency,
-        denied: args.denied,
-        histogram: args.histogram,
-        millis: args.milliseconds,
-        ..Mode::default()
-    };
-    let Startup {
-        target,
-        identities: mut names,
-        ..
-    } = Startup::new(
-        "syscount",
-        &args.target,
-        args.pid,
-        common::preflight::Needs::default(),
-        args.run.verbose,
-    )?;
-
-    let filters = Filters {
-        target: &target,
-        failures: args.failures,
-        errno: errno_filter,
-        syscalls: syscalls.as_deref(),
-    };
-    let mut open_object = std::mem::MaybeUninit::uninit();
-    let mut collector = Collector::start(&mut open_object, &filters, mode, args.maps.sizing())?;
-    // The signal handler goes in before the "Ctrl-C" line invites a signal.
-    let mut run_loop = RunLoop::new(args.interval.every(), args.run.duration);
-    common::cli::signals::stop_on_signals(run_loop.handle())?;
-
-    if let Some(cg) = target.describe_cgroup() {
-        output::status(&format!("Tracing {cg}"));
-    }
-    if let Some(nrs) = &syscalls {
-        let (exit, exit_group) = common::syscalls::never_returning();
-        if nrs.iter().any(|&nr| nr == exit || nr == exit_group) {
-            output::status("note: exit and exit_group never return, so they are never counted");
+impl From<Args> for Options {
+    fn from(args: Args) -> Self {
+        Options {
+            mode: Mode {
+                by_process: args.by_process,
+                by_cgroup: args.by_cgroup,
+                timed: args.latency || args.histogram,
+                latency: args.latency,
+                denied: args.denied,
+                histogram: args.histogram,
+                millis: args.milliseconds,
+                ..Mode::default()
+            },
+            target: args.target,
+            pid: args.pid,
+            failures: args.failures,
+            errno: args.errno,
+            list: args.list,
+            syscall: args.syscall,
+            interval: args.interval.every(),
+            top: args.top,
+            run: args.run,
+            sizing: args.maps.sizing(),
+            output: args.output.output,
+            record: args.record,
         }
     }
-    output::status(&format!(
-        "Tracing syscalls, printing top {}... Ctrl-C to quit.",
-        args.top
-    ));
+}
 
-    run_loop = run_loop.watch_target(&target);
-    let mut sink = common::replay::Recording {
-        inner: Printer {
-            format: args.output.output,
-        },
-        recorder: common::replay::Recorder::open(args.record.as_deref())?,
-    };
-    let render = |last: bool| -> Result<()> {
-        let sample = if last {
-            collector.finish()?
-        } else {
-            collector.drain()?
-        };
-        sink.emit(&Report::build(
-            sample, mode, &target, &mut names, args.top, last,
-        ))
-    };
-    // The same stderr line as every contrace tool; stdout stays libbpf-tools'.
-    run_loop.drive(Some(SIGNAL_STATUS), render)?;
-    Ok(ExitCode::SUCCESS)
+fn main() -> ExitCode {
+    common::cli::main("syscount", |args: Args| syscount::run::run(args.into()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use syscount::run::errno_arg;
 
     #[test]
     fn libbpf_tools_flags_parse() {

@@ -10,7 +10,10 @@
 //!   draws on the terminal of `common::terminal`.
 
 pub mod model;
+mod run;
 pub mod view;
+
+pub use run::{replay_live, run_live};
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
