@@ -16,7 +16,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::cgroup::Hierarchy;
+use identity::cgroup::Hierarchy;
 
 pub mod block;
 

@@ -484,8 +484,8 @@ impl Fleet {
 root_test!(
     block_per_cgroup_collector_drains_lose_nothing_and_match_the_cli,
     {
-        use common::collector::Aggregator;
         use conbiograph::{CgroupCollector, CgroupConfig, Owner, Totals};
+        use kernel::collector::Aggregator;
 
         let mut fleet = Fleet::new("cbg-fleet");
         // The CLI on the writer (with its child) at the same time: the same
@@ -587,8 +587,8 @@ fn io_stat(cg: &std::path::Path, dev: &str, key: &str) -> u64 {
 root_test!(
     block_where_the_io_controller_is_on_v2_the_counts_equal_io_stat,
     {
-        use common::collector::Aggregator;
         use conbiograph::{Blkcg, CgroupCollector, CgroupConfig, Owner, Totals};
+        use kernel::collector::Aggregator;
 
         let mut fleet = Fleet::new("cbg-iostat");
         let mut object = std::mem::MaybeUninit::uninit();
@@ -658,8 +658,8 @@ root_test!(
 );
 
 root_test!(block_a_full_cgroup_table_keeps_the_bytes_under_overflow, {
-    use common::collector::Aggregator;
     use conbiograph::{CgroupCollector, CgroupConfig, IoCounts, Owner, Totals};
+    use kernel::collector::Aggregator;
 
     let parent = TestCgroup::new("cbg-full");
     enable_io_below(&parent);
@@ -677,9 +677,9 @@ root_test!(block_a_full_cgroup_table_keeps_the_bytes_under_overflow, {
             )
         })
         .collect();
-    let target = common::target::Target::cgroup(
-        common::cgroup::Cgroup::from_dir(
-            &common::cgroup::Hierarchy::detect().unwrap(),
+    let target = identity::target::Target::cgroup(
+        identity::cgroup::Cgroup::from_dir(
+            &identity::cgroup::Hierarchy::detect().unwrap(),
             &parent.path,
         )
         .expect("parent cgroup"),

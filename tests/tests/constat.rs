@@ -177,7 +177,7 @@ root_test!(bad_input_is_one_line_and_exit_2, {
         assert!(out.stdout.is_empty());
     }
     // v1 directories are refused by name, where the host has them.
-    if let Some(v1) = common::cgroup::Hierarchy::detect().unwrap().v1.first() {
+    if let Some(v1) = identity::cgroup::Hierarchy::detect().unwrap().v1.first() {
         let out = run_tool("constat", &["-c", &v1.display().to_string()]);
         assert_eq!(out.code, Some(2));
         assert!(out.stderr.contains("cgroup v1"), "{}", out.stderr);

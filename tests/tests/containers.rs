@@ -5,13 +5,16 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::container::{Found, Registry, Runtime, Sources};
 use contrace_tests::runtime::{
     unique_name, Container, CriPod, Engine, RuncContainer, CONTAINERD_SOCKET, IMAGE,
 };
 use contrace_tests::*;
+use identity::container::{Found, Registry, Runtime, Sources};
 
-fn expect_one(registry: &mut Registry, query: &str) -> (PathBuf, common::container::ContainerInfo) {
+fn expect_one(
+    registry: &mut Registry,
+    query: &str,
+) -> (PathBuf, identity::container::ContainerInfo) {
     let found = registry.find(query).expect("a valid query");
     match found {
         Found::One { cgroup_dir, info } => (cgroup_dir, info),
@@ -190,7 +193,7 @@ fn stopped_and_unknown_containers() {
     // Malformed text is a usage error.
     let err = registry.find("a/b/c/d").unwrap_err();
     assert!(
-        err.downcast_ref::<common::exit::UsageError>().is_some(),
+        err.downcast_ref::<kernel::exit::UsageError>().is_some(),
         "{err}"
     );
     assert!(err.to_string().contains("NAMESPACE/POD"), "{err}");

@@ -84,7 +84,7 @@ impl Bpftrace {
                 continue;
             };
             let nr: u32 = nr.parse().expect("syscall number");
-            let name = common::syscalls::name(nr).into_owned();
+            let name = kernel::syscalls::name(nr).into_owned();
             *counts.entry(name).or_default() += n.trim().parse::<u64>().expect("count");
         }
         counts

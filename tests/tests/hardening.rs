@@ -82,7 +82,7 @@ root_test!(bad_input_gets_one_line_and_exit_2_in_every_tool, {
         (vec!["-d", "abc"], "not a number"),
         (vec!["-d", "99999999999"], "more than a year"),
     ];
-    let v1 = common::cgroup::Hierarchy::detect()
+    let v1 = identity::cgroup::Hierarchy::detect()
         .unwrap()
         .v1
         .first()

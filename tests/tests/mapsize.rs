@@ -5,10 +5,10 @@
 
 use std::mem::MaybeUninit;
 
-use common::collector::Aggregator;
-use common::mapsize::{drop_advice, MapSize, Sizing, MIN_ENTRIES};
-use common::target::Target;
 use contrace_tests::{root_test, run_workload, TestCgroup, Tool};
+use identity::target::Target;
+use kernel::collector::Aggregator;
+use kernel::mapsize::{drop_advice, MapSize, Sizing, MIN_ENTRIES};
 
 /// Child cgroups each making [`SYSCALLS`] distinct calls: with the
 /// workload's own calls, ~1 500 (cgroup, syscall) keys in one period.
@@ -85,6 +85,14 @@ root_test!(drops_are_warned_about_with_the_size_the_maps_got, {
     }
 });
 
+/// Sized from this host, as a tool without --max-entries sizes its maps.
+fn host_sizing() -> Sizing {
+    Sizing {
+        max_entries: None,
+        host: kernel::mapsize::HostLoad::measure(&contrace_tests::cgroup2_root()),
+    }
+}
+
 root_test!(two_collectors_in_one_process_keep_their_own_sizes, {
     let host = Target::host();
     let filters = engine::Filters::all(&host);
@@ -94,6 +102,7 @@ root_test!(two_collectors_in_one_process_keep_their_own_sizes, {
     };
     let small = Sizing {
         max_entries: Some(SMALL),
+        ..Sizing::default()
     };
     let mut o1 = MaybeUninit::uninit();
     let mut sized = engine::Collector::start(&mut o1, &filters, by_cgroup, small)
@@ -101,7 +110,7 @@ root_test!(two_collectors_in_one_process_keep_their_own_sizes, {
     // Started after the small one, sized from the host.
     let mut o2 = MaybeUninit::uninit();
     let mut from_host =
-        constat::Collector::start(&mut o2, &host, Sizing::default()).expect("constat host-wide");
+        constat::Collector::start(&mut o2, &host, host_sizing()).expect("constat host-wide");
     // Per syscall only: no keyed hash, whatever the sizing.
     let mut o3 = MaybeUninit::uninit();
     let mut plain = engine::Collector::start(&mut o3, &filters, engine::Mode::default(), small)

@@ -239,7 +239,7 @@ fn in_flight_workload(cg: &TestCgroup) -> Workload {
         ],
     );
     w.go();
-    let pause = common::syscalls::number("pause").unwrap();
+    let pause = kernel::syscalls::number("pause").unwrap();
     wait_blocked_in(w.pid, pause);
     w
 }

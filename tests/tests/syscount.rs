@@ -410,7 +410,7 @@ root_test!(by_cgroup_splits_counts_per_container, {
 root_test!(list_prints_this_architectures_syscalls, {
     let out = run_tool("syscount", &["-l"]);
     assert_eq!(out.code, Some(0));
-    let nr = common::syscalls::number("getppid").unwrap();
+    let nr = kernel::syscalls::number("getppid").unwrap();
     assert!(
         out.stdout.lines().any(|l| l == format!("{nr:>3}: getppid")),
         "{}",

@@ -46,7 +46,7 @@ fn rel(cg: &Path) -> String {
 
 /// The syscall number of `name` on this architecture.
 fn nr(name: &str) -> u32 {
-    common::syscalls::number(name).expect("known syscall")
+    kernel::syscalls::number(name).expect("known syscall")
 }
 
 /// A directory of setcap'd copies of the tools, readable by everyone (the
@@ -451,14 +451,14 @@ root_test!(verbose_shows_libbpfs_debug_log_on_success_in_every_tool, {
 fn syscount_lists_every_name_it_can_print() {
     let out = run_tool("syscount", &["-l"]);
     assert_eq!(out.code, Some(0), "{}", out.stderr);
-    let want: Vec<String> = common::syscalls::all()
+    let want: Vec<String> = kernel::syscalls::all()
         .map(|(nr, name)| format!("{nr:>3}: {name}"))
         .collect();
     let got: Vec<&str> = out.stdout.lines().collect();
     assert_eq!(got, want);
     // Every number the tools name is listed (the table's last entry too).
     for nr in 0..1024 {
-        let name = common::syscalls::name(nr);
+        let name = kernel::syscalls::name(nr);
         if !name.starts_with("syscall_") {
             assert!(got.contains(&format!("{nr:>3}: {name}").as_str()), "{nr}");
         }

@@ -28,16 +28,16 @@ struct Args {
     hooks: Hooks,
 }
 
-impl common::docs::Documented for Args {
-    const PAGE: &'static common::docs::Page = &common::docs::Page::NONE;
+impl cli::docs::Documented for Args {
+    const PAGE: &'static cli::docs::Page = &cli::docs::Page::NONE;
 }
 
 fn main() -> ExitCode {
-    common::cli::main("benchfloor", run)
+    cli::main("benchfloor", run)
 }
 
 fn run(args: Args) -> Result<ExitCode> {
-    common::preflight::check("benchfloor", common::preflight::Needs::default())?;
+    kernel::preflight::check("benchfloor", kernel::features::Needs::default())?;
     let mut object = MaybeUninit::uninit();
     let open = skel::BenchfloorSkelBuilder::default().open(&mut object)?;
     let skel = open.load().context("loading empty programs")?;
@@ -55,9 +55,9 @@ fn run(args: Args) -> Result<ExitCode> {
         ),
         Hooks::Exit => None,
     };
-    common::output::status("Empty programs attached. Ctrl-C to stop");
-    let mut run_loop = common::runloop::RunLoop::new(None, None);
-    common::cli::signals::stop_on_signals(run_loop.handle())?;
+    cli::output::status("Empty programs attached. Ctrl-C to stop");
+    let mut run_loop = cli::runloop::RunLoop::new(None, None);
+    cli::signals::stop_on_signals(run_loop.handle())?;
     run_loop.wait();
     Ok(ExitCode::SUCCESS)
 }

@@ -5,11 +5,11 @@ use std::mem::MaybeUninit;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use common::bpf::{drain_percpu_hash, flip_epoch, DropCounter, Pod};
-use common::collector::{Aggregator, Health, Sample};
-use common::mapped::EpochSlots;
-use common::mapsize::{MapSize, Sizing};
-use common::syscalls::Call;
+use kernel::bpf::{drain_percpu_hash, flip_epoch, DropCounter, Pod};
+use kernel::collector::{Aggregator, Health, Sample};
+use kernel::mapped::EpochSlots;
+use kernel::mapsize::{MapSize, Sizing};
+use kernel::syscalls::Call;
 use libbpf_rs::{Link, MapCore, OpenObject};
 
 use crate::mode::{mask_child_returns, mask_syscalls, Filters, Mode, NamedSlots};
@@ -75,7 +75,7 @@ impl<'obj> Collector<'obj> {
         let mut nr_slots = 0;
         let mut maps = None;
         let skel =
-            common::bpf::open_and_load(SyscallsSkelBuilder::default(), open_object, |open| {
+            kernel::bpf::open_and_load(SyscallsSkelBuilder::default(), open_object, |open| {
                 nr_slots = EpochSlots::<syscall_counts>::size_for_all_cpus(&mut open.maps.counts)?;
                 configure(open, filters, mode, nr_slots / 2)?;
                 maps = size_maps(open, mode, sizing)?;
@@ -116,8 +116,8 @@ fn configure(
     native_slots: u32,
 ) -> Result<()> {
     let target = filters.target;
-    let rodata = common::bpf::mapped(open.maps.rodata_data.as_deref_mut(), ".rodata")?;
-    common::set_target_filter!(rodata, target);
+    let rodata = kernel::bpf::mapped(open.maps.rodata_data.as_deref_mut(), ".rodata")?;
+    kernel::set_target_filter!(rodata, target.filter());
     rodata.filter_failed = filters.failures;
     rodata.filter_errno = filters.errno.unwrap_or(0);
     if let Some(nrs) = filters.syscalls {
@@ -132,7 +132,7 @@ fn configure(
     rodata.slot_exit_group32 = named.exit_group32;
     rodata.slot_rt_sigreturn = named.rt_sigreturn;
     rodata.slot_rt_sigreturn32 = named.rt_sigreturn32;
-    let features = common::kernel::effective_features();
+    let features = kernel::features::effective_features();
     rodata.task_btf = features.task_btf;
     rodata.task_storage = features.task_storage;
     rodata.compat_syscalls = features.compat_syscalls;
@@ -189,7 +189,7 @@ fn size_maps(open: &mut OpenSyscallsSkel, mode: Mode, sizing: Sizing) -> Result<
         (&mut open.maps.hists0, hists),
         (&mut open.maps.hists1, hists),
     ] {
-        let got = common::mapsize::size_hash(map, keys, sizing)?;
+        let got = kernel::mapsize::size_hash(map, keys, sizing)?;
         maps = MapSize::combine(maps, got);
     }
     Ok(maps)
@@ -201,7 +201,7 @@ fn size_maps(open: &mut OpenSyscallsSkel, mode: Mode, sizing: Sizing) -> Result<
 fn attach(skel: &SyscallsSkel, mode: Mode) -> Result<Vec<Link>> {
     let mut links = Vec::new();
     if mode.tracks_entry() {
-        if !common::kernel::effective_features().task_storage {
+        if !kernel::features::effective_features().task_storage {
             let cleanup = skel.progs.syscall_start_cleanup.attach();
             links.push(cleanup.context("attaching to tp_btf/sched_process_exit")?);
         }
@@ -221,7 +221,7 @@ impl Aggregator for Collector<'_> {
     /// between two drains.
     fn drain(&mut self) -> Result<Sample<Counts>> {
         let maps = &mut self.skel.maps;
-        let bss = common::bpf::mapped(maps.bss_data.as_deref_mut(), ".bss")?;
+        let bss = kernel::bpf::mapped(maps.bss_data.as_deref_mut(), ".bss")?;
         let dropped = self.drops.delta(&bss.dropped);
         let old = flip_epoch(&mut bss.epoch, &maps.sync_outer, &maps.sync_inner)?;
         let now = Instant::now();
@@ -326,7 +326,7 @@ fn drain_keyed(map: &impl MapCore, shape: Shape) -> Result<Vec<Row>> {
             .iter()
             .filter(|k| k.comm[0] != 0)
             .max_by_key(|k| k.c.count)
-            .map(|k| common::escape::c_bytes(&k.comm))
+            .map(|k| kernel::escape::c_bytes(&k.comm))
             .unwrap_or_default();
         rows.push(Row {
             err: key.err,

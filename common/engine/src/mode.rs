@@ -2,10 +2,10 @@
 //! `.rodata`.
 
 use anyhow::{Context, Result};
-use common::exit::usage;
-use common::mapsize::Keys;
-use common::syscalls::{self, Call};
-use common::target::Target;
+use identity::target::Target;
+use kernel::exit::usage;
+use kernel::mapsize::Keys;
+use kernel::syscalls::{self, Call};
 
 /// How counts are keyed and what is measured.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use common::syscalls::Call;
+use kernel::syscalls::Call;
 
 /// Buckets of a latency histogram (the BPF side's `SYSCALLS_HIST_SLOTS`).
 pub const HIST_SLOTS: usize = 32;
@@ -50,7 +50,7 @@ pub struct Row {
     /// The longest call (timed modes).
     pub max_ns: u64,
     /// Failed calls per errno (with the errno tally); restart codes are
-    /// tallied under their own numbers (`common::errno::is_restart`).
+    /// tallied under their own numbers (`kernel::errno::is_restart`).
     pub errnos: BTreeMap<i32, u64>,
     /// By process: its name (raw bytes).
     pub comm: Vec<u8>,

@@ -230,7 +230,7 @@ fn int80(_nr: u32, _a0: u32, _a1: u32, _a2: u32) -> i64 {
 
 /// The i386 number of a syscall name.
 fn i386(name: &str) -> u32 {
-    common::syscalls::compat_number(name).unwrap_or_else(|| die(format!("no i386 {name}")))
+    kernel::syscalls::compat_number(name).unwrap_or_else(|| die(format!("no i386 {name}")))
 }
 
 /// A 32-bit clone/clone3's child leaves at once; the parent reaps it.
@@ -255,8 +255,8 @@ fn seccomp_deny(name: &str, err: u32) {
     const LD_ABS: u16 = 0x20; // BPF_LD | BPF_W | BPF_ABS
     const JEQ: u16 = 0x15; // BPF_JMP | BPF_JEQ | BPF_K
     const RET: u16 = 0x06; // BPF_RET | BPF_K
-    let native = common::syscalls::number(name).unwrap_or_else(|| die(format!("no {name}")));
-    let compat = common::syscalls::compat_number(name).unwrap_or(u32::MAX);
+    let native = kernel::syscalls::number(name).unwrap_or_else(|| die(format!("no {name}")));
+    let compat = kernel::syscalls::compat_number(name).unwrap_or(u32::MAX);
     let op = |code, jt, jf, k| libc::sock_filter { code, jt, jf, k };
     let mut filter = [
         op(LD_ABS, 0, 0, 4), // seccomp_data.arch

@@ -19,13 +19,13 @@ use std::mem::MaybeUninit;
 use std::time::Instant;
 
 use anyhow::Result;
-use common::bpf::{drain_percpu_hash, flip_epoch, lookup_percpu, zero_percpu};
-use common::collector::{Aggregator, Health, Sample};
-use common::target::Target;
+use identity::target::Target;
+use kernel::bpf::{drain_percpu_hash, flip_epoch, lookup_percpu, zero_percpu};
+use kernel::collector::{Aggregator, Health, Sample};
 use libbpf_rs::OpenObject;
 use serde::Serialize;
 
-use crate::kernel::{self, cbg_io, ConbiographSkel, Features};
+use crate::object::{self, cbg_io, ConbiographSkel, Features};
 
 /// Default table size: cgroups with block I/O between two drains.
 pub const MAX_CGROUPS: u32 = 16384;
@@ -163,11 +163,11 @@ impl<'obj> CgroupCollector<'obj> {
         cfg: &CgroupConfig,
     ) -> Result<Self> {
         let features = Features::probe()?;
-        let skel = kernel::load(
+        let skel = object::load(
             open_object,
-            &kernel::Load {
+            &object::Load {
                 features,
-                mode: kernel::Mode {
+                mode: object::Mode {
                     periods: false,
                     cgroups: Some(cfg.max_cgroups.max(1)),
                 },
@@ -259,7 +259,7 @@ impl Aggregator for CgroupCollector<'_> {
             return Ok(self.sample(BTreeMap::new(), 0));
         }
         let maps = &mut self.skel.maps;
-        let bss = common::bpf::mapped(maps.bss_data.as_deref_mut(), ".bss")?;
+        let bss = kernel::bpf::mapped(maps.bss_data.as_deref_mut(), ".bss")?;
         let old = flip_epoch(&mut bss.epoch, &maps.sync_outer, &maps.sync_inner)?;
         let mut rows = BTreeMap::new();
         let overflowed = self.take(old, &mut rows)?;
@@ -272,9 +272,9 @@ impl Aggregator for CgroupCollector<'_> {
         if self.spent {
             return Ok(self.sample(BTreeMap::new(), 0));
         }
-        self.skel.links = kernel::skel::ConbiographLinks::default();
+        self.skel.links = object::skel::ConbiographLinks::default();
         let maps = &self.skel.maps;
-        common::bpf::wait_for_running_programs(&maps.sync_outer, &maps.sync_inner)?;
+        kernel::bpf::wait_for_running_programs(&maps.sync_outer, &maps.sync_inner)?;
         self.spent = true;
         let mut rows = BTreeMap::new();
         let mut overflowed = self.take(0, &mut rows)?;

@@ -16,13 +16,13 @@ use std::sync::atomic::{fence, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use common::bpf::{lookup_percpu, wait_for_running_programs, zero_percpu, DropCounter};
-use common::collector::{Aggregator, Health, Sample};
-use common::target::Target;
+use identity::target::Target;
+use kernel::bpf::{lookup_percpu, wait_for_running_programs, zero_percpu, DropCounter};
+use kernel::collector::{Aggregator, Health, Sample};
 use libbpf_rs::{MapCore, OpenObject};
 
 use crate::cgroups::{take_owners, to_rows, CgroupIo};
-use crate::kernel::{self, cbg_devices, cbg_period, monotonic_ns, ConbiographSkel, Features};
+use crate::object::{self, cbg_devices, cbg_period, monotonic_ns, ConbiographSkel, Features};
 use crate::series::Period;
 
 /// Slots in the kernel's ring (must match CBG_NR_SLOTS in conbiograph.h).
@@ -153,11 +153,11 @@ impl<'obj> Collector<'obj> {
             .map(|d| u64::try_from(d.as_nanos()).context("duration too long"))
             .transpose()?;
         let features = Features::probe()?;
-        let mut skel = kernel::load(
+        let mut skel = object::load(
             open_object,
-            &kernel::Load {
+            &object::Load {
                 features,
-                mode: kernel::Mode {
+                mode: object::Mode {
                     periods: true,
                     cgroups: cfg.by_cgroup.then_some(crate::cgroups::MAX_CGROUPS),
                 },
@@ -173,7 +173,7 @@ impl<'obj> Collector<'obj> {
             },
         )?;
         let start_ns = monotonic_ns()?;
-        let bss = common::bpf::mapped(skel.maps.bss_data.as_deref_mut(), ".bss")?;
+        let bss = kernel::bpf::mapped(skel.maps.bss_data.as_deref_mut(), ".bss")?;
         // SAFETY: both live in the mmap'd .bss that the programs read;
         // volatile stores publish them (the programs ignore I/O while
         // start_ns is 0, and end_ns is set first).
@@ -255,7 +255,7 @@ impl<'obj> Collector<'obj> {
     fn close_idle_gate(&mut self) -> Result<()> {
         let current = self.current_period()?;
         let linger = self.linger;
-        let bss = common::bpf::mapped(self.skel.maps.bss_data.as_deref_mut(), ".bss")?;
+        let bss = kernel::bpf::mapped(self.skel.maps.bss_data.as_deref_mut(), ".bss")?;
         let gate = std::ptr::addr_of_mut!(bss.sample_gate);
         let last = std::ptr::addr_of!(bss.last_sample);
         // SAFETY: both point into the mmap'd .bss, which lives as long as
@@ -281,7 +281,7 @@ impl<'obj> Collector<'obj> {
 
     /// What a sample missed since the previous one, and the time it covers.
     fn health(&mut self) -> Result<Health> {
-        let bss = common::bpf::mapped(self.skel.maps.bss_data.as_deref_mut(), ".bss")?;
+        let bss = kernel::bpf::mapped(self.skel.maps.bss_data.as_deref_mut(), ".bss")?;
         let now = Instant::now();
         Ok(Health {
             dropped: self.drops.delta(&bss.dropped),
@@ -350,7 +350,7 @@ impl Aggregator for Collector<'_> {
     /// ended inside a period returns that period marked partial, with its
     /// length. Per-device totals are in [`Collector::devices`].
     fn finish(&mut self) -> Result<Sample<Vec<Period>>> {
-        self.skel.links = kernel::skel::ConbiographLinks::default();
+        self.skel.links = object::skel::ConbiographLinks::default();
         // Programs still running read the clock until they finish: only
         // then does the clock say which period was the last one written.
         let maps = &self.skel.maps;

@@ -43,7 +43,7 @@ pub fn resolve(text: &str) -> Result<u32> {
         if sys.join(format!("{major}:{minor}")).exists() {
             return Ok(kernel_dev(major, minor));
         }
-        return Err(common::exit::usage(format!(
+        return Err(kernel::exit::usage(format!(
             "--device {text}: no block device with that number (see `lsblk`)"
         )));
     }
@@ -60,7 +60,7 @@ pub fn resolve(text: &str) -> Result<u32> {
                     nix::sys::stat::minor(rdev) as u32,
                 ));
             }
-            return Err(common::exit::usage(format!(
+            return Err(kernel::exit::usage(format!(
                 "--device {text}: not a block device; name one from `lsblk` (e.g. --device vda)"
             )));
         }
@@ -74,7 +74,7 @@ pub fn resolve(text: &str) -> Result<u32> {
         .and_then(|t| parse_major_minor(&t))
     {
         Some((major, minor)) => Ok(kernel_dev(major, minor)),
-        None => Err(common::exit::usage(format!(
+        None => Err(kernel::exit::usage(format!(
             "--device {text}: no such block device; name one from `lsblk` (e.g. --device vda)"
         ))),
     }
@@ -139,7 +139,7 @@ mod tests {
         for bad in ["no-such-disk-zz", "../vda", "", "4095:1048575"] {
             let err = resolve(bad).unwrap_err();
             assert!(
-                err.downcast_ref::<common::exit::UsageError>().is_some(),
+                err.downcast_ref::<kernel::exit::UsageError>().is_some(),
                 "{bad}: {err}"
             );
         }

@@ -36,14 +36,14 @@
 //!
 //! # Library use: every cgroup at once (an exporter)
 //!
-//! [`CgroupCollector`] is a [`common::collector::Aggregator`]: each
-//! [`drain`](common::collector::Aggregator::drain) returns the bytes and
+//! [`CgroupCollector`] is a [`kernel::collector::Aggregator`]: each
+//! [`drain`](kernel::collector::Aggregator::drain) returns the bytes and
 //! bios per direction of every cgroup with I/O since the previous drain
 //! (deltas: nothing is lost or counted twice between drains, however far
 //! apart they are). [`Totals`] turns them into monotonic counters.
 //!
 //! ```no_run
-//! use common::collector::Aggregator;
+//! use kernel::collector::Aggregator;
 //! use conbiograph::{CgroupCollector, CgroupConfig, Owner, Totals};
 //!
 //! # fn main() -> anyhow::Result<()> {
@@ -77,7 +77,7 @@
 //! # The CLI's pieces
 //!
 //! [`collect::Collector`] is the per-period kernel side of one target (an
-//! [`common::collector::Aggregator`] of periods); [`series::Series`] keeps
+//! [`kernel::collector::Aggregator`] of periods); [`series::Series`] keeps
 //! the run; [`chart`] draws it, [`view`] fits it to a terminal and
 //! [`report`] writes rows and the summary; [`sink::ChartSink`] takes each
 //! drain; [`run`] is the tool behind its command line (a trace through the
@@ -88,7 +88,7 @@ pub mod chart;
 pub mod collect;
 pub mod devices;
 pub mod docs;
-pub mod kernel;
+pub mod object;
 pub mod replay;
 pub mod report;
 pub mod run;
@@ -99,5 +99,5 @@ pub mod view;
 
 pub use cgroups::{CgroupCollector, CgroupConfig, CgroupIo, IoCounts, Owner, Totals};
 pub use collect::{Collector, Config, DeviceTotals};
-pub use kernel::{Blkcg, DirtyHook, Features};
+pub use object::{Blkcg, DirtyHook, Features};
 pub use series::{Dir, Metric, Period, Series};

@@ -5,9 +5,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{ArgGroup, Parser};
-use common::args::{RunArgs, TargetArgs};
-use common::complete::{block_devices, ArgValueCompleter};
-use common::replay::ReplayArgs;
+use cli::args::{RunArgs, TargetArgs};
+use cli::complete::{block_devices, ArgValueCompleter};
+use cli::replay::ReplayArgs;
 
 use conbiograph::run::Options;
 use conbiograph::sink::OutputFormat;
@@ -34,7 +34,7 @@ struct Args {
     target: TargetArgs,
     /// Length of a period in milliseconds.
     #[arg(short = 't', long = "period", value_name = "MS", default_value = "1000",
-          value_parser = common::args::millis)]
+          value_parser = cli::args::millis)]
     period: Duration,
     /// Plot requests per period instead of bytes.
     #[arg(long)]
@@ -66,8 +66,8 @@ struct Args {
     replay: ReplayArgs,
 }
 
-impl common::docs::Documented for Args {
-    const PAGE: &'static common::docs::Page = &conbiograph::docs::PAGE;
+impl cli::docs::Documented for Args {
+    const PAGE: &'static cli::docs::Page = &conbiograph::docs::PAGE;
 }
 
 impl From<Args> for Options {
@@ -97,7 +97,7 @@ impl From<Args> for Options {
 }
 
 fn main() -> ExitCode {
-    common::cli::main("conbiograph", |args: Args| {
+    cli::main("conbiograph", |args: Args| {
         conbiograph::run::run(args.into())
     })
 }

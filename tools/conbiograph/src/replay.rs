@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use anyhow::Result;
-use common::replay::Replay;
+use cli::replay::Replay;
 
 use crate::report::{PeriodRow, Summary};
 use crate::series::{Period, Series};

@@ -1,15 +1,15 @@
 //! Machine output (one row per period as NDJSON or CSV, a final summary
 //! object) and the human summary paragraph.
 
-use common::container::ContainerInfo;
-use common::target::TargetInfo;
+use identity::container::ContainerInfo;
+use identity::target::TargetInfo;
 use serde::{Deserialize, Serialize};
 
 use crate::cgroups::{CgroupIo, Owner};
 use crate::collect::DeviceTotals;
 use crate::series::{Dir, DirTotals, Period, Series};
 use crate::units;
-use common::identity::Resolver;
+use identity::resolver::Resolver;
 
 /// One period, for plotting elsewhere (read back by `--replay`).
 #[derive(Debug, Serialize, Deserialize)]
@@ -147,7 +147,7 @@ impl CgroupRow {
     /// The CGROUP cell: the container's label, else the path.
     fn name(&self) -> String {
         match self.owner.as_str() {
-            "cgroup" => common::identity::shown_as(
+            "cgroup" => identity::resolver::shown_as(
                 self.container.as_ref(),
                 self.cgroup.as_deref().unwrap_or("?"),
             ),
@@ -166,7 +166,7 @@ pub fn cgroup_rows(io: &[CgroupIo], resolver: &mut dyn Resolver) -> Vec<CgroupRo
 
 /// The per-cgroup table under a host-wide chart.
 pub fn cgroup_table(rows: &[CgroupRow]) -> String {
-    use common::output::{table, Align};
+    use cli::output::{table, Align};
     let mut t = table(&[
         ("CGROUP", Align::Left),
         ("READ", Align::Right),
@@ -177,7 +177,7 @@ pub fn cgroup_table(rows: &[CgroupRow]) -> String {
     ]);
     for r in rows {
         t.add_row(vec![
-            common::escape::for_terminal(r.name().as_bytes()),
+            kernel::escape::for_terminal(r.name().as_bytes()),
             units::bytes(r.read_bytes),
             r.read_ops.to_string(),
             units::bytes(r.write_bytes),
@@ -185,7 +185,7 @@ pub fn cgroup_table(rows: &[CgroupRow]) -> String {
             units::bytes(r.writeback_bytes),
         ]);
     }
-    common::output::render(&t)
+    cli::output::render(&t)
 }
 
 /// The final object of `--output json` (read back by `--replay`).
@@ -215,7 +215,7 @@ pub struct Summary {
     pub dropped: u64,
     /// How this kernel was traced (probed at start; not read back).
     #[serde(skip_deserializing)]
-    pub kernel: Option<crate::kernel::Features>,
+    pub kernel: Option<crate::object::Features>,
     /// Host-wide runs: every cgroup's I/O, busiest first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cgroups: Option<Vec<CgroupRow>>,
@@ -275,7 +275,7 @@ impl Summary {
     }
 
     /// Adds how the kernel was traced.
-    pub fn with_kernel(mut self, features: crate::kernel::Features) -> Self {
+    pub fn with_kernel(mut self, features: crate::object::Features) -> Self {
         self.kernel = Some(features);
         self
     }

@@ -7,15 +7,15 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Result;
-use common::args::{RunArgs, TargetArgs};
-use common::collector::Health;
-use common::driver::{Drained, Driver, Plan};
-use common::exit::usage;
-use common::output;
-use common::replay::{Recorder, Replay, ReplayArgs};
-use common::terminal::TextFrames;
+use cli::args::{RunArgs, TargetArgs};
+use cli::driver::{Drained, Driver, Plan};
+use cli::output;
+use cli::replay::{Recorder, Replay, ReplayArgs};
+use cli::terminal::TextFrames;
+use kernel::collector::Health;
+use kernel::exit::usage;
 
-use crate::kernel::{Blkcg, DirtyHook, Features};
+use crate::object::{Blkcg, DirtyHook, Features};
 use crate::report::{self, CSV_HEADER};
 use crate::series::{Dir, Metric, Series};
 use crate::sink::{ChartSink, Frame, OutputFormat, RunEnd};
@@ -120,7 +120,7 @@ fn trace(opts: &Options) -> Result<ExitCode> {
         tool: "conbiograph",
         target: &opts.target,
         pid: None,
-        needs: common::preflight::Needs::default(),
+        needs: kernel::features::Needs::default(),
         verbose: opts.run.verbose,
         interval: Some(opts.period),
         duration: opts.run.duration,

@@ -4,15 +4,15 @@
 
 use anyhow::Result;
 use clap::ValueEnum;
-use common::collector::Health;
-use common::output;
-use common::replay::Recorder;
-use common::sink::Sink;
-use common::target::TargetInfo;
-use common::terminal::TextFrames;
+use cli::output;
+use cli::replay::Recorder;
+use cli::sink::Sink;
+use cli::terminal::TextFrames;
+use identity::target::TargetInfo;
+use kernel::collector::Health;
 
 use crate::collect::DeviceTotals;
-use crate::kernel::Features;
+use crate::object::Features;
 use crate::report::{self, CgroupRow, PeriodRow, Summary};
 use crate::series::{Period, Series};
 use crate::view::{View, LIVE_FOOTER};

@@ -1,6 +1,6 @@
 //! What the chart shows (directions and metric) and how it is fitted to a
 //! terminal: the final chart, a replayed one, and the frames of `--live`
-//! (drawn by `common::terminal::TextFrames`).
+//! (drawn by `cli::terminal::TextFrames`).
 
 use crate::series::{Dir, Metric, Series};
 use crate::{chart, units};
@@ -18,7 +18,7 @@ pub const LIVE_FOOTER: &str = "q or Ctrl-C: stop and print the chart";
 impl View {
     /// The chart fitted to the terminal's columns ($COLUMNS, else 80).
     pub fn chart(&self, series: &Series) -> String {
-        self.chart_at(series, common::terminal::columns())
+        self.chart_at(series, cli::terminal::columns())
     }
 
     /// The chart fitted to `columns` terminal columns.

@@ -6,10 +6,10 @@
 use std::mem::MaybeUninit;
 
 use anyhow::Result;
-use common::collector::{Aggregator, Sample};
-use common::mapsize::{MapSize, Sizing};
-use common::target::Target;
 use engine::{Filters, Mode};
+use identity::target::Target;
+use kernel::collector::{Aggregator, Sample};
+use kernel::mapsize::{MapSize, Sizing};
 use libbpf_rs::OpenObject;
 
 pub use engine::Row;

@@ -1,7 +1,7 @@
 //! constat: syscall statistics of one container (or of every cgroup),
 //! counted in the kernel per (cgroup, syscall).
 //!
-//! [`collect::Collector`] is the kernel side (an [`common::collector::Aggregator`]);
+//! [`collect::Collector`] is the kernel side (an [`kernel::collector::Aggregator`]);
 //! [`report::Report`] turns one of its samples into a table or NDJSON;
 //! [`summary::Summary`] folds a host-wide sample into one row per cgroup;
 //! [`live`] is the full-screen view (`--live`) and [`replay`] reads saved

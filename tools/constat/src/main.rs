@@ -3,9 +3,9 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use common::args::{IntervalArgs, OutputArgs, RunArgs, TargetArgs};
-use common::complete::ArgValueCompleter;
-use common::replay::ReplayArgs;
+use cli::args::{IntervalArgs, OutputArgs, RunArgs, TargetArgs};
+use cli::complete::ArgValueCompleter;
+use cli::replay::ReplayArgs;
 
 use constat::run::Options;
 use constat::SortKey;
@@ -21,8 +21,8 @@ struct Args {
     #[command(flatten)]
     target: TargetArgs,
     /// Only this process (all its threads).
-    #[arg(short = 'p', long, value_name = "PID", value_parser = common::args::pid,
-          add = ArgValueCompleter::new(common::complete::processes))]
+    #[arg(short = 'p', long, value_name = "PID", value_parser = cli::args::pid,
+          add = ArgValueCompleter::new(cli::complete::processes))]
     pid: Option<u32>,
     /// Sort by elapsed time (same as --sort time).
     #[arg(short = 't', long = "time", conflicts_with = "sort")]
@@ -32,14 +32,14 @@ struct Args {
     sort: SortKey,
     /// Show only the top N rows: syscalls (with -c or -p), cgroups (without),
     /// processes (-P).
-    #[arg(short = 'T', long = "top", value_name = "N", value_parser = common::args::positive)]
+    #[arg(short = 'T', long = "top", value_name = "N", value_parser = cli::args::positive)]
     top: Option<usize>,
     /// Without -c: one row per (cgroup, syscall) instead of one per cgroup.
     #[arg(long)]
     by_syscall: bool,
     /// Count only these syscalls (names or numbers, comma-separated).
     #[arg(long, value_name = "NAME[,NAME]",
-          add = ArgValueCompleter::new(common::complete::syscall_names))]
+          add = ArgValueCompleter::new(cli::complete::syscall_names))]
     syscall: Option<String>,
     /// One row per process (PID, COMM, calls; with -t also time): syscount's
     /// -P view.
@@ -58,7 +58,7 @@ struct Args {
     #[command(flatten)]
     run: RunArgs,
     #[command(flatten)]
-    maps: common::mapsize::MapArgs,
+    maps: cli::args::MapArgs,
     #[command(flatten)]
     output: OutputArgs,
     /// Full screen, refreshed every -i seconds (default 1): one row per
@@ -71,8 +71,8 @@ struct Args {
     replay: ReplayArgs,
 }
 
-impl common::docs::Documented for Args {
-    const PAGE: &'static common::docs::Page = &constat::docs::PAGE;
+impl cli::docs::Documented for Args {
+    const PAGE: &'static cli::docs::Page = &constat::docs::PAGE;
 }
 
 impl From<Args> for Options {
@@ -102,7 +102,7 @@ impl From<Args> for Options {
 }
 
 fn main() -> ExitCode {
-    common::cli::main("constat", |args: Args| constat::run::run(args.into()))
+    cli::main("constat", |args: Args| constat::run::run(args.into()))
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! table prints exactly as it did.
 
 use anyhow::Result;
-use common::replay::Replay;
+use cli::replay::Replay;
 
 use crate::report::{Report, VIEW_CGROUPS, VIEW_CGROUP_SYSCALLS, VIEW_SYSCALLS};
 use crate::summary::SummaryReport;
@@ -19,7 +19,7 @@ pub enum Recorded {
     Syscalls(Report),
 }
 
-impl common::sink::Render for Recorded {
+impl cli::sink::Render for Recorded {
     fn render(&self) -> String {
         match self {
             Recorded::Cgroups(r) => r.render(),
@@ -27,7 +27,7 @@ impl common::sink::Render for Recorded {
         }
     }
 
-    fn health(&self) -> common::collector::Health {
+    fn health(&self) -> kernel::collector::Health {
         match self {
             Recorded::Cgroups(r) => r.health(),
             Recorded::Syscalls(r) => r.health(),
@@ -42,7 +42,7 @@ pub fn next(replay: &mut Replay) -> Result<Option<Recorded>> {
         return Ok(None);
     };
     let line = record.line;
-    if common::replay::recorded_by(&record.value) == Some("syscount") {
+    if cli::replay::recorded_by(&record.value) == Some("syscount") {
         return Err(replay.bad(
             line,
             "a syscount-shaped report (syscount, or constat -P/--errno/--histogram): \

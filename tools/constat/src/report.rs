@@ -3,12 +3,12 @@
 use std::collections::{BTreeMap, HashMap};
 
 use clap::ValueEnum;
-use common::collector::{Health, Sample};
-use common::container::ContainerInfo;
-use common::identity::Resolver;
-use common::output::{self, Align, ReportMeta};
-use common::sink::Render;
-use common::target::Target;
+use cli::output::{self, Align, ReportMeta};
+use cli::sink::Render;
+use identity::container::ContainerInfo;
+use identity::resolver::Resolver;
+use identity::target::Target;
+use kernel::collector::{Health, Sample};
 use serde::{Deserialize, Serialize};
 
 use crate::cells::{ms, pct, us};
@@ -101,7 +101,7 @@ fn most_common(errnos: &BTreeMap<i32, u64>) -> Option<(i32, usize)> {
     let seen = || {
         errnos
             .iter()
-            .filter(|(&e, _)| !common::errno::is_restart(e))
+            .filter(|(&e, _)| !kernel::errno::is_restart(e))
     };
     let (&top, _) = seen().max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))?;
     Some((top, seen().count() - 1))
@@ -202,11 +202,11 @@ impl Report {
                     count: r.count,
                     errors: r.errors,
                     denied: r.denied,
-                    errno: top.map(|(e, _)| common::errno::name(e)),
+                    errno: top.map(|(e, _)| kernel::errno::name(e)),
                     errnos: r
                         .errnos
                         .iter()
-                        .map(|(&e, &n)| (common::errno::name(e), n))
+                        .map(|(&e, &n)| (kernel::errno::name(e), n))
                         .collect(),
                     elapsed_ns: r.total_ns,
                     avg_ns: r.total_ns.checked_div(r.count - r.denied).unwrap_or(0),
@@ -232,7 +232,7 @@ impl Report {
 /// The ERRNO cell of a tally: the most common errno, `+N` when N others
 /// occurred (`None`: no failure).
 pub fn errno_cell(errnos: &BTreeMap<i32, u64>) -> Option<String> {
-    most_common(errnos).map(|(e, others)| cell(common::errno::name(e), others))
+    most_common(errnos).map(|(e, others)| cell(kernel::errno::name(e), others))
 }
 
 fn cell(top: String, others: usize) -> String {
@@ -258,7 +258,7 @@ impl JsonRow {
 
     /// The syscall as the table names it (`getppid (i386)`).
     pub fn label(&self) -> String {
-        common::syscalls::Call {
+        kernel::syscalls::Call {
             nr: self.nr,
             compat: self.compat,
         }
@@ -269,7 +269,7 @@ impl JsonRow {
     /// container's label, else the path.
     pub fn shown_as(&self) -> Option<String> {
         let path = self.cgroup.as_deref()?;
-        Some(common::identity::shown_as(
+        Some(identity::resolver::shown_as(
             self.container.as_ref().and_then(Option::as_ref),
             path,
         ))
@@ -304,7 +304,7 @@ impl Render for Report {
         for r in &self.rows {
             let mut cells = Vec::new();
             if let Some(cg) = r.shown_as() {
-                cells.push(common::escape::for_terminal(cg.as_bytes()));
+                cells.push(kernel::escape::for_terminal(cg.as_bytes()));
             }
             cells.extend([
                 r.label(),

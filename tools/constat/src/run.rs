@@ -6,14 +6,14 @@ use std::ffi::OsStr;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use common::args::{IntervalArgs, RunArgs, TargetArgs};
-use common::driver::{Driver, Plan};
-use common::exit::usage;
-use common::mapsize::MapArgs;
-use common::output::{self, Format};
-use common::replay::{Recorder, Recording, Replay, ReplayArgs};
-use common::sink::{Printer, Sink};
+use cli::args::MapArgs;
+use cli::args::{IntervalArgs, RunArgs, TargetArgs};
+use cli::driver::{Driver, Plan};
+use cli::output::{self, Format};
+use cli::replay::{Recorder, Recording, Replay, ReplayArgs};
+use cli::sink::{Printer, Sink};
 use engine::Mode;
+use kernel::exit::usage;
 
 use crate::live;
 use crate::replay::Recorded;
@@ -91,7 +91,7 @@ pub fn run(opts: Options) -> Result<ExitCode> {
         tool: "constat",
         target: &opts.target,
         pid: opts.pid,
-        needs: common::preflight::Needs::default(),
+        needs: kernel::features::Needs::default(),
         verbose: opts.run.verbose,
         interval: opts.interval.every(),
         duration: opts.run.duration,
@@ -245,7 +245,7 @@ fn replay(opts: &Options, file: &OsStr) -> Result<ExitCode> {
 
 /// `--syscall LIST` as numbers.
 pub fn syscall_filter(list: Option<&str>) -> Result<Option<Vec<u32>>> {
-    list.map(|list| match common::syscalls::parse_list(list) {
+    list.map(|list| match kernel::syscalls::parse_list(list) {
         Ok(nrs) if nrs.is_empty() => Err(usage(
             "--syscall needs at least one name or number, e.g. --syscall read,write",
         )),

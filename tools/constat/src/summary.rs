@@ -9,13 +9,13 @@
 
 use std::collections::HashMap;
 
-use common::collector::{Health, Sample};
-use common::container::ContainerInfo;
-use common::identity::Resolver;
-use common::output::{self, Align, ReportMeta};
-use common::sink::Render;
-use common::syscalls::Call;
-use common::target::Target;
+use cli::output::{self, Align, ReportMeta};
+use cli::sink::Render;
+use identity::container::ContainerInfo;
+use identity::resolver::Resolver;
+use identity::target::Target;
+use kernel::collector::{Health, Sample};
+use kernel::syscalls::Call;
 use serde::{Deserialize, Serialize};
 
 use crate::cells::{ms, pct};
@@ -178,7 +178,7 @@ impl Summary {
 impl CgroupSummary {
     /// How tables name the cgroup: the container's label, else the path.
     pub fn shown_as(&self) -> String {
-        common::identity::shown_as(self.container.as_ref(), &self.cgroup)
+        identity::resolver::shown_as(self.container.as_ref(), &self.cgroup)
     }
 }
 
@@ -258,7 +258,7 @@ impl Render for SummaryReport {
                 })
                 .unwrap_or_default();
             table.add_row(vec![
-                common::escape::for_terminal(c.shown_as().as_bytes()),
+                kernel::escape::for_terminal(c.shown_as().as_bytes()),
                 c.count.to_string(),
                 c.errors.to_string(),
                 c.denied.to_string(),

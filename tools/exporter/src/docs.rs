@@ -1,8 +1,8 @@
 //! contrace-exporter's man page beyond its options: endpoints, metrics,
 //! labels, the series budget, exit status, examples (also in `--help`).
-//! See `common::docs`; tools/exporter/README.md says the same at length.
+//! See `cli::docs`; tools/exporter/README.md says the same at length.
 
-use common::docs::{Entry, Example, Page, Section, Table};
+use cli::docs::{Entry, Example, Page, Section, Table};
 
 pub const PAGE: Page = Page {
     description: "\

@@ -14,7 +14,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context, Result};
-use common::runloop::{Stop, StopHandle};
+use cli::runloop::{Stop, StopHandle};
 use libbpf_rs::OpenObject;
 
 use crate::identity::{unresolved, HostPaths, Labeler, Paths};
@@ -51,7 +51,7 @@ pub struct Config {
     /// Background drain period.
     pub interval: Duration,
     /// How the syscall counters' kernel hashes are sized (`--max-entries`).
-    pub sizing: common::mapsize::Sizing,
+    pub sizing: kernel::mapsize::Sizing,
 }
 
 /// Asks the drainer for a drain and waits for it (at most [`SCRAPE_WAIT`]).

@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 
+use ::identity::cgroup::CgroupNames;
+use ::identity::container::{ContainerInfo, Registry};
+use ::identity::resolver::Resolver;
 use anyhow::{Context, Result};
-use common::cgroup::CgroupNames;
-use common::container::{ContainerInfo, Registry};
-use common::identity::Resolver;
 
 use crate::store::Store;
 

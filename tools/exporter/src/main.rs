@@ -25,11 +25,11 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use ::identity::cgroup::Hierarchy;
 use anyhow::{anyhow, Result};
 use clap::Parser;
-use common::cgroup::Hierarchy;
-use common::preflight::Needs;
-use common::runloop::{RunLoop, Wake};
+use cli::runloop::{RunLoop, Wake};
+use kernel::features::Needs;
 
 use crate::listen::{ListenError, EXIT_LISTEN};
 use crate::store::{Limits, Store};
@@ -71,11 +71,11 @@ struct Args {
     max_series: usize,
     /// Seconds a removed cgroup is still served, so its last counts reach
     /// Prometheus.
-    #[arg(long, value_name = "SECONDS", default_value = "120", value_parser = common::args::seconds)]
+    #[arg(long, value_name = "SECONDS", default_value = "120", value_parser = cli::args::seconds)]
     grace: Duration,
     /// Seconds between background drains of the kernel maps (scrapes also
     /// drain, for fresh values).
-    #[arg(long, value_name = "SECONDS", default_value = "1", value_parser = common::args::seconds)]
+    #[arg(long, value_name = "SECONDS", default_value = "1", value_parser = cli::args::seconds)]
     drain_interval: Duration,
     /// Do not count namespace changes (unshare, setns, clone, clone3).
     #[arg(long)]
@@ -84,14 +84,14 @@ struct Args {
     #[arg(long)]
     no_block: bool,
     #[command(flatten)]
-    maps: common::mapsize::MapArgs,
+    maps: cli::args::MapArgs,
     /// Show libbpf's log.
     #[arg(short = 'v', long)]
     verbose: bool,
 }
 
-impl common::docs::Documented for Args {
-    const PAGE: &'static common::docs::Page = &docs::PAGE;
+impl cli::docs::Documented for Args {
+    const PAGE: &'static cli::docs::Page = &docs::PAGE;
 }
 
 /// A count flag: 0 to 1 000 000.
@@ -108,11 +108,11 @@ fn count(text: &str) -> Result<usize, String> {
 struct SyscallList(Vec<u32>);
 
 fn syscall_list(text: &str) -> Result<SyscallList, String> {
-    common::syscalls::parse_list(text).map(SyscallList)
+    kernel::syscalls::parse_list(text).map(SyscallList)
 }
 
 fn main() -> ExitCode {
-    common::cli::main::<Args>(TOOL, run)
+    cli::main::<Args>(TOOL, run)
 }
 
 /// [`serve`], with the listen failure's own exit status.
@@ -133,13 +133,13 @@ fn serve(args: Args) -> Result<ExitCode> {
     let addr = listener.local_addr().unwrap_or(args.listen);
     let hierarchy = Hierarchy::detect()?;
     let namespaces = !args.no_namespaces;
-    common::preflight::check(
+    kernel::preflight::check(
         TOOL,
         Needs {
             ring_buffer: namespaces,
         },
     )?;
-    common::bpf::init_libbpf_log(args.verbose);
+    kernel::bpf::init_libbpf_log(args.verbose);
 
     let limits = Limits {
         top_syscalls: args.top_syscalls,
@@ -156,7 +156,7 @@ fn serve(args: Args) -> Result<ExitCode> {
     let store = Arc::new(Mutex::new(Store::new(limits, args.latency)));
     let ready = Arc::new(AtomicBool::new(false));
     let mut run_loop = RunLoop::new(None, None);
-    common::cli::signals::stop_on_signals(run_loop.handle())?;
+    cli::signals::stop_on_signals(run_loop.handle())?;
 
     let (started_tx, started) = mpsc::channel();
     let drainer = drain::Drainer::spawn(
@@ -207,7 +207,7 @@ fn serve(args: Args) -> Result<ExitCode> {
             }
         }
     }
-    common::output::status(&format!(
+    cli::output::status(&format!(
         "{TOOL}: serving http://{addr}/metrics ({}). Ctrl-C or SIGTERM to stop",
         if args.latency {
             "counts, denied calls and latency"
@@ -221,7 +221,7 @@ fn serve(args: Args) -> Result<ExitCode> {
     http.shutdown();
     // Detaches the programs and takes the last counts.
     drainer.stop()?;
-    common::output::status(&format!("{TOOL}: programs detached, exiting"));
+    cli::output::status(&format!("{TOOL}: programs detached, exiting"));
     Ok(ExitCode::SUCCESS)
 }
 

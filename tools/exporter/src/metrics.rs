@@ -15,7 +15,7 @@ use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 
-use common::syscalls::Call;
+use kernel::syscalls::Call;
 
 use crate::sources::{BlockDelta, SyscallDelta};
 use crate::store::{CgroupSeries, Slot, Store};
@@ -53,7 +53,7 @@ fn syscall_name(slot: &Slot<Call>) -> String {
 
 fn errno_name(slot: &Slot<i32>) -> String {
     match slot {
-        Slot::Named(e) => common::errno::name(*e),
+        Slot::Named(e) => kernel::errno::name(*e),
         Slot::Other => "other".into(),
     }
 }

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use anyhow::{anyhow, Context, Result};
-use common::runloop::{Stop, StopHandle};
+use cli::runloop::{Stop, StopHandle};
 use prometheus_client::registry::Registry;
 use tiny_http::{Header, Request, Response, Server};
 
@@ -81,7 +81,7 @@ fn dispatch(server: &Server, shared: &Arc<Shared>, stopping: &AtomicBool, stop: 
             Ok(request) => request,
             Err(e) => {
                 if !stopping.load(Ordering::Acquire) {
-                    common::output::status(&format!(
+                    cli::output::status(&format!(
                         "contrace-exporter: the HTTP server stopped accepting connections: {e}"
                     ));
                     stop.stop(Stop::Requested);

@@ -15,8 +15,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
-use common::collector::Health;
-use common::syscalls::Call;
+use kernel::collector::Health;
+use kernel::syscalls::Call;
 
 use crate::identity::{unresolved, ContainerLabels};
 use crate::sources::{BlockDelta, CgroupDelta, Deltas, SyscallDelta};

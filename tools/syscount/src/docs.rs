@@ -1,7 +1,7 @@
 //! syscount's man page beyond its options: columns, JSON fields, notes,
-//! examples (also shown by `--help`). See `common::docs`.
+//! examples (also shown by `--help`). See `cli::docs`.
 
-use common::docs::{Entry, Example, Page, Section, Table};
+use cli::docs::{Entry, Example, Page, Section, Table};
 
 pub const PAGE: Page = Page {
     description: "\

@@ -3,8 +3,8 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use common::args::{IntervalArgs, OutputArgs, RunArgs, TargetArgs};
-use common::complete::ArgValueCompleter;
+use cli::args::{IntervalArgs, OutputArgs, RunArgs, TargetArgs};
+use cli::complete::ArgValueCompleter;
 use engine::Mode;
 use syscount::run::Options;
 
@@ -16,8 +16,8 @@ struct Args {
     #[command(flatten)]
     target: TargetArgs,
     /// Process PID to trace (all its threads).
-    #[arg(short = 'p', long, value_name = "PID", value_parser = common::args::pid,
-          add = ArgValueCompleter::new(common::complete::processes))]
+    #[arg(short = 'p', long, value_name = "PID", value_parser = cli::args::pid,
+          add = ArgValueCompleter::new(cli::complete::processes))]
     pid: Option<u32>,
     /// Count by process and not by syscall.
     #[arg(short = 'P', long = "process")]
@@ -45,7 +45,7 @@ struct Args {
     interval: IntervalArgs,
     /// Print only the top N rows.
     #[arg(short = 'T', long, value_name = "N", default_value_t = 10,
-          value_parser = common::args::positive)]
+          value_parser = cli::args::positive)]
     top: usize,
     /// Print the syscalls of this architecture (number: name) and exit.
     #[arg(short = 'l', long)]
@@ -63,12 +63,12 @@ struct Args {
     denied: bool,
     /// Count only these syscalls (names or numbers, comma-separated).
     #[arg(long, value_name = "NAME[,NAME]",
-          add = ArgValueCompleter::new(common::complete::syscall_names))]
+          add = ArgValueCompleter::new(cli::complete::syscall_names))]
     syscall: Option<String>,
     #[command(flatten)]
     run: RunArgs,
     #[command(flatten)]
-    maps: common::mapsize::MapArgs,
+    maps: cli::args::MapArgs,
     #[command(flatten)]
     output: OutputArgs,
     /// Write the NDJSON that -o json prints to FILE (flushed per line)
@@ -77,8 +77,8 @@ struct Args {
     record: Option<std::path::PathBuf>,
 }
 
-impl common::docs::Documented for Args {
-    const PAGE: &'static common::docs::Page = &syscount::docs::PAGE;
+impl cli::docs::Documented for Args {
+    const PAGE: &'static cli::docs::Page = &syscount::docs::PAGE;
 }
 
 impl From<Args> for Options {
@@ -111,7 +111,7 @@ impl From<Args> for Options {
 }
 
 fn main() -> ExitCode {
-    common::cli::main("syscount", |args: Args| syscount::run::run(args.into()))
+    cli::main("syscount", |args: Args| syscount::run::run(args.into()))
 }
 
 #[cfg(test)]

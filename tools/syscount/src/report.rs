@@ -4,12 +4,12 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
 
-use common::collector::{Health, Sample};
-use common::container::ContainerInfo;
-use common::identity::Resolver;
-use common::output::ReportMeta;
-use common::sink::Render;
-use common::target::Target;
+use cli::output::ReportMeta;
+use cli::sink::Render;
+use identity::container::ContainerInfo;
+use identity::resolver::Resolver;
+use identity::target::Target;
+use kernel::collector::{Health, Sample};
 use serde::Serialize;
 
 use engine::{Counts, Key, Mode, Row};
@@ -178,7 +178,7 @@ impl Report {
                 JsonRow {
                     display_cgroup: shown_as
                         .as_deref()
-                        .map(|c| common::escape::for_terminal(c.as_bytes()))
+                        .map(|c| kernel::escape::for_terminal(c.as_bytes()))
                         .unwrap_or_default(),
                     cgroup,
                     cgroup_id: e.cgroup_id,
@@ -188,8 +188,8 @@ impl Report {
                     compat: call.map(|c| c.compat),
                     display_call: call.map(|c| c.label()).unwrap_or_default(),
                     pid,
-                    comm: mode.by_process.then(|| common::escape::lossy(&e.comm)),
-                    display_comm: common::escape::for_terminal(&e.comm),
+                    comm: mode.by_process.then(|| kernel::escape::lossy(&e.comm)),
+                    display_comm: kernel::escape::for_terminal(&e.comm),
                     count: e.count,
                     total_ns: mode.timed.then_some(e.total_ns),
                     denied: mode.tracks_entry().then_some(e.denied),
@@ -197,7 +197,7 @@ impl Report {
                     errnos: mode.by_errno.then(|| {
                         e.errnos
                             .iter()
-                            .map(|(&err, &n)| (common::errno::name(err), n))
+                            .map(|(&err, &n)| (kernel::errno::name(err), n))
                             .collect()
                     }),
                     histogram: mode.histogram.then(|| Histogram {
@@ -229,7 +229,7 @@ impl Render for Report {
     /// an empty line, as libbpf-tools prints it.
     fn render(&self) -> String {
         let mode = self.mode;
-        let mut out = common::timefmt::clock_header();
+        let mut out = cli::timefmt::clock_header();
         out.push('\n');
         if mode.histogram {
             self.histograms(mode, &mut out);
@@ -365,13 +365,13 @@ mod tests {
     use super::*;
 
     fn key(nr: u32) -> Key {
-        Key::Syscall(common::syscalls::Call::native(nr))
+        Key::Syscall(kernel::syscalls::Call::native(nr))
     }
 
     /// A row as the engine splits them by errno (errors: all its calls
     /// failed, unless `err` is a restart code).
     fn row(nr: u32, err: i32, count: u64, total_ns: u64) -> Row {
-        let failed = err != 0 && !common::errno::is_restart(err);
+        let failed = err != 0 && !kernel::errno::is_restart(err);
         Row {
             key: key(nr),
             err,

@@ -7,14 +7,14 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Result;
-use common::args::{RunArgs, TargetArgs};
-use common::driver::{Driver, Plan};
-use common::exit::usage;
-use common::mapsize::Sizing;
-use common::output::{self, Format};
-use common::replay::{Recorder, Recording};
-use common::sink::Printer;
+use cli::args::{RunArgs, TargetArgs};
+use cli::driver::{Driver, Plan};
+use cli::output::{self, Format};
+use cli::replay::{Recorder, Recording};
+use cli::sink::Printer;
 use engine::{Collector, Filters, Mode};
+use kernel::exit::usage;
+use kernel::mapsize::Sizing;
 
 use crate::Report;
 
@@ -61,7 +61,7 @@ pub fn run(opts: Options) -> Result<ExitCode> {
         tool: "syscount",
         target: &opts.target,
         pid: opts.pid,
-        needs: common::preflight::Needs::default(),
+        needs: kernel::features::Needs::default(),
         verbose: opts.run.verbose,
         interval: opts.interval,
         duration: opts.run.duration,
@@ -96,7 +96,7 @@ fn announce(driver: &Driver, syscalls: Option<&[u32]>, top: usize) {
         output::status(&format!("Tracing {cg}"));
     }
     if let Some(nrs) = syscalls {
-        let (exit, exit_group) = common::syscalls::never_returning();
+        let (exit, exit_group) = kernel::syscalls::never_returning();
         if nrs.iter().any(|&nr| nr == exit || nr == exit_group) {
             output::status("note: exit and exit_group never return, so they are never counted");
         }
@@ -108,7 +108,7 @@ fn announce(driver: &Driver, syscalls: Option<&[u32]>, top: usize) {
 
 fn list_syscalls() -> Result<ExitCode> {
     let mut text = String::new();
-    for (nr, name) in common::syscalls::all() {
+    for (nr, name) in kernel::syscalls::all() {
         text.push_str(&format!("{nr:>3}: {name}\n"));
     }
     output::print(&text)?;
@@ -118,7 +118,7 @@ fn list_syscalls() -> Result<ExitCode> {
 /// `--syscall LIST` as numbers; an empty list is a usage error.
 fn syscall_list(list: Option<&str>) -> Result<Option<Vec<u32>>> {
     list.map(|list| {
-        let nrs = common::syscalls::parse_list(list).map_err(usage)?;
+        let nrs = kernel::syscalls::parse_list(list).map_err(usage)?;
         if nrs.is_empty() {
             return Err(usage(
                 "--syscall needs at least one name or number, e.g. --syscall read,write",
@@ -134,7 +134,7 @@ pub fn errno_arg(value: Option<&str>) -> Result<(Option<i32>, bool)> {
     match value {
         None => Ok((None, false)),
         Some("") => Ok((None, true)),
-        Some(text) => common::errno::parse(text)
+        Some(text) => kernel::errno::parse(text)
             .map(|e| (Some(e), false))
             .ok_or_else(|| {
                 usage(format!(

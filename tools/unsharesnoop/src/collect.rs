@@ -11,9 +11,9 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use anyhow::{anyhow, Context, Result};
-use common::bpf::Pod;
-use common::collector::{EventSource, Health};
-use common::target::Target;
+use identity::target::Target;
+use kernel::bpf::Pod;
+use kernel::collector::{EventSource, Health};
 use libbpf_rs::{Link, MapCore, MapHandle, OpenObject, RingBufferBuilder};
 
 use crate::event::{Call, Event};
@@ -109,7 +109,7 @@ fn decode(raw: &unsharesnoop_event) -> Option<Event> {
         ts_ns: raw.ts_ns,
         pid: raw.pid,
         tid: raw.tid,
-        comm: common::escape::c_bytes(&raw.comm),
+        comm: kernel::escape::c_bytes(&raw.comm),
         call: Call::from_raw(raw.call)?,
         flags: raw.flags,
         ret: raw.ret,
@@ -134,7 +134,7 @@ fn read_ring(ring_map: MapHandle, stop: Arc<AtomicBool>, tx: SyncSender<Batch>) 
     let mut builder = RingBufferBuilder::new();
     builder
         .add(&ring_map, move |bytes: &[u8]| {
-            let Some(ev) = common::bpf::from_bytes::<unsharesnoop_event>(bytes) else {
+            let Some(ev) = kernel::bpf::from_bytes::<unsharesnoop_event>(bytes) else {
                 return 0;
             };
             let mut held = sink.borrow_mut();
@@ -178,7 +178,7 @@ struct Mode {
     exit_only: bool,
     /// Ring buffer bytes, and the backlog that forces a wakeup.
     buffer_bytes: u32,
-    features: common::kernel::Features,
+    features: kernel::features::Features,
 }
 
 impl Mode {
@@ -189,7 +189,7 @@ impl Mode {
             watch_entering: !cfg.target.is_host() && cfg.calls.contains(&Call::Setns),
             exit_only: cfg.exit_only,
             buffer_bytes: cfg.buffer_bytes,
-            features: common::kernel::effective_features(),
+            features: kernel::features::effective_features(),
         }
     }
 
@@ -203,7 +203,7 @@ impl Mode {
     /// Writes the mode and `target` into the opened program, and sizes its
     /// maps.
     fn configure(&self, open: &mut skel::OpenUnsharesnoopSkel, target: &Target) -> Result<()> {
-        let rodata = common::bpf::mapped(open.maps.rodata_data.as_deref_mut(), ".rodata")?;
+        let rodata = kernel::bpf::mapped(open.maps.rodata_data.as_deref_mut(), ".rodata")?;
         rodata.include_failed = self.include_failed;
         rodata.wakeup_bytes = u64::from(self.buffer_bytes / 4);
         rodata.calls_traced = self.calls_traced;
@@ -212,7 +212,7 @@ impl Mode {
         rodata.task_btf = self.features.task_btf;
         rodata.task_storage = self.features.task_storage;
         rodata.compat_syscalls = self.features.compat_syscalls;
-        common::set_target_filter!(rodata, target);
+        kernel::set_target_filter!(rodata, target.filter());
         open.maps
             .events
             .set_max_entries(self.buffer_bytes)
@@ -261,12 +261,12 @@ fn arm_denied(skel: &mut UnsharesnoopSkel) -> Result<()> {
         // Full map: that thread is simply not marked (rare, and only
         // its first such exit).
         let _ = skel.maps.uncertain.update(
-            common::bpf::as_bytes(&tid),
+            kernel::bpf::as_bytes(&tid),
             &[1u8],
             libbpf_rs::MapFlags::ANY,
         );
     }
-    let bss = common::bpf::mapped(skel.maps.bss_data.as_deref_mut(), ".bss")?;
+    let bss = kernel::bpf::mapped(skel.maps.bss_data.as_deref_mut(), ".bss")?;
     // SAFETY: `armed` lives in the mmap'd .bss the programs read; a
     // volatile store makes it visible to them.
     unsafe { std::ptr::write_volatile(&mut bss.armed, 1) };
@@ -297,7 +297,7 @@ impl<'obj> Collector<'obj> {
     pub fn start(open_object: &'obj mut MaybeUninit<OpenObject>, cfg: &Config) -> Result<Self> {
         let mode = Mode::new(cfg);
         let builder = UnsharesnoopSkelBuilder::default();
-        let mut skel = common::bpf::open_and_load(builder, open_object, |open| {
+        let mut skel = kernel::bpf::open_and_load(builder, open_object, |open| {
             mode.configure(open, cfg.target)
         })?;
         let links = attach(&skel, mode.exit_only)?;
@@ -371,7 +371,7 @@ impl EventSource for Collector<'_> {
         // submit: wait for it, or its event would come after the last read
         // (neither printed nor counted lost).
         let maps = &self.skel.maps;
-        common::bpf::wait_for_running_programs(&maps.sync_outer, &maps.sync_inner)?;
+        kernel::bpf::wait_for_running_programs(&maps.sync_outer, &maps.sync_inner)?;
         self.stop.store(true, Ordering::Release);
         let mut raw = Vec::new();
         // Drain while the reader finishes: it may wait for room in the queue.

@@ -131,13 +131,13 @@ impl Event {
 
     /// The errno of a failed call.
     pub fn errno(&self) -> Option<i32> {
-        common::errno::from_return(self.ret)
+        kernel::errno::from_return(self.ret)
     }
 
     /// `0`, the child's pid, or the errno name.
     pub fn ret_text(&self) -> String {
         match self.errno() {
-            Some(e) => common::errno::name(e),
+            Some(e) => kernel::errno::name(e),
             None => self.ret.to_string(),
         }
     }
@@ -221,7 +221,7 @@ pub fn marks(compat: bool, denied: bool, entering: bool) -> String {
     if compat {
         out.push_str(&format!(
             " [{}]",
-            common::syscalls::compat_abi().unwrap_or("32-bit")
+            kernel::syscalls::compat_abi().unwrap_or("32-bit")
         ));
     }
     if denied {

@@ -14,7 +14,7 @@
 use std::collections::HashSet;
 use std::fs;
 
-use common::syscalls;
+use kernel::syscalls;
 
 const CALLS: [&str; 4] = ["unshare", "setns", "clone", "clone3"];
 

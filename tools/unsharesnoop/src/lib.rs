@@ -1,7 +1,7 @@
 //! unsharesnoop: every namespace change as it happens: unshare(2), setns(2)
 //! and the clone(2)/clone3(2) calls that create namespaces.
 //!
-//! [`collect::Collector`] is the kernel side (an [`common::collector::EventSource`]);
+//! [`collect::Collector`] is the kernel side (an [`kernel::collector::EventSource`]);
 //! [`event::Event`] decodes one call; [`report`] shows it as a table line
 //! or NDJSON; [`run`] is the tool behind its command line (a trace through
 //! the shared driver and sink, or a replay).

@@ -4,9 +4,9 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use common::args::{OutputArgs, RunArgs, TargetArgs};
-use common::complete::{processes, ArgValueCompleter};
-use common::replay::ReplayArgs;
+use cli::args::{OutputArgs, RunArgs, TargetArgs};
+use cli::complete::{processes, ArgValueCompleter};
+use cli::replay::ReplayArgs;
 
 use unsharesnoop::run::{buffer_pages, Options, DEFAULT_BUFFER_PAGES};
 use unsharesnoop::Call;
@@ -22,7 +22,7 @@ struct Args {
     #[command(flatten)]
     target: TargetArgs,
     /// Only this process (thread group id).
-    #[arg(short = 'p', long, value_name = "PID", value_parser = common::args::pid,
+    #[arg(short = 'p', long, value_name = "PID", value_parser = cli::args::pid,
           add = ArgValueCompleter::new(processes))]
     pid: Option<u32>,
     /// Calls to trace, comma-separated; `clone` covers clone and clone3
@@ -50,8 +50,8 @@ struct Args {
     replay: ReplayArgs,
 }
 
-impl common::docs::Documented for Args {
-    const PAGE: &'static common::docs::Page = &unsharesnoop::docs::PAGE;
+impl cli::docs::Documented for Args {
+    const PAGE: &'static cli::docs::Page = &unsharesnoop::docs::PAGE;
 }
 
 impl From<Args> for Options {
@@ -70,7 +70,7 @@ impl From<Args> for Options {
 }
 
 fn main() -> ExitCode {
-    common::cli::main("unsharesnoop", |args: Args| {
+    cli::main("unsharesnoop", |args: Args| {
         unsharesnoop::run::run(args.into())
     })
 }

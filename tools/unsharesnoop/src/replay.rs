@@ -9,8 +9,8 @@
 use std::io::{self, BufWriter, Write};
 
 use anyhow::Result;
-use common::container::ContainerInfo;
-use common::replay::Replay;
+use cli::replay::Replay;
+use identity::container::ContainerInfo;
 use serde::Deserialize;
 
 use crate::report::{Cells, Layout, Summary};
@@ -61,7 +61,7 @@ impl RecordedEvent {
             Some(name) => name.clone(),
             None => self.ret.to_string(),
         };
-        let cgroup = common::identity::shown_as(self.container.as_ref(), &self.cgroup);
+        let cgroup = identity::resolver::shown_as(self.container.as_ref(), &self.cgroup);
         layout.cells(&Cells {
             time: &self.time,
             tid: self.tid,
@@ -134,7 +134,7 @@ pub fn replay(replay: &mut Replay) -> Result<Summary> {
         };
         if let Err(e) = parsed {
             print_before_error(&events)?;
-            return Err(if e.downcast_ref::<common::exit::UsageError>().is_some() {
+            return Err(if e.downcast_ref::<kernel::exit::UsageError>().is_some() {
                 e
             } else {
                 replay.bad(replay.line(), "not an unsharesnoop event or summary".into())

@@ -3,10 +3,10 @@
 
 use std::fmt::Write;
 
-use common::container::ContainerInfo;
-use common::identity::Resolver;
-use common::sink::Render;
-use common::timefmt::MonotonicClock;
+use cli::sink::Render;
+use cli::timefmt::MonotonicClock;
+use identity::container::ContainerInfo;
+use identity::resolver::Resolver;
 use serde::{Deserialize, Serialize};
 
 use crate::event::{Call, Event};
@@ -28,7 +28,7 @@ const HUMAN_WIDTH: usize = 44;
 /// fractional digits (`2026-11-23T10:42:32.123450Z`, zeros kept so the
 /// column stays aligned).
 pub fn timestamp(clock: &MonotonicClock, ktime_ns: u64) -> String {
-    common::timefmt::rfc3339(clock.wall(ktime_ns))
+    cli::timefmt::rfc3339(clock.wall(ktime_ns))
 }
 
 /// Pads `text` to `width` characters (not bytes: comm may be UTF-8).
@@ -86,7 +86,7 @@ impl Layout {
         let mut out = String::new();
         pad(&mut out, c.time, 27);
         pad(&mut out, &c.tid.to_string(), 7);
-        pad(&mut out, &common::escape::for_terminal(c.comm), 16);
+        pad(&mut out, &kernel::escape::for_terminal(c.comm), 16);
         if self.call_column {
             pad(&mut out, c.call, 7);
         }
@@ -94,7 +94,7 @@ impl Layout {
         pad(&mut out, &format!("{:#010x}", c.flags), 11);
         if self.cgroup_column {
             pad(&mut out, c.human, HUMAN_WIDTH);
-            out.push_str(&common::escape::for_terminal(c.cgroup.as_bytes()));
+            out.push_str(&kernel::escape::for_terminal(c.cgroup.as_bytes()));
         } else {
             out.push_str(c.human);
         }
@@ -226,12 +226,12 @@ impl<'a> JsonEvent<'a> {
             ktime_ns: ev.ts_ns,
             pid: ev.pid,
             tid: ev.tid,
-            comm: common::escape::lossy(&ev.comm),
+            comm: kernel::escape::lossy(&ev.comm),
             call: ev.call.name(),
             flags: ev.flags,
             flags_human: ev.flags_human(),
             ret: ev.ret,
-            errno: ev.errno().map(common::errno::name),
+            errno: ev.errno().map(kernel::errno::name),
             cgroup_id: ev.cgroup_id,
             cgroup,
             container,
@@ -305,7 +305,7 @@ impl Render for Shown<'_> {
     fn render(&self) -> String {
         let layout = &self.showing.layout;
         let shown = if layout.cgroup_column {
-            common::identity::shown_as(self.container.as_ref(), &self.cgroup)
+            identity::resolver::shown_as(self.container.as_ref(), &self.cgroup)
         } else {
             String::new()
         };
@@ -338,7 +338,7 @@ pub struct Summary {
     /// exit (out of memory). 0 normally; never silently missing.
     pub untraced: u64,
     /// The traced cgroup, null without `-c`.
-    pub target: Option<common::target::TargetInfo>,
+    pub target: Option<identity::target::TargetInfo>,
     /// The calls traced (`--calls`): with the target, they say which
     /// columns the table had (for `--replay`).
     #[serde(default)]

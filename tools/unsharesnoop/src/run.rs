@@ -7,14 +7,14 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use common::args::{RunArgs, TargetArgs};
-use common::collector::Health;
-use common::driver::{Driver, Plan, Streaming};
-use common::output::{self, Format};
-use common::replay::{Recorder, Recording, Replay, ReplayArgs};
-use common::sink::Printer;
-use common::target::Target;
-use common::timefmt::MonotonicClock;
+use cli::args::{RunArgs, TargetArgs};
+use cli::driver::{Driver, Plan, Streaming};
+use cli::output::{self, Format};
+use cli::replay::{Recorder, Recording, Replay, ReplayArgs};
+use cli::sink::Printer;
+use cli::timefmt::MonotonicClock;
+use identity::target::Target;
+use kernel::collector::Health;
 
 use crate::event::Call;
 use crate::report::{Layout, Showing, Summary};
@@ -95,7 +95,7 @@ fn replay(opts: &Options, file: &OsStr) -> Result<ExitCode> {
         (opts.output != Format::Table, "-o"),
     ];
     if let Some((_, flag)) = given.iter().find(|(on, _)| *on) {
-        return Err(common::exit::usage(format!(
+        return Err(kernel::exit::usage(format!(
             "--replay prints the saved table as it was; {flag} shapes a new trace: drop it"
         )));
     }
@@ -126,7 +126,7 @@ fn trace(opts: Options) -> Result<ExitCode> {
         tool: "unsharesnoop",
         target: &opts.target,
         pid: opts.pid,
-        needs: common::preflight::Needs { ring_buffer: true },
+        needs: kernel::features::Needs { ring_buffer: true },
         verbose: opts.run.verbose,
         interval: None,
         duration: opts.run.duration,

@@ -14,8 +14,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use common::bpf::as_bytes;
-use common::target::Target;
+use identity::target::Target;
+use kernel::bpf::as_bytes;
 use libbpf_rs::{MapCore, MapFlags};
 
 /// How often the target's tasks are looked at again.

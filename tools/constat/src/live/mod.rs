@@ -7,7 +7,7 @@
 //! - [`view`]: drawing the model with ratatui;
 //! - this module: turning collector samples and recorded reports into
 //!   [`model::Interval`]s, and the loop that waits for keys, refreshes and
-//!   draws on the terminal of `common::terminal`.
+//!   draws on the terminal of `cli::terminal`.
 
 pub mod model;
 mod run;
@@ -19,9 +19,9 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use common::identity::Resolver;
-use common::runloop::{RunLoop, Stop, Wake};
-use common::terminal::{self, FullScreen};
+use cli::runloop::{RunLoop, Stop, Wake};
+use cli::terminal::{self, FullScreen};
+use identity::resolver::Resolver;
 
 use crate::collect::Row;
 use crate::report::{Report, SortKey, VIEW_CGROUP_SYSCALLS};
@@ -116,7 +116,7 @@ pub fn interval_from_report(report: &Report) -> Interval {
             match target {
                 Some(t) => (
                     t.id,
-                    common::identity::shown_as(t.container.as_ref(), &t.cgroup),
+                    identity::resolver::shown_as(t.container.as_ref(), &t.cgroup),
                     t.cgroup.clone(),
                 ),
                 None => (0, "the target".to_string(), String::new()),

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
-use common::terminal::Input;
+use cli::terminal::Input;
 
 use crate::report::SortKey;
 

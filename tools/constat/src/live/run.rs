@@ -6,13 +6,13 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Result;
-use common::collector::{Aggregator, Sample};
-use common::exit::usage;
-use common::identity::Resolver;
-use common::output::Format;
-use common::replay::{Recorder, Replay};
-use common::runloop::RunLoop;
-use common::target::Target;
+use cli::output::Format;
+use cli::replay::{Recorder, Replay};
+use cli::runloop::RunLoop;
+use identity::resolver::Resolver;
+use identity::target::Target;
+use kernel::collector::{Aggregator, Sample};
+use kernel::exit::usage;
 
 use super::model::Model;
 use super::{interval_from_report, interval_from_rows, interval_from_summary, Stepping, Ticking};
@@ -90,20 +90,17 @@ pub fn run_live(opts: &Options) -> Result<ExitCode> {
         )));
     }
     let interval = refresh(opts)?;
-    common::terminal::require_terminal(
-        "--live",
-        "use -i N for a table every N seconds, or -o json",
-    )?;
+    cli::terminal::require_terminal("--live", "use -i N for a table every N seconds, or -o json")?;
     let syscalls = syscall_filter(opts.syscall.as_deref())?;
-    let common::cli::Startup {
+    let cli::Startup {
         target,
         identities: mut names,
         ..
-    } = common::cli::Startup::new(
+    } = cli::Startup::new(
         "constat",
         &opts.target,
         None,
-        common::preflight::Needs::default(),
+        kernel::features::Needs::default(),
         opts.run.verbose,
     )?;
     let mut recorder = Recorder::open(opts.replay.record.as_deref())?;
@@ -113,12 +110,12 @@ pub fn run_live(opts: &Options) -> Result<ExitCode> {
     let mut model = Model::new(opts.sort);
     model.title = "every cgroup of the host".into();
     if let Some(cg) = &target.cgroup {
-        let name = common::identity::shown_as(target.container.as_ref(), &cg.rel);
+        let name = identity::resolver::shown_as(target.container.as_ref(), &cg.rel);
         model.open_on(cg.id, &name, &cg.rel);
         model.waiting_for = Some(name);
     }
     let mut run_loop = RunLoop::new(None, opts.run.duration);
-    common::cli::signals::stop_on_signals(run_loop.handle())?;
+    cli::signals::stop_on_signals(run_loop.handle())?;
     let report_options = ReportOptions {
         sort: opts.sort,
         top: None,
@@ -166,7 +163,7 @@ pub fn replay_live(opts: &Options, replay: &mut Replay) -> Result<ExitCode> {
     if opts.output == Format::Json {
         return Err(usage("--live draws a full-screen view; drop -o json"));
     }
-    common::terminal::require_terminal("--live", "drop --live to print the tables")?;
+    cli::terminal::require_terminal("--live", "drop --live to print the tables")?;
     let mut intervals = Vec::new();
     while let Some(report) = crate::replay::next(replay)? {
         intervals.push(match &report {
@@ -185,7 +182,7 @@ pub fn replay_live(opts: &Options, replay: &mut Replay) -> Result<ExitCode> {
     let mut feed = Stepping { intervals, at: 0 };
     feed.show(&mut model, 0);
     let mut run_loop = RunLoop::new(None, None);
-    common::cli::signals::stop_on_signals(run_loop.handle())?;
+    cli::signals::stop_on_signals(run_loop.handle())?;
     super::run(&mut model, &mut run_loop, &mut feed)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -25,7 +25,7 @@ fn bold() -> Style {
 
 /// Names of a cgroup or process are chosen by whoever made them: escaped.
 fn safe(text: &str) -> String {
-    common::escape::for_terminal(text.as_bytes())
+    kernel::escape::for_terminal(text.as_bytes())
 }
 
 fn rate(v: f64) -> String {
@@ -358,7 +358,7 @@ mod tests {
             text.contains("sort: c calls* t time e errors n name"),
             "{text}"
         );
-        model.handle(common::terminal::Input::Enter);
+        model.handle(cli::terminal::Input::Enter);
         let text = screen_text(&model, &mut view);
         assert!(text.contains("SYSCALL"), "{text}");
         assert!(text.contains("ENOENT"), "{text}");

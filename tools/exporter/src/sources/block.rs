@@ -12,8 +12,8 @@
 use std::mem::MaybeUninit;
 
 use anyhow::Result;
-use common::collector::Aggregator;
 use conbiograph::{CgroupCollector, CgroupConfig, CgroupIo, Owner};
+use kernel::collector::Aggregator;
 use libbpf_rs::OpenObject;
 
 use super::{BlockDelta, Deltas, Source};

@@ -12,8 +12,8 @@ pub mod syscalls;
 use std::collections::HashMap;
 
 use anyhow::Result;
-use common::collector::Health;
-use common::syscalls::Call;
+use kernel::collector::Health;
+use kernel::syscalls::Call;
 
 /// What one cgroup did since the previous drain.
 #[derive(Clone, Debug, Default, PartialEq)]

@@ -5,9 +5,9 @@
 use std::mem::MaybeUninit;
 use std::time::Duration;
 
+use ::identity::target::Target;
 use anyhow::Result;
-use common::collector::{EventSource, Health};
-use common::target::Target;
+use kernel::collector::{EventSource, Health};
 use libbpf_rs::OpenObject;
 use unsharesnoop::{Call, Collector, Config, Event};
 

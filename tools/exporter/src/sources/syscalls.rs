@@ -10,11 +10,11 @@
 
 use std::mem::MaybeUninit;
 
+use ::identity::target::Target;
 use anyhow::Result;
-use common::collector::Aggregator;
-use common::mapsize::Sizing;
-use common::target::Target;
 use engine::{Collector, Counts, Filters, Mode};
+use kernel::collector::Aggregator;
+use kernel::mapsize::Sizing;
 use libbpf_rs::OpenObject;
 
 use super::{Deltas, Source, SyscallDelta};
@@ -92,8 +92,8 @@ impl Source for Syscalls<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use common::syscalls::Call;
     use engine::{Key, Row};
+    use kernel::syscalls::Call;
 
     #[test]
     fn rows_split_into_calls_errors_and_errnos() {
@@ -104,7 +104,7 @@ mod tests {
             key: Key::Syscall(Call::from_slot(slot, 512)),
             err,
             count,
-            errors: if err != 0 && !common::errno::is_restart(err) {
+            errors: if err != 0 && !kernel::errno::is_restart(err) {
                 count
             } else {
                 0

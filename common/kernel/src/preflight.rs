@@ -10,12 +10,7 @@ const CAP_SYS_ADMIN: u32 = 21;
 const CAP_PERFMON: u32 = 38;
 const CAP_BPF: u32 = 39;
 
-/// What a tool needs from the kernel besides privileges.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Needs {
-    /// A BPF ring buffer (Linux 5.8+).
-    pub ring_buffer: bool,
-}
+use crate::features::Needs;
 
 /// Effective capability mask of this process, from /proc/self/status
 /// (bytes: its Name: line is our comm, which need not be UTF-8).
@@ -55,12 +50,7 @@ pub fn check(tool: &str, needs: Needs) -> Result<()> {
              use a kernel built with BTF (most distribution kernels since 5.8 are)"
         );
     }
-    crate::kernel::check(
-        tool,
-        crate::kernel::Requires {
-            ring_buffer: needs.ring_buffer,
-        },
-    )?;
+    crate::features::check(tool, needs)?;
     Ok(())
 }
 

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use kernel::mapsize::{HostLoad, Sizing};
+
 /// Longest accepted `-d`/`-i`: one year. Anything larger is a typo.
 const MAX_SECONDS: f64 = 365.0 * 24.0 * 3600.0;
 
@@ -145,6 +147,33 @@ pub struct OutputArgs {
     /// Output format: aligned table, or NDJSON (one object per report).
     #[arg(short = 'o', long, value_enum, default_value_t = crate::output::Format::Table)]
     pub output: crate::output::Format,
+}
+
+/// `--max-entries N`, shared by the tools with keyed kernel hashes.
+#[derive(Clone, Debug, Default, clap::Args)]
+pub struct MapArgs {
+    /// Entries of each per-(cgroup, syscall) or per-process kernel hash
+    /// (default: from the host's cgroups and tasks at start, at least
+    /// 65536; preallocated up to 64 MiB of kernel memory per hash).
+    #[arg(long, value_name = "N", value_parser = kernel::mapsize::parse_max_entries)]
+    pub max_entries: Option<u32>,
+}
+
+impl MapArgs {
+    /// The flag as the collectors take it, with the host's load measured
+    /// now (once: every map of every collector is sized from it).
+    pub fn sizing(&self) -> Sizing {
+        let host = match self.max_entries {
+            Some(_) => HostLoad::default(),
+            None => identity::cgroup::Hierarchy::detect()
+                .map(|h| HostLoad::measure(&h.root))
+                .unwrap_or_default(),
+        };
+        Sizing {
+            max_entries: self.max_entries,
+            host,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ use walkdir::WalkDir;
 use super::mountinfo::Cgroup2Mount;
 use super::Hierarchy;
 use crate::container::{ContainerInfo, Found, Registry};
-use crate::exit::usage;
+use kernel::exit::usage;
 
 const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
 const CGROUP_SUPER_MAGIC: i64 = 0x0027_e0eb;
@@ -69,7 +69,7 @@ impl TargetSpec {
         if let Some(b) = bytes.strip_suffix(b"\n") {
             bytes = b;
         }
-        let shown = crate::escape::for_terminal(bytes);
+        let shown = kernel::escape::for_terminal(bytes);
         if bytes.is_empty() {
             return Err(usage(
                 "empty target: give a cgroup v2 directory, pid:N, a container id or a unit name",
@@ -287,7 +287,7 @@ fn pid_dir(hierarchy: &Hierarchy, pid: u32) -> Result<PathBuf> {
     Err(usage(format!(
         "target 'pid:{pid}': its cgroup ({} in /proc/{pid}/cgroup) is not under the cgroup2 \
          mount {}; give the cgroup directory instead",
-        crate::escape::for_terminal(&proc_path),
+        kernel::escape::for_terminal(&proc_path),
         hierarchy.root.display()
     )))
 }
@@ -319,7 +319,7 @@ fn walk_dirs(root: &Path) -> impl Iterator<Item = (PathBuf, String)> {
 fn list(paths: &[PathBuf]) -> String {
     paths
         .iter()
-        .map(|p| crate::escape::path(p))
+        .map(|p| kernel::escape::path(p))
         .collect::<Vec<_>>()
         .join(", ")
 }

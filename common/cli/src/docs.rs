@@ -17,7 +17,7 @@ use anyhow::{Context, Result};
 use clap::{Arg, ArgAction, ArgMatches, Command};
 use clap_mangen::roff::{bold, italic, roman, Inline, Roff};
 
-use crate::exit::{EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE};
+use kernel::exit::{EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE};
 
 /// One example: a command line and what it does.
 pub struct Example {

@@ -42,7 +42,7 @@ pub fn require_terminal(flag: &str, instead: &str) -> Result<()> {
     if io::stdout().is_terminal() {
         return Ok(());
     }
-    Err(crate::exit::usage(format!(
+    Err(kernel::exit::usage(format!(
         "{flag} draws a full-screen view and needs a terminal, but stdout is not one; {instead}"
     )))
 }

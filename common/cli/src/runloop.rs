@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
-use crate::target::Target;
+use identity::target::Target;
 
 /// What every tool says on stderr when a signal ends the run, before its
 /// final report (stdout carries only data: syscount's tables stay those of

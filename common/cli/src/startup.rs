@@ -10,24 +10,22 @@ use anyhow::Result;
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{ArgMatches, Command, Parser};
 
-use crate::cgroup::Hierarchy;
 use crate::docs::Documented;
-use crate::preflight::Needs;
-use crate::target::Target;
+use identity::cgroup::Hierarchy;
+use identity::target::Target;
+use kernel::features::Needs;
 
-pub mod signals;
-
-/// The whole life of a tool: `main` is `common::cli::main::<Args>("tool", run)`.
+/// The whole life of a tool: `main` is `crate::main::<Args>("tool", run)`.
 ///
 /// Reads the local time offset while single-threaded, answers a shell's
 /// completion request (see [`crate::complete`]), parses the arguments (a
 /// bad one is one line and exit 2), answers `--generate-man` /
 /// `--generate-completions`, then runs `run` and turns its outcome into the
-/// exit status (see [`crate::exit`]).
+/// exit status (see [`kernel::exit`]).
 pub fn main<A: Documented>(tool: &str, run: impl FnOnce(A) -> Result<ExitCode>) -> ExitCode {
     crate::timefmt::init_local_offset();
     let _ = PID_FLAG.set(A::command().get_arguments().any(|a| a.get_id() == "pid"));
-    crate::exit::main_with(tool, || {
+    kernel::exit::main_with(tool, || {
         if crate::complete::answer_if_asked(crate::docs::command::<A>)? {
             return Ok(ExitCode::SUCCESS);
         }
@@ -57,6 +55,7 @@ pub enum Parsed<A> {
     Done(ExitCode),
 }
 
+#[cfg(test)]
 /// Parses `argv` (bytes, never assumed UTF-8). A bad argument becomes one
 /// line (exit 2) that keeps clap's help: the valid values of a choice and
 /// the "did you mean" of a misspelled flag.
@@ -93,7 +92,7 @@ fn handle_error<A>(err: clap::Error) -> Result<Parsed<A>> {
             let _ = err.print();
             Ok(Parsed::Done(ExitCode::SUCCESS))
         }
-        _ => Err(crate::exit::usage(one_line(&err))),
+        _ => Err(kernel::exit::usage(one_line(&err))),
     }
 }
 
@@ -126,7 +125,7 @@ pub struct Startup {
     pub hierarchy: Hierarchy,
     pub target: Target,
     /// Cgroup ids to paths and containers, for the reports.
-    pub identities: crate::identity::Identities,
+    pub identities: identity::resolver::Identities,
 }
 
 impl Startup {
@@ -138,19 +137,25 @@ impl Startup {
         verbose: bool,
     ) -> Result<Self> {
         let hierarchy = Hierarchy::detect()?;
-        let mut registry = crate::container::Registry::new(&hierarchy.root);
-        let resolved = Target::resolve(&hierarchy, &mut registry, target, pid)?;
-        crate::preflight::check(tool, needs)?;
+        let mut registry = identity::container::Registry::new(&hierarchy.root);
+        let resolved = Target::resolve(
+            &hierarchy,
+            &mut registry,
+            target.target.as_deref(),
+            target.exact,
+            pid,
+        )?;
+        kernel::preflight::check(tool, needs)?;
         let given = target.target.as_deref().unwrap_or_default();
         let pid_flag = PID_FLAG.get().copied().unwrap_or(false);
         if let Some(note) = resolved.whole_host_note(given, pid_flag) {
             crate::output::status(&note);
         }
         let target = resolved;
-        crate::bpf::init_libbpf_log(verbose);
+        kernel::bpf::init_libbpf_log(verbose);
         // The cgroup tree is walked now, before anything is attached: the
         // walk's own syscalls stay out of the counts.
-        let identities = crate::identity::Identities::new(&hierarchy.root, registry);
+        let identities = identity::resolver::Identities::new(&hierarchy.root, registry);
         Ok(Self {
             hierarchy,
             target,

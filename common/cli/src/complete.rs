@@ -15,9 +15,9 @@ use clap_complete::env::{CompleteEnv, Shells};
 
 pub use clap_complete::engine::ArgValueCompleter;
 
-use crate::cgroup::Hierarchy;
-use crate::container::layout::container_of_dir;
-use crate::container::{Registry, Sources};
+use identity::cgroup::Hierarchy;
+use identity::container::layout::container_of_dir;
+use identity::container::{Registry, Sources};
 
 /// The environment variable that switches a run into completion mode.
 pub const VAR: &str = "COMPLETE";
@@ -42,7 +42,7 @@ pub fn answer_if_asked(factory: impl Fn() -> Command) -> Result<bool> {
     CompleteEnv::with_factory(factory)
         .var(VAR)
         .try_complete(std::env::args_os(), cwd.as_deref())
-        .map_err(|e| crate::exit::usage(e.to_string().trim().to_string()))
+        .map_err(|e| kernel::exit::usage(e.to_string().trim().to_string()))
 }
 
 /// The script a shell sources to complete this tool: registered under the
@@ -67,7 +67,7 @@ pub fn registration(cmd: &Command, shell: &str) -> Result<Vec<u8>> {
     let shells = Shells::builtins();
     let completer_for = shells
         .completer(shell)
-        .ok_or_else(|| crate::exit::usage(format!("no completion support for {shell}")))?;
+        .ok_or_else(|| kernel::exit::usage(format!("no completion support for {shell}")))?;
     let mut out = Vec::new();
     completer_for
         .write_registration(VAR, cmd.get_name(), &bin, &completer, &mut out)
@@ -288,7 +288,7 @@ pub fn syscall_names(current: &OsStr) -> Vec<CompletionCandidate> {
         Some((d, l)) => (format!("{d},"), l),
         None => (String::new(), current),
     };
-    crate::syscalls::all()
+    kernel::syscalls::all()
         .filter(|(_, name)| name.starts_with(last))
         .map(|(nr, name)| candidate(format!("{done}{name}"), format!("syscall {nr}")))
         .collect()

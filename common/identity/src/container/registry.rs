@@ -9,39 +9,14 @@ use std::time::Instant;
 
 use anyhow::Result;
 
+use super::candidate::Candidate;
 use super::layout::{self, FULL_ID_LEN};
 use super::query::{is_id_prefix, Query};
 use super::scan::{scan, Scan};
 use super::sources::{SourceReport, SourceStatus, Sources};
 use super::state::{self, bare};
 use super::{explain, ContainerInfo, Runtime};
-use crate::exit::usage;
-
-/// A container that matched a query, running (with a cgroup) or not.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Candidate {
-    pub info: ContainerInfo,
-    /// Its cgroup v2 directory; `None` when it has none (not running).
-    pub cgroup_dir: Option<PathBuf>,
-}
-
-impl Candidate {
-    /// `web (docker 3f2a9c1e5b7d)`, `shop/web-0/app (containerd 3f2a9c1e5b7d)`.
-    pub fn describe(&self) -> String {
-        let label = self.info.label();
-        let short = self.info.short_id();
-        let stopped = if self.cgroup_dir.is_none() {
-            ", not running"
-        } else {
-            ""
-        };
-        if label == short {
-            format!("{short} ({}{stopped})", self.info.runtime)
-        } else {
-            format!("{label} ({} {short}{stopped})", self.info.runtime)
-        }
-    }
-}
+use kernel::exit::usage;
 
 /// What a query named.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -35,10 +35,10 @@ pub struct Features {
     pub compat_syscalls: bool,
 }
 
-/// What the tool needs beyond what every tool needs.
+/// What a tool needs from the kernel beyond what every tool needs.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Requires {
-    /// A BPF ring buffer (unsharesnoop's event stream).
+pub struct Needs {
+    /// A BPF ring buffer (unsharesnoop's event stream, Linux 5.8+).
     pub ring_buffer: bool,
 }
 
@@ -87,13 +87,13 @@ fn release() -> String {
 
 /// Refuses a kernel without what `tool` needs, in one line. Call after the
 /// privilege check (probes load programs).
-pub fn check(tool: &str, requires: Requires) -> Result<()> {
+pub fn check(tool: &str, needs: Needs) -> Result<()> {
     // tp_btf programs attach through the `btf_trace_<event>` typedefs
     // (probing the TRACING program type would need fentry, which kernel
     // lockdown refuses even where tp_btf works).
     let missing = if !kernel_btf_has("btf_trace_sys_enter", libbpf_sys::BTF_KIND_TYPEDEF) {
         Some("BTF-typed tracepoints (tp_btf, 5.5+)")
-    } else if requires.ring_buffer && !map_type_supported(libbpf_sys::BPF_MAP_TYPE_RINGBUF) {
+    } else if needs.ring_buffer && !map_type_supported(libbpf_sys::BPF_MAP_TYPE_RINGBUF) {
         Some("the BPF ring buffer (5.8+)")
     } else {
         None
@@ -143,7 +143,7 @@ mod tests {
             eprintln!("skipping: probing BPF features needs root");
             return;
         }
-        check("test", Requires { ring_buffer: true }).unwrap();
+        check("test", Needs { ring_buffer: true }).unwrap();
         let f = features();
         // Storage without BTF task pointers is never chosen.
         assert!(f.task_btf || !f.task_storage, "{f:?}");

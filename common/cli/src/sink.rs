@@ -9,8 +9,8 @@ use std::io::{self, BufWriter, Write};
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::collector::Health;
 use crate::output::{self, Format};
+use kernel::collector::Health;
 
 /// A report that can show itself to people.
 pub trait Render {
@@ -85,7 +85,7 @@ pub fn warn(health: &Health) {
         output::status(&format!(
             "warning: {} updates dropped by the kernel side: {}",
             health.dropped,
-            crate::mapsize::drop_advice(health.maps)
+            kernel::mapsize::drop_advice(health.maps)
         ));
     }
 }

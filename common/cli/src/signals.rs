@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
-use crate::exit::EXIT_INTERRUPTED;
 use crate::runloop::{Stop, StopHandle};
+use kernel::exit::EXIT_INTERRUPTED;
 
 /// Signals closer together than this are one delivery seen twice.
 pub const DUPLICATE_WINDOW: Duration = Duration::from_millis(300);
@@ -51,6 +51,7 @@ pub fn stop_on_signals(handle: StopHandle) -> Result<()> {
             Meaning::Duplicate => {}
             Meaning::Abort => {
                 // A full-screen view must not leave the terminal raw.
+                #[cfg(feature = "full-screen")]
                 crate::terminal::restore();
                 std::process::exit(EXIT_INTERRUPTED.into())
             }

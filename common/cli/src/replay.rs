@@ -18,8 +18,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::exit::usage;
 use crate::sink::{Render, Sink};
+use kernel::exit::usage;
 
 /// Where `--record` writes: one JSON object per line, flushed per line so
 /// a run that is killed keeps everything up to its last report.
@@ -32,7 +32,7 @@ impl Recorder {
     /// Creates (or truncates) `path`; a path that cannot be written is bad
     /// input (exit status 2), said before anything is attached.
     pub fn create(path: &Path) -> Result<Self> {
-        let shown = crate::escape::path(path);
+        let shown = kernel::escape::path(path);
         let file = File::create(path)
             .map_err(|e| usage(format!("--record {shown}: cannot create the file: {e}")))?;
         Ok(Self {
@@ -122,7 +122,7 @@ impl Replay {
         let (reader, shown): (Box<dyn BufRead>, String) = if path == "-" {
             (Box::new(BufReader::new(io::stdin())), "stdin".to_string())
         } else {
-            let shown = crate::escape::path(Path::new(path));
+            let shown = kernel::escape::path(Path::new(path));
             let file = File::open(path)
                 .map_err(|e| usage(format!("--replay {shown}: cannot open: {e}")))?;
             if file.metadata().is_ok_and(|m| m.is_dir()) {

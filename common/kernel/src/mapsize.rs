@@ -42,10 +42,30 @@ const NO_PREALLOC: u32 = 1;
 pub const PREALLOC_BUDGET: u64 = 64 << 20;
 
 /// How a collector sizes its keyed hashes: `--max-entries`, or from the
-/// host (`max_entries: None`, the default).
+/// host's load measured once at start (`max_entries: None`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Sizing {
     pub max_entries: Option<u32>,
+    pub host: HostLoad,
+}
+
+/// What the host runs when a tool starts: what hashes keyed by cgroup or
+/// process are sized from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HostLoad {
+    pub cgroups: u64,
+    pub tasks: u64,
+}
+
+impl HostLoad {
+    /// Counts the cgroups under the cgroup2 mount `cgroup_root` and the
+    /// tasks of the host (0 for what cannot be read).
+    pub fn measure(cgroup_root: &Path) -> Self {
+        Self {
+            cgroups: host_cgroups(cgroup_root).unwrap_or(0),
+            tasks: host_tasks().unwrap_or(0),
+        }
+    }
 }
 
 /// What the keyed hashes of a collector got, for the drop warning.
@@ -141,16 +161,9 @@ pub fn size_hash(
             .with_context(|| format!("sizing BPF map {name} to 1 entry"))?;
         return Ok(None);
     };
-    let entries = sizing.max_entries.unwrap_or_else(|| {
-        let root = crate::cgroup::Hierarchy::detect()
-            .map(|h| h.root)
-            .unwrap_or_default();
-        entries_for(
-            keys,
-            host_cgroups(&root).unwrap_or(0),
-            host_tasks().unwrap_or(0),
-        )
-    });
+    let entries = sizing
+        .max_entries
+        .unwrap_or_else(|| entries_for(keys, sizing.host.cgroups, sizing.host.tasks));
     let percpu = matches!(
         map.map_type(),
         libbpf_rs::MapType::PercpuHash | libbpf_rs::MapType::LruPercpuHash
@@ -185,25 +198,6 @@ pub fn parse_max_entries(text: &str) -> Result<u32, String> {
             "'{text}' is out of range: give 1024 to {MAX_ENTRIES} (e.g. 1000000)"
         )),
         Err(_) => Err(format!("'{text}' is not a whole number (e.g. 1000000)")),
-    }
-}
-
-/// `--max-entries N`, shared by the tools with keyed kernel hashes.
-#[derive(Clone, Debug, Default, clap::Args)]
-pub struct MapArgs {
-    /// Entries of each per-(cgroup, syscall) or per-process kernel hash
-    /// (default: from the host's cgroups and tasks at start, at least
-    /// 65536; preallocated up to 64 MiB of kernel memory per hash).
-    #[arg(long, value_name = "N", value_parser = parse_max_entries)]
-    pub max_entries: Option<u32>,
-}
-
-impl MapArgs {
-    /// The flag as the collectors take it.
-    pub fn sizing(&self) -> Sizing {
-        Sizing {
-            max_entries: self.max_entries,
-        }
     }
 }
 

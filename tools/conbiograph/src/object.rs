@@ -7,8 +7,8 @@ use std::mem::MaybeUninit;
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use common::bpf::Pod;
-use common::target::Target;
+use identity::target::Target;
+use kernel::bpf::Pod;
 use libbpf_rs::btf::types::{Enum, FuncProto, Struct, Typedef};
 use libbpf_rs::btf::Btf;
 use libbpf_rs::skel::Skel;
@@ -152,7 +152,7 @@ impl Features {
         };
         let forced = std::env::var_os(FORCE_COMPAT_ENV).is_some_and(|v| v == "1");
         let task_btf = has_helper(&btf, "BPF_FUNC_get_current_task_btf") && !forced;
-        let root = common::cgroup::Hierarchy::detect()?.root;
+        let root = identity::cgroup::Hierarchy::detect()?.root;
         Ok(Self {
             task_btf,
             dirty_hook,
@@ -191,8 +191,8 @@ pub(crate) fn load<'obj>(
 ) -> Result<ConbiographSkel<'obj>> {
     let f = cfg.features;
     let builder = ConbiographSkelBuilder::default();
-    let mut skel = common::bpf::open_and_load(builder, open_object, |open| {
-        let rodata = common::bpf::mapped(open.maps.rodata_data.as_deref_mut(), ".rodata")?;
+    let mut skel = kernel::bpf::open_and_load(builder, open_object, |open| {
+        let rodata = kernel::bpf::mapped(open.maps.rodata_data.as_deref_mut(), ".rodata")?;
         rodata.period_ns = cfg.period_ns;
         rodata.dir_mask = cfg.dir_mask;
         if let Some(dev) = cfg.device {
@@ -203,7 +203,7 @@ pub(crate) fn load<'obj>(
         rodata.count_cgroups = cfg.mode.cgroups.is_some();
         rodata.have_task_btf = f.task_btf;
         rodata.blkcg_v2 = f.blkcg == Blkcg::V2;
-        common::set_target_filter!(rodata, cfg.target);
+        kernel::set_target_filter!(rodata, cfg.target.filter());
 
         let maps = &mut open.maps;
         maps.dirtied

@@ -28,15 +28,15 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 
 use crate::args::TargetArgs;
-use crate::cgroup::Hierarchy;
-use crate::cli::Startup;
-use crate::collector::{Aggregator, EventSource, Health, Sample};
-use crate::identity::Identities;
 use crate::output;
-use crate::preflight::Needs;
 use crate::runloop::{RunLoop, Stop, StopHandle, Wake, SIGNAL_STATUS};
 use crate::sink::Sink;
-use crate::target::Target;
+use crate::Startup;
+use identity::cgroup::Hierarchy;
+use identity::resolver::Identities;
+use identity::target::Target;
+use kernel::collector::{Aggregator, EventSource, Health, Sample};
+use kernel::features::Needs;
 
 /// What a run is, from the command line.
 pub struct Plan<'a> {
@@ -109,7 +109,7 @@ impl Driver {
             identities,
         } = Startup::new(plan.tool, plan.target, plan.pid, plan.needs, plan.verbose)?;
         let run_loop = RunLoop::new(plan.interval, plan.duration).watch_target(&target);
-        crate::cli::signals::stop_on_signals(run_loop.handle())?;
+        crate::signals::stop_on_signals(run_loop.handle())?;
         Ok(Self {
             hierarchy,
             target,
@@ -244,7 +244,7 @@ impl LostWarnings {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::container::Registry;
+    use identity::container::Registry;
 
     /// A driver over an empty cgroup tree, the whole host as target.
     fn driver(root: &std::path::Path, interval: Option<Duration>, duration: Duration) -> Driver {

@@ -9,7 +9,6 @@ use std::path::PathBuf;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
-use crate::args::TargetArgs;
 use crate::cgroup::{Cgroup, Hierarchy, TargetSpec};
 use crate::container::{ContainerInfo, Registry};
 
@@ -65,17 +64,17 @@ impl Target {
         }
     }
 
-    /// Resolves `-c`/`--exact` and `-p` (already checked to exist),
-    /// asking container runtimes through `registry` when `-c` names one.
+    /// Resolves `-c TARGET` (`target`), `--exact` and `-p` (already checked
+    /// to exist), asking container runtimes through `registry` when the
+    /// target names one.
     pub fn resolve(
         hierarchy: &Hierarchy,
         registry: &mut Registry,
-        args: &TargetArgs,
+        target: Option<&OsStr>,
+        exact: bool,
         pid: Option<u32>,
     ) -> Result<Self> {
-        let resolved = args
-            .target
-            .as_deref()
+        let resolved = target
             .map(|text| TargetSpec::parse(text)?.resolve(hierarchy, registry))
             .transpose()?;
         let (cgroup, container) = match resolved {
@@ -84,12 +83,21 @@ impl Target {
         };
         Ok(Self {
             cgroup,
-            exact: args.exact,
+            exact,
             pid,
             container,
             pid_start: pid.and_then(process_start),
             mount: Some(hierarchy.root.clone()),
         })
+    }
+
+    /// What the in-kernel filter compares (kernel ids only).
+    pub fn filter(&self) -> kernel::bpf::TargetFilter {
+        kernel::bpf::TargetFilter {
+            cgroup: self.cgroup.as_ref().map(|cg| (cg.id, cg.level)),
+            exact: self.exact,
+            pid: self.pid,
+        }
     }
 
     /// Neither a cgroup nor a process: the whole host.
@@ -124,7 +132,7 @@ impl Target {
         }
         let cg = self.cgroup.as_ref()?;
         let given = shown(given);
-        let root = crate::escape::path(&cg.path);
+        let root = kernel::escape::path(&cg.path);
         let what = match given.strip_prefix("pid:") {
             Some(pid) => {
                 let alone = if pid_flag {
@@ -162,7 +170,7 @@ impl Target {
                     };
                     format!(
                         "{kind} {} ({} {}), ",
-                        crate::escape::for_terminal(c.label().as_bytes()),
+                        kernel::escape::for_terminal(c.label().as_bytes()),
                         c.runtime,
                         c.short_id()
                     )
@@ -170,7 +178,7 @@ impl Target {
                 .unwrap_or_default();
             format!(
                 "{container}cgroup {} (id {}, {})",
-                crate::escape::path(&cg.path),
+                kernel::escape::path(&cg.path),
                 cg.id,
                 if self.exact {
                     "exact"
@@ -199,7 +207,7 @@ impl Target {
                 None => now_at_path != Some(cg.id),
             };
             if removed {
-                let path = crate::escape::path(&cg.path);
+                let path = kernel::escape::path(&cg.path);
                 return Some(match now_at_path {
                     Some(id) if id != cg.id => format!(
                         "target cgroup {path} was removed (a new cgroup of that name, id {id}, \
@@ -229,7 +237,7 @@ pub fn process_start(pid: u32) -> Option<u64> {
 /// `-c` text for messages: lossy, escaped for the terminal.
 pub fn shown(text: &OsStr) -> String {
     use std::os::unix::ffi::OsStrExt;
-    crate::escape::for_terminal(text.as_bytes())
+    kernel::escape::for_terminal(text.as_bytes())
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@
 //! Which cgroup a container uses is always found by scanning the cgroup2
 //! tree for its id, whatever the runtime reports: the tools trace cgroup v2.
 
+mod candidate;
 mod docker;
 mod explain;
 pub mod layout;
@@ -27,10 +28,11 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+pub use candidate::Candidate;
 pub use explain::{ambiguous_line, not_running_line, unknown_line};
 pub use layout::{info_from_path, pod_from_path, ContainerRef, PodRef};
 pub use query::{Query, MIN_ID_PREFIX};
-pub use registry::{Candidate, Found, Registry};
+pub use registry::{Found, Registry};
 pub use sources::{SourceReport, SourceStatus, Sources};
 
 /// The runtime that runs a container.

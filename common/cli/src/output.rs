@@ -117,20 +117,20 @@ pub struct ReportMeta {
     /// True for the last report of the run.
     #[serde(rename = "final")]
     pub last: bool,
-    pub target: Option<crate::target::TargetInfo>,
+    pub target: Option<identity::target::TargetInfo>,
     /// Updates the kernel side could not record (map full, no memory).
     pub dropped: u64,
     /// What the kernel hashes got, for the drop advice (not in the JSON: a
     /// replayed report does not know).
     #[serde(skip)]
-    pub maps: Option<crate::mapsize::MapSize>,
+    pub maps: Option<kernel::mapsize::MapSize>,
 }
 
 impl ReportMeta {
     pub fn new(
-        health: &crate::collector::Health,
+        health: &kernel::collector::Health,
         last: bool,
-        target: &crate::target::Target,
+        target: &identity::target::Target,
     ) -> Self {
         Self {
             time: crate::timefmt::now_rfc3339(),
@@ -149,11 +149,11 @@ impl ReportMeta {
 
     /// What a report's sample missed, as far as the JSON says (a replayed
     /// report warns about the same drops).
-    pub fn health(&self) -> crate::collector::Health {
-        crate::collector::Health {
+    pub fn health(&self) -> kernel::collector::Health {
+        kernel::collector::Health {
             dropped: self.dropped,
             maps: self.maps,
-            ..crate::collector::Health::default()
+            ..kernel::collector::Health::default()
         }
     }
 }

@@ -115,20 +115,30 @@ pub fn flip_epoch(epoch: &mut u32, outer: &impl MapCore, inner: &impl MapCore) -
     Ok(old)
 }
 
-/// Writes the in-kernel target filter settings (`target_filter.h`: cgroup,
-/// descendants, process) from a [`crate::target::Target`] into a
-/// skeleton's .rodata before load.
+/// What the in-kernel target filter (`target_filter.h`) compares: kernel
+/// ids only. The identity layer makes it from a resolved target.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TargetFilter {
+    /// The cgroup v2 id and its depth below the cgroup2 root.
+    pub cgroup: Option<(u64, u32)>,
+    /// The cgroup alone, not its descendants.
+    pub exact: bool,
+    /// One process (thread group id).
+    pub pid: Option<u32>,
+}
+
+/// Writes a [`TargetFilter`] into a skeleton's .rodata before load.
 #[macro_export]
 macro_rules! set_target_filter {
-    ($rodata:expr, $target:expr) => {{
-        let target: &$crate::target::Target = $target;
-        if let Some(cg) = &target.cgroup {
+    ($rodata:expr, $filter:expr) => {{
+        let filter: $crate::bpf::TargetFilter = $filter;
+        if let Some((id, level)) = filter.cgroup {
             $rodata.filter_cgroup = true;
-            $rodata.filter_exact = target.exact;
-            $rodata.target_cgid = cg.id;
-            $rodata.target_level = cg.level;
+            $rodata.filter_exact = filter.exact;
+            $rodata.target_cgid = id;
+            $rodata.target_level = level;
         }
-        $rodata.target_tgid = target.pid.unwrap_or(0);
+        $rodata.target_tgid = filter.pid.unwrap_or(0);
     }};
 }
 

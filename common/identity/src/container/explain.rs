@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use super::registry::Candidate;
+use super::candidate::Candidate;
 use super::sources::{SourceReport, SourceStatus};
 
 /// Candidates listed in full before the rest is counted.
@@ -39,7 +39,7 @@ pub fn not_running_line(query: &str, candidate: &Candidate, cgroup_root: &Path) 
         esc(query),
         candidate.info.runtime,
         candidate.info.short_id(),
-        crate::escape::path(cgroup_root)
+        kernel::escape::path(cgroup_root)
     )
 }
 
@@ -72,7 +72,7 @@ pub fn unknown_line(
     }
     parts.push(format!(
         "{container_cgroups} container cgroups under {}",
-        crate::escape::path(cgroup_root)
+        kernel::escape::path(cgroup_root)
     ));
     format!(
         "no container '{}': {}; give a container name or id (prefix), NAMESPACE/POD[/CONTAINER], \
@@ -84,7 +84,7 @@ pub fn unknown_line(
 
 /// The user's text, safe to print.
 fn esc(text: &str) -> String {
-    crate::escape::for_terminal(text.as_bytes())
+    kernel::escape::for_terminal(text.as_bytes())
 }
 
 #[cfg(test)]
