@@ -54,6 +54,8 @@ need_commands() {
     done
     [ "${#missing[@]}" = 0 ] && return
     echo "deb: installing ${missing[*]} for the check" >&2
+    # A fresh machine may have no package lists yet.
+    apt-get update -qq >/dev/null
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
         "${missing[@]}" >/dev/null
 }
