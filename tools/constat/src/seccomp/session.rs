@@ -105,6 +105,14 @@ impl Session {
             .map(|p| Dest::for_run(p, target.is_host()))
             .transpose()?;
         let against = args.seccomp_check.as_deref().map(load_policy).transpose()?;
+        if dest.as_ref().is_some_and(Dest::is_file) {
+            common::output::status(
+                "constat: note: the target is running already, so the runtime's start-up \
+                 calls (after it installs the filter, before execve) will not be in the \
+                 profile; to have them, record host-wide while the container starts \
+                 (constat --seccomp-profile DIR)",
+            );
+        }
         Ok(Some(Self {
             dest,
             format: args.seccomp_format,
@@ -339,5 +347,58 @@ fn add_report(units: &mut BTreeMap<Option<u64>, Unit>, report: &Report) {
             }
         });
         unit.usage.add(seen.abi, &seen.name, &seen.tally);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::oci;
+    use super::super::profile::tests::sample;
+    use super::*;
+
+    /// A host-wide `--by-syscall` recording: web (a container) and `/`.
+    const RECORDING: &str = r#"{"time":"2026-01-01T00:00:00Z","interval_s":1.0,"final":true,"target":null,"dropped":0,"view":"cgroup-syscalls","periodic":false,"rows":[{"cgroup":"/docker/3f2a","cgroup_id":5,"container":{"id":"3f2a","name":"web","image":null,"runtime":"docker","pod":null,"namespace":null,"pod_uid":null},"syscall":"read","nr":0,"compat":false,"count":3,"errors":1,"denied":0,"errno":"EAGAIN","errnos":{"EAGAIN":1},"elapsed_ns":0,"avg_ns":0,"max_ns":0},{"cgroup":"/","cgroup_id":1,"container":null,"syscall":"getuid32","nr":199,"compat":true,"count":2,"errors":0,"denied":0,"errno":null,"errnos":{},"elapsed_ns":0,"avg_ns":0,"max_ns":0}],"total":{"count":5,"errors":1,"denied":0,"elapsed_ns":0,"max_ns":0}}"#;
+
+    fn merge_into(out: &Path, inputs: &[PathBuf]) -> Result<Option<ExitCode>> {
+        merge(&SeccompArgs {
+            seccomp_profile: Some(out.to_path_buf()),
+            seccomp_merge: inputs.to_vec(),
+            ..SeccompArgs::default()
+        })
+    }
+
+    #[test]
+    fn merges_of_profiles_and_recordings() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (a, b) = (tmp.path().join("a.json"), tmp.path().join("b.json"));
+        std::fs::write(&a, oci::write(&sample())).unwrap();
+        std::fs::write(&b, oci::write(&sample())).unwrap();
+        let both = tmp.path().join("both.json");
+        assert!(merge_into(&both, &[a.clone(), b]).unwrap().is_some());
+        let merged: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&both).unwrap()).unwrap();
+        assert_eq!(merged["contrace"]["usage"]["x86_64"]["read"]["count"], 2468);
+
+        let rec = tmp.path().join("run.ndjson");
+        std::fs::write(&rec, format!("{RECORDING}\n")).unwrap();
+        let dir = tmp.path().join("per-container/");
+        merge_into(&dir, &[rec.clone()]).unwrap();
+        let web: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("web.json")).unwrap()).unwrap();
+        assert_eq!(
+            web["contrace"]["usage"]["x86_64"]["read"]["errnos"]["EAGAIN"],
+            1
+        );
+        assert_eq!(web["contrace"]["sources"][0], "docker container web (3f2a)");
+        let root: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("root.json")).unwrap()).unwrap();
+        assert_eq!(root["architectures"][1], "SCMP_ARCH_X86");
+
+        let e = merge_into(&tmp.path().join("one.json"), &[rec]).unwrap_err();
+        assert!(e.to_string().contains("holds 2 cgroups (root, web)"), "{e}");
+        let foreign = tmp.path().join("docker.json");
+        std::fs::write(&foreign, r#"{"defaultAction": "SCMP_ACT_ERRNO"}"#).unwrap();
+        let e = merge_into(&both, &[a, foreign]).unwrap_err();
+        assert!(e.to_string().contains("constat did not write"), "{e}");
     }
 }
