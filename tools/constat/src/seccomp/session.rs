@@ -382,7 +382,7 @@ mod tests {
         let rec = tmp.path().join("run.ndjson");
         std::fs::write(&rec, format!("{RECORDING}\n")).unwrap();
         let dir = tmp.path().join("per-container/");
-        merge_into(&dir, &[rec.clone()]).unwrap();
+        merge_into(&dir, std::slice::from_ref(&rec)).unwrap();
         let web: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(dir.join("web.json")).unwrap()).unwrap();
         assert_eq!(
