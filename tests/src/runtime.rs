@@ -70,6 +70,19 @@ impl Engine {
         cmd
     }
 
+    /// Runs `args` in a new container named `name` until it ends (`run
+    /// --rm`), `extra` options before the image; its output, whatever its
+    /// exit status.
+    pub fn run_to_end(self, name: &str, extra: &[&str], args: &[&str]) -> Output {
+        let mut cmd = self.command();
+        cmd.args(["run", "--rm", "--name", name])
+            .args(self.run_options())
+            .args(extra)
+            .arg(self.image())
+            .args(args);
+        run(cmd)
+    }
+
     /// True when the engine answers and has the test image. Otherwise a
     /// skip message, or a panic with the fix when `REQUIRE_BPF_TESTS` is set.
     pub fn available(self) -> bool {

@@ -34,6 +34,9 @@
 //!   clone32 FLAGS          clone through int 0x80 (FLAGS|SIGCHLD); the child exits
 //!   clone3_32 FLAGS        clone3 through int 0x80; the child exits
 //!   unshare32-burst N      N unshare(0) through int 0x80
+//!   int80 NAME N           N calls of the i386 call NAME (no arguments, e.g.
+//!                          getuid32) through int 0x80; prints "int80 NAME RET"
+//!                          (the last call's return value or -errno)
 //!   seccomp-deny NAME ERR  install a seccomp filter: NAME (native and i386)
 //!                          fails with errno ERR without running
 //!   pause-once             pause(2) until SIGUSR1 (returns EINTR); prints "paused"
@@ -631,6 +634,16 @@ fn main() {
                 let r = int80(i386("unshare"), num(a1, "flags") as u32, 0, 0);
                 println!("unshare32 {r}");
                 2
+            }
+            "int80" => {
+                let name = a1.unwrap_or_else(|| die("int80 needs a syscall name".into()));
+                let nr = i386(name);
+                let mut r = 0;
+                for _ in 0..num(a2, "count") {
+                    r = int80(nr, 0, 0, 0);
+                }
+                println!("int80 {name} {r}");
+                3
             }
             "unshare32-burst" => {
                 let nr = i386("unshare");

@@ -201,6 +201,67 @@ them.",
                drill-down then names the busiest syscall only.",
         },
         Section {
+            title: "SECCOMP PROFILES",
+            text: "`--seccomp-profile FILE` with `-c TARGET` (or `-p PID`) writes, when the \
+               run ends, a seccomp profile that allows by name every syscall the target \
+               made; every other call fails with EPERM (`defaultAction` \
+               `SCMP_ACT_ERRNO`, `defaultErrnoRet` 1). Without `-c` it takes a \
+               directory: one file per container seen, `DIR/<container name>.json` (the \
+               cgroup's last path component where no runtime names it; the root cgroup \
+               is `root`), also for containers born and gone during the run: host-wide, \
+               constat names each cgroup the moment it is made (a small BPF program on \
+               `tp_btf/cgroup_mkdir` reports its id and path; the runtimes are asked \
+               then) and keeps that name. Cgroups of the same name (replicas, restarts) \
+               share one file, their calls added. Counting starts at a cgroup's first \
+               call, so a profile recorded host-wide while the container starts holds \
+               the runtime's own calls between installing the filter and `execve` (for \
+               runc: getppid, among others), without which the container does not \
+               start.\n\n\
+               `--seccomp-format oci` (the default) writes the JSON that Docker, Podman \
+               and runc read (`--security-opt seccomp=FILE`): one entry per name with a \
+               `comment` giving its calls, failures by errno and denied calls per \
+               architecture, and a `contrace` field the runtimes ignore, holding the \
+               same counts for merges. `--seccomp-format spo` writes the Kubernetes \
+               Security Profiles Operator's `SeccompProfile` resource as YAML, the \
+               counts as comments beside the names. 32-bit calls (`int 0x80`, 32-bit \
+               processes) add `SCMP_ARCH_X86` and are listed by their i386 names \
+               (`getuid32`); without that architecture runc kills such a call. A call \
+               that was only ever denied while recording (by the profile in force then) \
+               is not allowed: it gets an `SCMP_ACT_ERRNO` entry with the errno it got, \
+               and the status line names it. Calls without a name (`syscall_N`) cannot \
+               be listed and are named in the profile's comment.\n\n\
+               What a names-only profile does not capture: arguments. A name allows \
+               every call of that syscall, whatever its flags: Docker's default profile \
+               allows `clone` only without namespace flags, `personality` only with a \
+               few values, `socket` without `AF_VSOCK` and the like, and a recorded \
+               profile has no such rules. A name also applies to every listed \
+               architecture. Calls the runtime makes before it installs the filter \
+               (mount, pivot_root, unshare) are recorded too and allowed, though the \
+               filter never sees them: review the profile before use.\n\n\
+               `--seccomp-check PROFILE` (Docker, Podman or OCI JSON, an OCI \
+               `config.json`, or a `SeccompProfile` as JSON) says, at the end of the \
+               run or for `--replay FILE`, what the profile would deny of what was \
+               traced: each syscall with its count, the calls already denied when \
+               traced, what it would get (the errno, or SIGSYS) and which part of the \
+               profile decides; rules with argument or capability conditions are \
+               listed apart, not guessed; then the names it allows that were never \
+               used. Host-wide, one check per cgroup. The exit status is 3 when it \
+               would deny a call that was not denied already. `-o json` prints it as \
+               one object: `view` `\"seccomp-check\"`, `profile`, `default_action`, \
+               `targets[]` with `name`, `cgroup`, `container`, `syscalls`, `denied[]` \
+               and `depends[]` (`syscall`, `compat`, `count`, `denied_now`, `outcome`, \
+               `errno`, `why`, `depends_on`), `unused[]`, `allows_by_default`.\n\n\
+               `--replay FILE --seccomp-profile FILE|DIR` makes profiles from a \
+               recording (`--record` of `-c`, or of `--by-syscall` host-wide) instead \
+               of its tables. `--seccomp-merge FILE... --seccomp-profile OUT` traces \
+               nothing: OUT is the union of the given profiles (written by constat) \
+               and recordings, counts added; OUT is one file, or one file per container \
+               when it is an existing directory or ends in `/`. A host-wide recording \
+               into one file is refused: give a directory. `--seccomp-profile` and \
+               `--seccomp-check` are refused with `--live`, `--syscall`, `-P`, \
+               `--errno` and `--histogram`.",
+        },
+        Section {
             title: "NOTES",
             text: "`-i 0` (the default) reports only at the end, as in libbpf-tools. \
                `-T N` keeps the top N rows: syscalls with `-c`/`-p`, cgroups \
@@ -261,6 +322,16 @@ them.",
             command: "constat --live",
             what: "Full screen: every container's calls/s, errors/s and busiest syscall, \
                    refreshed every second; Enter drills into one.",
+        },
+        Example {
+            command: "constat --seccomp-profile profiles/ --by-syscall --record run.ndjson",
+            what: "Host-wide, while containers start and run: one seccomp profile per \
+                   container into profiles/, and a recording to check against later.",
+        },
+        Example {
+            command: "constat --replay run.ndjson --seccomp-check profiles/web.json",
+            what: "What that profile would deny of what was recorded (status 3 if \
+                   anything), and what it allows unused.",
         },
         Example {
             command: "constat -i 5 --record run.ndjson",

@@ -5,7 +5,8 @@
 //! [`report::Report`] turns one of its samples into a table or NDJSON;
 //! [`summary::Summary`] folds a host-wide sample into one row per cgroup;
 //! [`live`] is the full-screen view (`--live`) and [`replay`] reads saved
-//! runs back (`--replay`).
+//! runs back (`--replay`); [`seccomp`] makes and checks seccomp profiles
+//! from what was counted.
 //! The per-process, errno and latency-histogram views are syscount's
 //! collector and report, shared (see the `syscount` crate).
 
@@ -16,6 +17,7 @@ pub mod live;
 pub mod replay;
 pub mod report;
 pub mod run;
+pub mod seccomp;
 pub mod summary;
 
 pub use collect::{Collector, Row};

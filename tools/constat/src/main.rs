@@ -69,6 +69,8 @@ struct Args {
     live: bool,
     #[command(flatten)]
     replay: ReplayArgs,
+    #[command(flatten)]
+    seccomp: constat::seccomp::SeccompArgs,
 }
 
 impl cli::docs::Documented for Args {
@@ -97,6 +99,7 @@ impl From<Args> for Options {
             output: args.output.output,
             live: args.live,
             replay: args.replay,
+            seccomp: args.seccomp,
         }
     }
 }

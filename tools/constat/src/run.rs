@@ -38,6 +38,7 @@ pub struct Options {
     pub output: Format,
     pub live: bool,
     pub replay: ReplayArgs,
+    pub seccomp: crate::seccomp::SeccompArgs,
 }
 
 /// What a report shows, from the flags.
@@ -73,6 +74,9 @@ pub fn view(opts: &Options) -> View {
 
 /// Replays, runs the full-screen view, or traces until the run ends.
 pub fn run(opts: Options) -> Result<ExitCode> {
+    if let Some(code) = crate::seccomp::merge(&opts.seccomp)? {
+        return Ok(code);
+    }
     if let Some(file) = &opts.replay.replay {
         return replay(&opts, file);
     }
@@ -96,6 +100,7 @@ pub fn run(opts: Options) -> Result<ExitCode> {
         interval: opts.interval.every(),
         duration: opts.run.duration,
     })?;
+    let seccomp = crate::seccomp::Session::start(&opts.seccomp, &driver.target)?;
     let mut sink = Recording {
         inner: Printer {
             format: opts.output,
@@ -105,7 +110,7 @@ pub fn run(opts: Options) -> Result<ExitCode> {
     match view {
         View::Syscount(mode) => trace_syscount(&opts, &mut driver, &mut sink, mode, syscalls),
         View::Cgroups | View::Syscalls => {
-            trace_constat(&opts, &mut driver, &mut sink, view, syscalls)
+            trace_constat(&opts, &mut driver, &mut sink, view, syscalls, seccomp)
         }
     }
 }
@@ -142,7 +147,11 @@ fn trace_constat(
     sink: &mut Out,
     view: View,
     syscalls: Option<Vec<u32>>,
+    mut seccomp: Option<crate::seccomp::Session>,
 ) -> Result<ExitCode> {
+    if driver.target.is_host() {
+        name_at_birth(&mut driver.names);
+    }
     let mut object = std::mem::MaybeUninit::uninit();
     let mut collector = Collector::start(&mut object, &driver.target, opts.maps.sizing())?;
     announce(driver);
@@ -154,6 +163,9 @@ fn trace_constat(
     };
     driver.aggregate(&mut collector, sink, |d| {
         let mut sample = d.sample;
+        if let Some(seccomp) = seccomp.as_mut() {
+            seccomp.observe(&sample.data);
+        }
         sample.data.retain(|r| wanted(syscalls.as_deref(), r));
         Ok(if matches!(view, View::Cgroups) {
             Recorded::Cgroups(SummaryReport::build(
@@ -169,7 +181,22 @@ fn trace_constat(
             ))
         })
     })?;
-    Ok(ExitCode::SUCCESS)
+    match seccomp {
+        Some(s) => s.finish(&mut driver.names, &driver.target, opts.output),
+        None => Ok(ExitCode::SUCCESS),
+    }
+}
+
+/// Host-wide, cgroups are named when they are made (containers born and
+/// gone during the run keep their names); without that program, at report
+/// time as before.
+pub fn name_at_birth(names: &mut identity::resolver::Identities) {
+    if let Err(e) = names.name_at_birth() {
+        output::status(&format!(
+            "warning: cgroups are named at report time only ({e:#}): a container gone \
+             by then shows as its cgroup id"
+        ));
+    }
 }
 
 /// -P, --errno, --histogram: syscount's report over the engine, with
@@ -229,6 +256,9 @@ fn replay(opts: &Options, file: &OsStr) -> Result<ExitCode> {
         return Err(usage(format!(
             "--replay shows the run as it was recorded; {flag} shapes a new trace: drop it"
         )));
+    }
+    if let Some(code) = crate::seccomp::replayed(&opts.seccomp, file, opts.output)? {
+        return Ok(code);
     }
     let mut replay = Replay::open("constat", file)?;
     if opts.live {

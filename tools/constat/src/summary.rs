@@ -299,8 +299,8 @@ mod tests {
 
     struct Names;
     impl Resolver for Names {
-        fn cgroup_path(&mut self, id: u64) -> String {
-            format!("/cg{id}")
+        fn cgroup(&mut self, id: u64) -> identity::resolver::CgroupName {
+            identity::resolver::CgroupName::Path(format!("/cg{id}"))
         }
     }
 

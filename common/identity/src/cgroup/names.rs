@@ -77,19 +77,24 @@ impl CgroupNames {
             .is_none_or(|t| t.elapsed() >= self.walk_cost.saturating_mul(10))
     }
 
-    /// Path relative to the cgroup2 mount (`/system.slice/x.service`), or
-    /// `<cgroup id N, removed>` when the directory is gone before we saw it.
-    pub fn name(&mut self, id: u64) -> String {
+    /// Every cgroup the last walk found: (id, path).
+    pub fn all(&self) -> Vec<(u64, String)> {
+        self.by_id
+            .iter()
+            .map(|(&id, path)| (id, path.clone()))
+            .collect()
+    }
+
+    /// Path relative to the cgroup2 mount (`/system.slice/x.service`);
+    /// `None` when the directory was gone before a walk saw it.
+    pub fn path(&mut self, id: u64) -> Option<String> {
         if !self.by_id.contains_key(&id) && self.may_walk() {
             self.refresh();
         }
         self.asked.insert(id);
         // A miss is not remembered: a cgroup created after the walk gets
         // its name at a later one.
-        self.by_id
-            .get(&id)
-            .cloned()
-            .unwrap_or_else(|| format!("<cgroup id {id}, removed>"))
+        self.by_id.get(&id).cloned()
     }
 }
 
@@ -108,28 +113,25 @@ mod tests {
         let keep = root.join("keep");
         std::fs::create_dir(&keep).unwrap();
         let mut names = CgroupNames::new(root.clone());
-        assert_eq!(names.name(ino(&keep)), "/keep");
+        assert_eq!(names.path(ino(&keep)).as_deref(), Some("/keep"));
         // 2 000 unknown ids in a row (cgroups gone before we looked) cost
         // far fewer walks than ids.
         let before = names.walks;
         for id in 0..2000u64 {
-            assert_eq!(
-                names.name(u64::MAX - id),
-                format!("<cgroup id {}, removed>", u64::MAX - id)
-            );
+            assert_eq!(names.path(u64::MAX - id), None);
         }
         assert!(names.walks - before < 200, "{} walks", names.walks - before);
         // A cgroup created later is found (a miss is not cached for good).
         let late = root.join("late");
         std::fs::create_dir(&late).unwrap();
         std::thread::sleep(Duration::from_millis(5));
-        assert_eq!(names.name(ino(&late)), "/late");
+        assert_eq!(names.path(ino(&late)).as_deref(), Some("/late"));
         // Removed and still asked for: kept; removed and forgotten: dropped.
         let gone = root.join("gone");
         std::fs::create_dir(&gone).unwrap();
         let gone_id = ino(&gone);
         names.refresh();
-        assert_eq!(names.name(gone_id), "/gone");
+        assert_eq!(names.path(gone_id).as_deref(), Some("/gone"));
         std::fs::remove_dir(&gone).unwrap();
         names.refresh();
         assert_eq!(names.by_id.get(&gone_id).map(String::as_str), Some("/gone"));

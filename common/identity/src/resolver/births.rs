@@ -1,0 +1,322 @@
+//! Cgroups named when they are made. A small BPF program on
+//! `tp_btf/cgroup_mkdir` (bpf/cgroup_births.bpf.c) reports each new
+//! cgroup2 directory's id and path; a thread of its own names it then,
+//! asking the runtimes while the container still exists, and keeps the
+//! name after the cgroup is gone. BPF knows ids and paths only: which
+//! container a path is stays here, in userspace.
+//!
+//! A `docker run --rm` whose workload lasts 50 ms is named this way: the
+//! runtime lists a container from its creation, before its cgroup is made,
+//! and removes it only after its process has exited.
+
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
+use std::mem::MaybeUninit;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, SyncSender};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, Context, Result};
+use libbpf_rs::skel::Skel;
+use libbpf_rs::{OpenObject, RingBuffer, RingBufferBuilder};
+
+use crate::container::{info_from_path, ContainerInfo, Registry};
+use kernel::bpf::Pod;
+
+#[allow(clippy::all, non_camel_case_types, dead_code, unused_imports)]
+mod skel {
+    include!(concat!(env!("OUT_DIR"), "/cgroup_births.skel.rs"));
+}
+use skel::types::cgroup_birth;
+use skel::{CgroupBirthsSkel, CgroupBirthsSkelBuilder};
+
+// SAFETY: a generated #[repr(C)] struct of integers and a byte array.
+unsafe impl Pod for cgroup_birth {}
+
+/// Names kept at most; past this the oldest are forgotten (a cgroup that
+/// still exists is then found by the tree walk again).
+const KEPT: usize = 1 << 16;
+/// How long the thread waits for births before looking at `stop` again.
+const POLL: Duration = Duration::from_millis(100);
+/// Least time between two runtime queries caused by births.
+const REFRESH_EVERY: Duration = Duration::from_millis(100);
+/// How long a container the runtimes do not name yet is asked about.
+const PATIENCE: Duration = Duration::from_secs(5);
+
+/// What was known of a cgroup when it was first seen.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FirstSight {
+    /// Relative to the cgroup2 mount.
+    pub path: String,
+    /// The container or pod it belongs to, as the runtimes said then.
+    pub container: Option<ContainerInfo>,
+}
+
+/// The names, oldest first for forgetting.
+#[derive(Default)]
+struct Seen {
+    by_id: HashMap<u64, FirstSight>,
+    order: VecDeque<u64>,
+}
+
+impl Seen {
+    fn keep(&mut self, id: u64, sight: FirstSight) {
+        if self.by_id.insert(id, sight).is_none() {
+            self.order.push_back(id);
+        }
+        while self.order.len() > KEPT {
+            if let Some(old) = self.order.pop_front() {
+                self.by_id.remove(&old);
+            }
+        }
+    }
+}
+
+type Shared = Arc<Mutex<Seen>>;
+
+/// The watcher: its thread runs until this is dropped.
+pub struct Births {
+    seen: Shared,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Births {
+    /// Loads and attaches the program, names every cgroup there now, then
+    /// returns; births are named from then on until the value is dropped.
+    pub fn start(root: &Path) -> Result<Self> {
+        let seen = Shared::default();
+        let stop = Arc::new(AtomicBool::new(false));
+        let (ready_tx, ready) = mpsc::sync_channel(1);
+        let thread = {
+            let (root, seen, stop) = (root.to_path_buf(), Arc::clone(&seen), Arc::clone(&stop));
+            std::thread::Builder::new()
+                .name("cgroup-births".into())
+                .spawn(move || watch(root, seen, stop, ready_tx))
+                .context("starting the cgroup naming thread")?
+        };
+        let started = ready
+            .recv()
+            .map_err(|_| anyhow!("the cgroup naming thread ended before it started"))
+            .and_then(|r| r);
+        let births = Self {
+            seen,
+            stop,
+            thread: Some(thread),
+        };
+        started.map(|()| births)
+    }
+
+    /// What cgroup `id` was when first seen, if it was.
+    pub fn get(&self, id: u64) -> Option<FirstSight> {
+        let seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        seen.by_id.get(&id).cloned()
+    }
+}
+
+impl Drop for Births {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Release);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The thread: attach, name what is there, then name each birth.
+fn watch(root: PathBuf, seen: Shared, stop: Arc<AtomicBool>, ready: SyncSender<Result<()>>) {
+    let mut object = MaybeUninit::uninit();
+    let skel = match attach(&mut object) {
+        Ok(skel) => skel,
+        Err(e) => {
+            let _ = ready.send(Err(e));
+            return;
+        }
+    };
+    let queue: Rc<RefCell<Vec<(u64, String)>>> = Rc::default();
+    let ring = match ring_buffer(&skel, Rc::clone(&queue)) {
+        Ok(ring) => ring,
+        Err(e) => {
+            let _ = ready.send(Err(e));
+            return;
+        }
+    };
+    let mut namer = Namer::new(&root, seen);
+    // Attached first, then the walk: a cgroup made in between is seen twice
+    // (same name), never missed.
+    namer.name_existing();
+    let _ = ready.send(Ok(()));
+    while !stop.load(Ordering::Acquire) {
+        // EINTR (a signal landed on this thread) and other errors: the
+        // births already queued are still named; the next poll retries.
+        if ring.poll_raw(POLL) >= 0 {
+            ring.consume_raw();
+        }
+        let born = std::mem::take(&mut *queue.borrow_mut());
+        namer.born(born);
+    }
+}
+
+fn attach(object: &mut MaybeUninit<OpenObject>) -> Result<CgroupBirthsSkel<'_>> {
+    let mut skel =
+        kernel::bpf::open_and_load(CgroupBirthsSkelBuilder::default(), object, |_| Ok(()))?;
+    skel.attach().context("attaching to tp_btf/cgroup_mkdir")?;
+    Ok(skel)
+}
+
+/// The ring buffer, each record parsed onto `queue`.
+fn ring_buffer<'a>(
+    skel: &'a CgroupBirthsSkel<'_>,
+    queue: Rc<RefCell<Vec<(u64, String)>>>,
+) -> Result<RingBuffer<'a>> {
+    let mut builder = RingBufferBuilder::new();
+    builder
+        .add(&skel.maps.births, move |bytes: &[u8]| {
+            if let Some(birth) = parse(bytes) {
+                queue.borrow_mut().push(birth);
+            }
+            0
+        })
+        .context("setting up the cgroup births ring buffer")?;
+    builder
+        .build()
+        .context("setting up the cgroup births ring buffer")
+}
+
+/// One ring-buffer record: (id, path); `None` for a cut path (longer than
+/// the record holds: left to the tree walk) or a short record.
+fn parse(bytes: &[u8]) -> Option<(u64, String)> {
+    let b = kernel::bpf::from_bytes::<cgroup_birth>(bytes)?;
+    let len = usize::try_from(b.len).ok()?;
+    if len == 0 || len >= b.path.len() - 1 {
+        return None;
+    }
+    let path: Vec<u8> = b.path[..len].iter().map(|&c| c as u8).collect();
+    Some((b.id, String::from_utf8_lossy(&path).into_owned()))
+}
+
+/// Turns paths into names: the runtimes, asked as soon as a container's
+/// cgroup is made, and again (a few times) while they do not name it yet.
+struct Namer {
+    root: PathBuf,
+    seen: Shared,
+    registry: Registry,
+    last_refresh: Option<Instant>,
+    /// Containers the runtimes did not name yet: (id, path, born).
+    waiting: Vec<(u64, String, Instant)>,
+}
+
+impl Namer {
+    fn new(root: &Path, seen: Shared) -> Self {
+        Self {
+            root: root.to_path_buf(),
+            seen,
+            registry: Registry::new(root),
+            last_refresh: None,
+            waiting: Vec::new(),
+        }
+    }
+
+    fn keep(&self, id: u64, path: String, container: Option<ContainerInfo>) {
+        let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        seen.keep(id, FirstSight { path, container });
+    }
+
+    /// Every cgroup there now, with one runtime query for them all.
+    fn name_existing(&mut self) {
+        self.refresh();
+        let tree = crate::cgroup::CgroupNames::new(self.root.clone());
+        for (id, path) in tree.all() {
+            let container = self.registry.identify(&path);
+            self.keep(id, path, container);
+        }
+    }
+
+    /// New cgroups: their paths at once; their containers after one fresh
+    /// runtime query (the runtime lists a container before making its cgroup).
+    fn born(&mut self, born: Vec<(u64, String)>) {
+        let now = Instant::now();
+        let containers = born.iter().any(|(_, p)| info_from_path(p).is_some());
+        if (containers || !self.waiting.is_empty()) && self.refresh_due() {
+            self.refresh();
+        }
+        for (id, path) in born {
+            self.waiting.push((id, path, now));
+        }
+        let waiting = std::mem::take(&mut self.waiting);
+        for (id, path, since) in waiting {
+            let container = self.registry.identify(&path);
+            let unnamed = container.as_ref().is_some_and(|c| c.name.is_none());
+            if unnamed && since.elapsed() < PATIENCE {
+                self.waiting.push((id, path.clone(), since));
+            }
+            self.keep(id, path, container);
+        }
+    }
+
+    fn refresh_due(&self) -> bool {
+        self.last_refresh
+            .is_none_or(|t| t.elapsed() >= REFRESH_EVERY)
+    }
+
+    fn refresh(&mut self) {
+        self.registry.refresh();
+        self.last_refresh = Some(Instant::now());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_kept_up_to_a_bound_oldest_forgotten_first() {
+        let mut seen = Seen::default();
+        for id in 0..(KEPT as u64 + 10) {
+            seen.keep(
+                id,
+                FirstSight {
+                    path: format!("/c{id}"),
+                    container: None,
+                },
+            );
+        }
+        assert_eq!(seen.by_id.len(), KEPT);
+        assert!(!seen.by_id.contains_key(&9));
+        assert_eq!(seen.by_id[&10].path, "/c10");
+        // Seen again: one entry, the newer name.
+        let last = KEPT as u64 + 9;
+        seen.keep(
+            last,
+            FirstSight {
+                path: "/again".into(),
+                container: None,
+            },
+        );
+        assert_eq!(seen.by_id.len(), KEPT);
+        assert_eq!(seen.by_id[&last].path, "/again");
+    }
+
+    #[test]
+    fn records_with_cut_or_empty_paths_are_left_to_the_walk() {
+        let mut b = cgroup_birth {
+            id: 42,
+            len: 7,
+            ..Default::default()
+        };
+        for (i, c) in b"/docker".iter().enumerate() {
+            b.path[i] = *c as _;
+        }
+        let bytes = kernel::bpf::as_bytes(&b).to_vec();
+        assert_eq!(parse(&bytes), Some((42, "/docker".to_string())));
+        b.len = (b.path.len() - 1) as u32;
+        assert_eq!(parse(kernel::bpf::as_bytes(&b)), None);
+        b.len = 0;
+        assert_eq!(parse(kernel::bpf::as_bytes(&b)), None);
+        assert_eq!(parse(&bytes[..8]), None);
+    }
+}
