@@ -446,7 +446,29 @@ impl CriPod {
     }
 
     pub fn start(namespace: &str, name: &str, uid: &str, container_name: &str) -> Self {
+        Self::start_logged(namespace, name, uid, container_name, None)
+    }
+
+    /// [`start`](Self::start), and with `log_root` a log directory laid out
+    /// as kubelet lays out `/var/log` (`log_root` stands for it): the
+    /// sandbox's `log_directory` `pods/<namespace>_<pod>_<uid>`, the
+    /// container's `log_path` `<container>/0.log` (containerd writes it),
+    /// and once it runs the link `containers/<pod>_<namespace>_<container>-<id>.log`
+    /// pointing at `/var/log/pods/…/<container>/0.log`, kubelet's names.
+    pub fn start_logged(
+        namespace: &str,
+        name: &str,
+        uid: &str,
+        container_name: &str,
+        log_root: Option<&Path>,
+    ) -> Self {
         use k8s_cri::v1::*;
+        let pod_logs = format!("pods/{namespace}_{name}_{uid}");
+        if let Some(root) = log_root {
+            std::fs::create_dir_all(root.join(&pod_logs).join(container_name))
+                .expect("pod log directory");
+            std::fs::create_dir_all(root.join("containers")).expect("containers log directory");
+        }
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -490,6 +512,9 @@ impl CriPod {
                 }),
                 ..Default::default()
             }),
+            log_directory: log_root
+                .map(|root| root.join(&pod_logs).display().to_string())
+                .unwrap_or_default(),
             ..Default::default()
         };
         let sandbox_id = rt
@@ -525,6 +550,9 @@ impl CriPod {
                 ..Default::default()
             }),
             command: vec!["/bin/sleep".into(), "100000".into()],
+            log_path: log_root
+                .map(|_| format!("{container_name}/0.log"))
+                .unwrap_or_default(),
             ..Default::default()
         };
         let id = pod
@@ -544,7 +572,59 @@ impl CriPod {
                     .start_container(StartContainerRequest { container_id: id }),
             )
             .unwrap_or_else(|e| panic!("StartContainer: {e}"));
+        if let Some(root) = log_root {
+            let link = root.join(format!(
+                "containers/{name}_{namespace}_{container_name}-{}.log",
+                pod.container_id
+            ));
+            let target = format!("/var/log/{pod_logs}/{container_name}/0.log");
+            std::os::unix::fs::symlink(target, &link)
+                .unwrap_or_else(|e| panic!("{}: {e}", link.display()));
+        }
         pod
+    }
+
+    /// Runs `cmd` in the container (CRI ExecSync, as `kubectl exec` does);
+    /// panics unless it exits 0.
+    pub fn exec(&mut self, cmd: &[&str]) {
+        let request = k8s_cri::v1::ExecSyncRequest {
+            container_id: self.container_id.clone(),
+            cmd: cmd.iter().map(|c| c.to_string()).collect(),
+            timeout: 60,
+        };
+        let answer = self
+            .rt
+            .block_on(self.client.exec_sync(request))
+            .unwrap_or_else(|e| panic!("ExecSync {cmd:?}: {e}"))
+            .into_inner();
+        assert_eq!(
+            answer.exit_code,
+            0,
+            "{cmd:?}: {}",
+            String::from_utf8_lossy(&answer.stderr)
+        );
+    }
+
+    /// The container's cgroup v2 path (relative to the mount).
+    pub fn cgroup(&mut self) -> String {
+        let status = self
+            .rt
+            .block_on(
+                self.client
+                    .container_status(k8s_cri::v1::ContainerStatusRequest {
+                        container_id: self.container_id.clone(),
+                        verbose: true,
+                    }),
+            )
+            .expect("ContainerStatus")
+            .into_inner();
+        let info: serde_json::Value =
+            serde_json::from_str(status.info.get("info").map_or("{}", String::as_str))
+                .unwrap_or_default();
+        let pid = info["pid"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("no pid in ContainerStatus: {info}"));
+        proc_cgroup(pid as u32)
     }
 
     /// The CRI's own answers, as JSON (recorded as unit-test fixtures).
