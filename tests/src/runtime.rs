@@ -462,6 +462,20 @@ impl CriPod {
         container_name: &str,
         log_root: Option<&Path>,
     ) -> Self {
+        Self::start_custom(namespace, name, uid, container_name, log_root, |_, _| {})
+    }
+
+    /// [`start_logged`](Self::start_logged), with `customize` changing the
+    /// sandbox and container configurations kubelet would send (security
+    /// context, mounts, command) before they are sent.
+    pub fn start_custom(
+        namespace: &str,
+        name: &str,
+        uid: &str,
+        container_name: &str,
+        log_root: Option<&Path>,
+        customize: impl FnOnce(&mut k8s_cri::v1::PodSandboxConfig, &mut k8s_cri::v1::ContainerConfig),
+    ) -> Self {
         use k8s_cri::v1::*;
         let pod_logs = format!("pods/{namespace}_{name}_{uid}");
         if let Some(root) = log_root {
@@ -485,7 +499,7 @@ impl CriPod {
             .expect("connecting to containerd's CRI");
         let mut client = runtime_service_client::RuntimeServiceClient::new(channel);
         // The labels kubelet puts on sandboxes and containers.
-        let mut labels: std::collections::HashMap<String, String> = [
+        let labels: std::collections::HashMap<String, String> = [
             ("io.kubernetes.pod.name", name),
             ("io.kubernetes.pod.namespace", namespace),
             ("io.kubernetes.pod.uid", uid),
@@ -493,7 +507,7 @@ impl CriPod {
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-        let sandbox_config = PodSandboxConfig {
+        let mut sandbox_config = PodSandboxConfig {
             labels: labels.clone(),
             metadata: Some(PodSandboxMetadata {
                 name: name.into(),
@@ -517,6 +531,25 @@ impl CriPod {
                 .unwrap_or_default(),
             ..Default::default()
         };
+        let mut labels_with_name = labels.clone();
+        labels_with_name.insert("io.kubernetes.container.name".into(), container_name.into());
+        let mut config = ContainerConfig {
+            labels: labels_with_name,
+            metadata: Some(ContainerMetadata {
+                name: container_name.into(),
+                attempt: 0,
+            }),
+            image: Some(ImageSpec {
+                image: "docker.io/library/contrace-busybox:test".into(),
+                ..Default::default()
+            }),
+            command: vec!["/bin/sleep".into(), "100000".into()],
+            log_path: log_root
+                .map(|_| format!("{container_name}/0.log"))
+                .unwrap_or_default(),
+            ..Default::default()
+        };
+        customize(&mut sandbox_config, &mut config);
         let sandbox_id = rt
             .block_on(client.run_pod_sandbox(RunPodSandboxRequest {
                 config: Some(sandbox_config.clone()),
@@ -537,23 +570,6 @@ impl CriPod {
             container_id: String::new(),
             rt,
             client,
-        };
-        labels.insert("io.kubernetes.container.name".into(), container_name.into());
-        let config = ContainerConfig {
-            labels,
-            metadata: Some(ContainerMetadata {
-                name: container_name.into(),
-                attempt: 0,
-            }),
-            image: Some(ImageSpec {
-                image: "docker.io/library/contrace-busybox:test".into(),
-                ..Default::default()
-            }),
-            command: vec!["/bin/sleep".into(), "100000".into()],
-            log_path: log_root
-                .map(|_| format!("{container_name}/0.log"))
-                .unwrap_or_default(),
-            ..Default::default()
         };
         let id = pod
             .rt
@@ -607,6 +623,11 @@ impl CriPod {
 
     /// The container's cgroup v2 path (relative to the mount).
     pub fn cgroup(&mut self) -> String {
+        proc_cgroup(self.pid())
+    }
+
+    /// Host pid of the container's first process (CRI ContainerStatus).
+    pub fn pid(&mut self) -> u32 {
         let status = self
             .rt
             .block_on(
@@ -624,7 +645,7 @@ impl CriPod {
         let pid = info["pid"]
             .as_u64()
             .unwrap_or_else(|| panic!("no pid in ContainerStatus: {info}"));
-        proc_cgroup(pid as u32)
+        pid as u32
     }
 
     /// The CRI's own answers, as JSON (recorded as unit-test fixtures).

@@ -505,3 +505,188 @@ root_test!(
         assert!(honeypot.connects() > 0, "--runtime-api never connected");
     }
 );
+
+/// What the containers below a kubelet-style log root printed.
+fn container_log(logs: &Path) -> String {
+    let mut text = String::new();
+    for entry in walkdir(logs) {
+        text.push_str(&std::fs::read_to_string(&entry).unwrap_or_default());
+    }
+    text
+}
+
+fn walkdir(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = e.path();
+        if path.is_dir() {
+            files.extend(walkdir(&path));
+        } else if path.is_file() {
+            files.push(path);
+        }
+    }
+    files
+}
+
+/// What a process of the host holds: (uid, CapEff, CapAmb, NoNewPrivs)
+/// from /proc/PID/status.
+fn privileges(pid: u32) -> (String, u64, u64, String) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .unwrap_or_else(|| panic!("no {name} in {status}"))
+            .trim()
+            .to_string()
+    };
+    let mask = |name: &str| u64::from_str_radix(&field(name), 16).unwrap();
+    let uid = field("Uid:").split_whitespace().nth(1).unwrap().to_string();
+    (uid, mask("CapEff:"), mask("CapAmb:"), field("NoNewPrivs:"))
+}
+
+// The DaemonSet's security context, as kubelet sends it to containerd's
+// CRI: uid 65534, capabilities drop ALL add BPF and PERFMON (kubelet passes
+// the names without CAP_; containerd adds it), no_new_privs
+// (allowPrivilegeEscalation: false), seccomp Unconfined, hostPID, the host
+// cgroup tree read-only. A non-root process loses the added capabilities
+// at execve (Kubernetes sets no ambient ones); the binary's file
+// capabilities give them back, and no_new_privs does not stop that: they
+// are no gain over the permitted set the runtime set before execve.
+root_test!(
+    the_exporter_runs_as_non_root_with_file_capabilities_under_cri,
+    {
+        use k8s_cri::v1::*;
+        if !CriPod::available() {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(
+            dir.path(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .unwrap();
+        let exe = dir.path().join("contrace-exporter");
+        let logs = dir.path().join("log");
+        std::fs::copy(bin("contrace-exporter"), &exe).unwrap();
+        let setcap = Command::new("setcap")
+            .args(["cap_bpf,cap_perfmon=ep"])
+            .arg(&exe)
+            .status()
+            .expect("setcap (libcap2-bin)");
+        assert!(setcap.success());
+        let addr = free_local_port().unwrap();
+        let cg = TestCgroup::new("sec-nonroot");
+        let mount = |host: &str, container: &str| Mount {
+            host_path: host.into(),
+            container_path: container.into(),
+            readonly: true,
+            ..Default::default()
+        };
+        let exe_path = exe.display().to_string();
+        let uid = format!("5ec00001-0000-4000-8000-{:012x}", std::process::id());
+        let mut pod = CriPod::start_custom(
+            "contrace",
+            &unique_name("exp"),
+            &uid,
+            "exporter",
+            Some(&logs),
+            |sandbox, c| {
+                if let Some(ns) = sandbox
+                    .linux
+                    .as_mut()
+                    .and_then(|l| l.security_context.as_mut())
+                    .and_then(|s| s.namespace_options.as_mut())
+                {
+                    ns.pid = NamespaceMode::Node as i32;
+                }
+                c.command = vec![
+                    "/usr/bin/contrace-exporter".into(),
+                    "--listen".into(),
+                    addr.to_string(),
+                ];
+                c.mounts = vec![
+                    mount(&exe_path, "/usr/bin/contrace-exporter"),
+                    // The debug build links glibc, libelf and zlib dynamically
+                    // (the image's build is static).
+                    mount("/usr/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu"),
+                    mount("/usr/lib64", "/lib64"),
+                    mount("/sys/fs/cgroup", "/sys/fs/cgroup"),
+                ];
+                c.linux = Some(LinuxContainerConfig {
+                    security_context: Some(LinuxContainerSecurityContext {
+                        run_as_user: Some(Int64Value { value: 65534 }),
+                        run_as_group: Some(Int64Value { value: 65534 }),
+                        capabilities: Some(Capability {
+                            add_capabilities: vec!["BPF".into(), "PERFMON".into()],
+                            drop_capabilities: vec!["ALL".into()],
+                            ..Default::default()
+                        }),
+                        no_new_privs: true,
+                        readonly_rootfs: true,
+                        seccomp: Some(SecurityProfile {
+                            profile_type: security_profile::ProfileType::Unconfined as i32,
+                            ..Default::default()
+                        }),
+                        namespace_options: Some(NamespaceOption {
+                            network: NamespaceMode::Node as i32,
+                            pid: NamespaceMode::Node as i32,
+                            ..Default::default()
+                        }),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                });
+            },
+        );
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .proxy(None)
+            .build()
+            .into();
+        let get = |path: &str| {
+            agent
+                .get(format!("http://{addr}{path}"))
+                .call()
+                .and_then(|mut r| {
+                    Ok((
+                        r.status().as_u16(),
+                        r.body_mut()
+                            .with_config()
+                            .limit(64 << 20)
+                            .read_to_string()?,
+                    ))
+                })
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !matches!(get("/healthz"), Ok((200, _))) {
+            assert!(
+                Instant::now() < deadline,
+                "the exporter in the pod never got ready: {:?}\n{}",
+                get("/healthz"),
+                container_log(&logs)
+            );
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        let pid = pod.pid();
+        let (uid, eff, ambient, nnp) = privileges(pid);
+        assert_eq!(uid, "65534");
+        assert_eq!(
+            eff,
+            (1 << 38) | (1 << 39),
+            "CapEff {eff:x}: exactly PERFMON and BPF"
+        );
+        assert_eq!(ambient, 0);
+        assert_eq!(nnp, "1");
+        run_workload(Some(&cg.path), &["getppid", "2345"]);
+        let (status, body) = get("/metrics").unwrap();
+        assert_eq!(status, 200);
+        let line = format!("contrace_syscalls_total{{cgroup=\"{}\",", rel(&cg));
+        let getppid = body
+            .lines()
+            .find(|l| l.starts_with(&line) && l.contains("syscall=\"getppid\""))
+            .unwrap_or_else(|| panic!("no getppid series for {line}"));
+        assert!(getppid.ends_with(" 2345"), "{getppid}");
+        drop(pod);
+    }
+);
