@@ -445,40 +445,8 @@ impl Registry {
             }
         }
 
-        let docker_dir = self.sources.docker_state.clone();
-        reports.push(read_state(
-            format!("docker state {}", docker_dir.display()),
-            engine_answered.contains(&Runtime::Docker),
-            &docker_dir,
-            || state::read_docker_state(&docker_dir),
-            &mut found,
-        ));
-        let podman_file = self.sources.podman_state.clone();
-        reports.push(read_state(
-            format!("podman state {}", podman_file.display()),
-            engine_answered.contains(&Runtime::Podman),
-            &podman_file,
-            || state::read_podman_state(&podman_file),
-            &mut found,
-        ));
-        let logs = self.sources.kubelet_logs.clone();
-        let mut log_pods = Vec::new();
-        if !logs.as_os_str().is_empty() && !kube_answered && logs.join("pods").is_dir() {
-            match state::read_kubelet_logs(&logs) {
-                Ok((pods, containers)) => {
-                    reports.push(SourceReport {
-                        what: format!("kubelet logs {}", logs.display()),
-                        status: SourceStatus::Listed(containers.len()),
-                    });
-                    found.extend(containers);
-                    log_pods = pods;
-                }
-                Err(e) => reports.push(SourceReport {
-                    what: format!("kubelet logs {}", logs.display()),
-                    status: SourceStatus::Failed(e.to_string()),
-                }),
-            }
-        }
+        let log_pods =
+            self.read_state_sources(&engine_answered, kube_answered, &mut found, &mut reports);
         let mut runc_cgroups = HashMap::new();
         for root in &self.sources.runc_roots {
             for (id, v2) in state::read_runc_root(root).unwrap_or_default() {
@@ -511,6 +479,60 @@ impl Registry {
         self.known = known;
         self.pods = pods;
         self.reports = reports;
+    }
+
+    /// The runtimes' on-disk state and kubelet's log names, each unless its
+    /// daemon answered: pods found in kubelet's log directory.
+    fn read_state_sources(
+        &self,
+        engine_answered: &[Runtime],
+        kube_answered: bool,
+        found: &mut Vec<ContainerInfo>,
+        reports: &mut Vec<SourceReport>,
+    ) -> Vec<state::KubePod> {
+        let docker_dir = self.sources.docker_state.clone();
+        reports.push(read_state(
+            format!("docker state {}", docker_dir.display()),
+            engine_answered.contains(&Runtime::Docker),
+            &docker_dir,
+            || state::read_docker_state(&docker_dir),
+            found,
+        ));
+        let podman_file = self.sources.podman_state.clone();
+        reports.push(read_state(
+            format!("podman state {}", podman_file.display()),
+            engine_answered.contains(&Runtime::Podman),
+            &podman_file,
+            || state::read_podman_state(&podman_file),
+            found,
+        ));
+        let tasks = self.sources.containerd_tasks.clone();
+        reports.push(read_state(
+            format!("containerd tasks {}", tasks.display()),
+            kube_answered,
+            &tasks,
+            || state::read_containerd_tasks(&tasks),
+            found,
+        ));
+        let logs = self.sources.kubelet_logs.clone();
+        let mut log_pods = Vec::new();
+        if !logs.as_os_str().is_empty() && !kube_answered && logs.join("pods").is_dir() {
+            match state::read_kubelet_logs(&logs) {
+                Ok((pods, containers)) => {
+                    reports.push(SourceReport {
+                        what: format!("kubelet logs {}", logs.display()),
+                        status: SourceStatus::Listed(containers.len()),
+                    });
+                    found.extend(containers);
+                    log_pods = pods;
+                }
+                Err(e) => reports.push(SourceReport {
+                    what: format!("kubelet logs {}", logs.display()),
+                    status: SourceStatus::Failed(e.to_string()),
+                }),
+            }
+        }
+        log_pods
     }
 
     /// Runs one daemon query when its socket exists; `Err(None)` when it
