@@ -287,12 +287,11 @@ root_test!(required_client_certificates_are_enforced, {
     assert!(get(&pki.agent(None), addr, "/healthz", None).is_err());
 });
 
-#[test]
-fn bad_web_configurations_exit_4_naming_the_field() {
-    let pki = Pki::new();
-    let exe = bin("contrace-exporter");
+/// Web configurations that must not start: (file name, text, the field
+/// the error must name).
+fn bad_configs(pki: &Pki) -> Vec<(&'static str, String, &'static str)> {
     let good = pki.config_text("NoClientCert", false);
-    let cases: Vec<(&str, String, &str)> = vec![
+    vec![
         (
             "typo.yml",
             good.replace("cert_file", "certfile"),
@@ -339,7 +338,26 @@ fn bad_web_configurations_exit_4_naming_the_field() {
             "tls_server_config: [\n".into(),
             "tls_server_config",
         ),
-    ];
+        // Files that would block or never end: refused before reading.
+        (
+            "device.yml",
+            good.replace("server.crt", "/dev/zero"),
+            "tls_server_config.cert_file",
+        ),
+        (
+            "fifo.yml",
+            good.replace("server.key", "key.fifo"),
+            "tls_server_config.key_file",
+        ),
+    ]
+}
+
+#[test]
+fn bad_web_configurations_exit_4_naming_the_field() {
+    let pki = Pki::new();
+    let exe = bin("contrace-exporter");
+    let cases = bad_configs(&pki);
+    nix::unistd::mkfifo(&pki.path("key.fifo"), nix::sys::stat::Mode::S_IRWXU).unwrap();
     pki.web_config("web-notpem.yml", "not a key\n");
     for (name, text, field) in cases {
         let file = pki.web_config(name, &text);

@@ -17,7 +17,7 @@ use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::server::WebPkiClientVerifier;
 use rustls::{DigitallySignedStruct, DistinguishedName, RootCertStore, ServerConfig};
 
-use crate::web::{ClientAuth, TlsSettings, TlsVersion, WebConfigError};
+use crate::web::{read_bounded, ClientAuth, TlsSettings, TlsVersion, WebConfigError};
 
 /// The server configuration of `settings`; an error names the field of
 /// `file` whose file does not load.
@@ -36,7 +36,13 @@ pub fn server_config(
     #[allow(deprecated)]
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let chain = load_certs(&settings.cert_file).map_err(|why| fail("cert_file", why))?;
-    let key = PrivateKeyDer::from_pem_file(&settings.key_file)
+    let key_pem = read_bounded(&settings.key_file).map_err(|why| {
+        fail(
+            "key_file",
+            format!("{}: {why}", settings.key_file.display()),
+        )
+    })?;
+    let key = PrivateKeyDer::from_pem_slice(&key_pem)
         .map_err(|e| fail("key_file", pem_error(&settings.key_file, "private key", e)))?;
     let verifier =
         client_verifier(settings, &provider).map_err(|why| fail("client_ca_file", why))?;
@@ -80,8 +86,8 @@ fn pem_error(path: &Path, what: &str, e: rustls::pki_types::pem::Error) -> Strin
 
 /// Every certificate of a PEM file (the server's first, then its chain).
 fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
-    let certs = CertificateDer::pem_file_iter(path)
-        .map_err(|e| pem_error(path, "certificate", e))?
+    let pem = read_bounded(path).map_err(|why| format!("{}: {why}", path.display()))?;
+    let certs = CertificateDer::pem_slice_iter(&pem)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| pem_error(path, "certificate", e))?;
     if certs.is_empty() {

@@ -251,9 +251,17 @@ pub fn load(file: &Path) -> Result<WebConfig, WebConfigError> {
     })
 }
 
-/// The file's text: a regular file (a FIFO or a device would block or never
-/// end), at most [`MAX_FILE_BYTES`], UTF-8.
+/// The file's text: see [`read_bounded`]; UTF-8.
 fn read_limited(file: &Path) -> Result<String, String> {
+    let bytes =
+        read_bounded(file).map_err(|why| why.replace(&format!("{}: ", file.display()), ""))?;
+    String::from_utf8(bytes).map_err(|_| "not UTF-8 text".into())
+}
+
+/// A file the web configuration names (itself, certificates, keys): a
+/// regular file (a FIFO would block the start, a device never end), at
+/// most [`MAX_FILE_BYTES`].
+pub(crate) fn read_bounded(file: &Path) -> Result<Vec<u8>, String> {
     let meta = std::fs::metadata(file).map_err(|e| format!("cannot read it: {e}"))?;
     if !meta.is_file() {
         return Err("not a regular file".into());
@@ -265,7 +273,7 @@ fn read_limited(file: &Path) -> Result<String, String> {
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(format!("larger than {MAX_FILE_BYTES} bytes"));
     }
-    String::from_utf8(bytes).map_err(|_| "not UTF-8 text".into())
+    Ok(bytes)
 }
 
 /// YAML to the file format; `(field, why)` on error. An empty file is an
