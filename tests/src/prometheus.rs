@@ -60,6 +60,19 @@ pub struct ScrapeConfig {
     pub honor_labels: bool,
     /// Extra labels put on every target (e.g. `node`).
     pub target_labels: BTreeMap<String, String>,
+    /// Scrape over HTTPS, trusting this CA (and showing a client
+    /// certificate); `None`: plain HTTP.
+    pub tls: Option<ScrapeTls>,
+    /// HTTP basic authentication: user and password.
+    pub basic_auth: Option<(String, String)>,
+}
+
+/// `tls_config` of a scrape job.
+#[derive(Clone, Debug)]
+pub struct ScrapeTls {
+    pub ca_file: PathBuf,
+    /// Client certificate and key, when the target asks for one.
+    pub client: Option<(PathBuf, PathBuf)>,
 }
 
 impl ScrapeConfig {
@@ -72,27 +85,41 @@ impl ScrapeConfig {
             interval: Duration::from_secs(1),
             honor_labels: true,
             target_labels: BTreeMap::new(),
+            tls: None,
+            basic_auth: None,
         }
     }
 
     /// prometheus.yml for this job. JSON is valid YAML: serde_json does the quoting.
     fn to_yaml(&self) -> String {
         let interval = format!("{}ms", self.interval.as_millis().max(1));
+        let mut job = serde_json::json!({
+            "job_name": self.job,
+            "metrics_path": self.metrics_path,
+            "honor_labels": self.honor_labels,
+            "static_configs": [{
+                "targets": self.targets,
+                "labels": self.target_labels,
+            }],
+        });
+        if let Some(tls) = &self.tls {
+            job["scheme"] = "https".into();
+            job["tls_config"] = serde_json::json!({"ca_file": tls.ca_file});
+            if let Some((cert, key)) = &tls.client {
+                job["tls_config"]["cert_file"] = serde_json::json!(cert);
+                job["tls_config"]["key_file"] = serde_json::json!(key);
+            }
+        }
+        if let Some((username, password)) = &self.basic_auth {
+            job["basic_auth"] = serde_json::json!({"username": username, "password": password});
+        }
         let config = serde_json::json!({
             "global": {
                 "scrape_interval": interval,
                 "scrape_timeout": interval,
                 "evaluation_interval": interval,
             },
-            "scrape_configs": [{
-                "job_name": self.job,
-                "metrics_path": self.metrics_path,
-                "honor_labels": self.honor_labels,
-                "static_configs": [{
-                    "targets": self.targets,
-                    "labels": self.target_labels,
-                }],
-            }],
+            "scrape_configs": [job],
         });
         serde_json::to_string_pretty(&config).expect("config serialises")
     }

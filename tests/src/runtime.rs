@@ -459,7 +459,43 @@ impl CriPod {
     }
 
     pub fn start(namespace: &str, name: &str, uid: &str, container_name: &str) -> Self {
+        Self::start_logged(namespace, name, uid, container_name, None)
+    }
+
+    /// [`start`](Self::start), and with `log_root` a log directory laid out
+    /// as kubelet lays out `/var/log` (`log_root` stands for it): the
+    /// sandbox's `log_directory` `pods/<namespace>_<pod>_<uid>`, the
+    /// container's `log_path` `<container>/0.log` (containerd writes it),
+    /// and once it runs the link `containers/<pod>_<namespace>_<container>-<id>.log`
+    /// pointing at `/var/log/pods/…/<container>/0.log`, kubelet's names.
+    pub fn start_logged(
+        namespace: &str,
+        name: &str,
+        uid: &str,
+        container_name: &str,
+        log_root: Option<&Path>,
+    ) -> Self {
+        Self::start_custom(namespace, name, uid, container_name, log_root, |_, _| {})
+    }
+
+    /// [`start_logged`](Self::start_logged), with `customize` changing the
+    /// sandbox and container configurations kubelet would send (security
+    /// context, mounts, command) before they are sent.
+    pub fn start_custom(
+        namespace: &str,
+        name: &str,
+        uid: &str,
+        container_name: &str,
+        log_root: Option<&Path>,
+        customize: impl FnOnce(&mut k8s_cri::v1::PodSandboxConfig, &mut k8s_cri::v1::ContainerConfig),
+    ) -> Self {
         use k8s_cri::v1::*;
+        let pod_logs = format!("pods/{namespace}_{name}_{uid}");
+        if let Some(root) = log_root {
+            std::fs::create_dir_all(root.join(&pod_logs).join(container_name))
+                .expect("pod log directory");
+            std::fs::create_dir_all(root.join("containers")).expect("containers log directory");
+        }
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -476,7 +512,7 @@ impl CriPod {
             .expect("connecting to containerd's CRI");
         let mut client = runtime_service_client::RuntimeServiceClient::new(channel);
         // The labels kubelet puts on sandboxes and containers.
-        let mut labels: std::collections::HashMap<String, String> = [
+        let labels: std::collections::HashMap<String, String> = [
             ("io.kubernetes.pod.name", name),
             ("io.kubernetes.pod.namespace", namespace),
             ("io.kubernetes.pod.uid", uid),
@@ -484,7 +520,7 @@ impl CriPod {
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-        let sandbox_config = PodSandboxConfig {
+        let mut sandbox_config = PodSandboxConfig {
             labels: labels.clone(),
             metadata: Some(PodSandboxMetadata {
                 name: name.into(),
@@ -503,8 +539,30 @@ impl CriPod {
                 }),
                 ..Default::default()
             }),
+            log_directory: log_root
+                .map(|root| root.join(&pod_logs).display().to_string())
+                .unwrap_or_default(),
             ..Default::default()
         };
+        let mut labels_with_name = labels.clone();
+        labels_with_name.insert("io.kubernetes.container.name".into(), container_name.into());
+        let mut config = ContainerConfig {
+            labels: labels_with_name,
+            metadata: Some(ContainerMetadata {
+                name: container_name.into(),
+                attempt: 0,
+            }),
+            image: Some(ImageSpec {
+                image: "docker.io/library/contrace-busybox:test".into(),
+                ..Default::default()
+            }),
+            command: vec!["/bin/sleep".into(), "100000".into()],
+            log_path: log_root
+                .map(|_| format!("{container_name}/0.log"))
+                .unwrap_or_default(),
+            ..Default::default()
+        };
+        customize(&mut sandbox_config, &mut config);
         let sandbox_id = rt
             .block_on(client.run_pod_sandbox(RunPodSandboxRequest {
                 config: Some(sandbox_config.clone()),
@@ -526,20 +584,6 @@ impl CriPod {
             rt,
             client,
         };
-        labels.insert("io.kubernetes.container.name".into(), container_name.into());
-        let config = ContainerConfig {
-            labels,
-            metadata: Some(ContainerMetadata {
-                name: container_name.into(),
-                attempt: 0,
-            }),
-            image: Some(ImageSpec {
-                image: "docker.io/library/contrace-busybox:test".into(),
-                ..Default::default()
-            }),
-            command: vec!["/bin/sleep".into(), "100000".into()],
-            ..Default::default()
-        };
         let id = pod
             .rt
             .block_on(pod.client.create_container(CreateContainerRequest {
@@ -557,7 +601,64 @@ impl CriPod {
                     .start_container(StartContainerRequest { container_id: id }),
             )
             .unwrap_or_else(|e| panic!("StartContainer: {e}"));
+        if let Some(root) = log_root {
+            let link = root.join(format!(
+                "containers/{name}_{namespace}_{container_name}-{}.log",
+                pod.container_id
+            ));
+            let target = format!("/var/log/{pod_logs}/{container_name}/0.log");
+            std::os::unix::fs::symlink(target, &link)
+                .unwrap_or_else(|e| panic!("{}: {e}", link.display()));
+        }
         pod
+    }
+
+    /// Runs `cmd` in the container (CRI ExecSync, as `kubectl exec` does);
+    /// panics unless it exits 0.
+    pub fn exec(&mut self, cmd: &[&str]) {
+        let request = k8s_cri::v1::ExecSyncRequest {
+            container_id: self.container_id.clone(),
+            cmd: cmd.iter().map(|c| c.to_string()).collect(),
+            timeout: 60,
+        };
+        let answer = self
+            .rt
+            .block_on(self.client.exec_sync(request))
+            .unwrap_or_else(|e| panic!("ExecSync {cmd:?}: {e}"))
+            .into_inner();
+        assert_eq!(
+            answer.exit_code,
+            0,
+            "{cmd:?}: {}",
+            String::from_utf8_lossy(&answer.stderr)
+        );
+    }
+
+    /// The container's cgroup v2 path (relative to the mount).
+    pub fn cgroup(&mut self) -> String {
+        proc_cgroup(self.pid())
+    }
+
+    /// Host pid of the container's first process (CRI ContainerStatus).
+    pub fn pid(&mut self) -> u32 {
+        let status = self
+            .rt
+            .block_on(
+                self.client
+                    .container_status(k8s_cri::v1::ContainerStatusRequest {
+                        container_id: self.container_id.clone(),
+                        verbose: true,
+                    }),
+            )
+            .expect("ContainerStatus")
+            .into_inner();
+        let info: serde_json::Value =
+            serde_json::from_str(status.info.get("info").map_or("{}", String::as_str))
+                .unwrap_or_default();
+        let pid = info["pid"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("no pid in ContainerStatus: {info}"));
+        pid as u32
     }
 
     /// The CRI's own answers, as JSON (recorded as unit-test fixtures).

@@ -14,7 +14,7 @@ changes, and conbiograph's per-cgroup block I/O. Every drained \
 delta is added to totals in userspace: counters are exact and never go down.\n\n\
 `/metrics` drains the kernel maps first (fresh values) and answers in OpenMetrics \
 when asked, else the Prometheus text format; `/healthz` answers 200 once the \
-programs are attached, 503 before.",
+programs are attached, 503 before; it needs no credentials.",
     tables: &[Table {
         title: "METRICS",
         intro: "Every per-cgroup series has `cgroup` (path relative to the cgroup2 mount) \
@@ -72,11 +72,38 @@ cgroups not seen before are not exported (counted in \
 contrace_exporter_dropped_total).",
         },
         Section {
+            title: "WEB CONFIGURATION",
+            text: "\
+--web.config.file takes the Prometheus exporter toolkit's web configuration: \
+tls_server_config (cert_file, key_file, client_auth_type NoClientCert, \
+RequestClientCert, RequireAnyClientCert, VerifyClientCertIfGiven or \
+RequireAndVerifyClientCert, client_ca_file, min_version and max_version TLS12 or \
+TLS13, prefer_server_cipher_suites), http_server_config (headers) and \
+basic_auth_users (user: bcrypt hash). Relative paths are read from the file's \
+directory; the file is read once, at start. Basic auth covers every path but \
+/healthz, which probes reach without credentials. TLS is rustls: TLS 1.2 and 1.3, \
+HTTP/1.1; cipher_suites, curve_preferences, client_allowed_sans and inline cert/key \
+are refused. A file that cannot be used (unreadable, not YAML, an unknown or \
+mistyped field, a certificate or key that does not load or match, a hash that is \
+not bcrypt) stops the start with one line naming the file and the field.",
+        },
+        Section {
+            title: "CONTAINER NAMES",
+            text: "\
+Names come from files: the cgroup naming, kubelet's log names (/var/log/pods, \
+/var/log/containers; the logs are not opened) and the runtimes' on-disk state \
+(docker, podman, containerd's task bundles, runc). --runtime-api also asks the \
+runtimes' APIs over their sockets. Risk: a process that can connect() to the \
+containerd, CRI-O, docker or podman socket can create a privileged container, \
+which is root on the node.",
+        },
+        Section {
             title: "EXIT STATUS OF THE EXPORTER",
             text: "\
 3: the --listen address cannot be listened on (port in use, not an address of this \
-host, a port below 1024 without CAP_NET_BIND_SERVICE). The other codes are the \
-suite's (below); 0 after SIGTERM means the programs were detached.",
+host, a port below 1024 without CAP_NET_BIND_SERVICE). 4: the --web.config.file \
+cannot be used. The other codes are the suite's (below); 0 after SIGTERM means the \
+programs were detached.",
         },
     ],
     examples: &[
@@ -87,6 +114,10 @@ suite's (below); 0 after SIGTERM means the programs were detached.",
         Example {
             command: "contrace-exporter --listen 127.0.0.1:9808",
             what: "loopback only",
+        },
+        Example {
+            command: "contrace-exporter --web.config.file /etc/contrace-exporter/web.yml",
+            what: "HTTPS and basic auth on /metrics",
         },
         Example {
             command: "contrace-exporter --latency",

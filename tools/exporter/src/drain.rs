@@ -17,7 +17,8 @@ use anyhow::{anyhow, Context, Result};
 use cli::runloop::{Stop, StopHandle};
 use libbpf_rs::OpenObject;
 
-use crate::identity::{unresolved, HostPaths, Labeler, Paths};
+use crate::identity::{HostPaths, Labeler, Paths};
+use crate::labels::unresolved;
 use crate::sources::block::Block;
 use crate::sources::namespaces::Namespaces;
 use crate::sources::syscalls::Syscalls;
@@ -52,6 +53,8 @@ pub struct Config {
     pub interval: Duration,
     /// How the syscall counters' kernel hashes are sized (`--max-entries`).
     pub sizing: kernel::mapsize::Sizing,
+    /// Where container names are looked up.
+    pub names: ::identity::container::Sources,
 }
 
 /// Asks the drainer for a drain and waits for it (at most [`SCRAPE_WAIT`]).
@@ -154,7 +157,7 @@ fn run(
         &mut block_object,
     )
     .and_then(|sources| {
-        let labeler = Labeler::start(&config.cgroup_root, Arc::clone(store))?;
+        let labeler = Labeler::start(&config.cgroup_root, config.names.clone())?;
         Ok((sources, labeler))
     });
     let (mut sources, labeler) = match sources {
@@ -227,6 +230,10 @@ fn drain<P: Paths>(
             source.drain(&mut deltas)
         };
         result.with_context(|| format!("draining the {name} collector"))?;
+    }
+    // Containers the labeler found since the last drain.
+    for answer in names.labeler.answers() {
+        lock(store).set_container(answer.id, &answer.path, answer.labels);
     }
     let unknown = lock(store).unknown(&deltas);
     names.paths.new_drain();

@@ -1,53 +1,20 @@
 //! Who a cgroup id is: its path relative to the cgroup2 mount (what the
 //! tools' JSON shows), looked up by the drainer, and for containers the
-//! container and pod labels, looked up by the labeler thread (runtime APIs
-//! can take seconds; draining must not wait for them).
+//! container and pod labels, looked up by the labeler thread (a runtime
+//! API or a large state directory can take seconds; draining must not wait
+//! for them). The labeler answers on a channel the drainer empties: only
+//! the drainer writes into the store.
 
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, Sender};
-use std::sync::{Arc, Mutex};
 
 use ::identity::cgroup::CgroupNames;
-use ::identity::container::{ContainerInfo, Registry};
+use ::identity::container::{Registry, Sources};
 use ::identity::resolver::Resolver;
 use anyhow::{Context, Result};
 
-use crate::store::Store;
-
-/// The container labels of a cgroup; empty strings where unknown.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ContainerLabels {
-    pub id: String,
-    pub name: String,
-    pub pod: String,
-    pub namespace: String,
-}
-
-impl From<ContainerInfo> for ContainerLabels {
-    fn from(c: ContainerInfo) -> Self {
-        Self {
-            id: c.id,
-            name: c.name.unwrap_or_default(),
-            pod: c.pod.unwrap_or_default(),
-            namespace: c.namespace.unwrap_or_default(),
-        }
-    }
-}
-
-impl ContainerLabels {
-    /// A container whose runtime has not told its name yet: worth asking
-    /// again while the cgroup is young.
-    pub fn incomplete(&self) -> bool {
-        !self.id.is_empty() && self.name.is_empty()
-    }
-}
-
-/// Whether `path` is the resolver's stand-in for a cgroup it could not
-/// find (gone before it was looked up, or created after its last walk).
-pub fn unresolved(path: &str) -> bool {
-    path.starts_with("<cgroup id ")
-}
+use crate::labels::{unresolved, ContainerLabels};
 
 /// cgroup paths, for the drainer.
 pub trait Paths {
@@ -106,22 +73,31 @@ impl Paths for HostPaths {
     }
 }
 
-/// Asks the container runtimes about cgroups on a thread of its own and
-/// writes the answers into the store.
-#[derive(Clone)]
+/// The labels found for cgroup `id`, asked about at `path`.
+pub struct Answer {
+    pub id: u64,
+    pub path: String,
+    pub labels: ContainerLabels,
+}
+
+/// Looks up the containers of cgroups on a thread of its own (by the
+/// runtimes' on-disk state, kubelet's log names, and their APIs when
+/// allowed: `sources`); its answers wait in [`Labeler::answers`].
 pub struct Labeler {
     requests: Sender<(u64, String)>,
+    answers: Receiver<Answer>,
 }
 
 impl Labeler {
-    pub fn start(root: &Path, store: Arc<Mutex<Store>>) -> Result<Self> {
-        let (requests, rx) = mpsc::channel();
-        let registry = Registry::new(root);
+    pub fn start(root: &Path, sources: Sources) -> Result<Self> {
+        let (requests, asked) = mpsc::channel();
+        let (answer, answers) = mpsc::channel();
+        let registry = Registry::with_sources(root, sources);
         std::thread::Builder::new()
             .name("labeler".into())
-            .spawn(move || label(registry, &rx, &store))
+            .spawn(move || label(registry, &asked, &answer))
             .context("starting the container labeler thread")?;
-        Ok(Self { requests })
+        Ok(Self { requests, answers })
     }
 
     /// Looks up the container of cgroup `id` at `path` (answers later).
@@ -129,18 +105,23 @@ impl Labeler {
         // The labeler only ends with the process.
         let _ = self.requests.send((id, path.to_string()));
     }
+
+    /// Answers that came in since the last call.
+    pub fn answers(&self) -> impl Iterator<Item = Answer> + '_ {
+        self.answers.try_iter()
+    }
 }
 
-fn label(mut registry: Registry, requests: &Receiver<(u64, String)>, store: &Mutex<Store>) {
-    for (id, path) in requests {
+fn label(mut registry: Registry, asked: &Receiver<(u64, String)>, answer: &Sender<Answer>) {
+    for (id, path) in asked {
         if unresolved(&path) {
             continue;
         }
         if let Some(info) = registry.identify(&path) {
-            store
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .set_container(id, &path, ContainerLabels::from(info));
+            let labels = ContainerLabels::from(info);
+            if answer.send(Answer { id, path, labels }).is_err() {
+                return;
+            }
         }
     }
 }

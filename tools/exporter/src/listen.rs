@@ -5,7 +5,6 @@ use std::fmt;
 use std::io;
 use std::net::{SocketAddr, TcpListener};
 use std::os::fd::AsRawFd;
-use std::time::Duration;
 
 /// Exit status when the address cannot be listened on (in use, not an
 /// address of this host, privileged port).
@@ -52,37 +51,21 @@ impl fmt::Display for ListenError {
 
 impl std::error::Error for ListenError {}
 
-/// How long writing a response may block on a client that does not read.
-pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Binds `addr`. Accepted connections inherit the listener's send timeout
-/// (Linux copies socket options to accepted sockets), so a client that
-/// stops reading fails its own response instead of holding a thread.
+/// Binds `addr`, with TCP keepalive on (accepted sockets inherit it):
+/// connections whose peer vanished end instead of lingering.
 pub fn bind(addr: SocketAddr) -> Result<TcpListener, ListenError> {
     let listener = TcpListener::bind(addr).map_err(|source| ListenError { addr, source })?;
-    let fd = listener.as_raw_fd();
-    let timeout = libc::timeval {
-        tv_sec: SEND_TIMEOUT.as_secs() as libc::time_t,
-        tv_usec: 0,
-    };
     let on: libc::c_int = 1;
-    // SAFETY: `fd` is the listener's open socket; both values are plain C
-    // structs of the size passed, living across the calls.
+    // SAFETY: the listener's open socket; `on` is a C int of the size
+    // passed, living across the call.
     let failed = unsafe {
         libc::setsockopt(
-            fd,
+            listener.as_raw_fd(),
             libc::SOL_SOCKET,
-            libc::SO_SNDTIMEO,
-            (&timeout as *const libc::timeval).cast(),
-            std::mem::size_of::<libc::timeval>() as libc::socklen_t,
+            libc::SO_KEEPALIVE,
+            (&on as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
         ) != 0
-            || libc::setsockopt(
-                fd,
-                libc::SOL_SOCKET,
-                libc::SO_KEEPALIVE,
-                (&on as *const libc::c_int).cast(),
-                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-            ) != 0
     };
     if failed {
         return Err(ListenError {

@@ -1,40 +1,20 @@
-//! contrace-exporter: one process per node that keeps the contrace tools'
-//! BPF collectors attached and serves their counts per cgroup (and
-//! container) to Prometheus on `/metrics`.
+//! contrace-exporter's command line: the flags, parsed into the library's
+//! [`Config`], and one call to [`contrace_exporter::run`].
 //!
 //! Exit status: 0 clean exit (SIGTERM/SIGINT: programs detached), 1 runtime
-//! failure (privileges, BTF, BPF load, a collector failing), 2 bad
-//! arguments, 3 the `--listen` address cannot be listened on (in use, not
-//! local, privileged port), 130 a second signal while stopping.
+//! failure (privileges, BTF, BPF load, a collector failing, the HTTP server
+//! stopping), 2 bad arguments, 3 the `--listen` address cannot be listened
+//! on (in use, not local, privileged port), 4 the `--web.config.file`
+//! cannot be used (unreadable, not YAML, a bad field, a certificate or key
+//! that does not load), 130 a second signal while stopping.
 
-mod docs;
-mod drain;
-mod identity;
-mod listen;
-mod metrics;
-mod server;
-mod sources;
-mod store;
-
-use std::collections::BTreeSet;
-use std::io::Write;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::AtomicBool;
-use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ::identity::cgroup::Hierarchy;
-use anyhow::{anyhow, Result};
 use clap::Parser;
-use cli::runloop::{RunLoop, Wake};
-use kernel::features::Needs;
-
-use crate::listen::{ListenError, EXIT_LISTEN};
-use crate::store::{Limits, Store};
-
-const TOOL: &str = "contrace-exporter";
+use contrace_exporter::{listen, Config, TOOL};
 
 /// Serve per-cgroup syscall, error, namespace-change and block I/O counts
 /// from eBPF to Prometheus (`/metrics`; `/healthz` once attached).
@@ -44,6 +24,12 @@ struct Args {
     /// Address to serve on: IP:PORT (no host names).
     #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:9808", value_parser = listen::parse)]
     listen: SocketAddr,
+    /// TLS and basic authentication for the HTTP server: a web
+    /// configuration file in the Prometheus exporter toolkit's format
+    /// (tls_server_config, basic_auth_users). /healthz stays open to
+    /// probes; everything else needs the configured credentials.
+    #[arg(long = "web.config.file", value_name = "FILE")]
+    web_config_file: Option<PathBuf>,
     /// Also measure time in syscalls (contrace_syscall_seconds_total): adds
     /// the syscall entry hook, about twice the always-on cost.
     #[arg(long)]
@@ -83,6 +69,16 @@ struct Args {
     /// Do not count block I/O.
     #[arg(long)]
     no_block: bool,
+    /// Also ask the container runtimes' APIs for names, over their sockets
+    /// (docker, podman, containerd, CRI-O). Off by default: names come
+    /// from files (kubelet's /var/log/pods and /var/log/containers, the
+    /// runtimes' on-disk state). RISK: a process that can connect() to
+    /// the containerd, CRI-O, docker or podman socket can create a
+    /// privileged container, which is root on the node; with this flag a
+    /// bug in the exporter (a network-facing process) is one step from
+    /// that.
+    #[arg(long)]
+    runtime_api: bool,
     #[command(flatten)]
     maps: cli::args::MapArgs,
     /// Show libbpf's log.
@@ -91,7 +87,7 @@ struct Args {
 }
 
 impl cli::docs::Documented for Args {
-    const PAGE: &'static cli::docs::Page = &docs::PAGE;
+    const PAGE: &'static cli::docs::Page = &contrace_exporter::docs::PAGE;
 }
 
 /// A count flag: 0 to 1 000 000.
@@ -112,117 +108,29 @@ fn syscall_list(text: &str) -> Result<SyscallList, String> {
 }
 
 fn main() -> ExitCode {
-    cli::main::<Args>(TOOL, run)
+    cli::main::<Args>(TOOL, |args| contrace_exporter::run(args.into_config()))
 }
 
-/// [`serve`], with the listen failure's own exit status.
-fn run(args: Args) -> Result<ExitCode> {
-    match serve(args) {
-        Err(e) if e.downcast_ref::<ListenError>().is_some() => {
-            // Not eprintln!: it panics when stderr is closed.
-            let _ = writeln!(std::io::stderr().lock(), "{TOOL}: {e:#}");
-            Ok(ExitCode::from(EXIT_LISTEN))
-        }
-        other => other,
-    }
-}
-
-fn serve(args: Args) -> Result<ExitCode> {
-    // The address first: a port in use fails before any BPF work.
-    let listener = listen::bind(args.listen)?;
-    let addr = listener.local_addr().unwrap_or(args.listen);
-    let hierarchy = Hierarchy::detect()?;
-    let namespaces = !args.no_namespaces;
-    kernel::preflight::check(
-        TOOL,
-        Needs {
-            ring_buffer: namespaces,
-        },
-    )?;
-    kernel::bpf::init_libbpf_log(args.verbose);
-
-    let limits = Limits {
-        top_syscalls: args.top_syscalls,
-        always: args
-            .syscalls
-            .unwrap_or_default()
-            .0
-            .into_iter()
-            .collect::<BTreeSet<_>>(),
-        top_errnos: args.top_errnos,
-        max_series: args.max_series,
-        grace: args.grace,
-    };
-    let store = Arc::new(Mutex::new(Store::new(limits, args.latency)));
-    let ready = Arc::new(AtomicBool::new(false));
-    let mut run_loop = RunLoop::new(None, None);
-    cli::signals::stop_on_signals(run_loop.handle())?;
-
-    let (started_tx, started) = mpsc::channel();
-    let drainer = drain::Drainer::spawn(
-        drain::Config {
-            cgroup_root: hierarchy.root.clone(),
-            latency: args.latency,
-            denied: args.denied || args.latency,
-            namespaces,
-            block: !args.no_block,
-            interval: args.drain_interval,
-            sizing: args.maps.sizing(),
-        },
-        Arc::clone(&store),
-        Arc::clone(&ready),
-        run_loop.handle(),
-        started_tx,
-    )?;
-    // Up before the programs are: /healthz says 503 until they are attached.
-    let shared = Arc::new(server::Shared {
-        registry: metrics::registry(Arc::clone(&store)),
-        ready: Arc::clone(&ready),
-        drains: Mutex::new(drainer.requests.clone()),
-    });
-    let http = server::HttpServer::start(listener, shared, run_loop.handle())?;
-
-    // Loading can take seconds: a signal meanwhile still ends the run.
-    loop {
-        match started.recv_timeout(Duration::from_millis(100)) {
-            Ok(Ok(())) => break,
-            Ok(Err(e)) => {
-                http.shutdown();
-                let _ = drainer.stop();
-                return Err(e);
-            }
-            Err(RecvTimeoutError::Disconnected) => {
-                http.shutdown();
-                drainer.stop()?;
-                return Err(anyhow!(
-                    "the drainer thread ended while attaching the programs"
-                ));
-            }
-            Err(RecvTimeoutError::Timeout) => {
-                if let Some(Wake::Finish(_)) = run_loop.try_wake() {
-                    http.shutdown();
-                    drainer.stop()?;
-                    return Ok(ExitCode::SUCCESS);
-                }
-            }
+impl Args {
+    fn into_config(self) -> Config {
+        Config {
+            listen: self.listen,
+            web_config: self.web_config_file,
+            latency: self.latency,
+            denied: self.denied,
+            syscalls: self.syscalls.unwrap_or_default().0,
+            top_syscalls: self.top_syscalls,
+            top_errnos: self.top_errnos,
+            max_series: self.max_series,
+            grace: self.grace,
+            drain_interval: self.drain_interval,
+            namespaces: !self.no_namespaces,
+            block: !self.no_block,
+            sizing: self.maps.sizing(),
+            runtime_api: self.runtime_api,
+            verbose: self.verbose,
         }
     }
-    cli::output::status(&format!(
-        "{TOOL}: serving http://{addr}/metrics ({}). Ctrl-C or SIGTERM to stop",
-        if args.latency {
-            "counts, denied calls and latency"
-        } else if args.denied {
-            "counts and denied calls"
-        } else {
-            "counts, exit hook only"
-        }
-    ));
-    run_loop.wait();
-    http.shutdown();
-    // Detaches the programs and takes the last counts.
-    drainer.stop()?;
-    cli::output::status(&format!("{TOOL}: programs detached, exiting"));
-    Ok(ExitCode::SUCCESS)
 }
 
 #[cfg(test)]
@@ -240,5 +148,14 @@ mod tests {
         assert_eq!(a.listen.port(), 9808);
         assert!(Args::try_parse_from(["x", "--syscalls", "nosuchcall"]).is_err());
         assert!(Args::try_parse_from(["x", "--grace", "0"]).is_err());
+        let a =
+            Args::try_parse_from(["x", "--web.config.file", "/w.yml", "--runtime-api"]).unwrap();
+        assert_eq!(a.web_config_file, Some(PathBuf::from("/w.yml")));
+        let config = a.into_config();
+        assert!(config.runtime_api && config.name_sources().containerd_socket.is_some());
+        let config = Args::try_parse_from(["x"]).unwrap().into_config();
+        let names = config.name_sources();
+        assert!(names.engine_sockets.is_empty() && names.cri_sockets.is_empty());
+        assert!(names.containerd_socket.is_none());
     }
 }

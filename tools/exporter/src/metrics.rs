@@ -88,160 +88,185 @@ impl Collector for StoreCollector {
         // Sorted by path: stable, readable output.
         let mut cgroups: Vec<&CgroupSeries> = store.cgroups().map(|(_, cg)| cg).collect();
         cgroups.sort_by(|a, b| a.path.cmp(&b.path));
-        let counter = MetricType::Counter;
-
-        // One series per (cgroup, syscall) with a nonzero value.
-        let per_syscall: [SyscallFamily; 3] = [
-            (
-                "contrace_syscalls",
-                "System calls completed, by cgroup and syscall (top N per cgroup, the rest as \"other\")",
-                |s| s.calls,
-            ),
-            (
-                "contrace_syscall_errors",
-                "System calls that returned an error, by cgroup and syscall",
-                |s| s.errors,
-            ),
-            (
-                "contrace_syscall_denied",
-                "System calls denied by seccomp before they ran, by cgroup and syscall",
-                |s| s.denied,
-            ),
-        ];
-        for (name, help, value) in per_syscall {
-            family(&mut encoder, name, help, counter, |mut m| {
-                for cg in &cgroups {
-                    for (slot, s) in &cg.syscalls {
-                        let n = value(s);
-                        // Calls always get a series; errors and denials when some.
-                        if n == 0 && name != "contrace_syscalls" {
-                            continue;
-                        }
-                        let syscall = syscall_name(slot);
-                        let l = labels(cg, &[("syscall", &syscall)]);
-                        ConstCounter::new(n).encode(m.encode_family(&l)?)?;
-                    }
-                }
-                Ok(())
-            })?;
-        }
-        family(
-            &mut encoder,
-            "contrace_syscall_errno",
-            "Failed system calls by errno (a bounded set), by cgroup",
-            counter,
-            |mut m| {
-                for cg in &cgroups {
-                    for (slot, n) in &cg.errnos {
-                        let name = errno_name(slot);
-                        let l = labels(cg, &[("errno", &name)]);
-                        ConstCounter::new(*n).encode(m.encode_family(&l)?)?;
-                    }
-                }
-                Ok(())
-            },
-        )?;
+        encode_syscalls(&mut encoder, &cgroups)?;
+        encode_errnos(&mut encoder, &cgroups)?;
         if store.latency() {
-            family(
-                &mut encoder,
-                "contrace_syscall_seconds",
-                "Time spent in system calls, by cgroup and syscall (only with latency enabled)",
-                counter,
-                |mut m| {
-                    for cg in &cgroups {
-                        for (slot, s) in &cg.syscalls {
-                            let name = syscall_name(slot);
-                            let l = labels(cg, &[("syscall", &name)]);
-                            ConstCounter::new(s.ns as f64 / 1e9).encode(m.encode_family(&l)?)?;
-                        }
-                    }
-                    Ok(())
-                },
-            )?;
+            encode_seconds(&mut encoder, &cgroups)?;
         }
-        family(
-            &mut encoder,
-            "contrace_namespace_changes",
-            "Namespace changes, by cgroup, call (unshare, setns, clone, clone3) and namespace kind",
-            counter,
-            |mut m| {
-                for cg in &cgroups {
-                    for ((call, kind), n) in &cg.namespaces {
-                        let l = labels(cg, &[("call", call), ("kind", kind)]);
-                        ConstCounter::new(*n).encode(m.encode_family(&l)?)?;
-                    }
-                }
-                Ok(())
-            },
-        )?;
-        // Bytes and bios of each direction, for cgroups that did block I/O.
-        let per_direction: [BlockFamily; 2] = [
-            (
-                "contrace_block_io_bytes",
-                "Block I/O bytes submitted, by cgroup and direction (read, write)",
-                |b| b.bytes,
-            ),
-            (
-                "contrace_block_io_ops",
-                "Block I/O requests submitted, by cgroup and direction (read, write)",
-                |b| b.ops,
-            ),
-        ];
-        for (name, help, values) in per_direction {
-            family(&mut encoder, name, help, counter, |mut m| {
-                for cg in &cgroups {
-                    let Some(b) = cg.block else { continue };
-                    for (dir, n) in DIRECTIONS.iter().zip(values(&b)) {
-                        let l = labels(cg, &[("direction", dir)]);
-                        ConstCounter::new(n).encode(m.encode_family(&l)?)?;
-                    }
-                }
-                Ok(())
-            })?;
-        }
-        family(
-            &mut encoder,
-            "contrace_block_io_writeback_bytes",
-            "Bytes written back later, charged to the cgroup that dirtied the pages",
-            counter,
-            |mut m| {
-                for cg in &cgroups {
-                    let Some(b) = cg.block else { continue };
-                    let l = labels(cg, &[]);
-                    ConstCounter::new(b.writeback_bytes).encode(m.encode_family(&l)?)?;
-                }
-                Ok(())
-            },
-        )?;
-
-        family(
-            &mut encoder,
-            "contrace_exporter_series",
-            "Series this exporter serves now (the per-node budget's gauge)",
-            MetricType::Gauge,
-            |m| ConstGauge::new(store.series() as i64).encode(m),
-        )?;
-        family(
-            &mut encoder,
-            "contrace_exporter_dropped",
-            "Events or series the exporter dropped (budget or full maps)",
-            counter,
-            |m| ConstCounter::new(store.dropped).encode(m),
-        )?;
-        family(
-            &mut encoder,
-            "contrace_exporter_lost",
-            "Events the kernel could not hand over (ring buffer full)",
-            counter,
-            |m| ConstCounter::new(store.lost).encode(m),
-        )?;
-        family(
-            &mut encoder,
-            "contrace_exporter_cgroups",
-            "Cgroups the exporter currently exports",
-            MetricType::Gauge,
-            |m| ConstGauge::new(store.cgroup_count() as i64).encode(m),
-        )?;
-        Ok(())
+        encode_namespaces(&mut encoder, &cgroups)?;
+        encode_block(&mut encoder, &cgroups)?;
+        encode_own(&mut encoder, &store)
     }
+}
+
+type Encoded = Result<(), std::fmt::Error>;
+
+/// One series per (cgroup, syscall) with a nonzero value.
+fn encode_syscalls(encoder: &mut DescriptorEncoder, cgroups: &[&CgroupSeries]) -> Encoded {
+    let per_syscall: [SyscallFamily; 3] = [
+        (
+            "contrace_syscalls",
+            "System calls completed, by cgroup and syscall (top N per cgroup, the rest as \"other\")",
+            |s| s.calls,
+        ),
+        (
+            "contrace_syscall_errors",
+            "System calls that returned an error, by cgroup and syscall",
+            |s| s.errors,
+        ),
+        (
+            "contrace_syscall_denied",
+            "System calls denied by seccomp before they ran, by cgroup and syscall",
+            |s| s.denied,
+        ),
+    ];
+    for (name, help, value) in per_syscall {
+        family(encoder, name, help, MetricType::Counter, |mut m| {
+            for cg in cgroups {
+                for (slot, s) in &cg.syscalls {
+                    let n = value(s);
+                    // Calls always get a series; errors and denials when some.
+                    if n == 0 && name != "contrace_syscalls" {
+                        continue;
+                    }
+                    let syscall = syscall_name(slot);
+                    let l = labels(cg, &[("syscall", &syscall)]);
+                    ConstCounter::new(n).encode(m.encode_family(&l)?)?;
+                }
+            }
+            Ok(())
+        })?;
+    }
+    Ok(())
+}
+
+fn encode_errnos(encoder: &mut DescriptorEncoder, cgroups: &[&CgroupSeries]) -> Encoded {
+    family(
+        encoder,
+        "contrace_syscall_errno",
+        "Failed system calls by errno (a bounded set), by cgroup",
+        MetricType::Counter,
+        |mut m| {
+            for cg in cgroups {
+                for (slot, n) in &cg.errnos {
+                    let name = errno_name(slot);
+                    let l = labels(cg, &[("errno", &name)]);
+                    ConstCounter::new(*n).encode(m.encode_family(&l)?)?;
+                }
+            }
+            Ok(())
+        },
+    )
+}
+
+fn encode_seconds(encoder: &mut DescriptorEncoder, cgroups: &[&CgroupSeries]) -> Encoded {
+    family(
+        encoder,
+        "contrace_syscall_seconds",
+        "Time spent in system calls, by cgroup and syscall (only with latency enabled)",
+        MetricType::Counter,
+        |mut m| {
+            for cg in cgroups {
+                for (slot, s) in &cg.syscalls {
+                    let name = syscall_name(slot);
+                    let l = labels(cg, &[("syscall", &name)]);
+                    ConstCounter::new(s.ns as f64 / 1e9).encode(m.encode_family(&l)?)?;
+                }
+            }
+            Ok(())
+        },
+    )
+}
+
+fn encode_namespaces(encoder: &mut DescriptorEncoder, cgroups: &[&CgroupSeries]) -> Encoded {
+    family(
+        encoder,
+        "contrace_namespace_changes",
+        "Namespace changes, by cgroup, call (unshare, setns, clone, clone3) and namespace kind",
+        MetricType::Counter,
+        |mut m| {
+            for cg in cgroups {
+                for ((call, kind), n) in &cg.namespaces {
+                    let l = labels(cg, &[("call", call), ("kind", kind)]);
+                    ConstCounter::new(*n).encode(m.encode_family(&l)?)?;
+                }
+            }
+            Ok(())
+        },
+    )
+}
+
+/// Bytes and bios of each direction, and writeback bytes, for cgroups that
+/// did block I/O.
+fn encode_block(encoder: &mut DescriptorEncoder, cgroups: &[&CgroupSeries]) -> Encoded {
+    let per_direction: [BlockFamily; 2] = [
+        (
+            "contrace_block_io_bytes",
+            "Block I/O bytes submitted, by cgroup and direction (read, write)",
+            |b| b.bytes,
+        ),
+        (
+            "contrace_block_io_ops",
+            "Block I/O requests submitted, by cgroup and direction (read, write)",
+            |b| b.ops,
+        ),
+    ];
+    for (name, help, values) in per_direction {
+        family(encoder, name, help, MetricType::Counter, |mut m| {
+            for cg in cgroups {
+                let Some(b) = cg.block else { continue };
+                for (dir, n) in DIRECTIONS.iter().zip(values(&b)) {
+                    let l = labels(cg, &[("direction", dir)]);
+                    ConstCounter::new(n).encode(m.encode_family(&l)?)?;
+                }
+            }
+            Ok(())
+        })?;
+    }
+    family(
+        encoder,
+        "contrace_block_io_writeback_bytes",
+        "Bytes written back later, charged to the cgroup that dirtied the pages",
+        MetricType::Counter,
+        |mut m| {
+            for cg in cgroups {
+                let Some(b) = cg.block else { continue };
+                let l = labels(cg, &[]);
+                ConstCounter::new(b.writeback_bytes).encode(m.encode_family(&l)?)?;
+            }
+            Ok(())
+        },
+    )
+}
+
+/// The exporter's own gauges and counters.
+fn encode_own(encoder: &mut DescriptorEncoder, store: &Store) -> Encoded {
+    family(
+        encoder,
+        "contrace_exporter_series",
+        "Series this exporter serves now (the per-node budget's gauge)",
+        MetricType::Gauge,
+        |m| ConstGauge::new(store.series() as i64).encode(m),
+    )?;
+    family(
+        encoder,
+        "contrace_exporter_dropped",
+        "Events or series the exporter dropped (budget or full maps)",
+        MetricType::Counter,
+        |m| ConstCounter::new(store.dropped).encode(m),
+    )?;
+    family(
+        encoder,
+        "contrace_exporter_lost",
+        "Events the kernel could not hand over (ring buffer full)",
+        MetricType::Counter,
+        |m| ConstCounter::new(store.lost).encode(m),
+    )?;
+    family(
+        encoder,
+        "contrace_exporter_cgroups",
+        "Cgroups the exporter currently exports",
+        MetricType::Gauge,
+        |m| ConstGauge::new(store.cgroup_count() as i64).encode(m),
+    )
 }

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use kernel::collector::Health;
 use kernel::syscalls::Call;
 
-use crate::identity::{unresolved, ContainerLabels};
+use crate::labels::{unresolved, ContainerLabels};
 use crate::sources::{BlockDelta, CgroupDelta, Deltas, SyscallDelta};
 
 /// What gets a label of its own, and for how long.

@@ -381,6 +381,7 @@ impl Registry {
         let engines = self.ask_engines(&mut got);
         let kube_answered = self.ask_kube(&mut got);
         self.read_engine_state(&engines, &mut got);
+        self.read_containerd_tasks(kube_answered, &mut got);
         let log_pods = self.read_kubelet_logs(kube_answered, &mut got);
         self.runc_cgroups = self.read_runc_roots(&mut got.found);
         let known = merge_by_id(got.found);
@@ -450,6 +451,18 @@ impl Registry {
             engines_answered.contains(&Runtime::Podman),
             podman_file,
             || state::read_podman_state(podman_file),
+            &mut got.found,
+        ));
+    }
+
+    /// containerd's task bundles on disk, where its API did not answer.
+    fn read_containerd_tasks(&self, kube_answered: bool, got: &mut Gathered) {
+        let tasks = &self.sources.containerd_tasks;
+        got.reports.push(read_state(
+            format!("containerd tasks {}", tasks.display()),
+            kube_answered,
+            tasks,
+            || state::read_containerd_tasks(tasks),
             &mut got.found,
         ));
     }

@@ -20,6 +20,8 @@ pub struct Sources {
     pub docker_state: PathBuf,
     /// podman's (c/storage) `containers.json`.
     pub podman_state: PathBuf,
+    /// containerd's task bundles (`<namespace>/<id>/config.json`).
+    pub containerd_tasks: PathBuf,
     /// kubelet's log directory (`pods/`, `containers/` below it).
     pub kubelet_logs: PathBuf,
     /// runc state roots (`<root>/<id>/state.json`) for plain runc containers.
@@ -55,6 +57,7 @@ impl Default for Sources {
             podman_state: PathBuf::from(
                 "/var/lib/containers/storage/overlay-containers/containers.json",
             ),
+            containerd_tasks: PathBuf::from("/run/containerd/io.containerd.runtime.v2.task"),
             kubelet_logs: PathBuf::from("/var/log"),
             runc_roots: vec![PathBuf::from("/run/runc")],
             connect_timeout: Duration::from_millis(300),
@@ -73,6 +76,7 @@ impl Sources {
             cri_sockets: Vec::new(),
             docker_state: PathBuf::new(),
             podman_state: PathBuf::new(),
+            containerd_tasks: PathBuf::new(),
             kubelet_logs: PathBuf::new(),
             runc_roots: Vec::new(),
             ..Self::default()

@@ -1,6 +1,6 @@
 //! Runtimes' on-disk state, read when their daemon does not answer:
-//! docker's `config.v2.json` files, podman's `containers.json`, kubelet's
-//! log directories, runc's state roots.
+//! docker's `config.v2.json` files, podman's `containers.json`, containerd's
+//! task bundles, kubelet's log directories, runc's state roots.
 
 use std::collections::HashMap;
 use std::fs;
@@ -121,6 +121,56 @@ pub(super) fn read_podman_state(file: &Path) -> io::Result<Vec<ContainerInfo>> {
     Ok(parse_podman_state(&fs::read_to_string(file)?))
 }
 
+#[derive(Deserialize)]
+struct OciSpec {
+    #[serde(default)]
+    annotations: HashMap<String, String>,
+}
+
+/// One containerd task bundle's OCI spec (`config.json`): CRI containers
+/// carry their Kubernetes names in annotations, nerdctl ones their name.
+/// `None` for a bundle that names nothing beyond its id.
+pub(super) fn parse_containerd_bundle(id: &str, text: &str) -> Option<ContainerInfo> {
+    let spec: OciSpec = serde_json::from_str(text).ok()?;
+    let get = |k: &str| spec.annotations.get(k).filter(|v| !v.is_empty()).cloned();
+    let mut info = bare(id, Runtime::Containerd);
+    if let Some(pod) = get("io.kubernetes.cri.sandbox-name") {
+        info.pod = Some(pod);
+        info.namespace = get("io.kubernetes.cri.sandbox-namespace");
+        info.pod_uid = get("io.kubernetes.cri.sandbox-uid");
+        info.name = get("io.kubernetes.cri.container-name");
+        info.image = get("io.kubernetes.cri.image-name");
+        return Some(info);
+    }
+    info.name = Some(get("nerdctl/name")?);
+    Some(info)
+}
+
+/// Running containerd containers, from the task bundles under `root`
+/// (`<root>/<namespace>/<id>/config.json`; docker's `moby` namespace is
+/// docker's own state's business).
+pub(super) fn read_containerd_tasks(root: &Path) -> io::Result<Vec<ContainerInfo>> {
+    let mut found = Vec::new();
+    for namespace in fs::read_dir(root)?.flatten() {
+        if namespace.file_name() == "moby" {
+            continue;
+        }
+        for task in fs::read_dir(namespace.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let name = task.file_name();
+            let Some(id) = name.to_str() else { continue };
+            // A task ending under us loses its bundle: skip it.
+            if let Ok(text) = fs::read_to_string(task.path().join("config.json")) {
+                found.extend(parse_containerd_bundle(id, &text));
+            }
+        }
+    }
+    Ok(found)
+}
+
 /// A Kubernetes pod as kubelet's `/var/log/pods/<ns>_<pod>_<uid>` names it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) struct KubePod {
@@ -175,12 +225,23 @@ pub(super) fn read_kubelet_logs(dir: &Path) -> io::Result<(Vec<KubePod>, Vec<Con
     let mut containers: Vec<ContainerInfo> = match fs::read_dir(dir.join("containers")) {
         Ok(entries) => entries
             .flatten()
-            .filter_map(|e| parse_container_log(e.file_name().to_str()?))
+            .filter_map(|e| {
+                let mut info = parse_container_log(e.file_name().to_str()?)?;
+                // The link's target names the pod's directory, UID included
+                // (a pod recreated under the same name has another UID).
+                info.pod_uid = fs::read_link(e.path()).ok().and_then(|target| {
+                    target
+                        .components()
+                        .find_map(|c| parse_pod_log_dir(c.as_os_str().to_str()?))
+                        .map(|p| p.uid)
+                });
+                Some(info)
+            })
             .collect(),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
         Err(e) => return Err(e),
     };
-    for c in &mut containers {
+    for c in containers.iter_mut().filter(|c| c.pod_uid.is_none()) {
         c.pod_uid = pods
             .iter()
             .find(|p| Some(&p.name) == c.pod.as_ref() && Some(&p.namespace) == c.namespace.as_ref())
@@ -252,6 +313,41 @@ mod tests {
     }
 
     #[test]
+    fn containerd_bundles() {
+        // Annotations of a container made through containerd 1.6's CRI.
+        let cri = r#"{"annotations": {
+            "io.kubernetes.cri.container-name": "app",
+            "io.kubernetes.cri.container-type": "container",
+            "io.kubernetes.cri.image-name": "docker.io/library/contrace-busybox:test",
+            "io.kubernetes.cri.sandbox-name": "web-0",
+            "io.kubernetes.cri.sandbox-namespace": "shop",
+            "io.kubernetes.cri.sandbox-uid": "5ec00000-0000-4000-8000-000000005412"}}"#;
+        let c = parse_containerd_bundle("21c0", cri).unwrap();
+        assert_eq!(c.label(), "shop/web-0/app");
+        assert_eq!(
+            c.pod_uid.as_deref(),
+            Some("5ec00000-0000-4000-8000-000000005412")
+        );
+        assert_eq!(c.runtime, Runtime::Containerd);
+        // The sandbox: a pod, no container name.
+        let sandbox = cri.replace("\"io.kubernetes.cri.container-name\": \"app\",", "");
+        assert_eq!(
+            parse_containerd_bundle("9092", &sandbox).unwrap().name,
+            None
+        );
+        let nerdctl = r#"{"annotations": {"nerdctl/name": "db"}}"#;
+        assert_eq!(
+            parse_containerd_bundle("ab", nerdctl)
+                .unwrap()
+                .name
+                .as_deref(),
+            Some("db")
+        );
+        assert!(parse_containerd_bundle("ab", r#"{"ociVersion": "1.0.2"}"#).is_none());
+        assert!(parse_containerd_bundle("ab", "{").is_none());
+    }
+
+    #[test]
     fn runc_state() {
         let (id, v2) = parse_runc_state(include_str!("fixtures/runc-state.json")).unwrap();
         assert_eq!(id, "c0ffee1234");
@@ -305,6 +401,20 @@ mod tests {
         assert_eq!(pods.len(), 1);
         assert_eq!(containers.len(), 1);
         assert_eq!(containers[0].pod_uid.as_deref(), Some(uid));
+        // kubelet's link: its target names the pod's UID, also when an
+        // older pod of the same name left its directory behind.
+        let old_uid = "0fd00000-3a4d-4e5f-9a0b-1c2d3e4f5a6b";
+        fs::create_dir_all(dir.path().join(format!("pods/shop_web-0_{old_uid}/app"))).unwrap();
+        let id2 = "c".repeat(64);
+        std::os::unix::fs::symlink(
+            format!("/var/log/pods/shop_web-0_{uid}/app/0.log"),
+            dir.path()
+                .join(format!("containers/web-0_shop_app-{id2}.log")),
+        )
+        .unwrap();
+        let (_, containers) = read_kubelet_logs(dir.path()).unwrap();
+        let linked = containers.iter().find(|c| c.id == id2).unwrap();
+        assert_eq!(linked.pod_uid.as_deref(), Some(uid));
         // No kubelet: nothing, no error.
         let (p, c) = read_kubelet_logs(&dir.path().join("absent")).unwrap();
         assert!(p.is_empty() && c.is_empty());
