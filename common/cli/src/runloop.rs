@@ -62,6 +62,27 @@ impl StopHandle {
 /// A check run every [`WATCH_PERIOD`]: `Some(reason)` ends the run.
 pub type Watch = Box<dyn FnMut() -> Option<String> + Send>;
 
+/// Where the loop reads the time and waits for the next wake-up: the
+/// monotonic clock, or in tests a simulated one that jumps to each wake-up,
+/// so their verdicts never hang on how fast the machine is.
+trait Clock: Send {
+    fn now(&self) -> Instant;
+    /// A stop sent before `until`, else a timeout once `until` is reached.
+    fn wait(&self, stops: &Receiver<Stop>, until: Instant) -> Result<Stop, RecvTimeoutError>;
+}
+
+struct Monotonic;
+
+impl Clock for Monotonic {
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
+
+    fn wait(&self, stops: &Receiver<Stop>, until: Instant) -> Result<Stop, RecvTimeoutError> {
+        stops.recv_timeout(until.saturating_duration_since(Instant::now()))
+    }
+}
+
 pub struct RunLoop {
     stops: Receiver<Stop>,
     tx: Sender<Stop>,
@@ -72,13 +93,22 @@ pub struct RunLoop {
     watch: Option<Watch>,
     /// When the watch last ran.
     watched: Instant,
+    clock: Box<dyn Clock>,
 }
 
 impl RunLoop {
     /// Starts the clock: reports every `interval`, the end after `duration`.
     pub fn new(interval: Option<Duration>, duration: Option<Duration>) -> Self {
+        Self::with_clock(interval, duration, Box::new(Monotonic))
+    }
+
+    fn with_clock(
+        interval: Option<Duration>,
+        duration: Option<Duration>,
+        clock: Box<dyn Clock>,
+    ) -> Self {
         let (tx, stops) = mpsc::channel();
-        let now = Instant::now();
+        let now = clock.now();
         Self {
             stops,
             tx,
@@ -88,6 +118,7 @@ impl RunLoop {
             next_report: interval.map(|i| now + i),
             watch: None,
             watched: now,
+            clock,
         }
     }
 
@@ -96,7 +127,7 @@ impl RunLoop {
     /// during a slow start-up ends the run instead of being lost; the
     /// clock then starts once tracing does.
     pub fn restart_clock(&mut self) {
-        let now = Instant::now();
+        let now = self.clock.now();
         self.deadline = self.duration.map(|d| now + d);
         self.next_report = self.interval.map(|i| now + i);
     }
@@ -151,7 +182,7 @@ impl RunLoop {
         if let Some(stop) = self.pending_stop() {
             return Some(Wake::Finish(stop));
         }
-        let now = Instant::now();
+        let now = self.clock.now();
         if self.deadline.is_some_and(|d| now >= d) {
             return Some(Wake::Finish(Stop::Duration));
         }
@@ -192,7 +223,7 @@ impl RunLoop {
             if let Some(stop) = self.pending_stop() {
                 return Wake::Finish(stop);
             }
-            let now = Instant::now();
+            let now = self.clock.now();
             if self.deadline.is_some_and(|d| now >= d) {
                 return Wake::Finish(Stop::Duration);
             }
@@ -217,10 +248,7 @@ impl RunLoop {
             for t in [self.deadline, self.next_report].into_iter().flatten() {
                 until = until.min(t);
             }
-            match self
-                .stops
-                .recv_timeout(until.saturating_duration_since(now))
-            {
+            match self.clock.wait(&self.stops, until) {
                 Ok(stop) => return Wake::Finish(stop),
                 Err(RecvTimeoutError::Timeout) => continue,
                 Err(RecvTimeoutError::Disconnected) => return Wake::Finish(Stop::Requested),
@@ -232,23 +260,59 @@ impl RunLoop {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::{Arc, Mutex};
+
+    /// Simulated time: it moves when the test says so, and a wait jumps
+    /// straight to its wake-up (or returns a stop already sent).
+    #[derive(Clone)]
+    struct SimClock(Arc<Mutex<Instant>>);
+
+    impl SimClock {
+        fn new() -> Self {
+            Self(Arc::new(Mutex::new(Instant::now())))
+        }
+
+        fn advance(&self, by: Duration) {
+            *self.0.lock().unwrap() += by;
+        }
+
+        fn run_loop(&self, interval: Option<Duration>, duration: Option<Duration>) -> RunLoop {
+            RunLoop::with_clock(interval, duration, Box::new(self.clone()))
+        }
+    }
+
+    impl Clock for SimClock {
+        fn now(&self) -> Instant {
+            *self.0.lock().unwrap()
+        }
+
+        fn wait(&self, stops: &Receiver<Stop>, until: Instant) -> Result<Stop, RecvTimeoutError> {
+            if let Ok(stop) = stops.try_recv() {
+                return Ok(stop);
+            }
+            let mut now = self.0.lock().unwrap();
+            *now = (*now).max(until);
+            Err(RecvTimeoutError::Timeout)
+        }
+    }
 
     #[test]
     fn a_stop_wins_over_a_due_report() {
-        let mut run = RunLoop::new(Some(Duration::from_nanos(1)), None);
-        std::thread::sleep(Duration::from_millis(2));
+        let clock = SimClock::new();
+        let mut run = clock.run_loop(Some(Duration::from_nanos(1)), None);
+        clock.advance(Duration::from_millis(2));
         run.handle().stop(Stop::Signal);
         assert_eq!(run.wait(), Wake::Finish(Stop::Signal));
     }
 
     #[test]
     fn reports_then_duration() {
-        let mut run = RunLoop::new(
+        let clock = SimClock::new();
+        let mut run = clock.run_loop(
             Some(Duration::from_millis(5)),
             Some(Duration::from_millis(30)),
         );
-        assert_eq!(run.wait(), Wake::Report);
-        let mut reports = 1;
+        let mut reports = 0;
         loop {
             match run.wait() {
                 Wake::Report => reports += 1,
@@ -258,44 +322,65 @@ mod tests {
                 }
             }
         }
-        assert!((2..=6).contains(&reports), "{reports}");
+        // At 5, 10, 15, 20 and 25 ms; at 30 the end wins over the report.
+        assert_eq!(reports, 5);
+    }
+
+    #[test]
+    fn missed_periods_are_skipped_not_fired_in_a_burst() {
+        let clock = SimClock::new();
+        let start = clock.now();
+        let mut run = clock.run_loop(Some(Duration::from_millis(10)), None);
+        // Five periods missed: one report now, the next at 60 ms.
+        clock.advance(Duration::from_millis(55));
+        assert_eq!(run.wait(), Wake::Report);
+        assert_eq!(run.wait(), Wake::Report);
+        assert_eq!(clock.now() - start, Duration::from_millis(60));
     }
 
     #[test]
     fn a_report_always_due_cannot_starve_the_target_watch() {
-        let mut run = RunLoop::new(Some(Duration::from_millis(1)), None)
+        let clock = SimClock::new();
+        let mut run = clock
+            .run_loop(Some(Duration::from_millis(1)), None)
             .watch(Box::new(|| Some("gone".to_string())));
-        let start = Instant::now();
+        let start = clock.now();
         let mut reports = 0;
         let stop = loop {
             // Each "report" takes longer than the interval.
             match run.wait() {
                 Wake::Report => {
                     reports += 1;
-                    std::thread::sleep(Duration::from_millis(5));
+                    clock.advance(Duration::from_millis(5));
                 }
                 Wake::Finish(stop) => break stop,
             }
-            assert!(start.elapsed() < Duration::from_secs(5), "watch starved");
+            assert!(reports < 1000, "watch starved");
         };
         assert_eq!(stop, Stop::TargetGone("gone".into()));
         assert!(reports > 10, "{reports}");
-        assert!(start.elapsed() < WATCH_PERIOD * 3, "{:?}", start.elapsed());
+        let took = clock.now() - start;
+        assert!(took < WATCH_PERIOD * 3, "{took:?}");
     }
 
     #[test]
     fn a_stop_before_the_clock_restarts_still_ends_the_run() {
-        let mut run = RunLoop::new(None, Some(Duration::from_millis(1)));
+        let clock = SimClock::new();
+        let mut run = clock.run_loop(None, Some(Duration::from_millis(1)));
         run.handle().stop(Stop::Signal);
-        std::thread::sleep(Duration::from_millis(5));
+        clock.advance(Duration::from_millis(5));
         run.restart_clock();
         assert_eq!(run.try_wake(), Some(Wake::Finish(Stop::Signal)));
-        let mut run = RunLoop::new(None, Some(Duration::from_millis(50)));
-        std::thread::sleep(Duration::from_millis(60));
+        let mut run = clock.run_loop(None, Some(Duration::from_millis(50)));
+        clock.advance(Duration::from_millis(60));
         run.restart_clock();
         assert_eq!(run.try_wake(), None, "the deadline counts from the restart");
+        clock.advance(Duration::from_millis(50));
+        assert_eq!(run.try_wake(), Some(Wake::Finish(Stop::Duration)));
     }
 
+    /// The real clock: a stop from another thread ends a wait that would
+    /// otherwise last an hour (no verdict on how long it took).
     #[test]
     fn a_handle_from_another_thread_ends_the_wait() {
         let mut run = RunLoop::new(None, None);

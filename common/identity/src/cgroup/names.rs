@@ -23,18 +23,27 @@ pub struct CgroupNames {
     asked: HashSet<u64>,
     last_walk: Option<Instant>,
     walk_cost: Duration,
+    /// When it is now: `Instant::now`, or a clock a test moves by hand.
+    clock: fn() -> Instant,
     /// Walks so far (for tests and diagnostics).
     pub walks: u64,
 }
 
 impl CgroupNames {
     pub fn new(root: PathBuf) -> Self {
+        Self::with_clock(root, Instant::now)
+    }
+
+    /// [`new`](Self::new) with the time of the rate limit read from `clock`
+    /// (a walk's own cost is always measured on the monotonic clock).
+    fn with_clock(root: PathBuf, clock: fn() -> Instant) -> Self {
         let mut names = Self {
             root,
             by_id: HashMap::new(),
             asked: HashSet::new(),
             last_walk: None,
             walk_cost: Duration::ZERO,
+            clock,
             walks: 0,
         };
         names.refresh();
@@ -67,14 +76,15 @@ impl CgroupNames {
         }
         self.by_id = by_id;
         self.walks += 1;
-        self.last_walk = Some(Instant::now());
+        self.last_walk = Some((self.clock)());
         self.walk_cost = start.elapsed();
     }
 
     /// A walk may run now: walks take at most a tenth of the time.
     fn may_walk(&self) -> bool {
+        let now = (self.clock)();
         self.last_walk
-            .is_none_or(|t| t.elapsed() >= self.walk_cost.saturating_mul(10))
+            .is_none_or(|t| now.saturating_duration_since(t) >= self.walk_cost.saturating_mul(10))
     }
 
     /// Every cgroup the last walk found: (id, path).
@@ -101,6 +111,20 @@ impl CgroupNames {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::cell::Cell;
+
+    thread_local! {
+        /// This test thread's clock: it moves only when the test says so.
+        static NOW: Cell<Instant> = Cell::new(Instant::now());
+    }
+
+    fn test_clock() -> Instant {
+        NOW.with(Cell::get)
+    }
+
+    fn advance(by: Duration) {
+        NOW.with(|now| now.set(now.get() + by));
+    }
 
     fn ino(p: &std::path::Path) -> u64 {
         std::fs::metadata(p).unwrap().ino()
@@ -112,19 +136,21 @@ mod tests {
         let root = dir.path().to_path_buf();
         let keep = root.join("keep");
         std::fs::create_dir(&keep).unwrap();
-        let mut names = CgroupNames::new(root.clone());
+        let mut names = CgroupNames::with_clock(root.clone(), test_clock);
         assert_eq!(names.path(ino(&keep)).as_deref(), Some("/keep"));
         // 2 000 unknown ids in a row (cgroups gone before we looked) cost
-        // far fewer walks than ids.
+        // far fewer walks than ids: with no time passing, none at all.
         let before = names.walks;
         for id in 0..2000u64 {
             assert_eq!(names.path(u64::MAX - id), None);
         }
         assert!(names.walks - before < 200, "{} walks", names.walks - before);
-        // A cgroup created later is found (a miss is not cached for good).
+        assert_eq!(names.walks, before, "a walk inside the rate limit");
+        // A cgroup created later is found (a miss is not cached for good)
+        // once ten walks' worth of time has passed: an hour is plenty.
         let late = root.join("late");
         std::fs::create_dir(&late).unwrap();
-        std::thread::sleep(Duration::from_millis(5));
+        advance(Duration::from_secs(3600));
         assert_eq!(names.path(ino(&late)).as_deref(), Some("/late"));
         // Removed and still asked for: kept; removed and forgotten: dropped.
         let gone = root.join("gone");
