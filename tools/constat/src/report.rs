@@ -141,6 +141,77 @@ fn weight(rows: &[Row], key: SortKey) -> u64 {
         .sum()
 }
 
+/// The totals of every row (also those cut by `top`).
+fn totals(rows: &[Row]) -> Totals {
+    let mut total = Totals::default();
+    for r in rows {
+        total.count += r.count;
+        total.errors += r.errors;
+        total.denied += r.denied;
+        total.elapsed_ns += r.total_ns;
+        total.max_ns = total.max_ns.max(r.max_ns);
+    }
+    total
+}
+
+/// The rows in display order, the first `top` kept: by syscall for one
+/// target; host-wide, cgroups ranked by `sort`, each cgroup's syscalls
+/// together.
+fn ordered(data: Vec<Row>, per_cgroup: bool, sort: SortKey, top: Option<usize>) -> Vec<Row> {
+    if !per_cgroup {
+        let mut rows = data;
+        sort_rows(&mut rows, sort);
+        rows.truncate(top.unwrap_or(usize::MAX));
+        return rows;
+    }
+    let mut groups: HashMap<u64, Vec<Row>> = HashMap::new();
+    for r in data {
+        groups.entry(r.cgroup_id.unwrap_or(0)).or_default().push(r);
+    }
+    let mut groups: Vec<(u64, Vec<Row>)> = groups.into_iter().collect();
+    groups.sort_by(|a, b| {
+        weight(&b.1, sort)
+            .cmp(&weight(&a.1, sort))
+            .then(a.0.cmp(&b.0))
+    });
+    groups.truncate(top.unwrap_or(usize::MAX));
+    let mut ordered = Vec::new();
+    for (_, mut rows) in groups {
+        sort_rows(&mut rows, sort);
+        ordered.extend(rows);
+    }
+    ordered
+}
+
+impl JsonRow {
+    /// One row as JSON shows it, names resolved now.
+    fn of(r: Row, names: &mut dyn Resolver) -> Self {
+        let top = most_common(&r.errnos);
+        // constat's mode keys rows by syscall.
+        let call = r.call().unwrap_or_default();
+        JsonRow {
+            cgroup: r.cgroup_id.map(|id| names.cgroup_path(id)),
+            cgroup_id: r.cgroup_id,
+            container: r.cgroup_id.map(|id| names.container(id)),
+            syscall: call.name().into_owned(),
+            nr: call.nr,
+            compat: call.compat,
+            count: r.count,
+            errors: r.errors,
+            denied: r.denied,
+            errno: top.map(|(e, _)| kernel::errno::name(e)),
+            errnos: r
+                .errnos
+                .iter()
+                .map(|(&e, &n)| (kernel::errno::name(e), n))
+                .collect(),
+            elapsed_ns: r.total_ns,
+            avg_ns: r.total_ns.checked_div(r.count - r.denied).unwrap_or(0),
+            max_ns: r.max_ns,
+        }
+    }
+}
+
 impl Report {
     pub fn build(
         sample: Sample<Vec<Row>>,
@@ -149,70 +220,12 @@ impl Report {
         names: &mut dyn Resolver,
         last: bool,
     ) -> Self {
-        let Options {
-            sort,
-            top,
-            with_clock,
-        } = *opts;
         let Sample { data, health } = sample;
-        let mut total = Totals::default();
-        for r in &data {
-            total.count += r.count;
-            total.errors += r.errors;
-            total.denied += r.denied;
-            total.elapsed_ns += r.total_ns;
-            total.max_ns = total.max_ns.max(r.max_ns);
-        }
+        let total = totals(&data);
         let per_cgroup = target.is_host();
-        let mut ordered: Vec<Row> = Vec::with_capacity(data.len());
-        if per_cgroup {
-            let mut groups: HashMap<u64, Vec<Row>> = HashMap::new();
-            for r in data {
-                groups.entry(r.cgroup_id.unwrap_or(0)).or_default().push(r);
-            }
-            let mut groups: Vec<(u64, Vec<Row>)> = groups.into_iter().collect();
-            groups.sort_by(|a, b| {
-                weight(&b.1, sort)
-                    .cmp(&weight(&a.1, sort))
-                    .then(a.0.cmp(&b.0))
-            });
-            groups.truncate(top.unwrap_or(usize::MAX));
-            for (_, mut rows) in groups {
-                sort_rows(&mut rows, sort);
-                ordered.extend(rows);
-            }
-        } else {
-            ordered = data;
-            sort_rows(&mut ordered, sort);
-            ordered.truncate(top.unwrap_or(usize::MAX));
-        }
-        let rows = ordered
+        let rows = ordered(data, per_cgroup, opts.sort, opts.top)
             .into_iter()
-            .map(|r| {
-                let top = most_common(&r.errnos);
-                // constat's mode keys rows by syscall.
-                let call = r.call().unwrap_or_default();
-                JsonRow {
-                    cgroup: r.cgroup_id.map(|id| names.cgroup_path(id)),
-                    cgroup_id: r.cgroup_id,
-                    container: r.cgroup_id.map(|id| names.container(id)),
-                    syscall: call.name().into_owned(),
-                    nr: call.nr,
-                    compat: call.compat,
-                    count: r.count,
-                    errors: r.errors,
-                    denied: r.denied,
-                    errno: top.map(|(e, _)| kernel::errno::name(e)),
-                    errnos: r
-                        .errnos
-                        .iter()
-                        .map(|(&e, &n)| (kernel::errno::name(e), n))
-                        .collect(),
-                    elapsed_ns: r.total_ns,
-                    avg_ns: r.total_ns.checked_div(r.count - r.denied).unwrap_or(0),
-                    max_ns: r.max_ns,
-                }
-            })
+            .map(|r| JsonRow::of(r, names))
             .collect();
         Self {
             meta: ReportMeta::new(&health, last, target),
@@ -222,7 +235,7 @@ impl Report {
                 VIEW_SYSCALLS
             }
             .to_string(),
-            periodic: with_clock,
+            periodic: opts.with_clock,
             rows,
             total,
         }

@@ -162,6 +162,8 @@ impl View {
         frame.render_stateful_widget(table, area, &mut self.table);
     }
 
+    /// One cgroup's screen: what it is, its syscalls, and the latency of
+    /// the selected one over time.
     fn syscalls(&mut self, frame: &mut Frame, area: Rect, model: &Model, id: u64) {
         let Some(cg) = model.cgroup(id) else {
             return;
@@ -172,29 +174,7 @@ impl View {
             Constraint::Length(6),
         ])
         .areas(area);
-        let mut about_lines = vec![Line::from(vec![
-            Span::styled(safe(&cg.name), bold()),
-            Span::raw(format!(
-                "  {}  calls/s {}  errors/s {}  since start: {} calls, {} errors, {} denied",
-                if cg.path == cg.name {
-                    String::new()
-                } else {
-                    safe(&cg.path)
-                },
-                rate(model.rate(cg.last.calls)),
-                rate(model.rate(cg.last.errors)),
-                cg.calls,
-                cg.errors,
-                cg.denied
-            )),
-        ])];
-        if let Some(name) = &model.waiting_for {
-            about_lines.push(Line::from(format!(
-                "waiting for the first call of {}",
-                safe(name)
-            )));
-        }
-        frame.render_widget(Paragraph::new(about_lines), about);
+        frame.render_widget(Paragraph::new(about_cgroup(model, cg)), about);
         if !cg.detailed {
             let text = format!(
                 "This recording has one row per cgroup, not its syscalls (record with \
@@ -204,65 +184,102 @@ impl View {
             frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), table_area);
             return;
         }
-        let rows: Vec<&SyscallState> = model.syscall_rows(id);
-        let spark_width = 20;
-        let header = Row::new([
-            "SYSCALL", "CALLS/s", "COUNT", "ERRORS", "ERRNO", "TIME(ms)", "AVG(us)", "MAX(us)",
-            "LATENCY",
-        ])
-        .style(bold());
-        let body: Vec<Row> = rows
-            .iter()
-            .map(|s| {
-                Row::new([
-                    Cell::from(s.name.clone()),
-                    Cell::from(rate(model.rate(s.last.count))),
-                    Cell::from(s.count.to_string()),
-                    Cell::from(s.errors.to_string()),
-                    Cell::from(s.errno.clone().unwrap_or_default()),
-                    Cell::from(ms(s.elapsed_ns)),
-                    Cell::from(us(s.avg_ns())),
-                    Cell::from(us(s.max_ns)),
-                    Cell::from(sparkline_text(s.latency.iter().copied(), spark_width)),
-                ])
-            })
-            .collect();
-        let widths = [
-            Constraint::Fill(1),
-            Constraint::Length(10),
-            Constraint::Length(11),
-            Constraint::Length(9),
-            Constraint::Length(9),
-            Constraint::Length(12),
-            Constraint::Length(11),
-            Constraint::Length(12),
-            Constraint::Length(spark_width as u16),
-        ];
         self.table.select(model.selected_index());
-        let table = Table::new(body, widths)
-            .header(header)
-            .column_spacing(2)
-            .row_highlight_style(Style::default().add_modifier(Modifier::REVERSED))
-            .highlight_symbol("> ");
+        let table = syscall_table(model, id);
         frame.render_stateful_widget(table, table_area, &mut self.table);
-
         if let Some(s) = model.selected_syscall() {
-            let width = spark_area.width.saturating_sub(2) as usize;
-            let history: Vec<Option<u64>> = s.latency.iter().copied().collect();
-            let tail = &history[history.len().saturating_sub(width)..];
-            let max = tail.iter().flatten().copied().max().unwrap_or(0);
-            let title = format!(
-                " mean latency of {} per interval, last {} (max {} us) ",
-                s.name,
-                tail.len(),
-                us(max)
-            );
-            let spark = Sparkline::default()
-                .block(Block::default().borders(Borders::ALL).title(title))
-                .data(tail.iter().copied());
-            frame.render_widget(spark, spark_area);
+            frame.render_widget(latency_sparkline(s, spark_area.width), spark_area);
         }
     }
+}
+
+/// Sparkline columns in the syscall table.
+const SPARK_WIDTH: usize = 20;
+
+/// The lines above a cgroup's syscalls: its name, path and rates.
+fn about_cgroup(model: &Model, cg: &CgroupState) -> Vec<Line<'static>> {
+    let mut lines = vec![Line::from(vec![
+        Span::styled(safe(&cg.name), bold()),
+        Span::raw(format!(
+            "  {}  calls/s {}  errors/s {}  since start: {} calls, {} errors, {} denied",
+            if cg.path == cg.name {
+                String::new()
+            } else {
+                safe(&cg.path)
+            },
+            rate(model.rate(cg.last.calls)),
+            rate(model.rate(cg.last.errors)),
+            cg.calls,
+            cg.errors,
+            cg.denied
+        )),
+    ])];
+    if let Some(name) = &model.waiting_for {
+        lines.push(Line::from(format!(
+            "waiting for the first call of {}",
+            safe(name)
+        )));
+    }
+    lines
+}
+
+/// One cgroup's syscalls as a table, one row each.
+fn syscall_table(model: &Model, id: u64) -> Table<'static> {
+    let header = Row::new([
+        "SYSCALL", "CALLS/s", "COUNT", "ERRORS", "ERRNO", "TIME(ms)", "AVG(us)", "MAX(us)",
+        "LATENCY",
+    ])
+    .style(bold());
+    let body: Vec<Row> = model
+        .syscall_rows(id)
+        .iter()
+        .map(|s| {
+            Row::new([
+                Cell::from(s.name.clone()),
+                Cell::from(rate(model.rate(s.last.count))),
+                Cell::from(s.count.to_string()),
+                Cell::from(s.errors.to_string()),
+                Cell::from(s.errno.clone().unwrap_or_default()),
+                Cell::from(ms(s.elapsed_ns)),
+                Cell::from(us(s.avg_ns())),
+                Cell::from(us(s.max_ns)),
+                Cell::from(sparkline_text(s.latency.iter().copied(), SPARK_WIDTH)),
+            ])
+        })
+        .collect();
+    let widths = [
+        Constraint::Fill(1),
+        Constraint::Length(10),
+        Constraint::Length(11),
+        Constraint::Length(9),
+        Constraint::Length(9),
+        Constraint::Length(12),
+        Constraint::Length(11),
+        Constraint::Length(12),
+        Constraint::Length(SPARK_WIDTH as u16),
+    ];
+    Table::new(body, widths)
+        .header(header)
+        .column_spacing(2)
+        .row_highlight_style(Style::default().add_modifier(Modifier::REVERSED))
+        .highlight_symbol("> ")
+}
+
+/// The selected syscall's mean latency per interval, as wide as fits.
+fn latency_sparkline(s: &SyscallState, area_width: u16) -> Sparkline<'static> {
+    let width = area_width.saturating_sub(2) as usize;
+    let history: Vec<Option<u64>> = s.latency.iter().copied().collect();
+    let tail = history[history.len().saturating_sub(width)..].to_vec();
+    let max = tail.iter().flatten().copied().max().unwrap_or(0);
+    let title = format!(
+        " mean latency of {} per interval, last {} (max {} us) ",
+        s.name,
+        tail.len(),
+        us(max)
+    );
+    Sparkline::default()
+        .block(Block::default().borders(Borders::ALL).title(title))
+        .data(tail)
 }
 
 fn footer_line(model: &Model) -> Line<'static> {
