@@ -46,6 +46,8 @@ pub struct Plan<'a> {
     pub target: &'a TargetArgs,
     /// `-p`, for the tools that have it.
     pub pid: Option<u32>,
+    /// The tool has `-p` (messages suggest it only then).
+    pub pid_flag: bool,
     /// What the kernel must offer (checked before loading).
     pub needs: Needs,
     /// `-v`: libbpf's log.
@@ -107,7 +109,14 @@ impl Driver {
             hierarchy,
             target,
             identities,
-        } = Startup::new(plan.tool, plan.target, plan.pid, plan.needs, plan.verbose)?;
+        } = Startup::new(
+            plan.tool,
+            plan.target,
+            plan.pid,
+            plan.pid_flag,
+            plan.needs,
+            plan.verbose,
+        )?;
         let run_loop = RunLoop::new(plan.interval, plan.duration).watch_target(&target);
         crate::signals::stop_on_signals(run_loop.handle())?;
         Ok(Self {

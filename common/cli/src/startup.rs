@@ -24,7 +24,6 @@ use kernel::features::Needs;
 /// exit status (see [`kernel::exit`]).
 pub fn main<A: Documented>(tool: &str, run: impl FnOnce(A) -> Result<ExitCode>) -> ExitCode {
     crate::timefmt::init_local_offset();
-    let _ = PID_FLAG.set(A::command().get_arguments().any(|a| a.get_id() == "pid"));
     kernel::exit::main_with(tool, || {
         if crate::complete::answer_if_asked(crate::docs::command::<A>)? {
             return Ok(ExitCode::SUCCESS);
@@ -41,10 +40,6 @@ pub fn main<A: Documented>(tool: &str, run: impl FnOnce(A) -> Result<ExitCode>) 
         }
     })
 }
-
-/// Whether this tool has `-p PID` (read from its clap definition once), so
-/// shared messages suggest it only where it exists.
-static PID_FLAG: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
 
 /// What parsing the command line ended with.
 pub enum Parsed<A> {
@@ -129,10 +124,13 @@ pub struct Startup {
 }
 
 impl Startup {
+    /// Resolves the target and checks privileges and the kernel.
+    /// `pid_flag`: the tool has `-p` (messages suggest it only then).
     pub fn new(
         tool: &str,
         target: &crate::args::TargetArgs,
         pid: Option<u32>,
+        pid_flag: bool,
         needs: Needs,
         verbose: bool,
     ) -> Result<Self> {
@@ -147,7 +145,6 @@ impl Startup {
         )?;
         kernel::preflight::check(tool, needs)?;
         let given = target.target.as_deref().unwrap_or_default();
-        let pid_flag = PID_FLAG.get().copied().unwrap_or(false);
         if let Some(note) = resolved.whole_host_note(given, pid_flag) {
             crate::output::status(&note);
         }

@@ -120,6 +120,7 @@ fn trace(opts: &Options) -> Result<ExitCode> {
         tool: "conbiograph",
         target: &opts.target,
         pid: None,
+        pid_flag: false,
         needs: kernel::features::Needs::default(),
         verbose: opts.run.verbose,
         interval: Some(opts.period),

@@ -95,6 +95,7 @@ pub fn run(opts: Options) -> Result<ExitCode> {
         tool: "constat",
         target: &opts.target,
         pid: opts.pid,
+        pid_flag: true,
         needs: kernel::features::Needs::default(),
         verbose: opts.run.verbose,
         interval: opts.interval.every(),

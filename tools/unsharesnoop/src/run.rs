@@ -126,6 +126,7 @@ fn trace(opts: Options) -> Result<ExitCode> {
         tool: "unsharesnoop",
         target: &opts.target,
         pid: opts.pid,
+        pid_flag: true,
         needs: kernel::features::Needs { ring_buffer: true },
         verbose: opts.run.verbose,
         interval: None,

@@ -100,6 +100,7 @@ pub fn run_live(opts: &Options) -> Result<ExitCode> {
         "constat",
         &opts.target,
         None,
+        true,
         kernel::features::Needs::default(),
         opts.run.verbose,
     )?;
