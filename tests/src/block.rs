@@ -1,24 +1,38 @@
-//! A scratch directory on a real block device for the block I/O tests
-//! (tmpfs and overlay make no bios): /var/tmp when it is on one, else an
-//! ext4 image on a loop device made for the test (set
-//! `CONBIOGRAPH_TEST_LOOP=1` to force that).
+//! A scratch file system for the block I/O tests, the same on every
+//! machine: ext4 on a loop device made for the test, its image on a tmpfs
+//! made for the test too.
+//!
+//! - tmpfs and overlay make no bios; a loop device does, and an image on
+//!   tmpfs makes none below it (no bio of the backing file charged to the
+//!   cgroup a second time where cgroup writeback is on).
+//! - The file system's metadata (bitmaps, inode tables, directories) is read
+//!   into the page cache once, right after mounting: a test's file creation
+//!   then reads nothing from the device, so exact byte counts do not depend
+//!   on what the machine happened to have cached (a fresh machine reads a
+//!   cold bitmap block, a warm one does not).
 
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 const MIB: u64 = 1 << 20;
+/// Room for the largest test (about 130 MiB of files) and ext4's journal.
+const IMAGE_SIZE: u64 = 256 * MIB;
 
 static SEQ: AtomicUsize = AtomicUsize::new(0);
 
-/// A scratch directory on a block device, removed on drop (with its loop
-/// device and mount when one had to be made).
+/// A scratch directory on a block device of its own; the file system,
+/// loop device and tmpfs go on drop.
 pub struct BlockDir {
+    /// The mounted file system's root.
     pub path: PathBuf,
-    /// Name of the block device under the directory (`vda`, `loop3`).
+    /// Name of the block device under the directory (`loop3`).
     pub device: String,
-    loop_mount: Option<(String, PathBuf, PathBuf)>,
+    /// What is set up so far, undone in reverse order on drop.
+    base: PathBuf,
+    tmpfs: Option<PathBuf>,
+    loopdev: Option<String>,
+    mounted: bool,
 }
 
 /// Runs a command that must succeed; its trimmed stdout.
@@ -35,54 +49,64 @@ pub fn run(cmd: &str, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
-/// The block device (sysfs name) holding `dir`, if any.
-pub fn device_of(dir: &Path) -> Option<String> {
-    let dev = std::fs::metadata(dir).ok()?.dev();
-    let (major, minor) = (libc::major(dev), libc::minor(dev));
-    if major == 0 {
-        return None;
-    }
-    let uevent = std::fs::read_to_string(format!("/sys/dev/block/{major}:{minor}/uevent")).ok()?;
-    uevent
-        .lines()
-        .find_map(|l| l.strip_prefix("DEVNAME="))
-        .map(str::to_string)
+fn path_arg(path: &Path) -> &str {
+    path.to_str().expect("scratch paths are UTF-8")
 }
 
 impl BlockDir {
     pub fn new(name: &str) -> Self {
         let n = SEQ.fetch_add(1, Ordering::SeqCst);
-        let base = PathBuf::from("/var/tmp");
-        let leaf = format!("contrace-cbg-{name}-{}-{n}", std::process::id());
-        if std::env::var_os("CONBIOGRAPH_TEST_LOOP").is_none() {
-            if let Some(device) = device_of(&base) {
-                let path = base.join(leaf);
-                std::fs::create_dir(&path).expect("mkdir scratch dir");
-                return Self {
-                    path,
-                    device,
-                    loop_mount: None,
-                };
-            }
-        }
-        // No block device under /var/tmp: an ext4 image on a loop device.
-        let image = base.join(format!("{leaf}.img"));
-        let mnt = base.join(format!("{leaf}.mnt"));
+        let base = PathBuf::from("/var/tmp")
+            .join(format!("contrace-blk-{name}-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&base).expect("mkdir scratch base");
+        let mut dir = Self {
+            path: base.join("mnt"),
+            device: String::new(),
+            base,
+            tmpfs: None,
+            loopdev: None,
+            mounted: false,
+        };
+        dir.set_up();
+        dir
+    }
+
+    fn set_up(&mut self) {
+        let tmpfs = self.base.join("tmpfs");
+        std::fs::create_dir(&tmpfs).expect("mkdir tmpfs mount point");
+        let size = format!("size={}m", IMAGE_SIZE / MIB + 16);
+        run(
+            "mount",
+            &["-t", "tmpfs", "-o", &size, "tmpfs", path_arg(&tmpfs)],
+        );
+        self.tmpfs = Some(tmpfs.clone());
+        let image = tmpfs.join("disk.img");
         std::fs::File::create(&image)
-            .and_then(|f| f.set_len(256 * MIB))
+            .and_then(|f| f.set_len(IMAGE_SIZE))
             .expect("create image");
-        run("mkfs.ext4", &["-q", "-F", image.to_str().unwrap()]);
+        // Inode tables and journal written now, not by a kernel thread
+        // later, in the middle of a test.
+        run(
+            "mkfs.ext4",
+            &[
+                "-q",
+                "-F",
+                "-b",
+                "4096",
+                "-E",
+                "lazy_itable_init=0,lazy_journal_init=0",
+                path_arg(&image),
+            ],
+        );
         // Kernels with loop as a module (VM guests) may not have loaded it.
         let _ = Command::new("modprobe").arg("loop").status();
-        let loopdev = run("losetup", &["--find", "--show", image.to_str().unwrap()]);
-        std::fs::create_dir(&mnt).expect("mkdir mount point");
-        run("mount", &[&loopdev, mnt.to_str().unwrap()]);
-        let device = loopdev.trim_start_matches("/dev/").to_string();
-        Self {
-            path: mnt.clone(),
-            device,
-            loop_mount: Some((loopdev, mnt, image)),
-        }
+        let loopdev = run("losetup", &["--find", "--show", path_arg(&image)]);
+        self.loopdev = Some(loopdev.clone());
+        self.device = loopdev.trim_start_matches("/dev/").to_string();
+        std::fs::create_dir(&self.path).expect("mkdir mount point");
+        run("mount", &[&loopdev, path_arg(&self.path)]);
+        self.mounted = true;
+        warm_metadata(&loopdev);
     }
 
     pub fn file(&self, name: &str) -> String {
@@ -90,18 +114,39 @@ impl BlockDir {
     }
 }
 
+/// Reads the whole device through its page cache, where ext4 keeps its
+/// metadata blocks: every later metadata lookup is a cache hit. (After the
+/// mount: mounting sets the device's block size, which drops its cache.)
+fn warm_metadata(loopdev: &str) {
+    use std::io::Read;
+    let mut device = std::fs::File::open(loopdev).expect("open the loop device");
+    // Large reads: a quarter of a second for the whole image.
+    let mut buf = vec![0u8; 4 * MIB as usize];
+    let mut read = 0u64;
+    loop {
+        match device.read(&mut buf).expect("read the loop device") {
+            0 => break,
+            n => read += n as u64,
+        }
+    }
+    assert_eq!(read, IMAGE_SIZE, "{loopdev}: read {read} bytes");
+}
+
 impl Drop for BlockDir {
     fn drop(&mut self) {
-        match &self.loop_mount {
-            None => {
-                let _ = std::fs::remove_dir_all(&self.path);
-            }
-            Some((loopdev, mnt, image)) => {
-                let _ = Command::new("umount").arg(mnt).status();
-                let _ = Command::new("losetup").args(["-d", loopdev]).status();
-                let _ = std::fs::remove_dir(mnt);
-                let _ = std::fs::remove_file(image);
-            }
+        if self.mounted {
+            let _ = Command::new("umount").arg(&self.path).status();
         }
+        if let Some(loopdev) = &self.loopdev {
+            let _ = Command::new("losetup").args(["-d", loopdev]).status();
+        }
+        if let Some(tmpfs) = &self.tmpfs {
+            let _ = Command::new("umount").arg(tmpfs).status();
+        }
+        let _ = std::fs::remove_dir(&self.path);
+        if let Some(tmpfs) = &self.tmpfs {
+            let _ = std::fs::remove_dir(tmpfs);
+        }
+        let _ = std::fs::remove_dir(&self.base);
     }
 }

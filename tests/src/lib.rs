@@ -246,6 +246,8 @@ pub struct Tool {
     child: Child,
     stdout: mpsc::Receiver<String>,
     stderr: Arc<Mutex<String>>,
+    /// Closed once every line of stderr has been read (the pipe's end).
+    stderr_read: mpsc::Receiver<()>,
 }
 
 /// What a tool printed and how it ended.
@@ -292,10 +294,12 @@ impl Tool {
             .unwrap_or_else(|e| panic!("spawn {name}: {e}"));
         let stderr = Arc::new(Mutex::new(String::new()));
         let (ready_tx, ready_rx) = mpsc::channel();
+        let (read_tx, stderr_read) = mpsc::channel::<()>();
         {
             let stderr = Arc::clone(&stderr);
             let pipe = child.stderr.take().expect("stderr");
             std::thread::spawn(move || {
+                let _read = read_tx;
                 for line in BufReader::new(pipe).lines().map_while(Result::ok) {
                     if line.contains("Ctrl-C") {
                         let _ = ready_tx.send(());
@@ -321,7 +325,7 @@ impl Tool {
                 break;
             }
             if let Ok(Some(status)) = child.try_wait() {
-                std::thread::sleep(Duration::from_millis(100));
+                all_read(&stderr_read);
                 panic!(
                     "{name} exited ({status}) before attaching: {}",
                     stderr.lock().unwrap()
@@ -337,6 +341,7 @@ impl Tool {
             child,
             stdout: out_rx,
             stderr,
+            stderr_read,
         }
     }
 
@@ -374,12 +379,14 @@ impl Tool {
             }
             std::thread::sleep(Duration::from_millis(20));
         };
+        // Every line, up to the pipes' ends (a generous bound in case a
+        // descendant holds them open).
         let mut stdout = String::new();
-        while let Ok(line) = self.stdout.recv_timeout(Duration::from_secs(5)) {
+        while let Ok(line) = self.stdout.recv_timeout(scaled(Duration::from_secs(60))) {
             stdout.push_str(&line);
             stdout.push('\n');
         }
-        std::thread::sleep(Duration::from_millis(50));
+        all_read(&self.stderr_read);
         let stderr = self.stderr.lock().unwrap().clone();
         Finished {
             code: status.code(),
@@ -387,6 +394,12 @@ impl Tool {
             stderr,
         }
     }
+}
+
+/// Waits until a pipe's reader thread has read to the end (its sender is
+/// dropped), for at most a generous minute.
+fn all_read(done: &mpsc::Receiver<()>) {
+    let _ = done.recv_timeout(scaled(Duration::from_secs(60)));
 }
 
 impl Drop for Tool {
@@ -456,6 +469,44 @@ pub fn row<'a>(report: &'a serde_json::Value, syscall: &str) -> Option<&'a serde
 /// Numeric field of a JSON value (0 when absent).
 pub fn u(v: Option<&serde_json::Value>, field: &str) -> u64 {
     v.and_then(|v| v[field].as_u64()).unwrap_or(0)
+}
+
+/// How long `work` took on the monotonic clock: a bound for any time a
+/// tool measured inside it that holds however loaded the machine is.
+pub fn timed<T>(work: impl FnOnce() -> T) -> Duration {
+    let start = Instant::now();
+    work();
+    start.elapsed()
+}
+
+/// Checks a log2 latency histogram (`(low, high, count)` buckets, in its
+/// unit) of `calls` sleeps of `sleep` units each that all ran within
+/// `ran` units: every call is counted, none below the sleep's own bucket
+/// (sleeps never end early) and none above what the run left for its
+/// longest call. On a quiet machine that is the sleep's bucket alone, as
+/// exact as a wall-clock-free test can be.
+pub fn assert_sleep_buckets(buckets: &[(u64, u64, u64)], calls: u64, sleep: u64, ran: u64) {
+    let floor = 1u64 << sleep.ilog2();
+    let longest = ran.saturating_sub((calls - 1) * sleep);
+    let counted: u64 = buckets.iter().map(|b| b.2).sum();
+    assert_eq!(counted, calls, "{buckets:?}");
+    for &(low, high, count) in buckets.iter().filter(|b| b.2 > 0) {
+        assert!(
+            low >= floor && low <= longest,
+            "{count} calls in [{low}, {high}]: sleeps of {sleep} take [{floor}, {longest}]: \
+             {buckets:?}"
+        );
+    }
+}
+
+/// `(low, high, count)` of a JSON histogram's buckets.
+pub fn json_buckets(histogram: &serde_json::Value) -> Vec<(u64, u64, u64)> {
+    histogram["buckets"]
+        .as_array()
+        .expect("histogram buckets")
+        .iter()
+        .map(|b| (u(Some(b), "low"), u(Some(b), "high"), u(Some(b), "count")))
+        .collect()
 }
 
 /// Resident memory of a process, KiB (0 if it is gone).

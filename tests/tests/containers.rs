@@ -226,7 +226,9 @@ fn plain_runc_container_with_a_short_id() {
     assert_eq!(registry.find(id).unwrap(), Found::None);
 }
 
-/// A host without runtimes pays nothing: no socket, no waiting.
+/// A host without runtimes pays nothing: no socket, no waiting. The
+/// timeouts are set to a minute, so a wait on any of them would show as a
+/// minute: far from what the lookups take on however loaded a machine.
 #[test]
 fn no_runtime_costs_nothing() {
     let root = cgroup2_root();
@@ -235,6 +237,8 @@ fn no_runtime_costs_nothing() {
     sources.podman_state = "/nonexistent/contrace-test/containers.json".into();
     sources.kubelet_logs = "/nonexistent/contrace-test/log".into();
     sources.runc_roots = vec!["/nonexistent/contrace-test/runc".into()];
+    sources.connect_timeout = Duration::from_secs(60);
+    sources.request_timeout = Duration::from_secs(60);
     let mut registry = Registry::with_sources(&root, sources);
     let start = Instant::now();
     registry.refresh();
@@ -243,7 +247,7 @@ fn no_runtime_costs_nothing() {
     assert_eq!((info.runtime, info.name), (Runtime::Docker, None));
     assert!(registry.identify("/user.slice").is_none());
     let took = start.elapsed();
-    assert!(took < Duration::from_millis(50), "took {took:?}");
+    assert!(took < Duration::from_secs(30), "took {took:?}");
 }
 
 /// A Kubernetes pod made through containerd's CRI (as kubelet would):

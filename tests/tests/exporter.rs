@@ -517,7 +517,7 @@ root_test!(churn_and_grace_period, {
         drop(cg);
     }
     // Served within the grace period, gone after it (plus a sweep).
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + WAIT;
     loop {
         let series = exporter.scrape();
         let left: Vec<_> = gone
@@ -718,7 +718,7 @@ root_test!(sigterm_detaches_every_program_and_exits_0, {
     let done = exporter.tool.signal(nix::sys::signal::Signal::SIGTERM);
     assert_eq!(done.code, Some(0), "{}", done.stderr);
     assert!(done.stderr.contains("programs detached"), "{}", done.stderr);
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + Duration::from_secs(30);
     while progs.iter().any(|&id| program_loaded(id)) {
         assert!(
             Instant::now() < deadline,
@@ -731,7 +731,9 @@ root_test!(sigterm_detaches_every_program_and_exits_0, {
 root_test!(latency_mode_serves_syscall_seconds, {
     let cg = TestCgroup::new("exp-latency");
     let exporter = Exporter::start(&["--latency", "--no-namespaces"]);
-    run_workload(Some(&cg.path), &["nanosleep", "5", "20", "getppid", "100"]);
+    let ran = timed(|| {
+        run_workload(Some(&cg.path), &["nanosleep", "5", "20", "getppid", "100"]);
+    });
     let series = exporter.scrape();
     let rc = rel(&cg);
     let secs = value(
@@ -741,7 +743,10 @@ root_test!(latency_mode_serves_syscall_seconds, {
         &[("syscall", "nanosleep")],
     )
     .expect("nanosleep seconds");
-    assert!((0.1..1.0).contains(&secs), "5 x 20 ms took {secs} s");
+    assert!(
+        0.1 <= secs && secs <= ran.as_secs_f64(),
+        "5 x 20 ms took {secs} s in a {ran:?} run"
+    );
     assert_eq!(
         value(
             &series,

@@ -137,7 +137,7 @@ fn recreated_target_ends_the_run_in_every_tool() {
             let started = Instant::now();
             let done = t.wait();
             assert!(
-                started.elapsed() < Duration::from_secs(5),
+                started.elapsed() < scaled(Duration::from_secs(5)),
                 "{tool} {variant}"
             );
             assert_eq!(done.code, Some(0), "{tool} {variant}: {}", done.stderr);
@@ -234,7 +234,7 @@ fn tiny_interval_starves_neither_sigint_nor_the_target_watch() {
             };
             let took = started.elapsed();
             assert!(
-                took < Duration::from_secs(3),
+                took < scaled(Duration::from_secs(3)),
                 "{tool} {extra:?} {ending}: {took:?}"
             );
             assert_eq!(
@@ -344,7 +344,7 @@ fn non_utf8_arguments_names_and_comms() {
             &["--no-wait", "rename-hex", "fffe2d636f6d6d", "pause"],
         );
         let comm = format!("/proc/{}/comm", w.pid);
-        let deadline = Instant::now() + Duration::from_secs(5);
+        let deadline = Instant::now() + Duration::from_secs(30);
         while std::fs::read(&comm).unwrap_or_default() != b"\xff\xfe-comm\n" {
             assert!(Instant::now() < deadline, "workload did not rename itself");
             std::thread::sleep(Duration::from_millis(10));

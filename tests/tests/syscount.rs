@@ -29,6 +29,24 @@ fn table_line<'a>(text: &'a str, first: &str) -> Option<Vec<&'a str>> {
         .find(|f| f.first() == Some(&first))
 }
 
+/// The rows of a libbpf-tools histogram (`low -> high : count |***|`):
+/// the bucket and the length of its bar.
+fn histogram_lines(text: &str) -> Vec<((u64, u64, u64), usize)> {
+    text.lines()
+        .filter_map(|l| {
+            let (range, rest) = l.split_once(':')?;
+            let (low, high) = range.trim().split_once(" -> ")?;
+            let (count, bar) = rest.split_once('|')?;
+            let bucket = (
+                low.trim().parse().ok()?,
+                high.trim().parse().ok()?,
+                count.trim().parse().ok()?,
+            );
+            Some((bucket, bar.chars().filter(|c| *c == '*').count()))
+        })
+        .collect()
+}
+
 /// BPF links a process holds open: one per attached program.
 fn bpf_links(pid: u32) -> usize {
     std::fs::read_dir(format!("/proc/{pid}/fd"))
@@ -272,14 +290,19 @@ root_test!(pid_filter_excludes_other_processes, {
 root_test!(latency_adds_time_sorts_by_it_and_attaches_the_entry_hook, {
     let cg = TestCgroup::new("syscount-latency");
     let w = Workload::spawn(Some(&cg.path), &["getppid", "1000", "nanosleep", "3", "30"]);
+    let mut ran = Duration::ZERO;
     let report = syscount_json(&["-c", &cg.arg(), "-L"], || {
-        w.finish();
+        ran = timed(|| w.finish());
     });
     let sleep = row(&report, "nanosleep").expect("nanosleep row");
     assert_eq!(sleep["count"], 3);
     let ns = sleep["total_ns"].as_u64().unwrap();
-    // Sleeps never end early; a loaded host may wake them late.
-    assert!((90_000_000..300_000_000).contains(&ns), "total_ns {ns}");
+    // Sleeps never end early; a loaded host may wake them late, but never
+    // later than the workload ended.
+    assert!(
+        90_000_000 <= ns && u128::from(ns) <= ran.as_nanos(),
+        "total_ns {ns} in a {ran:?} run"
+    );
     assert_eq!(
         report["rows"][0]["syscall"], "nanosleep",
         "sorted by time: {report}"
@@ -288,7 +311,7 @@ root_test!(latency_adds_time_sorts_by_it_and_attaches_the_entry_hook, {
 
     let w = Workload::spawn(Some(&cg.path), &["nanosleep", "2", "25"]);
     let text = syscount_text(&["-c", &cg.arg(), "-L", "-m"], || {
-        w.finish();
+        ran = timed(|| w.finish());
     });
     assert!(
         text.lines()
@@ -297,7 +320,10 @@ root_test!(latency_adds_time_sorts_by_it_and_attaches_the_entry_hook, {
     );
     let f = table_line(&text, "nanosleep").unwrap();
     let ms: f64 = f[2].parse().unwrap();
-    assert!((50.0..200.0).contains(&ms), "{text}");
+    assert!(
+        50.0 <= ms && ms <= ran.as_secs_f64() * 1000.0,
+        "{ran:?}: {text}"
+    );
 
     // Count-only runs on sys_exit alone; -L adds sys_enter.
     for (args, links) in [(vec![], 1), (vec!["-L"], 2)] {
@@ -312,35 +338,22 @@ root_test!(latency_adds_time_sorts_by_it_and_attaches_the_entry_hook, {
 root_test!(histogram_puts_sleeps_in_their_log2_bucket, {
     let cg = TestCgroup::new("syscount-hist");
     let w = Workload::spawn(Some(&cg.path), &["nanosleep", "4", "35", "getppid", "50"]);
+    let mut ran = Duration::ZERO;
     let report = syscount_json(
         &["-c", &cg.arg(), "--histogram", "--syscall", "nanosleep"],
         || {
-            w.finish();
+            ran = timed(|| w.finish());
         },
     );
     let r = row(&report, "nanosleep").expect("nanosleep row");
     assert_eq!(r["count"], 4);
     assert_eq!(r["histogram"]["unit"], "usecs");
-    let buckets = r["histogram"]["buckets"].as_array().unwrap();
-    // 35 ms = 35000 us lies in [32768, 65535], with 30 ms of room for late
-    // wake-ups on a loaded host; nothing elsewhere.
-    let last = buckets.last().unwrap();
-    assert_eq!(
-        (
-            last["low"].as_u64(),
-            last["high"].as_u64(),
-            last["count"].as_u64()
-        ),
-        (Some(32768), Some(65535), Some(4)),
-        "{r}"
-    );
-    assert_eq!(
-        buckets
-            .iter()
-            .map(|b| b["count"].as_u64().unwrap())
-            .sum::<u64>(),
-        4
-    );
+    // 35 ms = 35000 us lies in [32768, 65535] (late wake-ups on a loaded
+    // host may land higher, never past what the run allows).
+    let buckets = json_buckets(&r["histogram"]);
+    assert_sleep_buckets(&buckets, 4, 35_000, ran.as_micros() as u64);
+    // The highest bucket printed is one that counted calls.
+    assert!(buckets.last().is_some_and(|b| b.2 > 0), "{r}");
     assert!(row(&report, "getppid").is_none());
 
     let w = Workload::spawn(Some(&cg.path), &["nanosleep", "3", "34"]);
@@ -354,7 +367,7 @@ root_test!(histogram_puts_sleeps_in_their_log2_bucket, {
             "nanosleep",
         ],
         || {
-            w.finish();
+            ran = timed(|| w.finish());
         },
     );
     assert!(text.contains("syscall = nanosleep, count = 3"), "{text}");
@@ -362,15 +375,12 @@ root_test!(histogram_puts_sleeps_in_their_log2_bucket, {
         text.contains("msecs               : count    distribution"),
         "{text}"
     );
-    // 34 ms lies in [32, 63] ms.
-    let line = text
-        .lines()
-        .find(|l| l.trim_start().starts_with("32 -> 63"))
-        .unwrap_or_else(|| panic!("{text}"));
-    assert!(
-        line.contains(": 3 ") && line.contains(&"*".repeat(40)),
-        "{text}"
-    );
+    // 34 ms lies in [32, 63] ms; the fullest bucket has the whole bar.
+    let lines = histogram_lines(&text);
+    let buckets: Vec<(u64, u64, u64)> = lines.iter().map(|l| l.0).collect();
+    assert_sleep_buckets(&buckets, 3, 34, ran.as_millis() as u64);
+    let fullest = lines.iter().max_by_key(|l| l.0 .2).unwrap();
+    assert_eq!(fullest.1, 40, "{text}");
 });
 
 root_test!(by_cgroup_splits_counts_per_container, {
@@ -421,17 +431,19 @@ root_test!(list_prints_this_architectures_syscalls, {
 
 root_test!(duration_ends_the_run_with_a_report, {
     let cg = TestCgroup::new("syscount-duration");
+    let started = Instant::now();
     let tool = Tool::start(
         "syscount",
         &["-c", &cg.arg(), "-d", "1", "--output", "json"],
     );
     let done = tool.wait();
+    let wall = started.elapsed().as_secs_f64();
     assert_eq!(done.code, Some(0));
     let reports = done.json();
     assert_eq!(reports.len(), 1);
-    // -d 1 without -i: the whole run, about one second.
+    // -d 1 without -i: the whole run, one second and what the stop took.
     let s = reports[0]["interval_s"].as_f64().unwrap();
-    assert!((0.95..3.0).contains(&s), "covered {s} s");
+    assert!(0.95 <= s && s <= wall, "covered {s} s of a {wall} s run");
 });
 
 root_test!(bad_input_is_one_line_and_exit_2, {

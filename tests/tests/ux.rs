@@ -641,16 +641,19 @@ root_test!(one_signal_message_for_every_tool, {
 root_test!(interval_zero_reports_only_at_the_end, {
     let cg = TestCgroup::new("ux-i0");
     for tool in INTERVAL_TOOLS {
+        let started = std::time::Instant::now();
         let done = run_tool(
             tool,
             &["-c", &cg.arg(), "-i", "0", "-d", "1.5", "-o", "json"],
         );
+        let wall = started.elapsed().as_secs_f64();
         assert_eq!(done.code, Some(0), "{tool}: {}", done.stderr);
         let reports = done.json();
         assert_eq!(reports.len(), 1, "{tool}: {}", done.stdout);
         assert_eq!(reports[0]["final"], true);
+        // The 1.5 s of -d, within the time the whole run took.
         let s = reports[0]["interval_s"].as_f64().unwrap();
-        assert!((1.4..2.5).contains(&s), "{tool}: interval_s {s}");
+        assert!(1.4 <= s && s <= wall, "{tool}: interval_s {s} of {wall} s");
     }
     // And a real interval still reports on time, for comparison.
     let done = run_tool(
@@ -851,25 +854,22 @@ root_test!(constat_has_syscounts_process_errno_and_histogram_views, {
     );
     assert_eq!(report["rows"][0]["syscall"], "openat", "sorted by errors");
 
-    // --histogram: 3 sleeps of 20 ms in the 16384..32767 us bucket.
+    // --histogram: 3 sleeps of 20 ms in the 16384..32767 us bucket (or,
+    // woken late on a loaded host, no higher than the run allows).
     let w = Workload::spawn(Some(&cg.path), &["nanosleep", "3", "20"]);
+    let mut ran = std::time::Duration::ZERO;
     let report = json_report(
         "constat",
         &["-c", &cg.arg(), "--histogram", "--syscall", "nanosleep"],
         |_| {
-            w.finish();
+            ran = timed(|| w.finish());
         },
     );
     let ns = row(&report, "nanosleep").expect("nanosleep row");
     assert_eq!(ns["count"], 3);
     assert_eq!(ns["histogram"]["unit"], "usecs");
-    let buckets = ns["histogram"]["buckets"].as_array().unwrap();
-    let full: Vec<&Value> = buckets.iter().filter(|b| b["count"] != 0).collect();
-    assert_eq!(
-        full,
-        [&json!({"low": 16384, "high": 32767, "count": 3})],
-        "{ns}"
-    );
+    let buckets = json_buckets(&ns["histogram"]);
+    assert_sleep_buckets(&buckets, 3, 20_000, ran.as_micros() as u64);
 
     // Combinations that make no sense are refused before anything loads.
     let out = run_tool("constat", &["--errno", "--histogram"]);

@@ -5,7 +5,8 @@
 # usage: suite.sh TEST-BINARY... [-- LIBTEST-ARGS...]   (e.g. -- --skip soak)
 # Environment: CONTRACE_TEST_TIME_SCALE (passed on to the harness).
 # The guest is pure cgroup v2; a scratch virtio disk (the first vd*) is
-# mounted on /var/tmp, where the conbiograph tests put their files.
+# mounted on /var/tmp (the block tests make their scratch file systems
+# there, on a tmpfs and a loop device each).
 set -u
 export REQUIRE_BPF_TESTS=1
 bins=()
