@@ -12,6 +12,7 @@
 # MB (size of the 1 MiB run, default 256).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib.sh
 
 DIR=${1:-/var/tmp}
 ROUNDS=${2:-7}
@@ -92,7 +93,6 @@ for i in $(seq "$ROUNDS"); do
     echo "round $i/$ROUNDS: untraced ${UNTRACED[-1]} traced ${TRACED[-1]} (B/s)" >&2
 done
 
-median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 col() { local n=$1; shift; printf '%s\n' "$@" | awk -v n="$n" '{ print $n }' | median; }
 # Median over rounds of traced/untraced within the same round.
 ratio() {

@@ -19,6 +19,7 @@
 # the on-demand tool, so the two should match.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib.sh
 export PATH="$HOME/.cargo/bin:$PATH"
 
 ROUNDS=5 CALLS=1000000
@@ -71,7 +72,6 @@ fi
 loop_ns() {
     "$REL/workload" --cgroup "$CG" --no-wait bench-getppid "$CALLS" | awk '/^ns_per_call/ { print $2 }'
 }
-median() { sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print ""; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 median3() { for _ in 1 2 3; do loop_ns; done | median; }
 
 start_tool() { # command

@@ -17,6 +17,7 @@
 # Env: UNSHARESNOOP, WORKLOAD (binaries; default release builds in target/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib.sh
 
 QUICK=0
 [ "${1:-}" = --quick ] && QUICK=1
@@ -63,7 +64,6 @@ stop_tool() {
     read -r EVENTS LOST < <(tail -1 "$ERR" | awk '{print $1, $3}')
 }
 loop_ns() { "$WORKLOAD" --cgroup "$CG" --no-wait bench-unshare "$1" | awk '/ns_per_call/ {print $2}'; }
-median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 
 echo "## unsharesnoop"
 echo
