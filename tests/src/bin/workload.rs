@@ -293,27 +293,29 @@ fn seccomp_deny(name: &str, err: u32) {
 
 extern "C" fn on_sigusr1(_: libc::c_int) {}
 
+/// clone3(2)'s arguments, up to CLONE_ARGS_SIZE_VER2 (the cgroup fd).
+#[repr(C)]
+#[derive(Default)]
+struct CloneArgs {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+    set_tid: u64,
+    set_tid_size: u64,
+    cgroup: u64,
+}
+
 /// `spawn-into DIR CMD...`: CMD born in cgroup DIR by clone3 with
 /// CLONE_INTO_CGROUP, so every call it makes is made inside (no write to
 /// cgroup.procs that leaves inside but entered outside). Returns the
 /// arguments used: all the rest.
 fn spawn_into(dir: &str, argv: &[String]) -> usize {
     const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
-    #[repr(C)]
-    #[derive(Default)]
-    struct CloneArgs {
-        flags: u64,
-        pidfd: u64,
-        child_tid: u64,
-        parent_tid: u64,
-        exit_signal: u64,
-        stack: u64,
-        stack_size: u64,
-        tls: u64,
-        set_tid: u64,
-        set_tid_size: u64,
-        cgroup: u64,
-    }
     use std::os::fd::AsRawFd;
     if argv.is_empty() {
         die("spawn-into needs a command".into());
@@ -466,18 +468,6 @@ fn main() {
                 3
             }
             "clone3" => {
-                #[repr(C)]
-                #[derive(Default)]
-                struct CloneArgs {
-                    flags: u64,
-                    pidfd: u64,
-                    child_tid: u64,
-                    parent_tid: u64,
-                    exit_signal: u64,
-                    stack: u64,
-                    stack_size: u64,
-                    tls: u64,
-                }
                 let ca = CloneArgs {
                     flags: num(a1, "flags"),
                     exit_signal: libc::SIGCHLD as u64,
