@@ -190,7 +190,15 @@ root_test!(
                 profile["architectures"],
                 serde_json::json!(["SCMP_ARCH_X86_64"])
             );
-            for call in ["getppid", "getpgrp", "getsid", "execve", "openat"] {
+            for call in [
+                "getppid",
+                "getpgrp",
+                "getsid",
+                "execve",
+                "openat",
+                "tgkill",
+                "sched_yield",
+            ] {
                 let entry = profile["syscalls"]
                     .as_array()
                     .into_iter()

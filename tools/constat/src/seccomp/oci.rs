@@ -115,7 +115,13 @@ mod tests {
             v["architectures"],
             serde_json::json!(["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"])
         );
-        let syscalls = v["syscalls"].as_array().unwrap();
+        // The runtime floor's unseen names aside (profile.rs tests them).
+        let syscalls: Vec<&Value> = v["syscalls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| !s["comment"].as_str().unwrap().starts_with("not seen"))
+            .collect();
         let names: Vec<&str> = syscalls
             .iter()
             .map(|s| s["names"][0].as_str().unwrap())

@@ -11,6 +11,58 @@ use super::usage::{Abi, Tally, Usage};
 /// The errno of the default action (EPERM, as Docker's default profile).
 pub const DEFAULT_ERRNO: i32 = 1;
 
+/// Calls an OCI runtime's init may make after it installs the filter and
+/// before `execve`, whether or not one recording saw them: runc's init is
+/// a Go program, and its scheduler, preemption signals (tgkill, SIGURG,
+/// rt_sigreturn) and memory calls come and go with timing. A profile
+/// without them starts its container only some of the time.
+pub const RUNTIME_FLOOR: &[&str] = &[
+    "brk",
+    "capget",
+    "capset",
+    "chdir",
+    "clock_gettime",
+    "clock_nanosleep",
+    "clone",
+    "close",
+    "close_range",
+    "epoll_create1",
+    "epoll_ctl",
+    "epoll_pwait",
+    "execve",
+    "exit",
+    "exit_group",
+    "fcntl",
+    "fstat",
+    "futex",
+    "getdents64",
+    "getpid",
+    "getppid",
+    "getrandom",
+    "gettid",
+    "madvise",
+    "mmap",
+    "mprotect",
+    "munmap",
+    "nanosleep",
+    "newfstatat",
+    "openat",
+    "pipe2",
+    "prctl",
+    "read",
+    "rt_sigaction",
+    "rt_sigprocmask",
+    "rt_sigreturn",
+    "sched_getaffinity",
+    "sched_yield",
+    "setgroups",
+    "setresgid",
+    "setresuid",
+    "sigaltstack",
+    "tgkill",
+    "write",
+];
+
 /// A profile to write.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Profile {
@@ -40,6 +92,12 @@ impl Entry<'_> {
     /// What a reviewer reads beside the name: `x86_64: 1234 calls, 17
     /// failed (ENOENT 17); i386: 50 calls`.
     pub fn comment(&self) -> String {
+        if self.per_abi.is_empty() {
+            return "not seen while recording: allowed because a container runtime's \
+                    init may make it after installing the filter (timing-dependent \
+                    Go runtime and start-up calls)"
+                .to_string();
+        }
         let parts: Vec<String> = self
             .per_abi
             .iter()
@@ -110,9 +168,13 @@ impl Profile {
     }
 
     /// One entry per name, in name order. A name applies to every listed
-    /// architecture, so a name allowed in one ABI is allowed in all.
+    /// architecture, so a name allowed in one ABI is allowed in all. The
+    /// runtime floor is allowed whether seen or not (see [`RUNTIME_FLOOR`]).
     pub fn entries(&self) -> Vec<Entry<'_>> {
         let mut by_name: BTreeMap<&str, Vec<(Abi, &Tally)>> = BTreeMap::new();
+        for name in RUNTIME_FLOOR {
+            by_name.insert(name, Vec::new());
+        }
         for ((abi, name), tally) in &self.usage.calls {
             if !unnamed(name) {
                 by_name.entry(name).or_default().push((*abi, tally));
@@ -121,7 +183,8 @@ impl Profile {
         by_name
             .into_iter()
             .map(|(name, per_abi)| {
-                let rule = if per_abi.iter().all(|(_, t)| t.only_denied()) {
+                let seen = !per_abi.is_empty();
+                let rule = if seen && per_abi.iter().all(|(_, t)| t.only_denied()) {
                     let errno = per_abi
                         .iter()
                         .find_map(|(_, t)| t.top_errno())
@@ -153,10 +216,17 @@ impl Profile {
     /// The profile's own description (its top comment).
     pub fn header(&self) -> String {
         let entries = self.entries();
-        let allowed = entries.iter().filter(|e| e.rule == Rule::Allow).count();
+        let allowed = |seen: bool| {
+            entries
+                .iter()
+                .filter(|e| e.rule == Rule::Allow && e.per_abi.is_empty() != seen)
+                .count()
+        };
+        let (made, floor) = (allowed(true), allowed(false));
         let mut text = format!(
-            "Seccomp profile recorded by constat (contrace) from {}: the {allowed} syscalls \
-             it made from its cgroup's first call are allowed by name; every other call \
+            "Seccomp profile recorded by constat (contrace) from {}: the {made} syscalls \
+             it made from its cgroup's first call are allowed by name, and {floor} more \
+             that a container runtime's init may make before execve; every other call \
              fails with EPERM. Names only: no argument filters (Docker's default profile \
              also restricts clone's flags, personality's argument and the like), so review \
              it before use. Each entry's comment says what its calls came to.",
@@ -221,7 +291,11 @@ pub(crate) mod tests {
     #[test]
     fn entries_allow_what_got_through_and_keep_denied_what_never_did() {
         let p = sample();
-        let entries = p.entries();
+        let seen = |e: &Entry| !e.per_abi.is_empty();
+        let (entries, floor): (Vec<Entry>, Vec<Entry>) = p.entries().into_iter().partition(seen);
+        assert_eq!(floor.len(), RUNTIME_FLOOR.len() - 2, "getppid, read seen");
+        assert!(floor.iter().all(|e| e.rule == Rule::Allow));
+        assert!(floor[0].comment().contains("not seen while recording"));
         let names: Vec<&str> = entries.iter().map(|e| e.name).collect();
         assert_eq!(names, ["getppid", "getuid32", "read", "unshare"]);
         assert_eq!(entries[3].rule, Rule::KeepDenied(1));
@@ -239,6 +313,8 @@ pub(crate) mod tests {
         assert_eq!(p.arches(), [Abi::Native, Abi::Compat]);
         let header = p.header();
         assert!(header.contains("the 3 syscalls"), "{header}");
+        let floor = RUNTIME_FLOOR.len() - 2;
+        assert!(header.contains(&format!("and {floor} more")), "{header}");
         assert!(header.contains("kept denied: unshare."), "{header}");
         assert!(
             header.contains("syscall_999 (x86_64, 1 call, 1 failed (ENOSYS 1))"),
@@ -252,7 +328,11 @@ pub(crate) mod tests {
         usage.add(Abi::Native, "mbind", &tally(2, 2, 2, &[("ENOSYS", 2)]));
         usage.add(Abi::Native, "clone", &tally(5, 1, 1, &[("EPERM", 1)]));
         let p = Profile::new(vec![], usage);
-        let entries = p.entries();
+        let entries: Vec<Entry> = p
+            .entries()
+            .into_iter()
+            .filter(|e| e.name == "clone" || e.name == "mbind")
+            .collect();
         assert_eq!(entries[0].name, "clone");
         assert_eq!(entries[0].rule, Rule::Allow);
         assert!(entries[0].comment().contains("some calls were denied"));
