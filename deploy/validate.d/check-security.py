@@ -133,30 +133,35 @@ def check_network_policy(where, docs, pod_labels, port_names):
                 problem(name, f"ingress ports {ports} must be the metrics port {sorted(port_names)}")
 
 
-def check_base(directory):
+def checked_daemonset(directory):
+    """The directory's rendered documents and its one DaemonSet, whose pod,
+    container and mounts are checked; None where there is no DaemonSet."""
     docs = render(directory)
     ds = one(docs, "DaemonSet", directory)
     if ds is None:
-        return
+        return None
     pod = ds["spec"]["template"]["spec"]
     (c,) = pod["containers"]
     where = f"{directory} DaemonSet/{ds['metadata']['name']}"
     check_container(where, pod, c)
     check_mounts(where, pod, c)
+    return docs, ds, pod, c, where
+
+
+def check_base(directory):
+    found = checked_daemonset(directory)
+    if found is None:
+        return
+    docs, ds, pod, c, where = found
     ports = {p.get("name") for p in c.get("ports") or []} | {p.get("containerPort") for p in c.get("ports") or []}
     check_network_policy(directory, docs, ds["spec"]["template"]["metadata"]["labels"], ports)
 
 
 def check_overlay(directory):
-    docs = render(directory)
-    ds = one(docs, "DaemonSet", directory)
-    if ds is None:
+    found = checked_daemonset(directory)
+    if found is None:
         return
-    pod = ds["spec"]["template"]["spec"]
-    (c,) = pod["containers"]
-    where = f"{directory} DaemonSet/{ds['metadata']['name']}"
-    check_container(where, pod, c)
-    check_mounts(where, pod, c)
+    docs, ds, pod, c, where = found
     flags = [a for a in c.get("args") or [] if a.startswith("--web.config.file")]
     if len(flags) != 1 or "=" not in flags[0]:
         problem(where, "--web.config.file=FILE must be in args")

@@ -193,11 +193,7 @@ fn summary(path: &Path, profile: &Profile) -> String {
         "constat: wrote seccomp profile {}: {allowed} syscalls allowed",
         shown(path)
     );
-    let kept: Vec<&str> = entries
-        .iter()
-        .filter(|e| e.rule != Rule::Allow)
-        .map(|e| e.name)
-        .collect();
+    let kept = super::profile::kept_denied(&entries);
     if !kept.is_empty() {
         line.push_str(&format!(
             "; kept denied (only ever denied while recording): {}",

@@ -137,6 +137,15 @@ pub fn describe(t: &Tally) -> String {
     text
 }
 
+/// The names an entry list keeps denied (only ever denied while recording).
+pub fn kept_denied<'a>(entries: &[Entry<'a>]) -> Vec<&'a str> {
+    entries
+        .iter()
+        .filter(|e| e.rule != Rule::Allow)
+        .map(|e| e.name)
+        .collect()
+}
+
 /// Calls without a name (`syscall_<nr>`): no profile can list them.
 fn unnamed(name: &str) -> bool {
     name.starts_with("syscall_")
@@ -232,11 +241,7 @@ impl Profile {
              it before use. Each entry's comment says what its calls came to.",
             self.sources.join(", ")
         );
-        let kept: Vec<&str> = entries
-            .iter()
-            .filter(|e| e.rule != Rule::Allow)
-            .map(|e| e.name)
-            .collect();
+        let kept = kept_denied(&entries);
         if !kept.is_empty() {
             text.push_str(&format!(
                 " Only ever denied while recording, so kept denied: {}.",
