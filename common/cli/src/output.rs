@@ -147,6 +147,19 @@ impl ReportMeta {
         crate::timefmt::clock_header_at(&self.time)
     }
 
+    /// A report's table as text: in interval mode, the report's
+    /// `[HH:MM:SS]` line above it.
+    pub fn framed(&self, periodic: bool, table: &comfy_table::Table) -> String {
+        let mut text = String::new();
+        if periodic {
+            text.push_str(&self.clock_header());
+            text.push('\n');
+        }
+        text.push_str(&render(table));
+        text.push('\n');
+        text
+    }
+
     /// What a report's sample missed, as far as the JSON says (a replayed
     /// report warns about the same drops).
     pub fn health(&self) -> kernel::collector::Health {

@@ -351,14 +351,7 @@ impl Render for Report {
             us(t.max_ns),
         ]);
         table.add_row(all);
-        let mut text = String::new();
-        if self.periodic {
-            text.push_str(&self.meta.clock_header());
-            text.push('\n');
-        }
-        text.push_str(&output::render(&table));
-        text.push('\n');
-        text
+        self.meta.framed(self.periodic, &table)
     }
 }
 

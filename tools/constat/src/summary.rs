@@ -282,14 +282,7 @@ impl Render for SummaryReport {
             String::new(),
             String::new(),
         ]);
-        let mut text = String::new();
-        if self.periodic {
-            text.push_str(&self.meta.clock_header());
-            text.push('\n');
-        }
-        text.push_str(&output::render(&table));
-        text.push('\n');
-        text
+        self.meta.framed(self.periodic, &table)
     }
 }
 
