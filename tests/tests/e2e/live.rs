@@ -3,8 +3,6 @@
 //! left as it was found (alternate screen off, cursor shown) on `q` and on
 //! SIGTERM.
 
-use std::path::Path;
-
 use contrace_tests::runtime::{Container, Engine};
 use contrace_tests::tmux::Pane;
 use contrace_tests::*;
@@ -13,16 +11,6 @@ const SIZE: (u16, u16) = (200, 50);
 
 fn tool(name: &str) -> String {
     bin(name).display().to_string()
-}
-
-/// The cgroup as constat names it: its path under the cgroup2 mount.
-fn rel(path: &Path) -> String {
-    format!(
-        "/{}",
-        path.strip_prefix(cgroup2_root())
-            .expect("under the mount")
-            .display()
-    )
 }
 
 /// The cells of the row whose first cell is `name` (the selection mark

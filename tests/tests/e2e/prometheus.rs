@@ -1,8 +1,9 @@
-//! The Prometheus harness itself, against a real Prometheus: a tiny server in
-//! the test serves fixed exposition text, Prometheus scrapes it every second,
-//! and the HTTP API must report exactly what was served. Also checks the
-//! deployed scrape settings (honor_labels) and that every Grafana panel's
-//! query yields data from the metric contract's sample.
+//! A real Prometheus: first the harness itself (a tiny server in the test
+//! serves fixed exposition text, Prometheus scrapes it every second, and
+//! its HTTP API must report exactly what was served; the deployed scrape
+//! settings keep the exporter's labels; every Grafana panel's query yields
+//! data from the metric contract's sample), then the exporter scraped by
+//! it: exact per-cgroup counts, block I/O, denied and 32-bit calls.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener};
@@ -11,9 +12,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use contrace_tests::exporter::{expect_value, q, Exporter, WAIT};
 use contrace_tests::prometheus::{require_prometheus, Prometheus, ScrapeConfig};
-
-const WAIT: Duration = Duration::from_secs(30);
+use contrace_tests::*;
 
 /// Serves whatever text it holds on every GET, until dropped.
 struct TextServer {
@@ -176,12 +177,6 @@ fn honor_labels_keeps_empty_exporter_labels() {
     );
 }
 
-fn repo_file(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join(rel)
-}
-
 /// Every query of the Grafana dashboard, with its variables set to match
 /// everything, yields at least one series from the contract's sample.
 #[test]
@@ -189,10 +184,10 @@ fn dashboard_queries_yield_data_from_the_contract_sample() {
     if !require_prometheus() {
         return;
     }
-    let sample = std::fs::read_to_string(repo_file("deploy/prometheus/contract-sample.prom"))
+    let sample = std::fs::read_to_string(repo_path("deploy/prometheus/contract-sample.prom"))
         .expect("deploy/prometheus/contract-sample.prom");
     let dashboard: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(repo_file("deploy/grafana/contrace.json"))
+        &std::fs::read_to_string(repo_path("deploy/grafana/contrace.json"))
             .expect("deploy/grafana/contrace.json"),
     )
     .expect("dashboard JSON");
@@ -253,3 +248,240 @@ fn collect_exprs(panels: &serde_json::Value, out: &mut Vec<(String, String)>) {
         collect_exprs(&panel["panels"], out);
     }
 }
+
+root_test!(prometheus_reports_exact_per_cgroup_counts, {
+    if !require_prometheus() {
+        return;
+    }
+    let a = TestCgroup::new("exp-a");
+    let b = TestCgroup::new("exp-b");
+    // A name with the characters the exposition must escape.
+    let odd = TestCgroup::new("exp-q\"\\x");
+    let exporter = Exporter::start(&[]);
+    let prom = Prometheus::start(&[&exporter.addr.to_string()]).expect("start prometheus");
+    prom.wait_targets_up(WAIT)
+        .unwrap_or_else(|e| panic!("{e:#}\n{}", prom.log()));
+
+    run_workload(
+        Some(&a.path),
+        &["getppid", "1234", "openfail", "17", "unshare", "0x04000000"],
+    );
+    run_workload(Some(&b.path), &["getppid", "321"]);
+    run_workload(Some(&odd.path), &["getppid", "55"]);
+    let (ra, rb) = (a.rel(), b.rel());
+    let expect = |expr: String, want: f64| expect_value(&prom, &expr, want);
+    expect(
+        q("contrace_syscalls_total", &ra, ",syscall=\"getppid\""),
+        1234.0,
+    );
+    expect(
+        q("contrace_syscalls_total", &ra, ",syscall=\"openat\""),
+        17.0,
+    );
+    expect(
+        q("contrace_syscall_errors_total", &ra, ",syscall=\"openat\""),
+        17.0,
+    );
+    expect(
+        q("contrace_syscall_errno_total", &ra, ",errno=\"ENOENT\""),
+        17.0,
+    );
+    expect(
+        q(
+            "contrace_namespace_changes_total",
+            &ra,
+            ",call=\"unshare\",kind=\"uts\"",
+        ),
+        1.0,
+    );
+    expect(
+        q("contrace_syscalls_total", &rb, ",syscall=\"getppid\""),
+        321.0,
+    );
+    let odd_query = r#"contrace_syscalls_total{syscall="getppid",cgroup=~".*exp-q.*"}"#;
+    expect(odd_query.to_string(), 55.0);
+    let odd_series = prom.query(odd_query).unwrap();
+    assert_eq!(odd_series.len(), 1, "{odd_series:?}");
+    assert_eq!(odd_series[0].value, 55.0);
+    assert_eq!(odd_series[0].labels["cgroup"], odd.rel());
+    // getppid never fails: no error series for it.
+    assert_eq!(
+        prom.query_value(&q(
+            "contrace_syscall_errors_total",
+            &ra,
+            ",syscall=\"getppid\""
+        ))
+        .unwrap(),
+        None
+    );
+
+    // More calls later: the counter adds up across drains and scrapes.
+    run_workload(Some(&a.path), &["getppid", "1000"]);
+    expect(
+        q("contrace_syscalls_total", &ra, ",syscall=\"getppid\""),
+        2234.0,
+    );
+    // Nothing lost or dropped on the way.
+    expect("contrace_exporter_dropped_total".into(), 0.0);
+    expect("contrace_exporter_lost_total".into(), 0.0);
+    // No counter of ours ever went down in Prometheus' eyes.
+    for metric in [
+        "contrace_syscalls_total",
+        "contrace_syscall_errors_total",
+        "contrace_syscall_errno_total",
+        "contrace_namespace_changes_total",
+    ] {
+        let resets = prom
+            .query(&format!("resets({metric}{{cgroup=~\"{ra}|{rb}\"}}[5m])"))
+            .unwrap();
+        assert!(!resets.is_empty(), "{metric}");
+        assert!(
+            resets.iter().all(|s| s.value == 0.0),
+            "{metric}: {resets:?}"
+        );
+    }
+    let done = exporter.tool.signal(nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+});
+
+root_test!(
+    prometheus_reports_block_io_denied_and_32bit_calls_exactly,
+    {
+        if !require_prometheus() {
+            return;
+        }
+        const MIB: u64 = 1 << 20;
+        let io = TestCgroup::new("exp-block");
+        let jailed = TestCgroup::new("exp-denied");
+        let dir = contrace_tests::block::BlockDir::new("exporter");
+        let file = dir.file("direct");
+        let exporter = Exporter::start(&["--denied"]);
+        let prom = Prometheus::start(&[&exporter.addr.to_string()]).expect("start prometheus");
+        prom.wait_targets_up(WAIT)
+            .unwrap_or_else(|e| panic!("{e:#}\n{}", prom.log()));
+
+        // O_DIRECT: every byte is a bio of this cgroup's own task, no cache.
+        run_workload(
+            Some(&io.path),
+            &[
+                "write-direct",
+                &file,
+                &(8 * MIB).to_string(),
+                "read-direct",
+                &file,
+                &(4 * MIB).to_string(),
+            ],
+        );
+        // Namespace changes counted from the exit hook alone: a setns into
+        // another process's new uts namespace, a 32-bit unshare.
+        let mut holder = Workload::spawn(Some(&io.path), &["unshare", "0x04000000", "pause"]);
+        holder.go();
+        assert_eq!(
+            holder.next_line(),
+            "unshare 0",
+            "the holder's own uts namespace"
+        );
+        run_workload(
+            Some(&jailed.path),
+            &[
+                "setns",
+                &holder.pid.to_string(),
+                "uts",
+                "unshare32",
+                "0x04000000",
+            ],
+        );
+        holder.kill();
+        // 250 getppid a seccomp filter turns into EPERM, 40 real 32-bit ones.
+        run_workload(
+            Some(&jailed.path),
+            &[
+                "getppid32",
+                "40",
+                "seccomp-deny",
+                "getppid",
+                "1",
+                "getppid",
+                "250",
+            ],
+        );
+        let (rio, rj) = (io.rel(), jailed.rel());
+        let expect = |expr: String, want: f64| expect_value(&prom, &expr, want);
+        expect(
+            q(
+                "contrace_block_io_bytes_total",
+                &rio,
+                ",direction=\"write\"",
+            ),
+            (8 * MIB) as f64,
+        );
+        expect(
+            q("contrace_block_io_bytes_total", &rio, ",direction=\"read\""),
+            (4 * MIB) as f64,
+        );
+        // Nobody else wrote on its behalf.
+        expect(q("contrace_block_io_writeback_bytes_total", &rio, ""), 0.0);
+        for direction in ["read", "write"] {
+            let ops = prom
+                .query_value(&q(
+                    "contrace_block_io_ops_total",
+                    &rio,
+                    &format!(",direction=\"{direction}\""),
+                ))
+                .unwrap()
+                .unwrap_or(0.0);
+            assert!(ops >= 1.0, "{direction} ops: {ops}");
+        }
+        // The jailed cgroup did no block I/O: no block series at all.
+        assert_eq!(
+            prom.query(&q("contrace_block_io_bytes_total", &rj, ""))
+                .unwrap()
+                .len(),
+            0
+        );
+
+        expect(
+            q("contrace_syscall_denied_total", &rj, ",syscall=\"getppid\""),
+            250.0,
+        );
+        expect(
+            q("contrace_syscalls_total", &rj, ",syscall=\"getppid\""),
+            250.0,
+        );
+        expect(
+            q("contrace_syscall_errors_total", &rj, ",syscall=\"getppid\""),
+            250.0,
+        );
+        expect(
+            q("contrace_syscall_errno_total", &rj, ",errno=\"EPERM\""),
+            250.0,
+        );
+        // i386 getppid (nr 64) under its own name, never as x86-64's semget.
+        expect(
+            q(
+                "contrace_syscalls_total",
+                &rj,
+                ",syscall=\"getppid (i386)\"",
+            ),
+            40.0,
+        );
+        assert_eq!(
+            prom.query_value(&q("contrace_syscalls_total", &rj, ",syscall=\"semget\""))
+                .unwrap(),
+            None
+        );
+        for (cg, call) in [(&rio, "unshare"), (&rj, "setns"), (&rj, "unshare")] {
+            expect(
+                q(
+                    "contrace_namespace_changes_total",
+                    cg,
+                    &format!(",call=\"{call}\",kind=\"uts\""),
+                ),
+                1.0,
+            );
+        }
+        expect("contrace_exporter_dropped_total".into(), 0.0);
+        let done = exporter.tool.signal(nix::sys::signal::Signal::SIGTERM);
+        assert_eq!(done.code, Some(0), "{}", done.stderr);
+    }
+);

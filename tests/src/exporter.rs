@@ -1,0 +1,123 @@
+//! contrace-exporter for the tests: started on a free loopback port,
+//! scraped over HTTP, its exposition parsed; and the PromQL the Prometheus
+//! tests ask about it.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use crate::prometheus::{free_local_port, Prometheus};
+use crate::Tool;
+
+/// How long Prometheus may take to see a value (it scrapes every second).
+pub const WAIT: Duration = Duration::from_secs(30);
+
+/// A running exporter on a free loopback port.
+pub struct Exporter {
+    pub tool: Tool,
+    pub addr: SocketAddr,
+    agent: ureq::Agent,
+}
+
+impl Exporter {
+    pub fn start(extra: &[&str]) -> Self {
+        let addr = free_local_port().expect("free port");
+        let listen = addr.to_string();
+        let mut args = vec!["--listen", &listen];
+        args.extend_from_slice(extra);
+        let tool = Tool::start("contrace-exporter", &args);
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(20)))
+            .proxy(None)
+            .build()
+            .into();
+        Self { tool, addr, agent }
+    }
+
+    pub fn get(&self, path: &str) -> (u16, String) {
+        let url = format!("http://{}{path}", self.addr);
+        let mut resp = self
+            .agent
+            .get(&url)
+            .call()
+            .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+        let status = resp.status().as_u16();
+        let body = resp
+            .body_mut()
+            .with_config()
+            .limit(256 << 20)
+            .read_to_string()
+            .expect("body");
+        (status, body)
+    }
+
+    /// One scrape, parsed.
+    pub fn scrape(&self) -> Vec<Series> {
+        let (status, body) = self.get("/metrics");
+        assert_eq!(status, 200, "{body}");
+        parse(&body)
+    }
+}
+
+/// One line of the exposition.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Series {
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+    pub value: f64,
+}
+
+/// The text format as the exporter writes it (labels without escapes in
+/// the test's cgroup names).
+pub fn parse(body: &str) -> Vec<Series> {
+    body.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|line| {
+            let (head, value) = line.rsplit_once(' ').expect("value");
+            let (name, labels) = match head.split_once('{') {
+                Some((name, rest)) => (name, rest.trim_end_matches('}')),
+                None => (head, ""),
+            };
+            let labels = labels
+                .split("\",")
+                .filter(|kv| !kv.is_empty())
+                .map(|kv| {
+                    let (k, v) = kv.split_once('=').expect("label");
+                    (k.to_string(), v.trim_matches('"').to_string())
+                })
+                .collect();
+            Series {
+                name: name.to_string(),
+                labels,
+                value: value.parse().expect("number"),
+            }
+        })
+        .collect()
+}
+
+/// The value of `name` for `cgroup` with the given extra labels, if served.
+pub fn value(series: &[Series], name: &str, cgroup: &str, extra: &[(&str, &str)]) -> Option<f64> {
+    series
+        .iter()
+        .find(|s| {
+            s.name == name
+                && s.labels.get("cgroup").map(String::as_str) == Some(cgroup)
+                && extra
+                    .iter()
+                    .all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v))
+        })
+        .map(|s| s.value)
+}
+
+/// A PromQL selector: `metric{cgroup="cg"<extra>}` (`extra` starts with a
+/// comma).
+pub fn q(metric: &str, cg: &str, extra: &str) -> String {
+    format!("{metric}{{cgroup=\"{cg}\"{extra}}}")
+}
+
+/// Waits until Prometheus reports exactly `want` for `expr`.
+pub fn expect_value(prom: &Prometheus, expr: &str, want: f64) {
+    prom.wait_for_value(expr, want, WAIT)
+        .unwrap_or_else(|e| panic!("{e:#}"));
+}
