@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use contrace_tests::exporter::{value, Exporter, Series, WAIT};
 use contrace_tests::runtime::{
-    unique_name, Container, CriPod, Engine, RuncContainer, CONTAINERD_SOCKET, IMAGE,
+    unique_name, Container, CriPod, Engine, RuncContainer, CONTAINERD_SOCKET,
 };
 use contrace_tests::*;
 use identity::container::{Found, Registry, Runtime, Sources};
@@ -69,7 +69,9 @@ fn engine_test(engine: Engine, runtime: Runtime, layout: &str) {
         assert_eq!(info.name.as_deref(), Some(c.name()), "find({query})");
         assert_eq!(info.runtime, runtime);
         assert!(
-            info.image.as_deref().is_some_and(|i| i.ends_with(IMAGE)),
+            info.image
+                .as_deref()
+                .is_some_and(|i| i.ends_with(contrace_tests::runtime::image())),
             "{info:?}"
         );
     }
