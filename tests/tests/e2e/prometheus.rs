@@ -360,10 +360,13 @@ root_test!(
         prom.wait_targets_up(WAIT)
             .unwrap_or_else(|e| panic!("{e:#}\n{}", prom.log()));
 
-        // O_DIRECT: every byte is a bio of this cgroup's own task, no cache.
+        // O_DIRECT: every byte is a bio of this cgroup's own task, no cache;
+        // --resident: the workload's own pages are no read of the cgroup's,
+        // however cold the page cache is.
         run_workload(
             Some(&io.path),
             &[
+                "--resident",
                 "write-direct",
                 &file,
                 &(8 * MIB).to_string(),
@@ -374,7 +377,10 @@ root_test!(
         );
         // Namespace changes counted from the exit hook alone: a setns into
         // another process's new uts namespace, a 32-bit unshare.
-        let mut holder = Workload::spawn(Some(&io.path), &["unshare", "0x04000000", "pause"]);
+        let mut holder = Workload::spawn(
+            Some(&io.path),
+            &["--resident", "unshare", "0x04000000", "pause"],
+        );
         holder.go();
         assert_eq!(
             holder.next_line(),
@@ -384,6 +390,7 @@ root_test!(
         run_workload(
             Some(&jailed.path),
             &[
+                "--resident",
                 "setns",
                 &holder.pid.to_string(),
                 "uts",
@@ -396,6 +403,7 @@ root_test!(
         run_workload(
             Some(&jailed.path),
             &[
+                "--resident",
                 "getppid32",
                 "40",
                 "seccomp-deny",
