@@ -4,10 +4,10 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::prometheus::{free_local_port, Prometheus};
-use crate::Tool;
+use crate::{run_workload, scaled, TestCgroup, Tool};
 
 /// How long Prometheus may take to see a value (it scrapes every second).
 pub const WAIT: Duration = Duration::from_secs(30);
@@ -52,11 +52,66 @@ impl Exporter {
         (status, body)
     }
 
-    /// One scrape, parsed.
+    /// One scrape, parsed. A scrape waits for a drain of the kernel maps
+    /// only so long (5 s): on a loaded machine it may show older values;
+    /// judge counts with [`scrape_until`](Self::scrape_until) or a
+    /// [`Fence`].
     pub fn scrape(&self) -> Vec<Series> {
         let (status, body) = self.get("/metrics");
         assert_eq!(status, 200, "{body}");
         parse(&body)
+    }
+
+    /// Scrapes until `ready` holds for a scrape, which it returns; panics
+    /// naming `what` after [`WAIT`] (scaled).
+    pub fn scrape_until(&self, what: &str, ready: impl Fn(&[Series]) -> bool) -> Vec<Series> {
+        let deadline = Instant::now() + scaled(WAIT);
+        loop {
+            let series = self.scrape();
+            if ready(&series) {
+                return series;
+            }
+            assert!(Instant::now() < deadline, "waited {WAIT:?} for {what}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+/// Calls in a cgroup of their own that order scrapes after earlier work:
+/// a scrape that serves all of them was drained after everything done
+/// before them (one drain reads every cgroup's counts at once).
+pub struct Fence {
+    cgroup: TestCgroup,
+    calls: u64,
+}
+
+impl Fence {
+    pub fn new() -> Self {
+        Self {
+            cgroup: TestCgroup::new("fence"),
+            calls: 0,
+        }
+    }
+
+    /// A scrape drained after everything done before this call.
+    pub fn scrape(&mut self, exporter: &Exporter) -> Vec<Series> {
+        run_workload(Some(&self.cgroup.path), &["getppid", "1"]);
+        self.calls += 1;
+        let (cgroup, want) = (self.cgroup.rel(), self.calls as f64);
+        exporter.scrape_until("the fence's getppid calls", |series| {
+            value(
+                series,
+                "contrace_syscalls_total",
+                &cgroup,
+                &[("syscall", "getppid")],
+            ) == Some(want)
+        })
+    }
+}
+
+impl Default for Fence {
+    fn default() -> Self {
+        Self::new()
     }
 }
 

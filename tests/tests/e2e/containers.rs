@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use contrace_tests::exporter::{value, Exporter, Series, WAIT};
+use contrace_tests::exporter::{value, Exporter, Fence, Series, WAIT};
 use contrace_tests::runtime::{
     unique_name, Container, CriPod, Engine, RuncContainer, CONTAINERD_SOCKET,
 };
@@ -626,8 +626,11 @@ fn exporter_counts(engine: Engine) {
     let exporter = Exporter::start(&["--no-namespaces", "--syscalls", "getppid,openat"]);
     let container = Container::start(engine, "exp");
     let cgroup = container.cgroup();
-    let counts = || {
-        let series = exporter.scrape();
+    // Each count drained after the exec before it (a plain scrape may be
+    // older on a loaded machine).
+    let mut fence = Fence::new();
+    let mut counts = || {
+        let series = fence.scrape(&exporter);
         let get = |metric: &str, syscall: &str| {
             value(&series, metric, &cgroup, &[("syscall", syscall)]).unwrap_or(0.0)
         };

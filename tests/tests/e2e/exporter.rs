@@ -12,30 +12,17 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use contrace_tests::bpf::{program_loaded, programs_linked_by};
-use contrace_tests::exporter::{parse, value, Exporter, WAIT};
+use contrace_tests::exporter::{parse, value, Exporter, Fence, Series, WAIT};
 use contrace_tests::*;
 
 root_test!(metric_names_and_labels_follow_the_contract, {
     let cg = TestCgroup::new("exp-contract");
     let exporter = Exporter::start(&[]);
     run_workload(Some(&cg.path), &["openfail", "2", "unshare", "0x04000000"]);
-    let served = exporter.scrape();
-    let contract = std::fs::read_to_string(repo_path("deploy/prometheus/contract-sample.prom"))
-        .expect("contract sample");
-    let contract = parse(&contract);
-    // Every served series' name and label names are in the contract...
-    for s in &served {
-        let spec = contract
-            .iter()
-            .find(|c| c.name == s.name)
-            .unwrap_or_else(|| panic!("{} is not in the contract", s.name));
-        let want: Vec<_> = spec.labels.keys().collect();
-        let got: Vec<_> = s.labels.keys().collect();
-        assert_eq!(got, want, "labels of {}", s.name);
-    }
-    // ...and every contract metric that this run must produce is served.
+    // Every contract metric that this run must produce is served, once the
+    // exporter has drained the run (in the background: polled).
     let rc = cg.rel();
-    for name in [
+    let required = [
         "contrace_syscalls_total",
         "contrace_syscall_errors_total",
         "contrace_syscall_errno_total",
@@ -44,14 +31,40 @@ root_test!(metric_names_and_labels_follow_the_contract, {
         "contrace_exporter_dropped_total",
         "contrace_exporter_lost_total",
         "contrace_exporter_cgroups",
-    ] {
-        assert!(
-            served
-                .iter()
-                .any(|s| s.name == name
-                    && (s.labels.is_empty() || s.labels.get("cgroup") == Some(&rc))),
-            "{name} not served for {rc}"
-        );
+    ];
+    let missing = |served: &[Series]| -> Vec<&str> {
+        required
+            .iter()
+            .copied()
+            .filter(|name| {
+                !served.iter().any(|s| {
+                    s.name == *name && (s.labels.is_empty() || s.labels.get("cgroup") == Some(&rc))
+                })
+            })
+            .collect()
+    };
+    let deadline = Instant::now() + scaled(WAIT);
+    let served = loop {
+        let served = exporter.scrape();
+        let left = missing(&served);
+        if left.is_empty() {
+            break served;
+        }
+        assert!(Instant::now() < deadline, "{left:?} not served for {rc}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let contract = std::fs::read_to_string(repo_path("deploy/prometheus/contract-sample.prom"))
+        .expect("contract sample");
+    let contract = parse(&contract);
+    // Every served series' name and label names are in the contract.
+    for s in &served {
+        let spec = contract
+            .iter()
+            .find(|c| c.name == s.name)
+            .unwrap_or_else(|| panic!("{} is not in the contract", s.name));
+        let want: Vec<_> = spec.labels.keys().collect();
+        let got: Vec<_> = s.labels.keys().collect();
+        assert_eq!(got, want, "labels of {}", s.name);
     }
     // The series gauge counts the per-cgroup series.
     let per_cgroup = served
@@ -148,6 +161,7 @@ root_test!(churn_and_grace_period, {
     let rs = stable.rel();
     let mut gone = Vec::new();
     let mut expected = 0u64;
+    let mut fence = Fence::new();
     // 30 short-lived cgroups, one after another, each doing 7 getppid,
     // while the stable one keeps counting and /metrics is scraped.
     for i in 0..30 {
@@ -155,7 +169,7 @@ root_test!(churn_and_grace_period, {
         run_workload(Some(&cg.path), &["getppid", "7"]);
         run_workload(Some(&stable.path), &["getppid", "11"]);
         expected += 11;
-        let series = exporter.scrape();
+        let series = fence.scrape(&exporter);
         let rc = cg.rel();
         assert_eq!(
             value(
@@ -292,15 +306,19 @@ root_test!(slow_and_hung_clients_block_neither_scrapes_nor_drains, {
         "{:?}",
         t0.elapsed()
     );
-    assert_eq!(
+    // And drains go on: the calls are served (a scrape waits for a drain
+    // only so long, so on a loaded machine a later one may be needed).
+    let counted = |series: &[Series]| {
         value(
-            &series,
+            series,
             "contrace_syscalls_total",
             &rc,
-            &[("syscall", "getppid")]
-        ),
-        Some(4321.0)
-    );
+            &[("syscall", "getppid")],
+        ) == Some(4321.0)
+    };
+    if !counted(&series) {
+        exporter.scrape_until("the 4321 getppid", counted);
+    }
     let (status, _) = exporter.get("/healthz");
     assert_eq!(status, 200);
     drop(hung);
@@ -364,8 +382,15 @@ root_test!(latency_mode_serves_syscall_seconds, {
     let ran = timed(|| {
         run_workload(Some(&cg.path), &["nanosleep", "5", "20", "getppid", "100"]);
     });
-    let series = exporter.scrape();
     let rc = cg.rel();
+    let series = exporter.scrape_until("the 100 getppid after the nanosleeps", |series| {
+        value(
+            series,
+            "contrace_syscalls_total",
+            &rc,
+            &[("syscall", "getppid")],
+        ) == Some(100.0)
+    });
     let secs = value(
         &series,
         "contrace_syscall_seconds_total",
