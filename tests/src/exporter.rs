@@ -173,6 +173,6 @@ pub fn q(metric: &str, cg: &str, extra: &str) -> String {
 
 /// Waits until Prometheus reports exactly `want` for `expr`.
 pub fn expect_value(prom: &Prometheus, expr: &str, want: f64) {
-    prom.wait_for_value(expr, want, WAIT)
+    prom.wait_for_value(expr, want, scaled(WAIT))
         .unwrap_or_else(|e| panic!("{e:#}"));
 }

@@ -660,7 +660,7 @@ fn exporter_counts(engine: Engine) {
         engine.cli()
     );
     // The runtime's answer lands asynchronously (the labeler thread).
-    let deadline = Instant::now() + WAIT;
+    let deadline = Instant::now() + scaled(WAIT);
     loop {
         let series = exporter.scrape();
         let mine: Vec<&Series> = series

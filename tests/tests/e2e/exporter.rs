@@ -194,7 +194,7 @@ root_test!(churn_and_grace_period, {
         drop(cg);
     }
     // Served within the grace period, gone after it (plus a sweep).
-    let deadline = Instant::now() + WAIT;
+    let deadline = Instant::now() + scaled(WAIT);
     loop {
         let series = exporter.scrape();
         let left: Vec<_> = gone

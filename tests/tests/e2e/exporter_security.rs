@@ -183,7 +183,7 @@ root_test!(
         });
         scrape.basic_auth = Some((USER.into(), PASSWORD.into()));
         let prom = Prometheus::start_with(&scrape).expect("start prometheus");
-        prom.wait_targets_up(WAIT)
+        prom.wait_targets_up(scaled(WAIT))
             .unwrap_or_else(|e| panic!("{e:#}\n{}", prom.log()));
         run_workload(Some(&cg.path), &["getppid", "4321", "openfail", "17"]);
         let cgroup = cg.rel();
@@ -205,7 +205,7 @@ root_test!(
                 17.0,
             ),
         ] {
-            prom.wait_for_value(&expr, want, WAIT)
+            prom.wait_for_value(&expr, want, scaled(WAIT))
                 .unwrap_or_else(|e| panic!("{e:#}\n{}", prom.log()));
         }
 
@@ -240,7 +240,7 @@ root_test!(
         let mut wrong = scrape.clone();
         wrong.basic_auth = Some((USER.into(), "wrong".into()));
         let prom = Prometheus::start_with(&wrong).expect("start prometheus");
-        let deadline = Instant::now() + WAIT;
+        let deadline = Instant::now() + scaled(WAIT);
         loop {
             let targets = prom.targets().unwrap();
             if targets.iter().any(|t| t.1 == "down" && t.2.contains("401")) {
@@ -457,7 +457,7 @@ fn wait_for_names(addr: SocketAddr, cgroup: &str, want: [&str; 4]) {
         .proxy(None)
         .build()
         .into();
-    let deadline = Instant::now() + WAIT;
+    let deadline = Instant::now() + scaled(WAIT);
     loop {
         let body = agent
             .get(format!("http://{addr}/metrics"))

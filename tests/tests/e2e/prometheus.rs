@@ -103,14 +103,17 @@ fn exact_values_through_the_http_api() {
     }
     let server = TextServer::start(&counter(1234));
     let prom = Prometheus::start(&[&server.target()]).expect("start prometheus");
-    prom.wait_targets_up(WAIT)
+    prom.wait_targets_up(scaled(WAIT))
         .unwrap_or_else(|e| panic!("{e:#}\n{}", prom.log()));
     let expr = r#"contrace_syscalls_total{cgroup="/harness",syscall="getppid"}"#;
-    assert_eq!(prom.wait_for_value(expr, 1234.0, WAIT).unwrap(), 1234.0);
+    assert_eq!(
+        prom.wait_for_value(expr, 1234.0, scaled(WAIT)).unwrap(),
+        1234.0
+    );
 
     // A new value is seen; the old one is then a failure that says what it saw.
     server.set(&counter(5678));
-    prom.wait_for_value(expr, 5678.0, WAIT).unwrap();
+    prom.wait_for_value(expr, 5678.0, scaled(WAIT)).unwrap();
     let err = prom
         .wait_for_value(expr, 1234.0, Duration::from_secs(2))
         .unwrap_err();
@@ -160,12 +163,12 @@ fn honor_labels_keeps_empty_exporter_labels() {
         .insert("namespace".into(), "contrace".into());
     config.target_labels.insert("node".into(), "node-a".into());
     let prom = Prometheus::start_with(&config).expect("start prometheus");
-    prom.wait_targets_up(WAIT)
+    prom.wait_targets_up(scaled(WAIT))
         .unwrap_or_else(|e| panic!("{e:#}\n{}", prom.log()));
     prom.wait_for_value(
         r#"contrace_syscalls_total{cgroup="/harness",node="node-a"}"#,
         7.0,
-        WAIT,
+        scaled(WAIT),
     )
     .unwrap();
     let samples = prom.query("contrace_syscalls_total").unwrap();
@@ -202,11 +205,15 @@ fn dashboard_queries_yield_data_from_the_contract_sample() {
     let mut config = ScrapeConfig::new(&[&server.target()]);
     config.target_labels.insert("node".into(), "node-a".into());
     let prom = Prometheus::start_with(&config).expect("start prometheus");
-    prom.wait_targets_up(WAIT)
+    prom.wait_targets_up(scaled(WAIT))
         .unwrap_or_else(|e| panic!("{e:#}\n{}", prom.log()));
     // rate() needs two samples in its window.
-    prom.wait_for_value("count_over_time(contrace_exporter_cgroups[1m])", 3.0, WAIT)
-        .unwrap();
+    prom.wait_for_value(
+        "count_over_time(contrace_exporter_cgroups[1m])",
+        3.0,
+        scaled(WAIT),
+    )
+    .unwrap();
 
     let mut empty = Vec::new();
     for (title, expr) in &exprs {
@@ -259,7 +266,7 @@ root_test!(prometheus_reports_exact_per_cgroup_counts, {
     let odd = TestCgroup::new("exp-q\"\\x");
     let exporter = Exporter::start(&[]);
     let prom = Prometheus::start(&[&exporter.addr.to_string()]).expect("start prometheus");
-    prom.wait_targets_up(WAIT)
+    prom.wait_targets_up(scaled(WAIT))
         .unwrap_or_else(|e| panic!("{e:#}\n{}", prom.log()));
 
     run_workload(
@@ -357,7 +364,7 @@ root_test!(
         let file = dir.file("direct");
         let exporter = Exporter::start(&["--denied"]);
         let prom = Prometheus::start(&[&exporter.addr.to_string()]).expect("start prometheus");
-        prom.wait_targets_up(WAIT)
+        prom.wait_targets_up(scaled(WAIT))
             .unwrap_or_else(|e| panic!("{e:#}\n{}", prom.log()));
 
         // O_DIRECT: every byte is a bio of this cgroup's own task, no cache;
