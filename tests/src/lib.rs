@@ -584,6 +584,25 @@ pub fn run_command(cmd: &mut Command) -> Finished {
     Finished::from_output(out)
 }
 
+/// What `tool`'s bash completion offers for the last of `words` (the
+/// words after the tool's name, e.g. `["-c", "web"]`), in its order, by
+/// clap_complete's protocol as the script from `--generate-completions
+/// bash` calls it.
+pub fn complete(tool: &str, words: &[&str]) -> Vec<String> {
+    let out = run_command(
+        Command::new(bin(tool))
+            .args(["--", tool])
+            .args(words)
+            .env("COMPLETE", "bash")
+            .env("_CLAP_COMPLETE_INDEX", words.len().to_string())
+            .env("_CLAP_COMPLETE_COMP_TYPE", "9")
+            .env("_CLAP_COMPLETE_SPACE", "false")
+            .env("_CLAP_IFS", "\n"),
+    );
+    assert_eq!(out.code, Some(0), "{tool} completion: {}", out.stderr);
+    out.stdout.lines().map(str::to_string).collect()
+}
+
 /// CLOCK_MONOTONIC in ns: the clock of the kernel's timestamps
 /// (`bpf_ktime_get_ns`).
 pub fn monotonic_ns() -> u64 {

@@ -777,21 +777,9 @@ root_test!(
 // `conbiograph --device <TAB>` offers this machine's block devices: every
 // entry of /sys/block (each a link into /sys/devices) and its partitions.
 
-/// What bash completion offers for `conbiograph --device PREFIX`
-/// (clap_complete's protocol, as the script from `--generate-completions
-/// bash` calls it).
+/// What bash completion offers for `conbiograph --device PREFIX`, sorted.
 fn complete_device(prefix: &str) -> Vec<String> {
-    let out = run_command(
-        Command::new(bin("conbiograph"))
-            .args(["--", "conbiograph", "--device", prefix])
-            .env("COMPLETE", "bash")
-            .env("_CLAP_COMPLETE_INDEX", "2")
-            .env("_CLAP_COMPLETE_COMP_TYPE", "9")
-            .env("_CLAP_COMPLETE_SPACE", "false")
-            .env("_CLAP_IFS", "\n"),
-    );
-    assert_eq!(out.code, Some(0), "{}", out.stderr);
-    let mut offered: Vec<String> = out.stdout.lines().map(str::to_string).collect();
+    let mut offered = complete("conbiograph", &["--device", prefix]);
     offered.sort();
     offered
 }

@@ -470,29 +470,6 @@ root_test!(conbiograph_charges_a_containers_direct_io, {
     let _ = std::fs::remove_dir_all(&dir);
 });
 
-/// What `tool`'s bash completion offers for `-c PREFIX` (clap_complete's
-/// protocol, as the script from `--generate-completions bash` calls it).
-fn complete_target(tool: &str, prefix: &str) -> Vec<String> {
-    let out = std::process::Command::new(bin(tool))
-        .args(["--", tool, "-c", prefix])
-        .env("COMPLETE", "bash")
-        .env("_CLAP_COMPLETE_INDEX", "2")
-        .env("_CLAP_COMPLETE_COMP_TYPE", "9")
-        .env("_CLAP_COMPLETE_SPACE", "false")
-        .env("_CLAP_IFS", "\n")
-        .output()
-        .expect("run the completion");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::to_string)
-        .collect()
-}
-
 root_test!(completion_offers_container_names, {
     for engine in ENGINES {
         if !engine.available() {
@@ -501,7 +478,7 @@ root_test!(completion_offers_container_names, {
         let c = Container::start(engine, "complete-me");
         let prefix = &c.name()[..c.name().len() - 3];
         for tool in TOOLS {
-            let offered = complete_target(tool, prefix);
+            let offered = complete(tool, &["-c", prefix]);
             assert!(
                 offered.iter().any(|o| o == c.name()),
                 "{tool} -c {prefix}<TAB> ({}): {offered:?}",
@@ -509,7 +486,7 @@ root_test!(completion_offers_container_names, {
             );
         }
         // The id prefix still completes to the short id.
-        let offered = complete_target("constat", &c.id()[..6]);
+        let offered = complete("constat", &["-c", &c.id()[..6]]);
         assert!(offered.contains(&c.id()[..12].to_string()), "{offered:?}");
     }
 });
