@@ -4,21 +4,24 @@
 //! Root is required. Outside CI a non-root run skips with a message; with
 //! `REQUIRE_BPF_TESTS=1` (set by `.ci/run` and `scripts/test`) it fails.
 
+pub mod block;
+pub mod bpf;
+pub mod exporter;
 pub mod prometheus;
 pub mod runtime;
 pub mod tmux;
+pub mod units;
 
 use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
 use identity::cgroup::Hierarchy;
-
-pub mod block;
 
 /// How long a tool may take to load and attach its BPF program.
 const ATTACH_TIMEOUT: Duration = Duration::from_secs(60);
@@ -47,17 +50,50 @@ pub fn require_root() -> bool {
     false
 }
 
+/// Root tests share the host; a test that judges the whole host (a
+/// host-wide tool's memory or drops) or floods it with cgroups runs alone,
+/// so that no other test's cgroups change its verdict, nor its cgroups
+/// another's.
+static HOST: RwLock<()> = RwLock::new(());
+
+#[doc(hidden)]
+pub fn share_host() -> RwLockReadGuard<'static, ()> {
+    HOST.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[doc(hidden)]
+pub fn host_to_myself() -> RwLockWriteGuard<'static, ()> {
+    HOST.write().unwrap_or_else(PoisonError::into_inner)
+}
+
 /// A test that needs root (BPF, cgroups): skipped with a message outside
-/// CI, a failure under `REQUIRE_BPF_TESTS` (see [`require_root`]).
+/// CI, a failure under `REQUIRE_BPF_TESTS` (see [`require_root`]). With
+/// `alone` before its name it runs while no other root test does.
 ///
 /// ```ignore
 /// root_test!(counts_exactly, {
 ///     let cg = TestCgroup::new("x");
 ///     ...
 /// });
+/// root_test!(
+///     /// Docs go inside.
+///     alone a_thousand_cgroups_host_wide,
+///     { ... }
+/// );
 /// ```
 #[macro_export]
 macro_rules! root_test {
+    ($(#[$meta:meta])* alone $name:ident, $body:block) => {
+        $(#[$meta])*
+        #[test]
+        fn $name() {
+            if !$crate::require_root() {
+                return;
+            }
+            let _host = $crate::host_to_myself();
+            $body
+        }
+    };
     ($(#[$meta:meta])* $name:ident, $body:block) => {
         $(#[$meta])*
         #[test]
@@ -65,6 +101,7 @@ macro_rules! root_test {
             if !$crate::require_root() {
                 return;
             }
+            let _host = $crate::share_host();
             $body
         }
     };
@@ -94,6 +131,27 @@ pub fn bin(name: &str) -> PathBuf {
 /// The cgroup2 mount of this host.
 pub fn cgroup2_root() -> PathBuf {
     Hierarchy::detect().expect("cgroup2 mount").root
+}
+
+/// A cgroup as the tools' reports and labels name it: its path below the
+/// cgroup2 mount, with a leading `/`.
+pub fn rel(cgroup: &Path) -> String {
+    let below = cgroup
+        .strip_prefix(cgroup2_root())
+        .unwrap_or_else(|_| panic!("{} is not under the cgroup2 mount", cgroup.display()));
+    format!("/{}", below.display())
+}
+
+/// A cgroup's id: its directory's inode.
+pub fn cgroup_id(dir: &Path) -> u64 {
+    std::fs::metadata(dir)
+        .unwrap_or_else(|e| panic!("stat {}: {e}", dir.display()))
+        .ino()
+}
+
+/// A file of the repository (`deploy/…`, `scripts/…`).
+pub fn repo_path(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(rel)
 }
 
 static SEQ: AtomicUsize = AtomicUsize::new(0);
@@ -126,8 +184,12 @@ impl TestCgroup {
 
     /// The cgroup id (directory inode).
     pub fn id(&self) -> u64 {
-        use std::os::unix::fs::MetadataExt;
-        std::fs::metadata(&self.path).expect("stat cgroup").ino()
+        cgroup_id(&self.path)
+    }
+
+    /// The cgroup as reports name it (see [`rel`]).
+    pub fn rel(&self) -> String {
+        rel(&self.path)
     }
 }
 
@@ -259,6 +321,15 @@ pub struct Finished {
 }
 
 impl Finished {
+    /// What a command that ran to completion printed, and how it ended.
+    pub fn from_output(out: Output) -> Self {
+        Self {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
     /// stdout parsed as NDJSON, one value per line.
     pub fn json(&self) -> Vec<serde_json::Value> {
         self.stdout
@@ -412,14 +483,34 @@ impl Drop for Tool {
 /// Runs `tool ARGS -o json` while `work` runs (given the attached tool),
 /// stops it with SIGINT, checks it exited 0 and returns its NDJSON lines.
 pub fn json_run(tool: &str, args: &[&str], work: impl FnOnce(&Tool)) -> Vec<serde_json::Value> {
-    json_done(tool, json_finish(tool, args, work))
+    json_run_env(tool, args, &[], work)
+}
+
+/// [`json_run`] with extra environment variables.
+pub fn json_run_env(
+    tool: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+    work: impl FnOnce(&Tool),
+) -> Vec<serde_json::Value> {
+    json_done(tool, json_finish_env(tool, args, env, work))
 }
 
 /// [`json_run`], but returning everything the tool printed.
 pub fn json_finish(tool: &str, args: &[&str], work: impl FnOnce(&Tool)) -> Finished {
+    json_finish_env(tool, args, &[], work)
+}
+
+/// [`json_finish`] with extra environment variables.
+pub fn json_finish_env(
+    tool: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+    work: impl FnOnce(&Tool),
+) -> Finished {
     let mut all = args.to_vec();
     all.extend(["--output", "json"]);
-    let running = Tool::start(tool, &all);
+    let running = Tool::start_env(tool, &all, env);
     work(&running);
     running.stop()
 }
@@ -432,10 +523,47 @@ pub fn json_done(tool: &str, done: Finished) -> Vec<serde_json::Value> {
 
 /// The one report of a run without `-i` (constat, syscount).
 pub fn json_report(tool: &str, args: &[&str], work: impl FnOnce(&Tool)) -> serde_json::Value {
-    let reports = json_run(tool, args, work);
+    json_report_env(tool, args, &[], work)
+}
+
+/// [`json_report`] with extra environment variables.
+pub fn json_report_env(
+    tool: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+    work: impl FnOnce(&Tool),
+) -> serde_json::Value {
+    let reports = json_run_env(tool, args, env, work);
     assert_eq!(reports.len(), 1, "{tool}: one report expected: {reports:?}");
     reports.into_iter().next().unwrap_or_default()
 }
+
+/// The table a tool printed while `work` ran, stopped with SIGINT.
+pub fn text_run(tool: &str, args: &[&str], work: impl FnOnce()) -> String {
+    let running = Tool::start(tool, args);
+    work();
+    let done = running.stop();
+    assert_eq!(done.code, Some(0), "{tool} failed: {}", done.stderr);
+    done.stdout
+}
+
+/// The first table line whose first cell is `first` (which may hold
+/// spaces: `getppid (i386)`).
+pub fn table_row<'a>(text: &'a str, first: &str) -> Option<&'a str> {
+    text.lines().find(|l| {
+        l.strip_prefix(first)
+            .is_some_and(|rest| rest.starts_with(char::is_whitespace))
+    })
+}
+
+/// The whitespace-separated cells of a table line.
+pub fn cells(line: &str) -> Vec<&str> {
+    line.split_whitespace().collect()
+}
+
+/// The program paths of the syscall tools: this kernel's own, and the old
+/// kernels' (without BTF task pointers and task storage, 5.10), forced.
+pub const KERNEL_PATHS: [&[(&str, &str)]; 2] = [&[], &[("CONTRACE_FORCE_FALLBACK", "1")]];
 
 /// The four tools.
 pub const TOOLS: [&str; 4] = ["constat", "syscount", "unsharesnoop", "conbiograph"];
@@ -446,16 +574,58 @@ pub const SYSCALL_TOOLS: [&str; 2] = ["constat", "syscount"];
 
 /// Runs a tool to completion (for bad-input tests): exit code and stderr.
 pub fn run_tool(name: &str, args: &[&str]) -> Finished {
-    let out = Command::new(bin(name))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run tool");
-    Finished {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    run_command(Command::new(bin(name)).args(args))
+}
+
+/// Runs a command to completion, stdin closed unless it says otherwise:
+/// what it printed and how it ended.
+pub fn run_command(cmd: &mut Command) -> Finished {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    Finished::from_output(out)
+}
+
+/// What `tool`'s bash completion offers for the last of `words` (the
+/// words after the tool's name, e.g. `["-c", "web"]`), in its order, by
+/// clap_complete's protocol as the script from `--generate-completions
+/// bash` calls it.
+pub fn complete(tool: &str, words: &[&str]) -> Vec<String> {
+    let out = run_command(
+        Command::new(bin(tool))
+            .args(["--", tool])
+            .args(words)
+            .env("COMPLETE", "bash")
+            .env("_CLAP_COMPLETE_INDEX", words.len().to_string())
+            .env("_CLAP_COMPLETE_COMP_TYPE", "9")
+            .env("_CLAP_COMPLETE_SPACE", "false")
+            .env("_CLAP_IFS", "\n"),
+    );
+    assert_eq!(out.code, Some(0), "{tool} completion: {}", out.stderr);
+    out.stdout.lines().map(str::to_string).collect()
+}
+
+/// CLOCK_MONOTONIC in ns: the clock of the kernel's timestamps
+/// (`bpf_ktime_get_ns`).
+pub fn monotonic_ns() -> u64 {
+    let ts = nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC).expect("clock");
+    ts.tv_sec() as u64 * 1_000_000_000 + ts.tv_nsec() as u64
+}
+
+/// Inode of a process's namespace of `kind` (what setns joins).
+pub fn ns_inode(pid: u32, kind: &str) -> u64 {
+    std::fs::metadata(format!("/proc/{pid}/ns/{kind}"))
+        .unwrap_or_else(|e| panic!("/proc/{pid}/ns/{kind}: {e}"))
+        .ino()
+}
+
+/// The number a workload printed after `word` ("clone3 1234" -> 1234).
+pub fn printed(lines: &[String], word: &str) -> i64 {
+    lines
+        .iter()
+        .find_map(|l| l.strip_prefix(&format!("{word} ")))
+        .unwrap_or_else(|| panic!("workload printed no {word}: {lines:?}"))
+        .trim()
+        .parse()
+        .unwrap_or_else(|e| panic!("{word}: {e}: {lines:?}"))
 }
 
 /// The JSON row of `syscall` in a constat/syscount report.

@@ -6,13 +6,65 @@
 //! The image holds busybox and the static `workload` as `/bin/workload`;
 //! inside a container run it with `--no-wait` and without `--cgroup`.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
 use std::time::Duration;
 
-/// The test image `scripts/runtimes image` builds (podman: `localhost/…`).
-pub const IMAGE: &str = "contrace-busybox:test";
+/// The test image `scripts/runtimes image` builds for this checkout
+/// (podman: `localhost/…`): `contrace-busybox:TAG`, TAG a hash of what goes
+/// in it (see [`image_tag`]), so that two checkouts or an older build never
+/// run each other's image.
+pub fn image() -> &'static str {
+    static IMAGE: OnceLock<String> = OnceLock::new();
+    IMAGE.get_or_init(|| format!("contrace-busybox:{}", image_tag()))
+}
+
+/// The static workload `scripts/runtimes image` builds into the image.
+fn static_workload() -> PathBuf {
+    crate::bin_dir()
+        .parent()
+        .expect("the target directory")
+        .join("x86_64-unknown-linux-gnu/release/workload")
+}
+
+/// SHA-256 of `data` in hex, by coreutils' `sha256sum` as scripts/runtimes
+/// computes it.
+fn sha256_hex(data: &[u8]) -> String {
+    let mut child = Command::new("sha256sum")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("sha256sum (coreutils)");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(data).expect("write to sha256sum");
+    drop(stdin);
+    let out = child.wait_with_output().expect("sha256sum");
+    assert!(out.status.success(), "sha256sum: {}", out.status);
+    let hex = String::from_utf8_lossy(&out.stdout);
+    hex.split_whitespace().next().expect("a hash").to_string()
+}
+
+/// The image's tag: 16 hex digits of the SHA-256 of the SHA-256s (one a
+/// line) of the static workload, busybox and tests/image/recipe.sh; the
+/// same as `image_tag` in scripts/runtimes.
+pub fn image_tag() -> String {
+    let busybox = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .map(|dir| dir.join("busybox"))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("busybox not on PATH: {FIX}"));
+    let recipe = crate::repo_path("tests/image/recipe.sh");
+    let mut lines = String::new();
+    for file in [static_workload(), busybox, recipe] {
+        let data =
+            std::fs::read(&file).unwrap_or_else(|e| panic!("{}: {e}; {FIX}", file.display()));
+        lines.push_str(&sha256_hex(&data));
+        lines.push('\n');
+    }
+    sha256_hex(lines.as_bytes())[..16].to_string()
+}
 
 const FIX: &str =
     "run `scripts/runtimes install && scripts/runtimes start && scripts/runtimes image` \
@@ -35,8 +87,8 @@ impl Engine {
 
     fn image(self) -> String {
         match self {
-            Self::Docker => IMAGE.to_string(),
-            Self::Podman => format!("localhost/{IMAGE}"),
+            Self::Docker => image().to_string(),
+            Self::Podman => format!("localhost/{}", image()),
         }
     }
 
@@ -443,7 +495,7 @@ impl CriPod {
                 "k8s.io",
                 "images",
                 "check",
-                "name==docker.io/library/contrace-busybox:test",
+                &format!("name==docker.io/library/{}", image()),
             ])
             .output()
             .is_ok_and(|o| o.status.success() && !o.stdout.is_empty());
@@ -553,7 +605,7 @@ impl CriPod {
                 attempt: 0,
             }),
             image: Some(ImageSpec {
-                image: "docker.io/library/contrace-busybox:test".into(),
+                image: format!("docker.io/library/{}", image()),
                 ..Default::default()
             }),
             command: vec!["/bin/sleep".into(), "100000".into()],

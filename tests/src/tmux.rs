@@ -71,7 +71,7 @@ impl Pane {
 
     /// Waits until the screen satisfies `ready`; panics with the screen.
     pub fn wait_for(&self, what: &str, ready: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(60);
+        let deadline = Instant::now() + crate::scaled(Duration::from_secs(60));
         loop {
             let screen = self.screen();
             if ready(&screen) {

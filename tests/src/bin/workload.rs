@@ -1,7 +1,11 @@
 //! Test workload: moves itself into a cgroup, waits for "go" on stdin, then
 //! makes exactly the syscalls it is told to, so tests know the ground truth.
 //!
-//! `workload [--cgroup DIR] [--comm NAME] [--no-wait] ACTION ARGS... [ACTION ARGS...]`
+//! `workload [--cgroup DIR] [--resident] [--comm NAME] [--no-wait] ACTION ARGS... [ACTION ARGS...]`
+//!
+//! `--resident`: every page mapped at start (the binary, its libraries) is
+//! faulted in and locked before the workload joins its cgroup, so that the
+//! cgroup's block I/O is only what the actions do, on a cold page cache too.
 //!
 //! Actions:
 //!   getppid N              N getppid(2) calls
@@ -362,6 +366,17 @@ fn main() {
         .collect();
     let mut i = 0;
     let mut wait = true;
+    // Before any option: --cgroup may come first.
+    if args
+        .iter()
+        .take_while(|a| a.starts_with("--"))
+        .any(|a| a == "--resident")
+    {
+        // SAFETY: mlockall takes flags only.
+        if unsafe { libc::mlockall(libc::MCL_CURRENT) } != 0 {
+            die(format!("--resident: mlockall: errno {}", errno()));
+        }
+    }
     while i < args.len() && args[i].starts_with("--") {
         match args[i].as_str() {
             "--cgroup" => {
@@ -388,6 +403,7 @@ fn main() {
                 wait = false;
                 i += 1;
             }
+            "--resident" => i += 1,
             other => die(format!("unknown option {other}")),
         }
     }

@@ -1,4 +1,7 @@
-//! Features several tools share, tested once over every tool that has them.
+//! Reports over time, in the tools that report every `-i` seconds:
+//! nothing lost between reports, each covering its own stretch of time
+//! (checked against the clock of the run, never against a fixed bound),
+//! a stop mid-interval, `-i 0`, and `-d`.
 
 use std::time::{Duration, Instant};
 
@@ -101,29 +104,45 @@ root_test!(zero_interval_means_only_the_final_report, {
         });
         assert_eq!(reports.len(), 1, "{tool}: {reports:?}");
         assert_eq!(u(row(&reports[0], "getppid"), "count"), 300, "{tool}");
+        // With -d: one report at the end, final, covering the whole run.
+        let started = Instant::now();
+        let done = run_tool(
+            tool,
+            &["-c", &cg.arg(), "-i", "0", "-d", "1.5", "-o", "json"],
+        );
+        let wall = started.elapsed().as_secs_f64();
+        assert_eq!(done.code, Some(0), "{tool}: {}", done.stderr);
+        let reports = done.json();
+        assert_eq!(reports.len(), 1, "{tool}: {}", done.stdout);
+        assert_eq!(reports[0]["final"], true);
+        // The 1.5 s of -d, within the time the whole run took.
+        let s = reports[0]["interval_s"].as_f64().unwrap();
+        assert!(1.4 <= s && s <= wall, "{tool}: interval_s {s} of {wall} s");
     }
+    // And a real interval still reports on time, for comparison.
+    let cg = TestCgroup::new("i-half");
+    let done = run_tool(
+        "constat",
+        &["-c", &cg.arg(), "-i", "0.5", "-d", "1.6", "-o", "json"],
+    );
+    assert!(done.json().len() >= 3, "{}", done.stdout);
 });
 
-root_test!(descendants_by_default_not_with_exact_and_outsiders_never, {
-    for tool in SYSCALL_TOOLS {
-        let cg = TestCgroup::new(&format!("{tool}-tree"));
-        let child = cg.child("inner");
-        let outside = TestCgroup::new(&format!("{tool}-outside"));
-        for (flags, want) in [(vec![], 300u64), (vec!["--exact"], 0)] {
-            let mut args = vec!["-c".to_string(), cg.arg()];
-            args.extend(flags.iter().map(|s| s.to_string()));
-            let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            let inner = Workload::spawn(Some(&child), &["getppid", "300"]);
-            let other = Workload::spawn(Some(&outside.path), &["getppid", "500"]);
-            let report = json_report(tool, &args, |_| {
-                inner.finish();
-                other.finish();
-            });
-            assert_eq!(
-                u(row(&report, "getppid"), "count"),
-                want,
-                "{tool} {flags:?}: {report}"
-            );
-        }
+root_test!(duration_ends_the_run_with_one_report, {
+    for tool in INTERVAL_TOOLS {
+        let cg = TestCgroup::new(&format!("{tool}-duration"));
+        let started = Instant::now();
+        let running = Tool::start(tool, &["-c", &cg.arg(), "-d", "1", "--output", "json"]);
+        let done = running.wait();
+        let wall = started.elapsed().as_secs_f64();
+        assert_eq!(done.code, Some(0), "{tool}: {}", done.stderr);
+        let reports = done.json();
+        assert_eq!(reports.len(), 1, "{tool}: {}", done.stdout);
+        // -d 1 without -i: the whole run, one second and what the stop took.
+        let s = reports[0]["interval_s"].as_f64().unwrap();
+        assert!(
+            0.95 <= s && s <= wall,
+            "{tool}: covered {s} s of a {wall} s run"
+        );
     }
 });

@@ -19,13 +19,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use contrace_tests::exporter::{q, WAIT};
 use contrace_tests::prometheus::{
     free_local_port, require_prometheus, Prometheus, ScrapeConfig, ScrapeTls,
 };
 use contrace_tests::runtime::{unique_name, CriPod};
 use contrace_tests::*;
 
-const WAIT: Duration = Duration::from_secs(30);
 const USER: &str = "prometheus";
 const PASSWORD: &str = "correct horse battery staple";
 
@@ -165,13 +165,6 @@ fn plain_http(addr: SocketAddr) -> Vec<u8> {
     answer
 }
 
-fn rel(cg: &TestCgroup) -> String {
-    format!(
-        "/{}",
-        cg.path.strip_prefix(cgroup2_root()).unwrap().display()
-    )
-}
-
 root_test!(
     prometheus_scrapes_over_tls_with_auth_and_strangers_are_refused,
     {
@@ -190,19 +183,29 @@ root_test!(
         });
         scrape.basic_auth = Some((USER.into(), PASSWORD.into()));
         let prom = Prometheus::start_with(&scrape).expect("start prometheus");
-        prom.wait_targets_up(WAIT)
+        prom.wait_targets_up(scaled(WAIT))
             .unwrap_or_else(|e| panic!("{e:#}\n{}", prom.log()));
         run_workload(Some(&cg.path), &["getppid", "4321", "openfail", "17"]);
-        let q = |metric: &str, extra: &str| format!("{metric}{{cgroup=\"{}\"{extra}}}", rel(&cg));
+        let cgroup = cg.rel();
         for (expr, want) in [
-            (q("contrace_syscalls_total", ",syscall=\"getppid\""), 4321.0),
             (
-                q("contrace_syscall_errors_total", ",syscall=\"openat\""),
+                q("contrace_syscalls_total", &cgroup, ",syscall=\"getppid\""),
+                4321.0,
+            ),
+            (
+                q(
+                    "contrace_syscall_errors_total",
+                    &cgroup,
+                    ",syscall=\"openat\"",
+                ),
                 17.0,
             ),
-            (q("contrace_syscall_errno_total", ",errno=\"ENOENT\""), 17.0),
+            (
+                q("contrace_syscall_errno_total", &cgroup, ",errno=\"ENOENT\""),
+                17.0,
+            ),
         ] {
-            prom.wait_for_value(&expr, want, WAIT)
+            prom.wait_for_value(&expr, want, scaled(WAIT))
                 .unwrap_or_else(|e| panic!("{e:#}\n{}", prom.log()));
         }
 
@@ -237,7 +240,7 @@ root_test!(
         let mut wrong = scrape.clone();
         wrong.basic_auth = Some((USER.into(), "wrong".into()));
         let prom = Prometheus::start_with(&wrong).expect("start prometheus");
-        let deadline = Instant::now() + WAIT;
+        let deadline = Instant::now() + scaled(WAIT);
         loop {
             let targets = prom.targets().unwrap();
             if targets.iter().any(|t| t.1 == "down" && t.2.contains("401")) {
@@ -361,23 +364,23 @@ fn bad_web_configurations_exit_4_naming_the_field() {
     pki.web_config("web-notpem.yml", "not a key\n");
     for (name, text, field) in cases {
         let file = pki.web_config(name, &text);
-        let out = Command::new(&exe)
-            .args(["--listen", "127.0.0.1:0", "--web.config.file"])
-            .arg(&file)
-            .output()
-            .expect("run");
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(4), "{name}: {err}");
+        let out = run_command(
+            Command::new(&exe)
+                .args(["--listen", "127.0.0.1:0", "--web.config.file"])
+                .arg(&file),
+        );
+        let err = &out.stderr;
+        assert_eq!(out.code, Some(4), "{name}: {err}");
         assert_eq!(err.lines().count(), 1, "{name}: {err}");
         assert!(err.contains(field), "{name}: wanted {field}: {err}");
         assert!(err.contains(&file.display().to_string()), "{err}");
     }
-    let out = Command::new(&exe)
-        .args(["--web.config.file", "/nonexistent/web.yml"])
-        .output()
-        .expect("run");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(4), "{err}");
+    let out = run_tool(
+        "contrace-exporter",
+        &["--web.config.file", "/nonexistent/web.yml"],
+    );
+    let err = &out.stderr;
+    assert_eq!(out.code, Some(4), "{err}");
     assert!(
         err.contains("/nonexistent/web.yml") && err.contains("cannot read"),
         "{err}"
@@ -454,7 +457,7 @@ fn wait_for_names(addr: SocketAddr, cgroup: &str, want: [&str; 4]) {
         .proxy(None)
         .build()
         .into();
-    let deadline = Instant::now() + WAIT;
+    let deadline = Instant::now() + scaled(WAIT);
     loop {
         let body = agent
             .get(format!("http://{addr}/metrics"))
@@ -699,7 +702,7 @@ root_test!(
         run_workload(Some(&cg.path), &["getppid", "2345"]);
         let (status, body) = get("/metrics").unwrap();
         assert_eq!(status, 200);
-        let line = format!("contrace_syscalls_total{{cgroup=\"{}\",", rel(&cg));
+        let line = format!("contrace_syscalls_total{{cgroup=\"{}\",", cg.rel());
         let getppid = body
             .lines()
             .find(|l| l.starts_with(&line) && l.contains("syscall=\"getppid\""))

@@ -35,12 +35,7 @@ fn replay(tool: &str, file: &str, extra: &[&str], stdin: Option<&str>) -> Finish
         Some(path) => Stdio::from(std::fs::File::open(path).expect("open record")),
         None => Stdio::null(),
     });
-    let out = cmd.output().expect("run replay");
-    Finished {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    run_command(&mut cmd)
 }
 
 fn lines(path: &str) -> Vec<String> {
