@@ -31,7 +31,7 @@ fi
 [ "$(id -u)" = 0 ] || { echo "bench/exporter.sh: run as root (BPF)" >&2; exit 2; }
 REL=${CARGO_TARGET_DIR:-target}/release
 cargo build --release --quiet -p contrace-exporter -p syscount -p constat -p benchfloor \
-    -p contrace-tests --bin contrace-exporter --bin syscount --bin constat --bin benchfloor --bin workload >&2
+    -p contrace-workload --bin contrace-exporter --bin syscount --bin constat --bin benchfloor --bin workload >&2
 
 cg2=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
 CG=$cg2/contrace-bench-exporter-$$

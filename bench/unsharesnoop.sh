@@ -28,7 +28,7 @@ WORKLOAD=${WORKLOAD:-$REL/workload}
 
 [ "$(id -u)" = 0 ] || { echo "bench/unsharesnoop.sh: run as root" >&2; exit 2; }
 if [ ! -x "$BIN" ] || [ ! -x "$WORKLOAD" ]; then
-    cargo build --release -p unsharesnoop -p contrace-tests --bins >&2
+    cargo build --release -p unsharesnoop -p contrace-workload --bins >&2
 fi
 if [ -d /sys/fs/cgroup/unified ] && [ "$(stat -f -c %T /sys/fs/cgroup/unified)" = cgroup2fs ]; then
     CGROOT=/sys/fs/cgroup/unified

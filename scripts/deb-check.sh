@@ -516,7 +516,7 @@ run_check() {
     trap 'echo "deb: check failed at ${BASH_SOURCE[0]}:$LINENO: $BASH_COMMAND" >&2' ERR
     refuse_if_present
     need_commands
-    cargo build --locked --quiet -p contrace-tests --bin workload
+    cargo build --locked --quiet -p contrace-workload --bin workload
     check_tmp=$(mktemp -d /tmp/contrace-deb-check.XXXXXX)
     trap check_cleanup EXIT
     before=$(leftovers)

@@ -1,5 +1,5 @@
 //! The end-to-end tests: the real tools and BPF programs in this kernel,
-//! real cgroups, workloads with known syscalls (tests/src/bin/workload.rs)
+//! real cgroups, workloads with known syscalls (tests/workload/src/main.rs)
 //! and, in the `runtimes` tier, real container runtimes, Prometheus and
 //! terminals. One test binary, linked once, with a module per subject.
 //!

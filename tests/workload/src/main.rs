@@ -235,9 +235,25 @@ fn int80(_nr: u32, _a0: u32, _a1: u32, _a2: u32) -> i64 {
     die("32-bit calls are x86_64-only here".into())
 }
 
+/// The native number of a syscall name (the `syscalls` crate, as the
+/// tools' own tables).
+fn native_number(name: &str) -> Option<u32> {
+    name.parse::<syscalls::Sysno>().ok().map(|s| s.id() as u32)
+}
+
+/// The i386 number of a syscall name, where there is a 32-bit ABI.
+fn compat_number(name: &str) -> Option<u32> {
+    #[cfg(target_arch = "x86_64")]
+    if let Ok(sysno) = name.parse::<syscalls::x86::Sysno>() {
+        return Some(sysno.id() as u32);
+    }
+    let _ = name;
+    None
+}
+
 /// The i386 number of a syscall name.
 fn i386(name: &str) -> u32 {
-    kernel::syscalls::compat_number(name).unwrap_or_else(|| die(format!("no i386 {name}")))
+    compat_number(name).unwrap_or_else(|| die(format!("no i386 {name}")))
 }
 
 /// A 32-bit clone/clone3's child leaves at once; the parent reaps it.
@@ -262,8 +278,8 @@ fn seccomp_deny(name: &str, err: u32) {
     const LD_ABS: u16 = 0x20; // BPF_LD | BPF_W | BPF_ABS
     const JEQ: u16 = 0x15; // BPF_JMP | BPF_JEQ | BPF_K
     const RET: u16 = 0x06; // BPF_RET | BPF_K
-    let native = kernel::syscalls::number(name).unwrap_or_else(|| die(format!("no {name}")));
-    let compat = kernel::syscalls::compat_number(name).unwrap_or(u32::MAX);
+    let native = native_number(name).unwrap_or_else(|| die(format!("no {name}")));
+    let compat = compat_number(name).unwrap_or(u32::MAX);
     let op = |code, jt, jf, k| libc::sock_filter { code, jt, jf, k };
     let mut filter = [
         op(LD_ABS, 0, 0, 4), // seccomp_data.arch
