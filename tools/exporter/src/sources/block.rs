@@ -1,5 +1,5 @@
 //! Block I/O per cgroup, from conbiograph's per-cgroup collector
-//! ([`conbiograph::CgroupCollector`]): bytes and bios by direction and the
+//! ([`blockio::CgroupCollector`]): bytes and bios by direction and the
 //! written-back part, each bio charged to one owner by conbiograph's rule
 //! (the submitter's cgroup, or for page-cache writeback the cgroup that
 //! dirtied the pages). Only `block_bio_queue` and the dirtier hook: no
@@ -12,7 +12,7 @@
 use std::mem::MaybeUninit;
 
 use anyhow::Result;
-use conbiograph::{CgroupCollector, CgroupConfig, CgroupIo, Owner};
+use blockio::{CgroupCollector, CgroupConfig, CgroupIo, Owner};
 use kernel::collector::Aggregator;
 use libbpf_rs::OpenObject;
 
