@@ -860,3 +860,80 @@ root_test!(docker_container_counts_with_its_name, {
 root_test!(podman_container_counts_with_its_name, {
     container_counts(contrace_tests::runtime::Engine::Podman);
 });
+
+// A cgroup made, used and removed between two drains (only scrapes drain
+// here) is served under its path, named when it was made, not as its id.
+root_test!(a_cgroup_made_and_removed_between_two_drains_is_named, {
+    let exporter = Exporter::start(&[
+        "--no-namespaces",
+        "--syscalls",
+        "getppid",
+        "--drain-interval",
+        "3600",
+    ]);
+    exporter.scrape();
+    let cg = TestCgroup::new("exp-born");
+    let (path, id) = (rel(&cg), cg.id());
+    run_workload(Some(&cg.path), &["getppid", "7"]);
+    let dir = cg.path.clone();
+    drop(cg);
+    assert!(!dir.exists(), "{} still there", dir.display());
+    let series = exporter.scrape();
+    let unseen = format!("<cgroup id {id}, removed>");
+    assert_eq!(
+        value(
+            &series,
+            "contrace_syscalls_total",
+            &path,
+            &[("syscall", "getppid")]
+        ),
+        Some(7.0),
+        "served as {:?}",
+        series
+            .iter()
+            .find(|s| s.labels.get("cgroup") == Some(&unseen))
+            .map(|s| &s.labels)
+    );
+});
+
+// A `run --rm` container whose whole life falls between two drains is
+// served with its container name (named when its cgroup was made).
+root_test!(a_container_born_and_gone_between_two_drains_is_named, {
+    use contrace_tests::runtime::{unique_name, Engine};
+    for engine in [Engine::Docker, Engine::Podman] {
+        if !engine.available() {
+            continue;
+        }
+        let who = engine.cli();
+        let exporter = Exporter::start(&[
+            "--no-namespaces",
+            "--syscalls",
+            "getppid",
+            "--drain-interval",
+            "3600",
+        ]);
+        exporter.scrape();
+        let name = unique_name("exp-brief");
+        let work = ["/bin/workload", "--no-wait", "getppid", "5"];
+        let out = engine.run_to_end(&name, &[], &work);
+        assert!(out.status.success(), "{who}: {out:?}");
+        let series = exporter.scrape();
+        let mine: Vec<&Series> = series
+            .iter()
+            .filter(|s| s.labels.get("container_name") == Some(&name))
+            .collect();
+        let getppid = mine
+            .iter()
+            .find(|s| {
+                s.name == "contrace_syscalls_total"
+                    && s.labels.get("syscall").map(String::as_str) == Some("getppid")
+            })
+            .map_or(0.0, |s| s.value);
+        // The runtime makes a few getppid of its own in the container's cgroup.
+        assert!(getppid >= 5.0, "{who}: {name} not named: {mine:?}");
+        assert!(
+            mine.iter().all(|s| s.labels["cgroup"].starts_with('/')),
+            "{who}: {mine:?}"
+        );
+    }
+});

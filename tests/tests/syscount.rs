@@ -547,3 +547,30 @@ root_test!(agrees_with_libbpf_tools_syscount, {
     };
     assert_eq!(line(&theirs), line(&ours_text));
 });
+
+// Host-wide with --by-cgroup, a cgroup made and removed within the one
+// report's interval is named by its path (at birth), not by its id.
+root_test!(by_cgroup_host_wide_names_a_cgroup_gone_before_the_report, {
+    let mut made = None;
+    let report = syscount_json(&["--by-cgroup", "--syscall", "getppid"], || {
+        let cg = TestCgroup::new("syscount-born");
+        let path = format!(
+            "/{}",
+            cg.path.strip_prefix(cgroup2_root()).unwrap().display()
+        );
+        made = Some((path, cg.id(), cg.path.clone()));
+        run_workload(Some(&cg.path), &["getppid", "77"]);
+    });
+    let (path, id, dir) = made.expect("the cgroup was made");
+    assert!(!dir.exists(), "{} still there", dir.display());
+    let rows = report["rows"].as_array().expect("rows");
+    let row = rows
+        .iter()
+        .find(|r| r["cgroup_id"] == id)
+        .unwrap_or_else(|| panic!("no row of cgroup {id}: {report}"));
+    assert_eq!(
+        (row["cgroup"].as_str(), row["count"].as_u64()),
+        (Some(path.as_str()), Some(77)),
+        "{report}"
+    );
+});
