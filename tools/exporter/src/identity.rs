@@ -53,9 +53,8 @@ impl HostPaths {
         let births = Births::start_with(root, sources)
             .map_err(|e| {
                 cli::output::status(&format!(
-                    "{}: warning: cgroups are named when first counted only ({e:#}): a \
-                     container gone by then is served under its cgroup id",
-                    crate::TOOL
+                    "warning: cgroups are named when first counted only ({e:#}): a \
+                     container gone by then is served under its cgroup id"
                 ));
             })
             .ok();

@@ -147,7 +147,7 @@ impl CgroupSeries {
         for (key, n) in &delta.namespaces {
             *self.namespaces.entry(*key).or_default() += n;
         }
-        if !delta.block.is_empty() {
+        if !delta.block.is_zero() {
             self.block
                 .get_or_insert_with(BlockDelta::default)
                 .add(&delta.block);
