@@ -80,6 +80,18 @@ pub struct Drained<'a, A: Aggregator> {
     pub names: &'a mut Identities,
 }
 
+/// Names cgroups when they are made (containers born and gone during the
+/// run keep their names); without that program, a warning, and names are
+/// looked up at report time as before.
+pub fn name_at_birth(names: &mut Identities) {
+    if let Err(e) = names.name_at_birth() {
+        output::status(&format!(
+            "warning: cgroups are named at report time only ({e:#}): a container gone \
+             by then shows as its cgroup id"
+        ));
+    }
+}
+
 /// How a stream of events is read.
 pub struct Streaming {
     /// Longest wait for events: bounds the reaction to a stop.
@@ -125,6 +137,14 @@ impl Driver {
             names: identities,
             run_loop,
         })
+    }
+
+    /// Host-wide, names cgroups when they are made: see [`name_at_birth`].
+    /// One target's run names its one cgroup at start-up already.
+    pub fn name_at_birth(&mut self) {
+        if self.target.is_host() {
+            name_at_birth(&mut self.names);
+        }
     }
 
     /// A handle that ends the run (a full-screen view's `q`).

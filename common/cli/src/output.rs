@@ -120,10 +120,6 @@ pub struct ReportMeta {
     pub target: Option<identity::target::TargetInfo>,
     /// Updates the kernel side could not record (map full, no memory).
     pub dropped: u64,
-    /// What the kernel hashes got, for the drop advice (not in the JSON: a
-    /// replayed report does not know).
-    #[serde(skip)]
-    pub maps: Option<kernel::mapsize::MapSize>,
 }
 
 impl ReportMeta {
@@ -138,7 +134,6 @@ impl ReportMeta {
             last,
             target: target.info(),
             dropped: health.dropped,
-            maps: health.maps,
         }
     }
 
@@ -165,7 +160,6 @@ impl ReportMeta {
     pub fn health(&self) -> kernel::collector::Health {
         kernel::collector::Health {
             dropped: self.dropped,
-            maps: self.maps,
             ..kernel::collector::Health::default()
         }
     }

@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::output::{self, Format};
 use kernel::collector::Health;
+use kernel::mapsize::MapSize;
 
 /// A report that can show itself to people.
 pub trait Render {
@@ -32,18 +33,28 @@ pub trait Sink<T: ?Sized> {
 #[derive(Clone, Copy, Debug)]
 pub struct Printer {
     pub format: Format,
+    /// What the collector's keyed kernel hashes got, for the advice when
+    /// updates are dropped (`None`: it has none, or a replay, which does not
+    /// know). Set from the collector once it is loaded.
+    pub maps: Option<MapSize>,
+}
+
+impl Printer {
+    pub fn new(format: Format) -> Self {
+        Self { format, maps: None }
+    }
 }
 
 impl<T: Serialize + Render> Sink<T> for Printer {
     fn emit(&mut self, item: &T) -> Result<()> {
         match self.format {
             Format::Table => {
-                warn(&item.health());
+                warn(&item.health(), self.maps);
                 output::print(&item.render())
             }
             // JSON carries the health fields itself; the advice goes to stderr.
             Format::Json => {
-                warn(&item.health());
+                warn(&item.health(), self.maps);
                 output::json_line(item)
             }
         }
@@ -59,7 +70,7 @@ impl<T: Serialize + Render> Sink<[T]> for Printer {
         output::end_progress();
         let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
         for item in items {
-            warn(&item.health());
+            warn(&item.health(), self.maps);
             match self.format {
                 Format::Table => {
                     let text = item.render();
@@ -79,13 +90,14 @@ impl<T: Serialize + Render> Sink<[T]> for Printer {
     }
 }
 
-/// Says on stderr what a sample missed (nothing when it is complete).
-pub fn warn(health: &Health) {
+/// Says on stderr what a sample missed (nothing when it is complete), with
+/// the advice that fits the map sizes `maps` the collector got.
+pub fn warn(health: &Health, maps: Option<MapSize>) {
     if health.dropped > 0 {
         output::status(&format!(
             "warning: {} updates dropped by the kernel side: {}",
             health.dropped,
-            kernel::mapsize::drop_advice(health.maps)
+            kernel::mapsize::drop_advice(maps)
         ));
     }
 }

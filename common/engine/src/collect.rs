@@ -95,8 +95,8 @@ impl<'obj> Collector<'obj> {
         })
     }
 
-    /// What the keyed kernel hashes got (`None`: this mode has none); every
-    /// sample's health carries it too.
+    /// What the keyed kernel hashes got (`None`: this mode has none): the
+    /// one place it is kept, read by the sink's drop advice.
     pub fn map_size(&self) -> Option<MapSize> {
         self.maps
     }
@@ -232,7 +232,6 @@ impl Aggregator for Collector<'_> {
             health: Health {
                 dropped,
                 covered,
-                maps: self.maps,
                 ..Health::default()
             },
         })

@@ -12,8 +12,6 @@ use std::time::Duration;
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::mapsize::MapSize;
-
 /// What a sample may be missing, and what it covers. Aggregators give
 /// per-sample amounts; event sources totals since the start.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -29,22 +27,16 @@ pub struct Health {
     /// Time the sample covers: since the previous drain, or the start.
     #[serde(skip)]
     pub covered: Duration,
-    /// What the collector's keyed kernel hashes got (`None`: it has none),
-    /// which says how to drop nothing next time.
-    #[serde(skip)]
-    pub maps: Option<MapSize>,
 }
 
 impl Health {
-    /// Adds another sample's amounts (the covered times add up too; the
-    /// map sizes combine, see [`MapSize::combine`]).
+    /// Adds another sample's amounts (the covered times add up too).
     pub fn add(&mut self, other: &Health) {
         self.dropped += other.dropped;
         self.lost += other.lost;
         self.untraced += other.untraced;
         self.merged += other.merged;
         self.covered += other.covered;
-        self.maps = MapSize::combine(self.maps, other.maps);
     }
 
     /// Nothing was missed.

@@ -16,8 +16,8 @@
 //! bytes per entry in use.
 //!
 //! Nothing here is global: a collector takes its [`Sizing`] by value,
-//! keeps the [`MapSize`] its maps got and hands it out in every sample's
-//! [`Health`](crate::collector::Health), where [`drop_advice`] reads it.
+//! keeps the [`MapSize`] its maps got (its one copy: the collector's
+//! `map_size()`), which the sink reads once for [`drop_advice`].
 
 use std::path::Path;
 

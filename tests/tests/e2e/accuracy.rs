@@ -1280,3 +1280,27 @@ root_test!(every_view_counts_the_calls_bpftrace_sees, {
     assert_eq!(served, returning(truth), "the exporter against bpftrace");
     drop(exporter);
 });
+
+// Host-wide with --by-cgroup, a cgroup made and removed within the one
+// report's interval is named by its path (at birth), not by its id.
+root_test!(syscount_by_cgroup_names_a_cgroup_gone_before_the_report, {
+    let mut made = None;
+    let args = ["--by-cgroup", "--syscall", "getppid"];
+    let report = json_report("syscount", &args, |_| {
+        let cg = TestCgroup::new("syscount-born");
+        made = Some((cg.rel(), cg.id(), cg.path.clone()));
+        run_workload(Some(&cg.path), &["getppid", "77"]);
+    });
+    let (path, id, dir) = made.expect("the cgroup was made");
+    assert!(!dir.exists(), "{} still there", dir.display());
+    let rows = report["rows"].as_array().expect("rows");
+    let row = rows
+        .iter()
+        .find(|r| r["cgroup_id"] == id)
+        .unwrap_or_else(|| panic!("no row of cgroup {id}: {report}"));
+    assert_eq!(
+        (row["cgroup"].as_str(), row["count"].as_u64()),
+        (Some(path.as_str()), Some(77)),
+        "{report}"
+    );
+});

@@ -668,3 +668,40 @@ root_test!(exporter_serves_a_docker_containers_counts_under_its_name, {
 root_test!(exporter_serves_a_podman_containers_counts_under_its_name, {
     exporter_counts(Engine::Podman);
 });
+
+// A `run --rm` container whose whole life falls between two drains is
+// served with its container name (named when its cgroup was made).
+root_test!(
+    exporter_names_a_container_born_and_gone_between_two_drains,
+    {
+        for engine in [Engine::Docker, Engine::Podman] {
+            if !engine.available() {
+                continue;
+            }
+            let who = engine.cli();
+            let exporter = crate::exporter::drained_by_scrapes_only();
+            let name = unique_name("exp-brief");
+            let work = ["/bin/workload", "--no-wait", "getppid", "5"];
+            let out = engine.run_to_end(&name, &[], &work);
+            assert!(out.status.success(), "{who}: {out:?}");
+            let series = exporter.scrape();
+            let mine: Vec<&Series> = series
+                .iter()
+                .filter(|s| s.labels.get("container_name") == Some(&name))
+                .collect();
+            let getppid = mine
+                .iter()
+                .find(|s| {
+                    s.name == "contrace_syscalls_total"
+                        && s.labels.get("syscall").map(String::as_str) == Some("getppid")
+                })
+                .map_or(0.0, |s| s.value);
+            // The runtime makes a few getppid of its own in the container's cgroup.
+            assert!(getppid >= 5.0, "{who}: {name} not named: {mine:?}");
+            assert!(
+                mine.iter().all(|s| s.labels["cgroup"].starts_with('/')),
+                "{who}: {mine:?}"
+            );
+        }
+    }
+);

@@ -360,8 +360,9 @@ root_test!(sigterm_detaches_every_program_and_exits_0, {
     let progs = programs_linked_by(exporter.tool.pid());
     // syscount's sys_enter + sys_exit (--latency); unsharesnoop's raw
     // sys_exit alone (counting needs no entry) and its thread exit;
-    // conbiograph's bio queue and dirtier hooks.
-    assert_eq!(progs.len(), 6, "{progs:?}");
+    // conbiograph's bio queue and dirtier hooks; the cgroup_mkdir hook
+    // that names cgroups when they are made.
+    assert_eq!(progs.len(), 7, "{progs:?}");
     assert!(progs.iter().all(|&id| program_loaded(id)));
     let done = exporter.tool.signal(nix::sys::signal::Signal::SIGTERM);
     assert_eq!(done.code, Some(0), "{}", done.stderr);
@@ -437,4 +438,47 @@ root_test!(healthz_and_unknown_paths, {
         &answer[..answer.len().min(400)]
     );
     assert!(answer.trim_end().ends_with("# EOF"));
+});
+
+/// An exporter counting getppid by name that drains only when scraped (an
+/// hour between background drains), scraped once: what happens before the
+/// next scrape falls between two drains.
+pub(crate) fn drained_by_scrapes_only() -> Exporter {
+    let exporter = Exporter::start(&[
+        "--no-namespaces",
+        "--syscalls",
+        "getppid",
+        "--drain-interval",
+        "3600",
+    ]);
+    exporter.scrape();
+    exporter
+}
+
+// A cgroup made, used and removed between two drains (only scrapes drain
+// here) is served under its path, named when it was made, not as its id.
+root_test!(a_cgroup_made_and_removed_between_two_drains_is_named, {
+    let exporter = drained_by_scrapes_only();
+    let cg = TestCgroup::new("exp-born");
+    let (path, id) = (cg.rel(), cg.id());
+    run_workload(Some(&cg.path), &["getppid", "7"]);
+    let dir = cg.path.clone();
+    drop(cg);
+    assert!(!dir.exists(), "{} still there", dir.display());
+    let series = exporter.scrape();
+    let unseen = format!("<cgroup id {id}, removed>");
+    assert_eq!(
+        value(
+            &series,
+            "contrace_syscalls_total",
+            &path,
+            &[("syscall", "getppid")]
+        ),
+        Some(7.0),
+        "served as {:?}",
+        series
+            .iter()
+            .find(|s| s.labels.get("cgroup") == Some(&unseen))
+            .map(|s| &s.labels)
+    );
 });

@@ -44,8 +44,8 @@ impl<'obj> Collector<'obj> {
         Ok(Self { engine })
     }
 
-    /// What the per-cgroup kernel hashes got (`None` with one target);
-    /// every sample's health carries it too.
+    /// What the per-cgroup kernel hashes got (`None` with one target), for
+    /// the sink's drop advice.
     pub fn map_size(&self) -> Option<MapSize> {
         self.engine.map_size()
     }

@@ -103,9 +103,7 @@ pub fn run(opts: Options) -> Result<ExitCode> {
     })?;
     let seccomp = crate::seccomp::Session::start(&opts.seccomp, &driver.target)?;
     let mut sink = Recording {
-        inner: Printer {
-            format: opts.output,
-        },
+        inner: Printer::new(opts.output),
         recorder: Recorder::open(opts.replay.record.as_deref())?,
     };
     match view {
@@ -150,11 +148,10 @@ fn trace_constat(
     syscalls: Option<Vec<u32>>,
     mut seccomp: Option<crate::seccomp::Session>,
 ) -> Result<ExitCode> {
-    if driver.target.is_host() {
-        name_at_birth(&mut driver.names);
-    }
+    driver.name_at_birth();
     let mut object = std::mem::MaybeUninit::uninit();
     let mut collector = Collector::start(&mut object, &driver.target, opts.maps.sizing())?;
+    sink.inner.maps = collector.map_size();
     announce(driver);
     let with_clock = opts.interval.every().is_some();
     let report_options = ReportOptions {
@@ -188,18 +185,6 @@ fn trace_constat(
     }
 }
 
-/// Host-wide, cgroups are named when they are made (containers born and
-/// gone during the run keep their names); without that program, at report
-/// time as before.
-pub fn name_at_birth(names: &mut identity::resolver::Identities) {
-    if let Err(e) = names.name_at_birth() {
-        output::status(&format!(
-            "warning: cgroups are named at report time only ({e:#}): a container gone \
-             by then shows as its cgroup id"
-        ));
-    }
-}
-
 /// -P, --errno, --histogram: syscount's report over the engine, with
 /// constat's target, --syscall and -T.
 fn trace_syscount(
@@ -215,6 +200,7 @@ fn trace_syscount(
     };
     let mut object = std::mem::MaybeUninit::uninit();
     let mut collector = engine::Collector::start(&mut object, &filters, mode, opts.maps.sizing())?;
+    sink.inner.maps = collector.map_size();
     if let Some(cg) = driver.target.describe_cgroup() {
         output::status(&format!("Tracing {cg}"));
     }
@@ -265,9 +251,7 @@ fn replay(opts: &Options, file: &OsStr) -> Result<ExitCode> {
     if opts.live {
         return live::replay_live(opts, &mut replay);
     }
-    let mut sink = Printer {
-        format: opts.output,
-    };
+    let mut sink = Printer::new(opts.output);
     while let Some(report) = crate::replay::next(&mut replay)? {
         sink.emit(&report)?;
     }

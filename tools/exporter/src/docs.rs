@@ -51,7 +51,7 @@ programs are attached, 503 before; it needs no credentials.",
             Entry {
                 name: "contrace_block_io_bytes_total{direction}, _ops_total, \
                        _writeback_bytes_total",
-                meaning: "Block I/O per cgroup, from conbiograph's collector.",
+                meaning: "Block I/O per cgroup, from the block I/O collector conbiograph uses.",
             },
             Entry {
                 name: "contrace_exporter_series, _cgroups, _dropped_total, _lost_total",
@@ -93,7 +93,9 @@ not bcrypt) stops the start with one line naming the file and the field.",
 Names come from files: the cgroup naming, kubelet's log names (/var/log/pods, \
 /var/log/containers; the logs are not opened) and the runtimes' on-disk state \
 (docker, podman, containerd's task bundles, runc). --runtime-api also asks the \
-runtimes' APIs over their sockets. Risk: a process that can connect() to the \
+runtimes' APIs over their sockets. Each cgroup is named when it is made (a small \
+BPF program on tp_btf/cgroup_mkdir), so a container born and gone between two \
+scrapes is served under its name. Risk: a process that can connect() to the \
 containerd, CRI-O, docker or podman socket can create a privileged container, \
 which is root on the node.",
         },

@@ -18,7 +18,7 @@ use cli::runloop::{Stop, StopHandle};
 use libbpf_rs::OpenObject;
 
 use crate::identity::{HostPaths, Labeler, Paths};
-use crate::labels::unresolved;
+use crate::labels::CgroupLabel;
 use crate::sources::block::Block;
 use crate::sources::namespaces::Namespaces;
 use crate::sources::syscalls::Syscalls;
@@ -168,7 +168,7 @@ fn run(
         }
     };
     let mut names = Names {
-        paths: HostPaths::new(&config.cgroup_root),
+        paths: HostPaths::new(&config.cgroup_root, config.names.clone()),
         labeler,
     };
     ready.store(true, Ordering::Release);
@@ -239,20 +239,23 @@ fn drain<P: Paths>(
     names.paths.new_drain();
     let labels: HashMap<_, _> = unknown
         .into_iter()
-        .map(|id| (id, (names.paths.cgroup_path(id), Default::default())))
+        .map(|id| (id, names.paths.name(id)))
         .collect();
     lock(store).apply(&deltas, &labels);
-    for (id, (path, _)) in &labels {
-        names.labeler.ask(*id, path);
+    for (id, (path, container)) in &labels {
+        if let (Some(path), true) = (path.path(), container.name.is_empty()) {
+            names.labeler.ask(*id, path);
+        }
     }
     // Cgroups counted before the resolver knew their path get it as soon
     // as it does.
     let pending = lock(store).unresolved(Instant::now());
     for id in pending {
-        let path = names.paths.cgroup_path(id);
-        if !unresolved(&path) {
-            names.labeler.ask(id, &path);
-            lock(store).relabel(id, path);
+        if let (CgroupLabel::Path(path), container) = names.paths.name(id) {
+            if container.name.is_empty() {
+                names.labeler.ask(id, &path);
+            }
+            lock(store).relabel(id, path, container);
         }
     }
     Ok(())

@@ -1,6 +1,7 @@
 //! Who a cgroup id is: its path relative to the cgroup2 mount (what the
-//! tools' JSON shows), looked up by the drainer, and for containers the
-//! container and pod labels, looked up by the labeler thread (a runtime
+//! tools' JSON shows) and its container as named when the cgroup was made,
+//! looked up by the drainer; for containers not named then, the container
+//! and pod labels, looked up by the labeler thread (a runtime
 //! API or a large state directory can take seconds; draining must not wait
 //! for them). The labeler answers on a channel the drainer empties: only
 //! the drainer writes into the store.
@@ -11,27 +12,33 @@ use std::sync::mpsc::{self, Receiver, Sender};
 
 use ::identity::cgroup::CgroupNames;
 use ::identity::container::{Registry, Sources};
-use ::identity::resolver::Resolver;
+use ::identity::resolver::births::Births;
+use ::identity::resolver::{CgroupName, Resolver};
 use anyhow::{Context, Result};
 
-use crate::labels::{unresolved, ContainerLabels};
+use crate::labels::{CgroupLabel, ContainerLabels};
 
-/// cgroup paths, for the drainer.
+/// cgroup names, for the drainer.
 pub trait Paths {
-    /// Path relative to the cgroup2 mount (`/system.slice/x.service`).
-    fn cgroup_path(&mut self, id: u64) -> String;
+    /// Cgroup `id`: its path relative to the cgroup2 mount
+    /// (`/system.slice/x.service`) and, when it was named when it was made,
+    /// its container.
+    fn name(&mut self, id: u64) -> (CgroupLabel, ContainerLabels);
 
     /// Whether cgroup `id` still exists at `path` (a recreated directory has
     /// a new id: that is another cgroup).
-    fn exists(&self, id: u64, path: &str) -> bool;
+    fn exists(&self, id: u64, path: &CgroupLabel) -> bool;
 
     /// A drain begins: one more walk of the tree may be forced.
     fn new_drain(&mut self);
 }
 
-/// The host's cgroup2 tree, through common's resolver.
+/// The host's cgroup2 tree: every cgroup named when it is made, where the
+/// kernel lets the small naming program load (a container born and gone
+/// between two drains keeps its name), else found by walks of the tree.
 pub struct HostPaths {
     root: PathBuf,
+    births: Option<Births>,
     names: CgroupNames,
     /// The resolver limits its own walks, but a cgroup made since its last
     /// walk must get its path in the scrape that first counts it: one walk
@@ -40,30 +47,54 @@ pub struct HostPaths {
 }
 
 impl HostPaths {
-    pub fn new(root: &Path) -> Self {
+    /// Starts naming cgroups at birth (the runtimes of `sources` name their
+    /// containers); a warning says so when it cannot.
+    pub fn new(root: &Path, sources: Sources) -> Self {
+        let births = Births::start_with(root, sources)
+            .map_err(|e| {
+                cli::output::status(&format!(
+                    "warning: cgroups are named when first counted only ({e:#}): a \
+                     container gone by then is served under its cgroup id"
+                ));
+            })
+            .ok();
         Self {
             root: root.to_path_buf(),
+            births,
             names: CgroupNames::new(root.to_path_buf()),
             forced: false,
         }
     }
-}
 
-impl Paths for HostPaths {
-    fn cgroup_path(&mut self, id: u64) -> String {
-        let path = self.names.cgroup_path(id);
-        if !unresolved(&path) || self.forced {
-            return path;
+    /// The tree's name for `id`, walking it once more per drain if needed.
+    fn walked(&mut self, id: u64) -> CgroupName {
+        let name = self.names.cgroup(id);
+        if name.path().is_some() || self.forced {
+            return name;
         }
         self.forced = true;
         self.names.refresh();
-        self.names.cgroup_path(id)
+        self.names.cgroup(id)
+    }
+}
+
+impl Paths for HostPaths {
+    fn name(&mut self, id: u64) -> (CgroupLabel, ContainerLabels) {
+        match self.births.as_ref().and_then(|b| b.get(id)) {
+            Some(seen) => (
+                CgroupLabel::Path(seen.path),
+                seen.container
+                    .map(ContainerLabels::from)
+                    .unwrap_or_default(),
+            ),
+            None => (self.walked(id).into(), ContainerLabels::default()),
+        }
     }
 
-    fn exists(&self, id: u64, path: &str) -> bool {
-        if unresolved(path) {
+    fn exists(&self, id: u64, path: &CgroupLabel) -> bool {
+        let Some(path) = path.path() else {
             return false;
-        }
+        };
         let dir = self.root.join(path.trim_start_matches('/'));
         std::fs::metadata(dir).is_ok_and(|m| m.is_dir() && m.ino() == id)
     }
@@ -114,9 +145,6 @@ impl Labeler {
 
 fn label(mut registry: Registry, asked: &Receiver<(u64, String)>, answer: &Sender<Answer>) {
     for (id, path) in asked {
-        if unresolved(&path) {
-            continue;
-        }
         if let Some(info) = registry.identify(&path) {
             let labels = ContainerLabels::from(info);
             if answer.send(Answer { id, path, labels }).is_err() {

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use kernel::collector::Health;
 use kernel::syscalls::Call;
 
-use crate::labels::{unresolved, ContainerLabels};
+use crate::labels::{CgroupLabel, ContainerLabels};
 use crate::sources::{BlockDelta, CgroupDelta, Deltas, SyscallDelta};
 
 /// What gets a label of its own, and for how long.
@@ -46,7 +46,7 @@ pub enum Slot<T> {
 /// One cgroup's totals and labels.
 #[derive(Debug)]
 pub struct CgroupSeries {
-    pub path: String,
+    pub path: CgroupLabel,
     pub container: ContainerLabels,
     pub syscalls: BTreeMap<Slot<Call>, SyscallDelta>,
     pub errnos: BTreeMap<Slot<i32>, u64>,
@@ -71,7 +71,7 @@ const NAME_RETRY: Duration = Duration::from_secs(60);
 const BLOCK_SERIES: usize = 5;
 
 impl CgroupSeries {
-    fn new(path: String, container: ContainerLabels) -> Self {
+    fn new(path: CgroupLabel, container: ContainerLabels) -> Self {
         Self {
             path,
             container,
@@ -147,7 +147,7 @@ impl CgroupSeries {
         for (key, n) in &delta.namespaces {
             *self.namespaces.entry(*key).or_default() += n;
         }
-        if !delta.block.is_empty() {
+        if !delta.block.is_zero() {
             self.block
                 .get_or_insert_with(BlockDelta::default)
                 .add(&delta.block);
@@ -217,7 +217,11 @@ impl Store {
 
     /// Adds one drain. `labels` holds the path and container of every id
     /// [`unknown`](Self::unknown) returned.
-    pub fn apply(&mut self, deltas: &Deltas, labels: &HashMap<u64, (String, ContainerLabels)>) {
+    pub fn apply(
+        &mut self,
+        deltas: &Deltas,
+        labels: &HashMap<u64, (CgroupLabel, ContainerLabels)>,
+    ) {
         self.add_health(&deltas.health);
         for (id, delta) in &deltas.cgroups {
             if !self.cgroups.contains_key(id) {
@@ -247,7 +251,7 @@ impl Store {
     }
 
     /// Cgroups not yet known to be removed: (id, path) to check.
-    pub fn live(&self) -> Vec<(u64, String)> {
+    pub fn live(&self) -> Vec<(u64, CgroupLabel)> {
         self.cgroups
             .iter()
             .filter(|(_, cg)| cg.gone_since.is_none())
@@ -262,7 +266,7 @@ impl Store {
         self.cgroups
             .iter()
             .filter(|(_, cg)| {
-                unresolved(&cg.path) && now.saturating_duration_since(cg.first_seen) < grace
+                cg.path.path().is_none() && now.saturating_duration_since(cg.first_seen) < grace
             })
             .map(|(id, _)| *id)
             .collect()
@@ -277,24 +281,32 @@ impl Store {
                     && cg.gone_since.is_none()
                     && now.saturating_duration_since(cg.first_seen) < NAME_RETRY
             })
-            .map(|(id, cg)| (*id, cg.path.clone()))
+            .filter_map(|(id, cg)| Some((*id, cg.path.path()?.to_string())))
             .collect()
     }
 
-    /// The real path of a cgroup counted under the stand-in: its series
-    /// carry it from the next scrape on, with the totals counted so far,
-    /// and it is not gone after all.
-    pub fn relabel(&mut self, id: u64, path: String) {
+    /// The real path (and the container, when it was named at birth) of a
+    /// cgroup counted under the stand-in: its series carry them from the
+    /// next scrape on, with the totals counted so far, and it is not gone
+    /// after all.
+    pub fn relabel(&mut self, id: u64, path: String, container: ContainerLabels) {
         if let Some(cg) = self.cgroups.get_mut(&id) {
             cg.gone_since = None;
-            cg.path = path;
+            cg.path = CgroupLabel::Path(path);
+            if !container.id.is_empty() {
+                cg.container = container;
+            }
         }
     }
 
     /// The container labels of cgroup `id`, if it is still the cgroup at
     /// `path` that was asked about.
     pub fn set_container(&mut self, id: u64, path: &str, container: ContainerLabels) {
-        if let Some(cg) = self.cgroups.get_mut(&id).filter(|cg| cg.path == path) {
+        if let Some(cg) = self
+            .cgroups
+            .get_mut(&id)
+            .filter(|cg| cg.path.path() == Some(path))
+        {
             cg.container = container;
         }
     }
@@ -353,9 +365,12 @@ mod tests {
         d
     }
 
-    fn labels(ids: &[u64]) -> HashMap<u64, (String, ContainerLabels)> {
+    fn labels(ids: &[u64]) -> HashMap<u64, (CgroupLabel, ContainerLabels)> {
         ids.iter()
-            .map(|&id| (id, (format!("/cg{id}"), ContainerLabels::default())))
+            .map(|&id| {
+                let path = CgroupLabel::Path(format!("/cg{id}"));
+                (id, (path, ContainerLabels::default()))
+            })
             .collect()
     }
 
@@ -426,7 +441,7 @@ mod tests {
         assert_eq!(store.series(), 4);
         let t0 = Instant::now();
         assert_eq!(store.expire(&[1], t0), 0);
-        assert_eq!(store.live(), vec![(2, "/cg2".to_string())]);
+        assert_eq!(store.live(), vec![(2, CgroupLabel::Path("/cg2".into()))]);
         assert_eq!(store.expire(&[], t0 + Duration::from_secs(9)), 0);
         assert_eq!(store.expire(&[], t0 + Duration::from_secs(10)), 1);
         assert_eq!(store.cgroup_count(), 1);
@@ -437,17 +452,15 @@ mod tests {
     fn a_cgroup_found_late_keeps_its_totals_under_its_real_path() {
         let mut store = Store::new(limits(), false);
         let mut l = labels(&[1]);
-        l.insert(
-            1,
-            ("<cgroup id 1, removed>".into(), ContainerLabels::default()),
-        );
+        let unseen = identity::resolver::CgroupName::Unseen(1);
+        l.insert(1, (unseen.into(), ContainerLabels::default()));
         store.apply(&calls(1, &[(1, 3)]), &l);
         let t0 = Instant::now();
         // Not found on the first sweep: counted as gone, but asked again.
         store.expire(&[1], t0);
         assert_eq!(store.unresolved(t0), vec![1]);
-        store.relabel(1, "/found".into());
-        assert_eq!(store.live(), vec![(1, "/found".to_string())]);
+        store.relabel(1, "/found".into(), ContainerLabels::default());
+        assert_eq!(store.live(), vec![(1, CgroupLabel::Path("/found".into()))]);
         assert!(store.unresolved(t0).is_empty());
         store.apply(&calls(1, &[(1, 4)]), &HashMap::new());
         assert_eq!(count(&store, 1, Slot::Named(1)), 7);

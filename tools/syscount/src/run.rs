@@ -67,6 +67,10 @@ pub fn run(opts: Options) -> Result<ExitCode> {
         interval: opts.interval,
         duration: opts.run.duration,
     })?;
+    if mode.by_cgroup {
+        // Containers born and gone between two reports keep their names.
+        driver.name_at_birth();
+    }
     let filters = Filters {
         target: &driver.target,
         failures: opts.failures,
@@ -79,6 +83,7 @@ pub fn run(opts: Options) -> Result<ExitCode> {
     let mut sink = Recording {
         inner: Printer {
             format: opts.output,
+            maps: collector.map_size(),
         },
         recorder: Recorder::open(opts.record.as_deref())?,
     };

@@ -150,9 +150,7 @@ fn trace(opts: Options) -> Result<ExitCode> {
         output::print(&showing.layout.header())?;
     }
     let mut sink = Recording {
-        inner: Printer {
-            format: opts.output,
-        },
+        inner: Printer::new(opts.output),
         recorder,
     };
     let streaming = Streaming {

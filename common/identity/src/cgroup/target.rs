@@ -15,7 +15,7 @@ use anyhow::Result;
 use walkdir::WalkDir;
 
 use super::mountinfo::Cgroup2Mount;
-use super::Hierarchy;
+use super::mountinfo::Hierarchy;
 use crate::container::{ContainerInfo, Found, Registry};
 use kernel::exit::usage;
 

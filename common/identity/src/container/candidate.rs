@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use super::ContainerInfo;
+use super::info::ContainerInfo;
 
 /// A container that matched a query, running (with a cgroup) or not.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -13,8 +13,8 @@ use hyper_util::rt::TokioIo;
 use serde::Deserialize;
 use tokio::net::UnixStream;
 
+use super::info::{ContainerInfo, Runtime};
 use super::state::{apply_kube_labels, bare};
-use super::{ContainerInfo, Runtime};
 
 /// Unversioned path: the daemon answers in its own API version (docker 29
 /// refuses versions below 1.44, docker 20.10 knows none above 1.41), and

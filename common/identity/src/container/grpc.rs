@@ -14,8 +14,8 @@ use hyper_util::rt::TokioIo;
 use k8s_cri::v1::runtime_service_client::RuntimeServiceClient;
 use tonic::transport::{Channel, Endpoint};
 
+use super::info::{ContainerInfo, Runtime};
 use super::state::{apply_kube_labels, bare};
-use super::{ContainerInfo, Runtime};
 
 /// containerd and CRI answers with every container's spec can exceed
 /// tonic's 4 MiB default on a busy node.

@@ -16,7 +16,7 @@
 //! A cgroup below a container's cgroup belongs to that container; with
 //! containers nested in containers the innermost one wins.
 
-use super::Runtime;
+use super::info::{ContainerInfo, Runtime};
 
 /// What a cgroup path says about the container it belongs to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -30,6 +30,21 @@ pub struct ContainerRef {
     pub cgroup: String,
     /// The Kubernetes pod the container runs in, when the path shows one.
     pub pod: Option<PodRef>,
+}
+
+impl ContainerInfo {
+    /// What the cgroup naming alone says.
+    pub fn from_ref(r: &ContainerRef) -> Self {
+        Self {
+            id: r.id.clone(),
+            name: None,
+            image: None,
+            runtime: r.runtime,
+            pod: None,
+            namespace: None,
+            pod_uid: r.pod.as_ref().map(|p| p.uid.clone()),
+        }
+    }
 }
 
 /// A Kubernetes pod cgroup.

@@ -10,12 +10,13 @@ use std::time::Instant;
 use anyhow::Result;
 
 use super::candidate::Candidate;
+use super::explain;
+use super::info::{ContainerInfo, Runtime};
 use super::layout::{self, FULL_ID_LEN};
 use super::query::{is_id_prefix, Query};
 use super::scan::{scan, Scan};
 use super::sources::{SourceReport, SourceStatus, Sources};
 use super::state::{self, bare};
-use super::{explain, ContainerInfo, Runtime};
 use kernel::exit::usage;
 
 /// What a query named.

@@ -4,7 +4,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::Runtime;
+use super::info::Runtime;
 
 /// Sockets and state directories the registry consults. `default()` is
 /// the standard locations; tests point them elsewhere.

@@ -9,8 +9,8 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use super::info::{ContainerInfo, Runtime};
 use super::layout::{is_hex, valid_uid, FULL_ID_LEN};
-use super::{ContainerInfo, Runtime};
 
 /// Kubernetes labels runtimes put on a container (CRI, dockershim,
 /// cri-dockerd): pod name, namespace, pod UID, container name.

@@ -24,7 +24,7 @@ use anyhow::{anyhow, Context, Result};
 use libbpf_rs::skel::Skel;
 use libbpf_rs::{OpenObject, RingBuffer, RingBufferBuilder};
 
-use crate::container::{info_from_path, ContainerInfo, Registry};
+use crate::container::{info_from_path, ContainerInfo, Registry, Sources};
 use kernel::bpf::Pod;
 
 #[allow(clippy::all, non_camel_case_types, dead_code, unused_imports)]
@@ -89,14 +89,20 @@ impl Births {
     /// Loads and attaches the program, names every cgroup there now, then
     /// returns; births are named from then on until the value is dropped.
     pub fn start(root: &Path) -> Result<Self> {
+        Self::start_with(root, Sources::default())
+    }
+
+    /// As [`Births::start`], asking the runtimes of `sources` only.
+    pub fn start_with(root: &Path, sources: Sources) -> Result<Self> {
         let seen = Shared::default();
         let stop = Arc::new(AtomicBool::new(false));
         let (ready_tx, ready) = mpsc::sync_channel(1);
         let thread = {
-            let (root, seen, stop) = (root.to_path_buf(), Arc::clone(&seen), Arc::clone(&stop));
+            let (seen, stop) = (Arc::clone(&seen), Arc::clone(&stop));
+            let namer = Namer::new(root, seen, sources);
             std::thread::Builder::new()
                 .name("cgroup-births".into())
-                .spawn(move || watch(root, seen, stop, ready_tx))
+                .spawn(move || watch(namer, stop, ready_tx))
                 .context("starting the cgroup naming thread")?
         };
         let started = ready
@@ -128,7 +134,7 @@ impl Drop for Births {
 }
 
 /// The thread: attach, name what is there, then name each birth.
-fn watch(root: PathBuf, seen: Shared, stop: Arc<AtomicBool>, ready: SyncSender<Result<()>>) {
+fn watch(mut namer: Namer, stop: Arc<AtomicBool>, ready: SyncSender<Result<()>>) {
     let mut object = MaybeUninit::uninit();
     let skel = match attach(&mut object) {
         Ok(skel) => skel,
@@ -145,7 +151,6 @@ fn watch(root: PathBuf, seen: Shared, stop: Arc<AtomicBool>, ready: SyncSender<R
             return;
         }
     };
-    let mut namer = Namer::new(&root, seen);
     // Attached first, then the walk: a cgroup made in between is seen twice
     // (same name), never missed.
     namer.name_existing();
@@ -211,11 +216,11 @@ struct Namer {
 }
 
 impl Namer {
-    fn new(root: &Path, seen: Shared) -> Self {
+    fn new(root: &Path, seen: Shared, sources: Sources) -> Self {
         Self {
             root: root.to_path_buf(),
             seen,
-            registry: Registry::new(root),
+            registry: Registry::with_sources(root, sources),
             last_refresh: None,
             waiting: Vec::new(),
         }

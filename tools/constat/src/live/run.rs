@@ -105,7 +105,7 @@ pub fn run_live(opts: &Options) -> Result<ExitCode> {
         opts.run.verbose,
     )?;
     let mut recorder = Recorder::open(opts.replay.record.as_deref())?;
-    crate::run::name_at_birth(&mut names);
+    cli::driver::name_at_birth(&mut names);
     let host = Target::host();
     let mut object = std::mem::MaybeUninit::uninit();
     let mut collector = Collector::start(&mut object, &host, opts.maps.sizing())?;

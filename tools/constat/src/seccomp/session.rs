@@ -194,7 +194,7 @@ fn conclude(
         return Ok(ExitCode::SUCCESS);
     };
     let report = CheckReport::build(&against.policy, &against.shown, units);
-    Printer { format: output }.emit(&report)?;
+    Printer::new(output).emit(&report)?;
     Ok(if report.newly_denied() > 0 {
         ExitCode::from(EXIT_WOULD_DENY)
     } else {

@@ -1,5 +1,5 @@
 //! Block I/O per cgroup, from conbiograph's per-cgroup collector
-//! ([`conbiograph::CgroupCollector`]): bytes and bios by direction and the
+//! ([`blockio::CgroupCollector`]): bytes and bios by direction and the
 //! written-back part, each bio charged to one owner by conbiograph's rule
 //! (the submitter's cgroup, or for page-cache writeback the cgroup that
 //! dirtied the pages). Only `block_bio_queue` and the dirtier hook: no
@@ -12,11 +12,11 @@
 use std::mem::MaybeUninit;
 
 use anyhow::Result;
-use conbiograph::{CgroupCollector, CgroupConfig, CgroupIo, Owner};
+use blockio::{CgroupCollector, CgroupConfig, CgroupIo, Owner};
 use kernel::collector::Aggregator;
 use libbpf_rs::OpenObject;
 
-use super::{BlockDelta, Deltas, Source};
+use super::{Deltas, Source};
 
 pub struct Block<'obj> {
     collector: CgroupCollector<'obj>,
@@ -31,21 +31,6 @@ impl<'obj> Block<'obj> {
     }
 }
 
-/// The collector's rows of cgroups as [`BlockRow`]s.
-fn rows(sample: &[CgroupIo]) -> impl Iterator<Item = BlockRow> + '_ {
-    sample.iter().filter_map(|io| match io.owner {
-        Owner::Cgroup(cgroup_id) => Some(BlockRow {
-            cgroup_id,
-            read_bytes: io.counts.bytes[0],
-            write_bytes: io.counts.bytes[1],
-            read_ops: io.counts.ops[0],
-            write_ops: io.counts.ops[1],
-            writeback_bytes: io.counts.writeback_bytes,
-        }),
-        Owner::Unattributed | Owner::Overflow => None,
-    })
-}
-
 impl Source for Block<'_> {
     fn name(&self) -> &'static str {
         "block"
@@ -53,62 +38,54 @@ impl Source for Block<'_> {
 
     fn drain(&mut self, out: &mut Deltas) -> Result<()> {
         let sample = self.collector.drain()?;
-        add(rows(&sample.data), out);
+        add(&sample.data, out);
         out.health.add(&sample.health);
         Ok(())
     }
 
     fn finish(&mut self, out: &mut Deltas) -> Result<()> {
         let sample = self.collector.finish()?;
-        add(rows(&sample.data), out);
+        add(&sample.data, out);
         out.health.add(&sample.health);
         Ok(())
     }
 }
 
-/// One cgroup's block I/O since the previous drain, as the collector's
-/// per-cgroup rows carry it.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct BlockRow {
-    pub cgroup_id: u64,
-    pub read_bytes: u64,
-    pub write_bytes: u64,
-    pub read_ops: u64,
-    pub write_ops: u64,
-    /// Written back later, charged to the cgroup that dirtied the pages.
-    pub writeback_bytes: u64,
-}
-
-/// Adds a drain's rows to `out`.
-pub fn add(rows: impl IntoIterator<Item = BlockRow>, out: &mut Deltas) {
-    for row in rows {
-        out.cgroup(row.cgroup_id).block.add(&BlockDelta {
-            bytes: [row.read_bytes, row.write_bytes],
-            ops: [row.read_ops, row.write_ops],
-            writeback_bytes: row.writeback_bytes,
-        });
+/// Adds a drain's per-cgroup counters to `out` (I/O of no cgroup is not
+/// exported).
+pub fn add(sample: &[CgroupIo], out: &mut Deltas) {
+    for io in sample {
+        if let Owner::Cgroup(id) = io.owner {
+            out.cgroup(id).block.add(&io.counts);
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use blockio::IoCounts;
 
     #[test]
     fn rows_add_up_per_cgroup() {
-        let row = BlockRow {
-            cgroup_id: 3,
-            read_bytes: 4096,
-            write_bytes: 1 << 20,
-            read_ops: 1,
-            write_ops: 256,
+        let counts = IoCounts {
+            bytes: [4096, 1 << 20],
+            ops: [1, 256],
             writeback_bytes: 65536,
+            writeback_ops: 16,
         };
+        let row = |owner| CgroupIo { owner, counts };
+        let sample = [
+            row(Owner::Cgroup(3)),
+            row(Owner::Cgroup(3)),
+            row(Owner::Unattributed),
+        ];
         let mut out = Deltas::default();
-        add([row, row], &mut out);
+        add(&sample, &mut out);
         let b = out.cgroups[&3].block;
         assert_eq!(b.bytes, [8192, 2 << 20]);
         assert_eq!(b.ops, [2, 512]);
         assert_eq!(b.writeback_bytes, 131072);
+        assert_eq!(out.cgroups.len(), 1);
     }
 }

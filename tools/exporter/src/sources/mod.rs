@@ -50,28 +50,9 @@ impl SyscallDelta {
     }
 }
 
-/// Block I/O, [read, write].
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct BlockDelta {
-    pub bytes: [u64; 2],
-    pub ops: [u64; 2],
-    /// Written back later, charged to the cgroup that dirtied the pages.
-    pub writeback_bytes: u64,
-}
-
-impl BlockDelta {
-    pub fn add(&mut self, other: &BlockDelta) {
-        for i in 0..2 {
-            self.bytes[i] += other.bytes[i];
-            self.ops[i] += other.ops[i];
-        }
-        self.writeback_bytes += other.writeback_bytes;
-    }
-
-    pub fn is_empty(&self) -> bool {
-        *self == BlockDelta::default()
-    }
-}
+/// Block I/O, [read, write], and the written-back part: the block I/O
+/// collector's own counters.
+pub use blockio::IoCounts as BlockDelta;
 
 /// Everything every source counted in one drain.
 #[derive(Debug, Default)]

@@ -9,7 +9,7 @@ use ::identity::target::Target;
 use anyhow::Result;
 use kernel::collector::{EventSource, Health};
 use libbpf_rs::OpenObject;
-use unsharesnoop::{Call, Collector, Config, Event};
+use nsevents::{Call, Collector, Config, Event};
 
 use super::{Deltas, Source};
 

@@ -49,7 +49,7 @@ pub enum Owner {
 }
 
 /// Block I/O counters of one owner. Index 0 is reads, 1 writes
-/// ([`crate::Dir`] as usize).
+/// ([`crate::period::Dir`] as usize).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct IoCounts {
     /// Bytes queued (block_bio_queue), by direction.

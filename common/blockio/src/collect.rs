@@ -23,7 +23,7 @@ use libbpf_rs::{MapCore, OpenObject};
 
 use crate::cgroups::{take_owners, to_rows, CgroupIo};
 use crate::object::{self, cbg_devices, cbg_period, monotonic_ns, ConbiographSkel, Features};
-use crate::series::Period;
+use crate::period::Period;
 
 /// Slots in the kernel's ring (must match CBG_NR_SLOTS in conbiograph.h).
 pub const NR_SLOTS: u64 = 256;

@@ -3,8 +3,6 @@
 
 use std::fmt;
 
-use clap::ValueEnum;
-
 use crate::flags;
 
 /// Namespace slots of the kernel record (enum unsharesnoop_ns), named as
@@ -48,14 +46,15 @@ const CREATED: &[(u64, &str)] = &[
 ];
 
 /// The system calls this tool traces (`--calls`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Call {
     Unshare,
     Setns,
     /// clone(2) and clone3(2) that create a namespace.
     Clone,
     /// Not selectable on its own: `clone` covers it.
-    #[value(skip)]
+    #[cfg_attr(feature = "clap", value(skip))]
     Clone3,
 }
 
