@@ -10,6 +10,7 @@
 //! workload (examples/workload, which scripts/examples also runs): its
 //! header lines and JSON fields must be those the file shows, so the
 //! examples are regenerated (`sudo scripts/examples`) when a format changes.
+//! The README's pictures, taken from the examples, must show their headers.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -629,4 +630,27 @@ fn metric_suffixes_count_as_documented() {
         "contrace_block_io_latency_total",
         section
     ));
+}
+
+#[test]
+fn the_readme_shows_the_examples_headers() {
+    let readme = read("README.md");
+    let mut problems = Vec::new();
+    for (cmd, shown) in example_blocks(&readme) {
+        let Some(tool) = TOOLS
+            .iter()
+            .find(|t| cmd.first().map(String::as_str) == Some(**t))
+        else {
+            continue;
+        };
+        let examples = headers(&read(&format!("examples/{tool}.txt")));
+        for header in headers(&shown).difference(&examples) {
+            problems.push(format!("README.md: `{}` shows {header:?}", cmd.join(" ")));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "headers the examples no longer show (copy the new ones from examples/):\n{}",
+        problems.join("\n")
+    );
 }

@@ -99,6 +99,11 @@ const HEADING: &str = "Documentation";
 pub fn command<A: Documented>() -> Command {
     let mut cmd = A::command();
     let name = cmd.get_name().to_string();
+    let candidates = if has_target(&cmd) {
+        "candidates as you type (-c: cgroups, units, container names and ids, pods)"
+    } else {
+        "candidates as you type"
+    };
     if !A::PAGE.examples.is_empty() {
         cmd = cmd.after_help(examples_help(A::PAGE.examples));
     }
@@ -122,10 +127,14 @@ pub fn command<A: Documented>() -> Command {
             .help_heading(HEADING)
             .help(format!(
                 "Print a completion script for SHELL and exit; it asks the tool for \
-                 candidates, so -c completes cgroups, units and container ids; e.g. \
-                 `source <({name} --generate-completions bash)`"
+                 {candidates}; e.g. `source <({name} --generate-completions bash)`"
             )),
     )
+}
+
+/// Whether the tool takes `-c TARGET` (and so ends with a final report).
+fn has_target(cmd: &Command) -> bool {
+    cmd.get_arguments().any(|a| a.get_id() == TARGET_ARG)
 }
 
 /// Answers `--generate-man` / `--generate-completions` found in `matches`;
@@ -413,8 +422,7 @@ pub fn man_page<A: Documented>() -> Result<Vec<u8>> {
         roff.control("SH", [section.title]);
         paragraphs(&mut roff, section.text);
     }
-    let has_target = cmd.get_arguments().any(|a| a.get_id() == TARGET_ARG);
-    shared_sections(&mut roff, &name, has_target);
+    shared_sections(&mut roff, &name, has_target(&cmd));
     roff.control("SH", ["EXAMPLES"]);
     for e in page.examples {
         roff.control("TP", []);
