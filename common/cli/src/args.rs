@@ -145,7 +145,8 @@ impl IntervalArgs {
 /// `-o table|json`, shared by the tools whose reports are tables.
 #[derive(Clone, Debug, Default, clap::Args)]
 pub struct OutputArgs {
-    /// Output format: aligned table, or NDJSON (one object per report).
+    /// Output format: aligned table, or NDJSON (one JSON object per line:
+    /// per report, or per event then a summary).
     #[arg(short = 'o', long, value_enum, default_value_t = crate::output::Format::Table)]
     pub output: crate::output::Format,
 }
