@@ -27,7 +27,8 @@ slots that userspace drains every period.",
                     meaning: "The cgroup's container (`name`, `NAMESPACE/POD/CONTAINER`) \
                               or its path below the cgroup2 mount; `(unattributed)` for \
                               I/O of nobody (kernel threads' own I/O, writeback of pages \
-                              whose dirtier is unknown).",
+                              whose dirtier is unknown), `(overflow)` for I/O whose owner \
+                              did not fit the kernel's full table (counted, owner lost).",
                 },
                 Entry {
                     name: "READ, R_OPS, WRITE, W_OPS",
