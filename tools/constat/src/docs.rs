@@ -295,8 +295,7 @@ them.",
                `-T N` keeps the top N rows: syscalls with `-c`/`-p`, cgroups \
                host-wide, processes with `-P`.\n\n\
                `-p PID` traces one process (all its threads) wherever it is; with \
-               `-c` both must match. If the target cgroup is removed or the process \
-               exits, the run ends with a message and the final report.\n\n\
+               `-c` both must match.\n\n\
                With `-P`, `--errno` or `--histogram`, `-t` adds syscount's TIME column \
                (`-L`) and sorts by it; otherwise their rows are sorted as syscount \
                sorts them.",
