@@ -97,10 +97,11 @@ pub fn interval(text: &str) -> Result<Duration, String> {
 /// `-c TARGET` and `--exact`, shared by every tool.
 #[derive(Clone, Debug, Default, clap::Args)]
 pub struct TargetArgs {
-    /// Container to trace: a cgroup v2 directory (absolute, ./ or ../ from
-    /// here, or relative to the cgroup2 mount), pid:N, a container id
-    /// (prefix of 4+ hex chars) or a systemd unit (nginx.service). Without
-    /// it: the whole host.
+    /// Container to trace: a container name or id (prefix of 4+ hex
+    /// chars), a pod (NAMESPACE/POD[/CONTAINER] or its UID), a cgroup v2
+    /// directory (absolute, ./ or ../ from here, or relative to the cgroup2
+    /// mount), pid:N or a systemd unit (nginx.service); with its
+    /// descendants. Without it: the whole host.
     #[arg(short = 'c', long = "cgroup", value_name = "TARGET",
           add = clap_complete::engine::ArgValueCompleter::new(crate::complete::targets))]
     pub target: Option<std::ffi::OsString>,
@@ -144,7 +145,8 @@ impl IntervalArgs {
 /// `-o table|json`, shared by the tools whose reports are tables.
 #[derive(Clone, Debug, Default, clap::Args)]
 pub struct OutputArgs {
-    /// Output format: aligned table, or NDJSON (one object per report).
+    /// Output format: aligned table, or NDJSON (one JSON object per line:
+    /// per report, or per event then a summary).
     #[arg(short = 'o', long, value_enum, default_value_t = crate::output::Format::Table)]
     pub output: crate::output::Format,
 }

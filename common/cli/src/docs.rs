@@ -77,7 +77,18 @@ pub trait Documented: clap::Parser {
 }
 
 /// The contrace tools, for SEE ALSO.
-const TOOLS: [&str; 4] = ["constat", "syscount", "unsharesnoop", "conbiograph"];
+const TOOLS: [&str; 5] = [
+    "constat",
+    "syscount",
+    "unsharesnoop",
+    "conbiograph",
+    "contrace-exporter",
+];
+
+/// The id of the shared `-c TARGET` argument ([`crate::args::TargetArgs`]):
+/// a tool with it traces targets and ends with a final report; one without
+/// (the exporter) serves until stopped.
+const TARGET_ARG: &str = "target";
 
 const GENERATE_MAN: &str = "generate_man";
 const GENERATE_COMPLETIONS: &str = "generate_completions";
@@ -88,6 +99,11 @@ const HEADING: &str = "Documentation";
 pub fn command<A: Documented>() -> Command {
     let mut cmd = A::command();
     let name = cmd.get_name().to_string();
+    let candidates = if has_target(&cmd) {
+        "candidates as you type (-c: cgroups, units, container names and ids, pods)"
+    } else {
+        "candidates as you type"
+    };
     if !A::PAGE.examples.is_empty() {
         cmd = cmd.after_help(examples_help(A::PAGE.examples));
     }
@@ -111,10 +127,14 @@ pub fn command<A: Documented>() -> Command {
             .help_heading(HEADING)
             .help(format!(
                 "Print a completion script for SHELL and exit; it asks the tool for \
-                 candidates, so -c completes cgroups, units and container ids; e.g. \
-                 `source <({name} --generate-completions bash)`"
+                 {candidates}; e.g. `source <({name} --generate-completions bash)`"
             )),
     )
+}
+
+/// Whether the tool takes `-c TARGET` (and so ends with a final report).
+fn has_target(cmd: &Command) -> bool {
+    cmd.get_arguments().any(|a| a.get_id() == TARGET_ARG)
 }
 
 /// Answers `--generate-man` / `--generate-completions` found in `matches`;
@@ -241,24 +261,57 @@ fn synopsis(cmd: &Command) -> Vec<Inline> {
     out
 }
 
-fn shared_sections(roff: &mut Roff, tool: &str) {
-    roff.control("SH", ["TARGETS"]);
-    paragraphs(
-        roff,
-        "`-c TARGET` names one cgroup v2 directory; descendants are included \
-         unless `--exact` is given. Without `-c`, the whole host is traced.\n\n\
-         TARGET is one of: an absolute path (`/sys/fs/cgroup/system.slice/x.service`); \
-         `./x` or `../x`, from the current directory; a path relative to the cgroup2 \
-         mount (`system.slice/nginx.service`); `pid:N`, the cgroup of process N (a \
-         process in the root cgroup makes that the whole host: a note on stderr says \
-         so, and JSON `target.whole_host` is true); a container id or a unique prefix \
-         of at least 4 hex digits (docker, containerd, CRI-O, podman cgroup names); a \
-         systemd unit (`nginx.service`, `session-3.scope`, `user.slice`).\n\n\
-         A cgroup v1 directory, a file, an unknown or ambiguous id, or a missing \
-         process is refused with one line on stderr and exit status 2, before \
-         anything is loaded into the kernel.",
-    );
+/// TARGETS: the forms `-c` takes (tools with `-c` only).
+const TARGETS_TEXT: &str = "\
+`-c TARGET` names one cgroup v2 directory; its descendants are included unless \
+`--exact` is given. Without `-c`, the whole host is traced. The resolved cgroup (and \
+container) is said on stderr and is the JSON `target` object.\n\n\
+TARGET is one of: a container name (docker, podman, nerdctl); a container id or a unique prefix of at least 4 hex digits (docker, \
+podman, containerd, CRI-O; a runc id of any length); a Kubernetes pod as \
+`NAMESPACE/POD` (all its containers), `NAMESPACE/POD/CONTAINER` or the pod's UID; an \
+absolute path (`/sys/fs/cgroup/system.slice/x.service`); `./x` or `../x`, from the \
+current directory; a path relative to the cgroup2 mount (`system.slice/nginx.service`); \
+`pid:N`, the cgroup of process N (a process in the root cgroup makes that the whole \
+host: a note on stderr says so, and JSON `target.whole_host` is true); a systemd unit \
+(`nginx.service`, `session-3.scope`, `user.slice`). A directory below the cgroup2 mount \
+wins over a container of the same name.\n\n\
+A cgroup v1 directory, a file, an unknown or ambiguous name or id (the candidates are \
+listed), or a missing process is refused with one line on stderr and exit status 2, \
+before anything is loaded into the kernel. When the target cgroup is removed (or \
+removed and made again, as a restart does) or the `-p` process exits, the run ends \
+with a message and the final report.";
+
+/// SIGNALS of a tool that ends with a final report.
+const SIGNALS_REPORT: &str = "\
+SIGINT, SIGTERM and SIGHUP end the run: the tool prints `Received signal, \
+summarizing` on stderr, then its final report on stdout. A second signal during \
+that report exits at once with status 130.";
+
+/// SIGNALS of a tool that serves until stopped (no final report).
+const SIGNALS_SERVER: &str = "\
+SIGINT, SIGTERM and SIGHUP stop the tool: it detaches its programs and exits with \
+status 0. A second signal while it stops exits at once with status 130.";
+
+fn shared_sections(roff: &mut Roff, tool: &str, has_target: bool) {
+    if has_target {
+        roff.control("SH", ["TARGETS"]);
+        paragraphs(roff, TARGETS_TEXT);
+    }
     roff.control("SH", ["EXIT STATUS"]);
+    let interrupted = if has_target {
+        "A second Ctrl-C (SIGINT, SIGTERM or SIGHUP) while the final report was \
+         being written."
+    } else {
+        "A second SIGINT, SIGTERM or SIGHUP while the tool was stopping."
+    };
+    let bad_input = if has_target {
+        "Bad input, said in one line: an unknown option (with a suggestion), an \
+         invalid value (with the valid ones), a target that does not resolve, an \
+         unknown syscall or errno name."
+    } else {
+        "Bad input, said in one line: an unknown option (with a suggestion), an \
+         invalid value (with the valid ones), an unknown syscall name."
+    };
     for (code, meaning) in [
         (
             0,
@@ -269,17 +322,8 @@ fn shared_sections(roff: &mut Roff, tool: &str) {
             "Runtime failure: not root and no CAP_BPF+CAP_PERFMON, no kernel BTF, \
              a kernel too old (before 5.8), the BPF program failed to load or attach.",
         ),
-        (
-            EXIT_USAGE,
-            "Bad input, said in one line: an unknown option (with a suggestion), an \
-             invalid value (with the valid ones), a target that does not resolve, an \
-             unknown syscall or errno name.",
-        ),
-        (
-            EXIT_INTERRUPTED,
-            "A second Ctrl-C (SIGINT, SIGTERM or SIGHUP) while the final report was \
-             being written.",
-        ),
+        (EXIT_USAGE, bad_input),
+        (EXIT_INTERRUPTED, interrupted),
     ] {
         roff.control("TP", []);
         roff.text([bold(code.to_string())]);
@@ -288,31 +332,39 @@ fn shared_sections(roff: &mut Roff, tool: &str) {
     roff.control("SH", ["SIGNALS"]);
     paragraphs(
         roff,
-        "SIGINT, SIGTERM and SIGHUP end the run: the tool prints `Received signal, \
-         summarizing` on stderr, then its final report on stdout. A second signal \
-         during that report exits at once with status 130.",
+        if has_target {
+            SIGNALS_REPORT
+        } else {
+            SIGNALS_SERVER
+        },
     );
     roff.control("SH", ["PRIVILEGES"]);
     paragraphs(
         roff,
         &format!(
             "Loading BPF programs needs root, or CAP_BPF and CAP_PERFMON (`setcap \
-             cap_bpf,cap_perfmon+ep {tool}`). With `-v`, libbpf's own log (debug level: \
-             object loading, relocations, attach steps, the verifier's log) goes to stderr."
+             cap_bpf,cap_perfmon+ep {tool}`); no tracefs is needed. With `-v`, libbpf's \
+             own log (debug level: object loading, relocations, attach steps, the \
+             verifier's log) goes to stderr."
         ),
     );
     roff.control("SH", ["SHELL COMPLETION"]);
+    let target_candidates = if has_target {
+        " `-c` completes cgroup paths below the cgroup2 mount (one level at a time), \
+         systemd units, container names and ids, pods and `pid:` with process ids;"
+    } else {
+        ""
+    };
     paragraphs(
         roff,
         &format!(
             "`{tool} --generate-completions bash` prints a script that asks `{tool}` \
-             for candidates as you type: `-c` completes cgroup paths below the cgroup2 \
-             mount, systemd units, container ids and `pid:` with process ids. Load it \
-             with `source <({tool} --generate-completions bash)`, or install it where \
-             bash-completion looks (scripts/install uses \
-             PREFIX/share/bash-completion/completions). zsh, fish, \
-             elvish and powershell work the same way. The script runs `{tool}` with \
-             the environment variable COMPLETE set; nothing is loaded into the kernel."
+             for candidates as you type:{target_candidates} option values complete \
+             too. Load it with `source <({tool} --generate-completions bash)`, or \
+             install it where bash-completion looks (scripts/install uses \
+             PREFIX/share/bash-completion/completions). zsh, fish, elvish and \
+             powershell work the same way. The script runs `{tool}` with the \
+             environment variable COMPLETE set; nothing is loaded into the kernel."
         ),
     );
 }
@@ -370,7 +422,7 @@ pub fn man_page<A: Documented>() -> Result<Vec<u8>> {
         roff.control("SH", [section.title]);
         paragraphs(&mut roff, section.text);
     }
-    shared_sections(&mut roff, &name);
+    shared_sections(&mut roff, &name, has_target(&cmd));
     roff.control("SH", ["EXAMPLES"]);
     for e in page.examples {
         roff.control("TP", []);

@@ -8,7 +8,7 @@
 //!
 //! | tier | modules | needs |
 //! |---|---|---|
-//! | `bpf` | targets, accuracy, intervals, namespaces, block, hostile, scale, cli, exporter, replay | root, bpftrace, strace |
+//! | `bpf` | targets, accuracy, intervals, namespaces, block, hostile, scale, cli, exporter, replay, docs | root, bpftrace, strace |
 //! | `runtimes` | containers, seccomp, prometheus, exporter_security, live | root, docker/podman/containerd, Prometheus, tmux |
 //!
 //! Run one module with `cargo test -p contrace-tests --test e2e -- block::`
@@ -52,6 +52,9 @@ mod exporter;
 
 /// `--record` and `--replay`.
 mod replay;
+
+/// The man pages, docs/ and examples/ against the tools' real output.
+mod docs;
 
 /// Container runtimes: identity, the tools and the exporter on containers.
 mod containers;

@@ -18,8 +18,28 @@ slots that userspace drains every period.",
                     one chart per direction (bytes per period; `--count` requests, \
                     `--avg` bytes per request) and a summary paragraph: totals, request \
                     count and mean size, the peak period and when it was, the mean \
-                    issue-to-complete latency, and bytes per device.",
-            entries: &[],
+                    issue-to-complete latency, and bytes per device. Without `-c`, a \
+                    table of one row per cgroup follows, busiest first; its rows add up \
+                    to the charts' totals:",
+            entries: &[
+                Entry {
+                    name: "CGROUP",
+                    meaning: "The cgroup's container (`name`, `NAMESPACE/POD/CONTAINER`) \
+                              or its path below the cgroup2 mount; `(unattributed)` for \
+                              I/O of nobody (kernel threads' own I/O, writeback of pages \
+                              whose dirtier is unknown), `(overflow)` for I/O whose owner \
+                              did not fit the kernel's full table (counted, owner lost).",
+                },
+                Entry {
+                    name: "READ, R_OPS, WRITE, W_OPS",
+                    meaning: "Bytes and requests (bios) per direction over the run.",
+                },
+                Entry {
+                    name: "WRITEBACK",
+                    meaning: "The part of WRITE submitted by someone else (a kworker, a \
+                              `sync`) for pages the cgroup dirtied.",
+                },
+            ],
         },
         Table {
             title: "JSON AND CSV OUTPUT",
@@ -54,12 +74,13 @@ slots that userspace drains every period.",
                 },
                 Entry {
                     name: "summary: target",
-                    meaning: "`{path, cgroup, id, descendants, whole_host}` or null \
-                              without `-c`.",
+                    meaning: "`{path, cgroup, id, descendants, whole_host, container}` or \
+                              null without `-c`.",
                 },
                 Entry {
-                    name: "summary: period_ms, periods",
-                    meaning: "Period length and number of periods.",
+                    name: "summary: period_ms, periods, duration_ms",
+                    meaning: "Period length, number of periods (a partial one included), \
+                              and how long the run was.",
                 },
                 Entry {
                     name: "summary: read, write",
@@ -85,7 +106,9 @@ slots that userspace drains every period.",
                 },
                 Entry {
                     name: "summary: kernel",
-                    meaning: "How this kernel was traced: `{task_btf, dirty_hook, blkcg}`.",
+                    meaning: "How this kernel was traced: `{task_btf, dirty_hook, blkcg}` \
+                              (`blkcg`: `v2`, `v1` or `none`, whose cgroup a bio's blkcg \
+                              names).",
                 },
                 Entry {
                     name: "summary: metric, directions",
@@ -152,7 +175,7 @@ slots that userspace drains every period.",
         },
         Example {
             command: "conbiograph -d 10",
-            what: "The whole host for 10 s (20 periods), then one row per cgroup.",
+            what: "The whole host for 10 s (10 periods), then one row per cgroup.",
         },
     ],
     see_also: &["biotop-bpfcc(8)", "biolatency-bpfcc(8)", "iostat(1)"],

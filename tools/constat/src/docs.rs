@@ -21,17 +21,21 @@ them.",
             title: "OUTPUT COLUMNS",
             intro: "Per-syscall table (with `-c`, `-p` or `--by-syscall`), sorted by \
                     `--sort` (calls by default), then an ALL row over every syscall, \
-                    also those cut by `-T`:",
+                    also those cut by `-T`; with `-i`, each table starts with \
+                    `[HH:MM:SS]`:",
             entries: &[
                 Entry {
                     name: "CGROUP",
-                    meaning: "Only host-wide with `--by-syscall`: the cgroup, as a path \
-                              below the cgroup2 mount.",
+                    meaning: "Only host-wide with `--by-syscall`: the cgroup's container \
+                              (`name`, `NAMESPACE/POD/CONTAINER`) or its path below the \
+                              cgroup2 mount.",
                 },
                 Entry {
                     name: "SYSCALL",
                     meaning: "Syscall name (`syscall_N` for numbers this architecture \
-                              does not name; `syscount -l` lists the names).",
+                              does not name; `syscount -l` lists the names). A 32-bit call \
+                              (`int 0x80`, a 32-bit process) has a row of its own under its \
+                              i386 name: `getppid (i386)`.",
                 },
                 Entry {
                     name: "COUNT, (%)",
@@ -39,12 +43,20 @@ them.",
                 },
                 Entry {
                     name: "ERRORS",
-                    meaning: "Calls that returned an error (-4095..-1).",
+                    meaning: "Calls that returned an error (-4095..-1), denied ones included.",
+                },
+                Entry {
+                    name: "DENIED",
+                    meaning: "Calls a seccomp filter refused before they ran (docker's \
+                              default profile, Kubernetes' RuntimeDefault): they never \
+                              reach sys_enter, sys_exit sees them. Also in COUNT and ERRORS \
+                              (with their errno), with no time.",
                 },
                 Entry {
                     name: "ERRNO",
-                    meaning: "The errno of those failures (`--errno` gives the full \
-                              breakdown).",
+                    meaning: "The most common errno of the failures, `+N` when N other \
+                              errnos occurred too (`ENOENT+1`); `--errno` or JSON `errnos` \
+                              give the full breakdown.",
                 },
                 Entry {
                     name: "ELAPSED(ms), (%)",
@@ -53,19 +65,21 @@ them.",
                 },
                 Entry {
                     name: "AVG(us), MAX(us)",
-                    meaning: "Mean and longest time of one call.",
+                    meaning: "Mean and longest time of one call (over the calls that ran).",
                 },
             ],
         },
         Table {
             title: "HOST-WIDE COLUMNS",
             intro: "Without `-c` and `-p`: one row per cgroup that made a call, sorted by \
-                    `--sort`, then ALL (with the number of cgroups):",
+                    `--sort`, then `ALL (N cgroups)` over every cgroup, also those cut \
+                    by `-T`:",
             entries: &[
                 Entry {
                     name: "CGROUP",
-                    meaning: "Path below the cgroup2 mount (`/` is the root cgroup, where \
-                              host processes live until moved).",
+                    meaning: "The cgroup's container (`name`, `NAMESPACE/POD/CONTAINER`) \
+                              or its path below the cgroup2 mount (`/` is the root cgroup, \
+                              where host processes live until moved).",
                 },
                 Entry {
                     name: "CALLS, ERRORS",
@@ -73,8 +87,8 @@ them.",
                 },
                 Entry {
                     name: "DENIED",
-                    meaning: "Calls a seccomp filter refused before they ran (0 until the \
-                              kernel side counts them).",
+                    meaning: "Calls a seccomp filter refused before they ran (in CALLS and \
+                              ERRORS too).",
                 },
                 Entry {
                     name: "TIME(ms), (%)",
@@ -95,38 +109,51 @@ them.",
         Table {
             title: "JSON OUTPUT",
             intro: "`--output json` prints one object per report (NDJSON). Every report \
-                    has `time` (RFC 3339 UTC), `interval_s` (seconds covered), `final`, \
-                    `target` and `dropped`. The rest depends on the view:",
+                    has `time` (RFC 3339 UTC), `interval_s` (seconds covered: since the \
+                    start or the previous report), `final` (true on the last report), \
+                    `target`, `dropped`, `view` and `periodic`. The rest depends on the \
+                    view:",
             entries: &[
                 Entry {
                     name: "target",
-                    meaning: "`{path, cgroup, id, descendants, whole_host}` or null \
-                              without `-c`; `whole_host` is true when the target is the \
-                              root cgroup with its descendants (e.g. `-c pid:N` of a \
-                              process never moved out of it).",
+                    meaning: "`{path, cgroup, id, descendants, whole_host, container}` or \
+                              null without `-c`; `whole_host` is true when the target is \
+                              the root cgroup with its descendants (e.g. `-c pid:N` of a \
+                              process never moved out of it); `container` is the target's \
+                              container or pod, or null.",
                 },
                 Entry {
-                    name: "rows[]",
-                    meaning: "Per-syscall view: `syscall`, `nr`, `count`, `errors`, \
-                              `errno` (name or null), `elapsed_ns`, `avg_ns`, `max_ns`; \
-                              with `--by-syscall` also `cgroup` and `cgroup_id`.",
-                },
-                Entry {
-                    name: "total",
-                    meaning: "Per-syscall view: `count`, `errors`, `elapsed_ns`, \
-                              `max_ns` over all rows (also those cut by `-T`).",
+                    name: "container",
+                    meaning: "Wherever a cgroup is named: `{id, name, image, runtime, pod, \
+                              namespace, pod_uid}` (fields null when unknown), or null for \
+                              a cgroup that is no container.",
                 },
                 Entry {
                     name: "view",
-                    meaning: "What the rows are: `\"cgroups\"` (host-wide, `cgroups[]`), \
-                              `\"syscalls\"` (one target's syscalls, `rows[]`) or \
-                              `\"cgroup-syscalls\"` (host-wide `--by-syscall`, `rows[]` \
-                              with `cgroup`).",
+                    meaning: "What the rows are: `\"syscalls\"` (one target's syscalls, \
+                              `rows[]`), `\"cgroup-syscalls\"` (host-wide `--by-syscall`, \
+                              `rows[]` with `cgroup`) or `\"cgroups\"` (host-wide, \
+                              `cgroups[]`).",
                 },
                 Entry {
                     name: "periodic",
                     meaning: "True when reports come every `-i` seconds (the tables then \
                               start with `[HH:MM:SS]`, the local time of `time`).",
+                },
+                Entry {
+                    name: "rows[]",
+                    meaning: "Per-syscall views: `syscall` (name), `nr`, `compat` (a 32-bit \
+                              call: name and number are i386's), `count`, `errors`, \
+                              `denied` (also in `count` and `errors`), `errno` (the most \
+                              common errno name, or null), `errnos` (failures per errno \
+                              name), `elapsed_ns`, `avg_ns` (over the calls that ran), \
+                              `max_ns`; with `--by-syscall` also `cgroup`, `cgroup_id` and \
+                              `container`.",
+                },
+                Entry {
+                    name: "total",
+                    meaning: "Per-syscall views: `count`, `errors`, `denied`, `elapsed_ns`, \
+                              `max_ns` over all rows (also those cut by `-T`).",
                 },
                 Entry {
                     name: "sort",
@@ -135,9 +162,9 @@ them.",
                 },
                 Entry {
                     name: "cgroups[]",
-                    meaning: "Host-wide view: `cgroup`, `cgroup_id`, `count`, `errors`, \
-                              `denied`, `elapsed_ns`, `syscalls`, `busiest` \
-                              (`{syscall, nr, count, errors, elapsed_ns}` or null).",
+                    meaning: "Host-wide view: `cgroup`, `cgroup_id`, `container`, `count`, \
+                              `errors`, `denied`, `elapsed_ns`, `syscalls`, `busiest` \
+                              (`{syscall, nr, compat, count, errors, elapsed_ns}` or null).",
                 },
                 Entry {
                     name: "total (host-wide)",
@@ -147,14 +174,15 @@ them.",
                 Entry {
                     name: "dropped",
                     meaning: "Updates the kernel side could not record (map full, no \
-                              memory); also warned about on stderr in table mode.",
+                              memory); also warned about on stderr in table mode, with \
+                              what to do (`--max-entries`).",
                 },
                 Entry {
                     name: "-P, --errno, --histogram",
                     meaning: "syscount's report: `rows[]` with `pid`/`comm` or \
-                              `syscall`/`nr`, `count`, `total_ns`, `errors`/`errnos`, \
-                              `histogram{unit, buckets[{low, high, count}]}`, and \
-                              `total_count` (see syscount(8)).",
+                              `syscall`/`nr`/`compat`, `count`, `total_ns`, `denied`, \
+                              `errors`/`errnos`, `histogram{unit, buckets[{low, high, \
+                              count}]}`, and `total_count` (see syscount(8)).",
                 },
             ],
         },
@@ -267,8 +295,7 @@ them.",
                `-T N` keeps the top N rows: syscalls with `-c`/`-p`, cgroups \
                host-wide, processes with `-P`.\n\n\
                `-p PID` traces one process (all its threads) wherever it is; with \
-               `-c` both must match. If the target cgroup is removed or the process \
-               exits, the run ends with a message and the final report.\n\n\
+               `-c` both must match.\n\n\
                With `-P`, `--errno` or `--histogram`, `-t` adds syscount's TIME column \
                (`-L`) and sorts by it; otherwise their rows are sorted as syscount \
                sorts them.",

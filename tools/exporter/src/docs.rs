@@ -1,6 +1,6 @@
 //! contrace-exporter's man page beyond its options: endpoints, metrics,
 //! labels, the series budget, exit status, examples (also in `--help`).
-//! See `cli::docs`; tools/exporter/README.md says the same at length.
+//! See `cli::docs`; docs/contrace-exporter.md is the longer manual.
 
 use cli::docs::{Entry, Example, Page, Section, Table};
 

@@ -10,7 +10,7 @@ the same tables byte for byte on stdout (status lines go to stderr). Beyond it: 
 `-c` takes any TARGET (a container id, a unit, pid:N, a path), `--histogram`, \
 the `--errno` breakdown, `--by-cgroup`, `--syscall`, and NDJSON.\n\n\
 Count-only mode is one tp_btf/sys_exit program (the syscall number comes from \
-the saved registers); `-L` and `--histogram` add tp_btf/sys_enter. Counters \
+the saved registers); `-L`, `--histogram` and `--denied` add tp_btf/sys_enter. Counters \
 live in the kernel; a report reads them once. constat(8) runs the same code \
 for its `-P`, `--errno` and `--histogram` views.",
     tables: &[
@@ -23,7 +23,9 @@ for its `-P`, `--errno` and `--histogram` views.",
                 Entry {
                     name: "SYSCALL",
                     meaning: "Syscall name (`syscall_N` when this architecture has none; \
-                              `-l` lists every name).",
+                              `-l` lists every name). A 32-bit call (`int 0x80`, a 32-bit \
+                              process) has a row of its own under its i386 name: \
+                              `getppid (i386)`.",
                 },
                 Entry {
                     name: "PID COMM",
@@ -39,20 +41,30 @@ for its `-P`, `--errno` and `--histogram` views.",
                               rows sorted by it.",
                 },
                 Entry {
+                    name: "DENIED",
+                    meaning: "Calls a seccomp filter refused before they ran (in COUNT \
+                              too, with no time): with `--denied`, and with `-L` or \
+                              `--histogram` when some call was denied (so the table stays \
+                              libbpf-tools' otherwise). Count-only mode counts them without \
+                              telling them apart.",
+                },
+                Entry {
                     name: "ERRORS, ERRNOS",
                     meaning: "With `--errno`: failed calls, and `NAME:count` per errno, \
                               most frequent first; rows sorted by errors.",
                 },
                 Entry {
                     name: "CGROUP",
-                    meaning: "With `--by-cgroup`: the cgroup's path below the cgroup2 \
+                    meaning: "With `--by-cgroup`: the cgroup's container (`name`, \
+                              `NAMESPACE/POD/CONTAINER`) or its path below the cgroup2 \
                               mount.",
                 },
                 Entry {
                     name: "usecs : count distribution",
                     meaning: "With `--histogram`: one log2 histogram per row, under a \
-                              `syscall = NAME, count = N` line; the last bucket (from \
-                              2^31 units) shows `2147483648 -> ...`.",
+                              `syscall = NAME, count = N` line (`, denied = N` when some \
+                              were: they are in no bucket); the last bucket (from 2^31 \
+                              units) shows `2147483648 -> ...`.",
                 },
             ],
         },
@@ -68,15 +80,19 @@ for its `-P`, `--errno` and `--histogram` views.",
                 },
                 Entry {
                     name: "target",
-                    meaning: "`{path, cgroup, id, descendants, whole_host}` or null \
-                              without `-c`; `whole_host` is true when the target is the \
-                              root cgroup with its descendants.",
+                    meaning: "`{path, cgroup, id, descendants, whole_host, container}` \
+                              or null without `-c`; `whole_host` is true when the target is \
+                              the root cgroup with its descendants; `container` is the \
+                              target's container or pod, or null.",
                 },
                 Entry {
                     name: "rows[]",
-                    meaning: "`syscall`, `nr`, `count`; with `-P` `pid` and `comm` \
-                              instead; with `-L` or `--histogram` `total_ns`; with \
-                              `--by-cgroup` `cgroup` and `cgroup_id`; with `--errno` \
+                    meaning: "`syscall`, `nr`, `compat` (a 32-bit call: name and number \
+                              are i386's), `count`; with `-P` `pid` and `comm` instead; with \
+                              `-L` or `--histogram` `total_ns`; with `-L`, `--histogram` or \
+                              `--denied` `denied`; with `--by-cgroup` `cgroup`, `cgroup_id` \
+                              and `container` (`{id, name, image, runtime, pod, namespace, \
+                              pod_uid}` or null); with `--errno` \
                               `errors` and `errnos` (`{\"ENOENT\": 12}`); with \
                               `--histogram` `histogram{unit, buckets[{low, high, count}]}` \
                               (the last bucket has `high: null`).",
@@ -88,7 +104,9 @@ for its `-P`, `--errno` and `--histogram` views.",
                 },
                 Entry {
                     name: "dropped",
-                    meaning: "Updates the kernel side could not record (map full).",
+                    meaning: "Updates the kernel side could not record (map full, no \
+                              memory); also warned about on stderr, with what to do \
+                              (`--max-entries`).",
                 },
             ],
         },

@@ -20,8 +20,8 @@ comparison of its number. Events go through a ring buffer. No tracefs is needed:
             entries: &[
                 Entry {
                     name: "TIME",
-                    meaning: "The call's entry, as wall-clock UTC with six fractional \
-                              digits.",
+                    meaning: "When the call entered (a denied call, which never enters: \
+                              when it left), as wall-clock UTC with six fractional digits.",
                 },
                 Entry {
                     name: "TID, COMM",
@@ -43,11 +43,18 @@ comparison of its number. Events go through a ring buffer. No tracefs is needed:
                     meaning: "The flags in hex and by name (unknown bits stay as a hex \
                               remainder; clone(2)'s low byte is the exit signal, e.g. \
                               `|SIGCHLD`). For setns the nstype (`any` for 0) and `-> \
-                              net:[inode]`: the namespace joined.",
+                              net:[inode]`: the namespace joined. Marks at the end: \
+                              `[i386]` a 32-bit call (`int 0x80`); `[denied]` a call a \
+                              seccomp filter refused before it ran (shown with `--all`, as \
+                              it failed; its flags are read from the registers at exit); \
+                              `[entering]` a setns from outside the target into one of its \
+                              namespaces (with `-c` or `-p`: `docker exec` joins a \
+                              container's namespaces before its cgroup).",
                 },
                 Entry {
                     name: "CGROUP",
-                    meaning: "The caller's cgroup below the cgroup2 mount; present \
+                    meaning: "The caller's container (`name`, `NAMESPACE/POD/CONTAINER`) \
+                              or its cgroup below the cgroup2 mount; present \
                               whenever more than one cgroup can appear: without `-c`, or \
                               with `-c` and its descendants (only `-c X --exact` leaves \
                               it out).",
@@ -65,7 +72,7 @@ comparison of its number. Events go through a ring buffer. No tracefs is needed:
                 },
                 Entry {
                     name: "time, ktime_ns",
-                    meaning: "Entry time as RFC 3339 UTC, and as the kernel's monotonic \
+                    meaning: "TIME as RFC 3339 UTC, and as the kernel's monotonic \
                               nanoseconds.",
                 },
                 Entry {
@@ -78,8 +85,15 @@ comparison of its number. Events go through a ring buffer. No tracefs is needed:
                     meaning: "As in the table; `errno` is a name or null.",
                 },
                 Entry {
-                    name: "cgroup_id, cgroup",
-                    meaning: "The caller's cgroup v2 id and path.",
+                    name: "cgroup_id, cgroup, container",
+                    meaning: "The caller's cgroup v2 id and path, and its container \
+                              (`{id, name, image, runtime, pod, namespace, pod_uid}`) or \
+                              null.",
+                },
+                Entry {
+                    name: "compat, denied, entering",
+                    meaning: "The marks as booleans: a 32-bit call; refused by seccomp \
+                              before it ran; a setns into the target from outside.",
                 },
                 Entry {
                     name: "ns_before, ns_after",
@@ -119,8 +133,8 @@ comparison of its number. Events go through a ring buffer. No tracefs is needed:
                 },
                 Entry {
                     name: "summary: target",
-                    meaning: "`{path, cgroup, id, descendants, whole_host}` or null \
-                              without `-c`.",
+                    meaning: "`{path, cgroup, id, descendants, whole_host, container}` or \
+                              null without `-c`.",
                 },
                 Entry {
                     name: "summary: calls",

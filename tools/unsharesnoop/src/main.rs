@@ -37,8 +37,8 @@ struct Args {
     #[command(flatten)]
     run: RunArgs,
     /// Output format: a table line per event, or NDJSON (one object per
-    /// event, then a summary object with `events`, `lost`, `untraced` and
-    /// `target`).
+    /// event, then a summary object with `events`, `lost`, `untraced`,
+    /// `target` and `calls`).
     #[command(flatten)]
     output: OutputArgs,
     /// Ring buffer size in pages (a power of two, 1 GiB at most). Raise it

@@ -187,7 +187,7 @@ mod tests {
     use serde::Deserialize;
 
     // Recorded from containerd 1.6 driven through its CRI as kubelet would
-    // (tests/tests/containers.rs, CONTRACE_RECORD_CRI=DIR).
+    // (tests/tests/e2e/containers.rs, CONTRACE_RECORD_CRI=DIR).
     const POD: &str = "contrace-test-pod-24315-0";
     const NS: &str = "contrace-test";
     const UID: &str = "c0de5efb-0000-4000-8000-000000000001";
