@@ -28,9 +28,19 @@
  *    it costs no syscalls that would show up in the counts;
  *  - keyed by cgroup, process or errno: per-CPU hash of (cgroup, slot or
  *    tgid, errno), unused parts 0;
+ *  - every cgroup, count-only (the exporter, `cgroup_slots`): a per-CPU
+ *    array of native slots per cgroup index, the index found once per task
+ *    and cgroup (task storage caches it; a cgroup id -> index hash behind
+ *    it, and alone on kernels without task storage); indices come from a
+ *    queue userspace fills and refills as cgroups go. 32-bit calls, and
+ *    cgroups beyond the indices, go to the hash below;
  *  - the errno tally: per-CPU hash of (cgroup, slot, errno), failures only;
  *  - histograms: per-CPU hash of log2 buckets, keyed as the counts without
  *    errno.
+ *
+ * Namespace changes (`ns_events`, the exporter): the exit program also
+ * makes unsharesnoop's events for unshare, setns and namespace-creating
+ * clones (namespace_events.h), so a syscall pays one program run.
  *
  * Interval reports lose nothing: see aggregate.h.
  */
@@ -41,6 +51,7 @@
 #include "aggregate.h"
 #include "syscall_slots.h"
 #include "syscalls.h"
+#include "namespace_events.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -62,6 +73,9 @@ const volatile bool use_hash = false;       /* any of the three below */
 const volatile bool by_process = false;
 const volatile bool by_cgroup = false;
 const volatile bool by_errno = false;
+const volatile bool cgroup_slots = false; /* per-cgroup slot arrays (count-only, by cgroup) */
+const volatile u32 cgroup_indices = 1;    /* indices 1..cgroup_indices-1 exist */
+const volatile bool ns_events = false;    /* namespace-change events at exit */
 
 /* Slots userspace names for this kernel's tables (native, 32-bit). */
 const volatile u32 slot_exit = 60;
@@ -101,6 +115,52 @@ SYSCALLS_HASH(struct syscall_errno_key, u64, 16384) errnos0 SEC(".maps");
 SYSCALLS_HASH(struct syscall_errno_key, u64, 16384) errnos1 SEC(".maps");
 SYSCALLS_HASH(struct syscall_key, struct syscall_hist, 4096) hists0 SEC(".maps");
 SYSCALLS_HASH(struct syscall_key, struct syscall_hist, 4096) hists1 SEC(".maps");
+
+/* Per-cgroup slot arrays: entry index * 2 + epoch, native slots only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, u32);
+	__type(value, struct syscall_cgroup_slots);
+} cgroup_slots_by_index SEC(".maps");
+
+/* cgroup id -> index (0: none); indices free for new cgroups. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, u64);
+	__type(value, u32);
+} cgroup_index SEC(".maps");
+
+/* index -> the cgroup id it counts (0: free or retiring). Task caches
+ * are checked against it, so an index userspace takes back is never
+ * written for a cgroup it no longer belongs to. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, u64);
+} cgroup_owner SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_QUEUE);
+	__uint(max_entries, 1);
+	__type(value, u32);
+} free_cgroup_indices SEC(".maps");
+
+/* The task's cgroup and its index, as last seen by this program. */
+struct task_cgroup {
+	u64 cgroup_id;
+	u32 index;
+	u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct task_cgroup);
+} task_cgroups SEC(".maps");
 
 #include "program_sync.h"
 
@@ -222,6 +282,82 @@ static __always_inline struct syscall_counts *counters(u32 ep, struct task_struc
 	if (by_process)
 		copy_comm(k->comm, task);
 	return &k->c;
+}
+
+static __always_inline bool index_owned_by(u32 index, u64 id)
+{
+	u64 *owner = bpf_map_lookup_elem(&cgroup_owner, &index);
+
+	return owner && *owner == id;
+}
+
+/* The index of cgroup @id, taken from the free queue on first sight; 0
+ * when none is left (the call is then counted in the hash). */
+static __always_inline u32 cgroup_index_of(u64 id)
+{
+	u64 *owner;
+	u32 *found = bpf_map_lookup_elem(&cgroup_index, &id);
+	u32 index = 0;
+
+	if (found)
+		return *found;
+	if (bpf_map_pop_elem(&free_cgroup_indices, &index) || !index)
+		return 0;
+	if (bpf_map_update_elem(&cgroup_index, &id, &index, BPF_NOEXIST)) {
+		/* Another CPU named it first (or the hash is full): hand back. */
+		bpf_map_push_elem(&free_cgroup_indices, &index, 0);
+		found = bpf_map_lookup_elem(&cgroup_index, &id);
+		return found ? *found : 0;
+	}
+	owner = bpf_map_lookup_elem(&cgroup_owner, &index);
+	if (owner)
+		*owner = id;
+	return index;
+}
+
+/* The index of @task's cgroup (@id): cached per task where the kernel has
+ * task storage, checked against the id on every call (tasks move). */
+static __always_inline u32 task_cgroup_index(struct task_struct *task, u64 id)
+{
+	struct task_cgroup *tc;
+	u32 index;
+
+	if (!task_storage)
+		return cgroup_index_of(id);
+	tc = bpf_task_storage_get(&task_cgroups, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (tc && tc->cgroup_id == id && index_owned_by(tc->index, id))
+		return tc->index;
+	index = cgroup_index_of(id);
+	if (tc && index) {
+		tc->cgroup_id = id;
+		tc->index = index;
+	}
+	return index;
+}
+
+/* Count-only by cgroup, a native call: one increment in the cgroup's slot
+ * array; the errno tally only on failure (errors are derived from it).
+ * False when the cgroup has no index: the caller counts it in the hash. */
+static __always_inline bool count_in_cgroup_slots(struct task_struct *task, u32 slot, long ret)
+{
+	u64 id = task_cgroup_id(task);
+	u32 index = task_cgroup_index(task, id);
+	struct syscall_cgroup_slots *s;
+	u32 ep = epoch & 1;
+	u32 entry;
+
+	if (!index || index >= cgroup_indices)
+		return false;
+	entry = index * 2 + ep;
+	s = bpf_map_lookup_elem(&cgroup_slots_by_index, &entry);
+	if (!s)
+		return false;
+	barrier_var(slot);
+	slot &= SYSCALL_NATIVE_SLOTS - 1;
+	s->count[slot]++;
+	if (is_error(ret))
+		tally_errno(ep, id, slot, ret);
+	return true;
 }
 
 /* Counts one call in @slot: @delta ns (0 when not timed), result @ret,
@@ -366,8 +502,11 @@ static __always_inline void exit_only(struct pt_regs *regs, u64 nr, long ret)
 		/* The clone family's second return, in the child. */
 		return;
 	}
-	if (syscall_wanted(slot))
-		account(task, slot, 0, ret, false);
+	if (!syscall_wanted(slot))
+		return;
+	if (cgroup_slots && slot < SYSCALL_NATIVE_SLOTS && count_in_cgroup_slots(task, slot, ret))
+		return;
+	account(task, slot, 0, ret, false);
 }
 
 SEC("tp_btf/sys_exit")
@@ -375,6 +514,8 @@ int BPF_PROG(syscalls_exit, struct pt_regs *regs, long ret)
 {
 	u64 nr = syscall_nr(regs);
 
+	if (ns_events)
+		ns_change_at_exit(regs, nr, ret);
 	if (track_entry)
 		exit_tracked(nr, ret);
 	else

@@ -31,6 +31,15 @@ pub struct Mode {
     pub millis: bool,
     /// Count the calls that never return (exit, exit_group) at entry.
     pub exits_at_entry: bool,
+    /// Count-only by cgroup: native calls go to a per-CPU slot array per
+    /// cgroup (found once per task), failures to the errno tally, and
+    /// errors are derived from the tally. The cheapest exact key for every
+    /// cgroup of a host (the exporter); ignored where it does not apply
+    /// (see [`Mode::uses_cgroup_slots`]).
+    pub cgroup_slots: bool,
+    /// Namespace changes (unshare, setns, namespace-creating clones) as
+    /// unsharesnoop's events, made by the same exit program.
+    pub namespaces: bool,
 }
 
 impl Mode {
@@ -42,6 +51,22 @@ impl Mode {
     /// The entry hook is attached: calls that never entered are told apart.
     pub fn tracks_entry(&self) -> bool {
         self.timed || self.denied || self.histogram || self.exits_at_entry
+    }
+
+    /// The per-cgroup slot arrays are used: asked for, count-only, keyed
+    /// by cgroup alone (no process, errno or time in the key).
+    pub fn uses_cgroup_slots(&self) -> bool {
+        self.cgroup_slots
+            && self.by_cgroup
+            && !self.by_process
+            && !self.by_errno
+            && !self.tracks_entry()
+    }
+
+    /// Failures are tallied per errno (asked for, or what the per-cgroup
+    /// slot arrays derive errors from).
+    pub fn tallies_errnos(&self) -> bool {
+        self.errno_tally || self.uses_cgroup_slots()
     }
 
     /// What the hashes are keyed by, for sizing them from the host.

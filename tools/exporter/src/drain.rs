@@ -20,8 +20,7 @@ use libbpf_rs::OpenObject;
 use crate::identity::{HostPaths, Labeler, Paths};
 use crate::labels::unresolved;
 use crate::sources::block::Block;
-use crate::sources::namespaces::Namespaces;
-use crate::sources::syscalls::Syscalls;
+use crate::sources::syscalls::{Syscalls, Wanted};
 use crate::sources::{Deltas, Source};
 use crate::store::Store;
 
@@ -116,22 +115,23 @@ impl Drainer {
 }
 
 /// The collectors of this configuration, loaded and attached.
+/// The syscall engine makes the counts and the namespace changes in one
+/// program per hook; block I/O keeps its own hooks.
 fn start_sources<'obj>(
     config: &Config,
     syscalls: &'obj mut MaybeUninit<OpenObject>,
-    namespaces: &'obj mut MaybeUninit<OpenObject>,
     block: &'obj mut MaybeUninit<OpenObject>,
 ) -> Result<Vec<Box<dyn Source + 'obj>>> {
     let mut sources: Vec<Box<dyn Source + 'obj>> = Vec::new();
+    let wanted = Wanted {
+        latency: config.latency,
+        denied: config.denied,
+        namespaces: config.namespaces,
+    };
     sources.push(Box::new(
-        Syscalls::start(syscalls, config.latency, config.denied, config.sizing)
-            .context("starting the syscall counters")?,
+        Syscalls::start(syscalls, wanted, config.sizing)
+            .context("starting the syscall and namespace-change counters")?,
     ));
-    if config.namespaces {
-        sources.push(Box::new(
-            Namespaces::start(namespaces).context("starting the namespace-change counters")?,
-        ));
-    }
     if config.block {
         sources.push(Box::new(
             Block::start(block).context("starting the block I/O counters")?,
@@ -148,18 +148,12 @@ fn run(
     started: &Sender<Result<()>>,
 ) -> Result<()> {
     let mut syscalls_object = MaybeUninit::uninit();
-    let mut namespaces_object = MaybeUninit::uninit();
     let mut block_object = MaybeUninit::uninit();
-    let sources = start_sources(
-        config,
-        &mut syscalls_object,
-        &mut namespaces_object,
-        &mut block_object,
-    )
-    .and_then(|sources| {
-        let labeler = Labeler::start(&config.cgroup_root, config.names.clone())?;
-        Ok((sources, labeler))
-    });
+    let sources =
+        start_sources(config, &mut syscalls_object, &mut block_object).and_then(|sources| {
+            let labeler = Labeler::start(&config.cgroup_root, config.names.clone())?;
+            Ok((sources, labeler))
+        });
     let (mut sources, labeler) = match sources {
         Ok(started) => started,
         Err(e) => {
@@ -198,7 +192,12 @@ fn run(
             let _ = reply.send(());
         }
         if Instant::now() >= next_sweep {
-            sweep(store, &mut names);
+            let removed = sweep(store, &mut names);
+            for source in sources.iter_mut() {
+                source
+                    .forget(&removed)
+                    .with_context(|| format!("forgetting removed cgroups in {}", source.name()))?;
+            }
             next_sweep = Instant::now() + SWEEP_PERIOD;
         }
     }
@@ -260,7 +259,8 @@ fn drain<P: Paths>(
 
 /// Marks removed cgroups and forgets those past their grace period; asks
 /// again for the names of young containers the runtimes had not named yet.
-fn sweep<P: Paths>(store: &Mutex<Store>, names: &mut Names<P>) {
+/// Returns the cgroups found removed.
+fn sweep<P: Paths>(store: &Mutex<Store>, names: &mut Names<P>) -> Vec<u64> {
     let now = Instant::now();
     for (id, path) in lock(store).unnamed(now) {
         names.labeler.ask(id, &path);
@@ -278,6 +278,7 @@ fn sweep<P: Paths>(store: &Mutex<Store>, names: &mut Names<P>) {
         // SAFETY: malloc_trim only releases free memory of the allocator.
         unsafe { libc::malloc_trim(0) };
     }
+    removed
 }
 
 fn lock(store: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
