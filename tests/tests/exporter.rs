@@ -710,10 +710,10 @@ root_test!(sigterm_detaches_every_program_and_exits_0, {
     let (status, _) = exporter.get("/healthz");
     assert_eq!(status, 200);
     let progs = linked_programs(exporter.tool.pid());
-    // syscount's sys_enter + sys_exit (--latency); unsharesnoop's raw
-    // sys_exit alone (counting needs no entry) and its thread exit;
-    // conbiograph's bio queue and dirtier hooks.
-    assert_eq!(progs.len(), 6, "{progs:?}");
+    // The syscall engine's sys_enter + sys_exit (--latency; its sys_exit
+    // also makes the namespace changes); conbiograph's bio queue and
+    // dirtier hooks.
+    assert_eq!(progs.len(), 4, "{progs:?}");
     assert!(progs.iter().all(|&id| program_loaded(id)));
     let done = exporter.tool.signal(nix::sys::signal::Signal::SIGTERM);
     assert_eq!(done.code, Some(0), "{}", done.stderr);
@@ -860,3 +860,68 @@ root_test!(docker_container_counts_with_its_name, {
 root_test!(podman_container_counts_with_its_name, {
     container_counts(contrace_tests::runtime::Engine::Podman);
 });
+
+root_test!(
+    bpf_stats_serve_the_exporters_own_cost_one_program_per_hook,
+    {
+        if !require_prometheus() {
+            return;
+        }
+        let cg = TestCgroup::new("exp-bpfstats");
+        let exporter = Exporter::start(&["--bpf-stats", "--no-block"]);
+        let prom = Prometheus::start(&[&exporter.addr.to_string()]).expect("start prometheus");
+        prom.wait_targets_up(WAIT)
+            .unwrap_or_else(|e| panic!("{e:#}\n{}", prom.log()));
+        // One program per hook: counts and namespace changes share sys_exit.
+        assert_eq!(linked_programs(exporter.tool.pid()).len(), 1);
+        run_workload(
+            Some(&cg.path),
+            &["getppid", "4321", "openfail", "9", "unshare", "0x04000000"],
+        );
+        let rc = rel(&cg);
+        let expect = |expr: String, want: f64| expect_value(&prom, &expr, want);
+        expect(
+            q("contrace_syscalls_total", &rc, ",syscall=\"getppid\""),
+            4321.0,
+        );
+        expect(
+            q("contrace_syscall_errors_total", &rc, ",syscall=\"openat\""),
+            9.0,
+        );
+        expect(
+            q("contrace_syscall_errno_total", &rc, ",errno=\"ENOENT\""),
+            9.0,
+        );
+        expect(
+            q(
+                "contrace_namespace_changes_total",
+                &rc,
+                ",call=\"unshare\",kind=\"uts\"",
+            ),
+            1.0,
+        );
+        // Every call of the host ran the exit program: at least the workload's.
+        let runs = r#"contrace_exporter_bpf_runs_total{program="syscalls_exit"}"#;
+        let seconds = r#"contrace_exporter_bpf_run_seconds_total{program="syscalls_exit"}"#;
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let n = prom.query_value(runs).unwrap().unwrap_or(0.0);
+            let s = prom.query_value(seconds).unwrap().unwrap_or(0.0);
+            if n >= 4321.0 && s > 0.0 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{runs} = {n}, {seconds} = {s}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        // No other program of the exporter runs on the syscall hooks.
+        let names = prom
+            .query("contrace_exporter_bpf_runs_total")
+            .unwrap()
+            .into_iter()
+            .map(|s| s.labels["program"].clone())
+            .collect::<Vec<_>>();
+        assert_eq!(names, vec!["syscalls_exit".to_string()], "{names:?}");
+        let done = exporter.tool.signal(nix::sys::signal::Signal::SIGTERM);
+        assert_eq!(done.code, Some(0), "{}", done.stderr);
+    }
+);

@@ -8,25 +8,33 @@ use std::collections::HashMap;
 
 use anyhow::{Context, Result};
 use kernel::bpf::{as_bytes, from_bytes, lookup_percpu, zero_percpu};
-use kernel::mapsize::Sizing;
+use kernel::mapsize::{Sizing, PREALLOC_BUDGET};
 use kernel::syscalls::Call;
 use libbpf_rs::{MapCore, MapFlags};
 
 use crate::collect::skel::types::syscall_cgroup_slots;
 use crate::rows::{Key, Row};
 
-/// Indices when the host's cgroups are not known, and the most ever given
-/// (at 2 KiB per index, epoch and CPU: 32 MiB per CPU at the top).
+/// Indices when the host's cgroups are not known, and the most ever given.
 const MIN_INDICES: u32 = 64;
 const MAX_INDICES: u32 = 8192;
+/// Bytes of one index's arrays on one CPU: two epochs of u32 per slot.
+const INDEX_BYTES_PER_CPU: u64 = 2 * 4 * 512;
 
 /// Indices for this host: twice its cgroups (they come and go), within
-/// bounds; `--max-entries` caps them too. Index 0 is never given.
-pub(crate) fn indices_for(sizing: Sizing) -> u32 {
+/// bounds, and within the kernel memory budget of a preallocated map
+/// ([`PREALLOC_BUDGET`] over every CPU); `--max-entries` caps them too.
+/// Index 0 is never given. Cgroups beyond the last index are counted
+/// exactly in the hash, only slower.
+pub(crate) fn indices_for(sizing: Sizing, cpus: u64) -> u32 {
     let wanted = sizing.host.cgroups.saturating_mul(2).saturating_add(1);
     let wanted = u32::try_from(wanted).unwrap_or(MAX_INDICES);
+    let budget = PREALLOC_BUDGET / (INDEX_BYTES_PER_CPU * cpus.max(1));
+    let budget = u32::try_from(budget)
+        .unwrap_or(MAX_INDICES)
+        .max(MIN_INDICES);
     let cap = sizing.max_entries.unwrap_or(MAX_INDICES).max(2);
-    wanted.clamp(MIN_INDICES, MAX_INDICES).min(cap)
+    wanted.clamp(MIN_INDICES, MAX_INDICES).min(budget).min(cap)
 }
 
 /// The kernel maps behind the arrays.
@@ -189,9 +197,11 @@ mod tests {
             max_entries,
             host: HostLoad { cgroups, tasks: 0 },
         };
-        assert_eq!(indices_for(sizing(10, None)), MIN_INDICES);
-        assert_eq!(indices_for(sizing(1000, None)), 2001);
-        assert_eq!(indices_for(sizing(1 << 40, None)), MAX_INDICES);
-        assert_eq!(indices_for(sizing(1000, Some(100))), 100);
+        assert_eq!(indices_for(sizing(10, None), 2), MIN_INDICES);
+        assert_eq!(indices_for(sizing(1000, None), 2), 2001);
+        assert_eq!(indices_for(sizing(1 << 40, None), 2), MAX_INDICES);
+        assert_eq!(indices_for(sizing(1000, Some(100)), 2), 100);
+        // 64 MiB over 64 CPUs at 4 KiB per index and CPU: 256 indices.
+        assert_eq!(indices_for(sizing(1000, None), 64), 256);
     }
 }

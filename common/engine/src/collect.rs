@@ -86,7 +86,8 @@ impl<'obj> Collector<'obj> {
     ) -> Result<Self> {
         let mut nr_slots = 0;
         let mut maps = None;
-        let indices = cgroup_slots::indices_for(sizing);
+        let cpus = libbpf_rs::num_possible_cpus().context("counting possible CPUs")? as u64;
+        let indices = cgroup_slots::indices_for(sizing, cpus);
         let skel =
             kernel::bpf::open_and_load(SyscallsSkelBuilder::default(), open_object, |open| {
                 nr_slots = EpochSlots::<syscall_counts>::size_for_all_cpus(&mut open.maps.counts)?;

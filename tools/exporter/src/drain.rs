@@ -17,6 +17,7 @@ use anyhow::{anyhow, Context, Result};
 use cli::runloop::{Stop, StopHandle};
 use libbpf_rs::OpenObject;
 
+use crate::bpf_stats::{self, StatsEnabled};
 use crate::identity::{HostPaths, Labeler, Paths};
 use crate::labels::unresolved;
 use crate::sources::block::Block;
@@ -54,6 +55,8 @@ pub struct Config {
     pub sizing: kernel::mapsize::Sizing,
     /// Where container names are looked up.
     pub names: ::identity::container::Sources,
+    /// Read the programs' run count and time into the store on each drain.
+    pub bpf_stats: bool,
 }
 
 /// Asks the drainer for a drain and waits for it (at most [`SCRAPE_WAIT`]).
@@ -140,6 +143,21 @@ fn start_sources<'obj>(
     Ok(sources)
 }
 
+/// What runs while the exporter does: the BPF statistics switched on (with
+/// `--bpf-stats`, before the programs load), the sources, the labeler.
+type Started<'obj> = (Option<StatsEnabled>, Vec<Box<dyn Source + 'obj>>, Labeler);
+
+fn start_all<'obj>(
+    config: &Config,
+    syscalls: &'obj mut MaybeUninit<OpenObject>,
+    block: &'obj mut MaybeUninit<OpenObject>,
+) -> Result<Started<'obj>> {
+    let stats = config.bpf_stats.then(bpf_stats::enable).transpose()?;
+    let sources = start_sources(config, syscalls, block)?;
+    let labeler = Labeler::start(&config.cgroup_root, config.names.clone())?;
+    Ok((stats, sources, labeler))
+}
+
 fn run(
     config: &Config,
     store: &Arc<Mutex<Store>>,
@@ -149,12 +167,8 @@ fn run(
 ) -> Result<()> {
     let mut syscalls_object = MaybeUninit::uninit();
     let mut block_object = MaybeUninit::uninit();
-    let sources =
-        start_sources(config, &mut syscalls_object, &mut block_object).and_then(|sources| {
-            let labeler = Labeler::start(&config.cgroup_root, config.names.clone())?;
-            Ok((sources, labeler))
-        });
-    let (mut sources, labeler) = match sources {
+    let sources = start_all(config, &mut syscalls_object, &mut block_object);
+    let (_stats, mut sources, labeler) = match sources {
         Ok(started) => started,
         Err(e) => {
             let _ = started.send(Err(e));
@@ -188,6 +202,9 @@ fn run(
             break;
         }
         drain(&mut sources, store, &mut names, false)?;
+        if config.bpf_stats {
+            lock(store).programs = bpf_stats::read_own()?;
+        }
         for reply in waiting {
             let _ = reply.send(());
         }
