@@ -29,7 +29,10 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-REL = os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")), "release")
+# BENCH_PROFILE=debug: run the debug binaries as they are (a quick look:
+# the BPF programs are the same, only the tools' own userspace is slower).
+PROFILE = os.environ.get("BENCH_PROFILE", "release")
+REL = os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")), PROFILE)
 LBT_SYSCOUNT = "/usr/sbin/syscount"
 
 
@@ -280,6 +283,14 @@ def table(rows, samples, failed, args):
     return "\n".join(md), "\n".join(tsv)
 
 
+def build():
+    subprocess.run(
+        ["cargo", "build", "--release", "--quiet", "-p", "contrace-exporter", "-p", "syscount", "-p", "constat",
+         "-p", "benchfloor", "-p", "contrace-tests", "--bin", "contrace-exporter", "--bin", "syscount",
+         "--bin", "constat", "--bin", "benchfloor", "--bin", "workload"],
+        cwd=ROOT, check=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=5)
@@ -293,11 +304,8 @@ def main():
         args.rounds, args.calls = 1, 200_000
     if os.geteuid() != 0:
         sys.exit("bench: needs root (BPF)")
-    subprocess.run(
-        ["cargo", "build", "--release", "--quiet", "-p", "contrace-exporter", "-p", "syscount", "-p", "constat",
-         "-p", "benchfloor", "-p", "contrace-tests", "--bin", "contrace-exporter", "--bin", "syscount",
-         "--bin", "constat", "--bin", "benchfloor", "--bin", "workload"],
-        cwd=ROOT, check=True)
+    if PROFILE == "release":
+        build()
     root = cgroup2_root()
     cg = os.path.join(root, f"contrace-bench-floor-{os.getpid()}")
     other = cg + "-other"

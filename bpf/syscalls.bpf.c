@@ -116,7 +116,15 @@ SYSCALLS_HASH(struct syscall_errno_key, u64, 16384) errnos1 SEC(".maps");
 SYSCALLS_HASH(struct syscall_key, struct syscall_hist, 4096) hists0 SEC(".maps");
 SYSCALLS_HASH(struct syscall_key, struct syscall_hist, 4096) hists1 SEC(".maps");
 
-/* Per-cgroup slot arrays: entry index * 2 + epoch, native slots only. */
+/* Per-cgroup slot arrays: entry index * 2 + epoch, native slots only;
+ * time in the calls beside them when timed. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, u32);
+	__type(value, struct syscall_cgroup_ns);
+} cgroup_ns_by_index SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 2);
@@ -148,13 +156,8 @@ struct {
 	__type(value, u32);
 } free_cgroup_indices SEC(".maps");
 
-/* The task's cgroup and its index, as last seen by this program. */
-struct task_cgroup {
-	u64 cgroup_id;
-	u32 index;
-	u32 pad;
-};
-
+/* Count-only: the task's cgroup and its index, as last seen by this
+ * program (with the entry hook they live in the call's record instead). */
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -249,9 +252,13 @@ static __always_inline void add_hist(u32 ep, struct syscall_key *key, u64 delta)
 	h->slots[slot]++;
 }
 
-static __always_inline void tally_errno(u32 ep, u64 cgroup_id, u32 slot, long ret)
+/* One failure (or with @flags SYSCALLS_ERR_DENIED, one denied call) in
+ * the errno tally. */
+static __always_inline void tally_errno(u32 ep, u64 cgroup_id, u32 slot, long ret, u32 flags)
 {
-	struct syscall_errno_key key = { .cgroup_id = cgroup_id, .slot = slot, .err = -ret };
+	struct syscall_errno_key key = {
+		.cgroup_id = cgroup_id, .slot = slot, .err = (u32)-ret | flags
+	};
 	u64 *n = lookup_or_init(ep ? (void *)&errnos1 : (void *)&errnos0, &key, &zero_count);
 
 	if (n)
@@ -315,16 +322,18 @@ static __always_inline u32 cgroup_index_of(u64 id)
 	return index;
 }
 
-/* The index of @task's cgroup (@id): cached per task where the kernel has
- * task storage, checked against the id on every call (tasks move). */
-static __always_inline u32 task_cgroup_index(struct task_struct *task, u64 id)
+/* The index of @task's cgroup (@id): cached per task (in @tc, the call's
+ * record, or else in task storage where the kernel has it), checked
+ * against the id and the index's owner on every call (tasks move). */
+static __always_inline u32 task_cgroup_index(struct task_struct *task, u64 id,
+					     struct task_cgroup *tc)
 {
-	struct task_cgroup *tc;
 	u32 index;
 
-	if (!task_storage)
+	if (!tc && !task_storage)
 		return cgroup_index_of(id);
-	tc = bpf_task_storage_get(&task_cgroups, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!tc)
+		tc = bpf_task_storage_get(&task_cgroups, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (tc && tc->cgroup_id == id && index_owned_by(tc->index, id))
 		return tc->index;
 	index = cgroup_index_of(id);
@@ -335,14 +344,18 @@ static __always_inline u32 task_cgroup_index(struct task_struct *task, u64 id)
 	return index;
 }
 
-/* Count-only by cgroup, a native call: one increment in the cgroup's slot
- * array; the errno tally only on failure (errors are derived from it).
- * False when the cgroup has no index: the caller counts it in the hash. */
-static __always_inline bool count_in_cgroup_slots(struct task_struct *task, u32 slot, long ret)
+/* By cgroup, a native call: one increment in the cgroup's slot array (and
+ * @delta ns beside it when timed); the errno tally only on failure or
+ * denial (errors and denied calls are derived from it). @tc: the thread's
+ * cached cgroup, NULL to use task storage. False when the cgroup has no
+ * index: the caller counts it in the hash. */
+static __always_inline bool count_in_cgroup_slots(struct task_struct *task, u32 slot, long ret,
+						  u64 delta, bool denied, struct task_cgroup *tc)
 {
 	u64 id = task_cgroup_id(task);
-	u32 index = task_cgroup_index(task, id);
+	u32 index = task_cgroup_index(task, id, tc);
 	struct syscall_cgroup_slots *s;
+	struct syscall_cgroup_ns *t;
 	u32 ep = epoch & 1;
 	u32 entry;
 
@@ -355,8 +368,15 @@ static __always_inline bool count_in_cgroup_slots(struct task_struct *task, u32 
 	barrier_var(slot);
 	slot &= SYSCALL_NATIVE_SLOTS - 1;
 	s->count[slot]++;
-	if (is_error(ret))
-		tally_errno(ep, id, slot, ret);
+	if (measure_time) {
+		t = bpf_map_lookup_elem(&cgroup_ns_by_index, &entry);
+		if (t)
+			t->ns[slot] += delta;
+	}
+	if (denied)
+		tally_errno(ep, id, slot, is_error(ret) ? ret : 0, SYSCALLS_ERR_DENIED);
+	else if (is_error(ret))
+		tally_errno(ep, id, slot, ret, 0);
 	return true;
 }
 
@@ -385,7 +405,7 @@ static __always_inline void account(struct task_struct *task, u32 slot, u64 delt
 		if (!is_restart(ret))
 			c->errors++;
 		if (tally_errnos)
-			tally_errno(ep, key.cgroup_id, slot, ret);
+			tally_errno(ep, key.cgroup_id, slot, ret, 0);
 	}
 	if (histogram && !denied) {
 		key.err = 0;
@@ -431,6 +451,7 @@ static __always_inline void exit_tracked(u64 nr, long ret)
 	struct task_struct *task = current_task();
 	bool numbered = nr < SYSCALL_NATIVE_SLOTS;
 	bool denied = false;
+	struct task_cgroup *tc = 0;
 	u64 elapsed = 0;
 	u32 slot = 0;
 
@@ -450,7 +471,7 @@ static __always_inline void exit_tracked(u64 nr, long ret)
 		 * interrupted context's, not a result of this call. */
 		ret = 0;
 	}
-	switch (syscall_start_take(task, &slot, !numbered, &elapsed)) {
+	switch (syscall_start_take(task, &slot, !numbered, &elapsed, &tc)) {
 	case EXIT_ENTERED:
 		break;
 	case EXIT_SKIPPED:
@@ -462,8 +483,12 @@ static __always_inline void exit_tracked(u64 nr, long ret)
 	default:
 		return;
 	}
-	if (ret_wanted(ret))
-		account(task, slot, elapsed, ret, denied);
+	if (!ret_wanted(ret))
+		return;
+	if (cgroup_slots && slot < SYSCALL_NATIVE_SLOTS &&
+	    count_in_cgroup_slots(task, slot, ret, elapsed, denied, tc))
+		return;
+	account(task, slot, elapsed, ret, denied);
 }
 
 /* Count-only: everything from the registers, the task only when needed. */
@@ -504,7 +529,8 @@ static __always_inline void exit_only(struct pt_regs *regs, u64 nr, long ret)
 	}
 	if (!syscall_wanted(slot))
 		return;
-	if (cgroup_slots && slot < SYSCALL_NATIVE_SLOTS && count_in_cgroup_slots(task, slot, ret))
+	if (cgroup_slots && slot < SYSCALL_NATIVE_SLOTS &&
+	    count_in_cgroup_slots(task, slot, ret, 0, false, 0))
 		return;
 	account(task, slot, 0, ret, false);
 }

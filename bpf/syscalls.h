@@ -47,6 +47,15 @@ struct syscall_cgroup_slots {
 	__u32 count[SYSCALLS_NR_SLOTS / 2];
 };
 
+/* Time in one cgroup's native calls in one epoch (timed, per CPU). */
+struct syscall_cgroup_ns {
+	__u64 ns[SYSCALLS_NR_SLOTS / 2];
+};
+
+/* In the errno tally's err: a call a seccomp filter denied (its errno, or
+ * 0, below the flag). Only with the per-cgroup slot arrays. */
+#define SYSCALLS_ERR_DENIED 0x80000000U
+
 struct syscall_hist {
 	__u64 slots[SYSCALLS_HIST_SLOTS];
 };

@@ -12,24 +12,31 @@ use kernel::mapsize::{Sizing, PREALLOC_BUDGET};
 use kernel::syscalls::Call;
 use libbpf_rs::{MapCore, MapFlags};
 
-use crate::collect::skel::types::syscall_cgroup_slots;
+use crate::collect::skel::types::{syscall_cgroup_ns, syscall_cgroup_slots};
 use crate::rows::{Key, Row};
 
 /// Indices when the host's cgroups are not known, and the most ever given.
 const MIN_INDICES: u32 = 64;
 const MAX_INDICES: u32 = 8192;
-/// Bytes of one index's arrays on one CPU: two epochs of u32 per slot.
+/// Bytes of one index's arrays on one CPU: two epochs of a u32 per slot,
+/// and of a u64 per slot when timed.
 const INDEX_BYTES_PER_CPU: u64 = 2 * 4 * 512;
+const TIMED_INDEX_BYTES_PER_CPU: u64 = 2 * (4 + 8) * 512;
 
 /// Indices for this host: twice its cgroups (they come and go), within
 /// bounds, and within the kernel memory budget of a preallocated map
 /// ([`PREALLOC_BUDGET`] over every CPU); `--max-entries` caps them too.
 /// Index 0 is never given. Cgroups beyond the last index are counted
 /// exactly in the hash, only slower.
-pub(crate) fn indices_for(sizing: Sizing, cpus: u64) -> u32 {
+pub(crate) fn indices_for(sizing: Sizing, cpus: u64, timed: bool) -> u32 {
     let wanted = sizing.host.cgroups.saturating_mul(2).saturating_add(1);
     let wanted = u32::try_from(wanted).unwrap_or(MAX_INDICES);
-    let budget = PREALLOC_BUDGET / (INDEX_BYTES_PER_CPU * cpus.max(1));
+    let per_index = if timed {
+        TIMED_INDEX_BYTES_PER_CPU
+    } else {
+        INDEX_BYTES_PER_CPU
+    };
+    let budget = PREALLOC_BUDGET / (per_index * cpus.max(1));
     let budget = u32::try_from(budget)
         .unwrap_or(MAX_INDICES)
         .max(MIN_INDICES);
@@ -45,6 +52,8 @@ pub(crate) struct Maps<'a, M: MapCore> {
     pub owner: &'a M,
     /// Per-CPU slots at `index * 2 + epoch`.
     pub slots: &'a M,
+    /// Per-CPU ns beside them (timed).
+    pub ns: &'a M,
     /// Free indices.
     pub free: &'a M,
 }
@@ -87,35 +96,29 @@ impl CgroupSlots {
         maps: &Maps<'_, impl MapCore>,
         old: u32,
         native_slots: u32,
+        timed: bool,
     ) -> Result<Vec<Row>> {
         let mut owners = live_indices(maps.index)?;
         owners.extend(self.retiring.iter().map(|r| (r.index, r.cgroup_id)));
         let mut rows = Vec::new();
         for (index, cgroup_id) in owners {
             let key = index * 2 + old;
-            let mut totals = vec![0u64; native_slots as usize];
-            let per_cpu: Vec<syscall_cgroup_slots> = lookup_percpu(maps.slots, &key)?;
-            for cpu in &per_cpu {
-                for (total, &n) in totals.iter_mut().zip(cpu.count.iter()) {
-                    *total += u64::from(n);
-                }
-            }
-            if totals.iter().all(|&n| n == 0) {
+            let Some(counts) = take_counts(maps.slots, key, native_slots)? else {
                 continue;
-            }
-            zero_percpu::<u32, syscall_cgroup_slots>(maps.slots, &key)?;
-            rows.extend(
-                totals
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, &n)| n > 0)
-                    .map(|(slot, &count)| Row {
-                        cgroup_id: Some(cgroup_id),
-                        key: Key::Syscall(Call::from_slot(slot as u32, native_slots)),
-                        count,
-                        ..Row::default()
-                    }),
-            );
+            };
+            let ns = if timed {
+                take_ns(maps.ns, key, native_slots)?
+            } else {
+                Vec::new()
+            };
+            let row = |(slot, &count): (usize, &u64)| Row {
+                cgroup_id: Some(cgroup_id),
+                key: Key::Syscall(Call::from_slot(slot as u32, native_slots)),
+                count,
+                total_ns: ns.get(slot).copied().unwrap_or(0),
+                ..Row::default()
+            };
+            rows.extend(counts.iter().enumerate().filter(|(_, &n)| n > 0).map(row));
         }
         self.free_retired(maps.free)?;
         Ok(rows)
@@ -164,6 +167,36 @@ impl CgroupSlots {
     }
 }
 
+/// One index's counts per slot, summed over CPUs, then cleared; `None`
+/// when it counted nothing.
+fn take_counts(slots: &impl MapCore, key: u32, native_slots: u32) -> Result<Option<Vec<u64>>> {
+    let mut totals = vec![0u64; native_slots as usize];
+    let per_cpu: Vec<syscall_cgroup_slots> = lookup_percpu(slots, &key)?;
+    for cpu in &per_cpu {
+        for (total, &n) in totals.iter_mut().zip(cpu.count.iter()) {
+            *total += u64::from(n);
+        }
+    }
+    if totals.iter().all(|&n| n == 0) {
+        return Ok(None);
+    }
+    zero_percpu::<u32, syscall_cgroup_slots>(slots, &key)?;
+    Ok(Some(totals))
+}
+
+/// One index's ns per slot, summed over CPUs, then cleared.
+fn take_ns(ns: &impl MapCore, key: u32, native_slots: u32) -> Result<Vec<u64>> {
+    let mut totals = vec![0u64; native_slots as usize];
+    let per_cpu: Vec<syscall_cgroup_ns> = lookup_percpu(ns, &key)?;
+    for cpu in &per_cpu {
+        for (total, &n) in totals.iter_mut().zip(cpu.ns.iter()) {
+            *total += n;
+        }
+    }
+    zero_percpu::<u32, syscall_cgroup_ns>(ns, &key)?;
+    Ok(totals)
+}
+
 fn push(free: &impl MapCore, index: u32) -> Result<()> {
     free.update(&[], as_bytes(&index), MapFlags::ANY)
         .context("giving a cgroup index to the program")
@@ -197,11 +230,13 @@ mod tests {
             max_entries,
             host: HostLoad { cgroups, tasks: 0 },
         };
-        assert_eq!(indices_for(sizing(10, None), 2), MIN_INDICES);
-        assert_eq!(indices_for(sizing(1000, None), 2), 2001);
-        assert_eq!(indices_for(sizing(1 << 40, None), 2), MAX_INDICES);
-        assert_eq!(indices_for(sizing(1000, Some(100)), 2), 100);
-        // 64 MiB over 64 CPUs at 4 KiB per index and CPU: 256 indices.
-        assert_eq!(indices_for(sizing(1000, None), 64), 256);
+        assert_eq!(indices_for(sizing(10, None), 2, false), MIN_INDICES);
+        assert_eq!(indices_for(sizing(1000, None), 2, false), 2001);
+        assert_eq!(indices_for(sizing(1 << 40, None), 2, false), MAX_INDICES);
+        assert_eq!(indices_for(sizing(1000, Some(100)), 2, false), 100);
+        // 64 MiB over 64 CPUs at 4 KiB per index and CPU: 256 indices;
+        // timed, 12 KiB: 85.
+        assert_eq!(indices_for(sizing(1000, None), 64, false), 256);
+        assert_eq!(indices_for(sizing(1000, None), 64, true), 85);
     }
 }

@@ -22,8 +22,8 @@ pub(crate) mod skel {
     include!(concat!(env!("OUT_DIR"), "/syscalls.skel.rs"));
 }
 use skel::types::{
-    syscall_cgroup_slots, syscall_counts, syscall_errno_key, syscall_hist, syscall_key,
-    syscall_keyed,
+    syscall_cgroup_ns, syscall_cgroup_slots, syscall_counts, syscall_errno_key, syscall_hist,
+    syscall_key, syscall_keyed,
 };
 use skel::{OpenSyscallsSkel, SyscallsSkel, SyscallsSkelBuilder};
 
@@ -40,6 +40,8 @@ unsafe impl Pod for syscall_errno_key {}
 unsafe impl Pod for syscall_hist {}
 // SAFETY: as above (an array of u32).
 unsafe impl Pod for syscall_cgroup_slots {}
+// SAFETY: as above (an array of u64).
+unsafe impl Pod for syscall_cgroup_ns {}
 
 const _: () = assert!(std::mem::size_of::<syscall_hist>() == HIST_SLOTS * 8);
 
@@ -87,7 +89,7 @@ impl<'obj> Collector<'obj> {
         let mut nr_slots = 0;
         let mut maps = None;
         let cpus = libbpf_rs::num_possible_cpus().context("counting possible CPUs")? as u64;
-        let indices = cgroup_slots::indices_for(sizing, cpus);
+        let indices = cgroup_slots::indices_for(sizing, cpus, mode.timed);
         let skel =
             kernel::bpf::open_and_load(SyscallsSkelBuilder::default(), open_object, |open| {
                 nr_slots = EpochSlots::<syscall_counts>::size_for_all_cpus(&mut open.maps.counts)?;
@@ -209,6 +211,10 @@ fn configure_exporter_paths(open: &mut OpenSyscallsSkel, mode: Mode, indices: u3
     maps.cgroup_slots_by_index
         .set_max_entries(entries * 2)
         .context(sizing)?;
+    let timed = if slots && mode.timed { entries } else { 1 };
+    maps.cgroup_ns_by_index
+        .set_max_entries(timed * 2)
+        .context(sizing)?;
     maps.cgroup_index.set_max_entries(entries).context(sizing)?;
     maps.cgroup_owner.set_max_entries(entries).context(sizing)?;
     maps.free_cgroup_indices
@@ -320,7 +326,8 @@ impl Collector<'_> {
         let mut rows = if self.mode.hashed() {
             let mut rows = drain_keyed(pick(&maps.keyed0, &maps.keyed1), shape)?;
             if let Some(cgroup_slots) = &mut self.cgroup_slots {
-                let arrays = cgroup_slots.drain(&slot_maps(maps), old, self.native_slots)?;
+                let timed = self.mode.timed;
+                let arrays = cgroup_slots.drain(&slot_maps(maps), old, self.native_slots, timed)?;
                 rows = merge_rows(rows, arrays);
             }
             rows
@@ -375,6 +382,7 @@ fn slot_maps<'a>(maps: &'a skel::SyscallsMaps<'_>) -> cgroup_slots::Maps<'a, lib
         index: &maps.cgroup_index,
         owner: &maps.cgroup_owner,
         slots: &maps.cgroup_slots_by_index,
+        ns: &maps.cgroup_ns_by_index,
         free: &maps.free_cgroup_indices,
     }
 }
@@ -469,29 +477,46 @@ fn drain_keyed(map: &impl MapCore, shape: Shape) -> Result<Vec<Row>> {
     Ok(rows)
 }
 
+/// What the errno tally holds per (cgroup, syscall).
+#[derive(Default)]
+struct Tallied {
+    errnos: BTreeMap<i32, u64>,
+    /// Calls a seccomp filter denied (with the per-cgroup slot arrays).
+    denied: u64,
+}
+
+/// In a tally key's errno: a denied call (bpf/syscalls.h).
+const ERR_DENIED: u32 = 0x8000_0000;
+
 /// The old errno tally, emptied after reading: per (cgroup, syscall), the
-/// failed calls of each errno.
-fn drain_errnos(map: &impl MapCore, shape: Shape) -> Result<HashMap<HistKey, BTreeMap<i32, u64>>> {
-    let mut out: HashMap<HistKey, BTreeMap<i32, u64>> = HashMap::new();
+/// failed calls of each errno, and the denied calls.
+fn drain_errnos(map: &impl MapCore, shape: Shape) -> Result<HashMap<HistKey, Tallied>> {
+    let mut out: HashMap<HistKey, Tallied> = HashMap::new();
     for (key, per_cpu) in drain_percpu_hash::<syscall_errno_key, u64>(map)? {
         let n: u64 = per_cpu.iter().sum();
         if n == 0 {
             continue;
         }
-        let at = (shape.cgroup(key.cgroup_id), shape.key(key.slot));
-        *out.entry(at)
-            .or_default()
-            .entry(key.err as i32)
-            .or_default() += n;
+        let at = out
+            .entry((shape.cgroup(key.cgroup_id), shape.key(key.slot)))
+            .or_default();
+        if key.err & ERR_DENIED != 0 {
+            at.denied += n;
+        }
+        let errno = (key.err & !ERR_DENIED) as i32;
+        if errno != 0 {
+            *at.errnos.entry(errno).or_default() += n;
+        }
     }
     Ok(out)
 }
 
 /// Gives each row its errno tally (by errno, the row of the successes).
-fn join_errnos(rows: &mut [Row], mut tally: HashMap<HistKey, BTreeMap<i32, u64>>) {
+fn join_errnos(rows: &mut [Row], mut tally: HashMap<HistKey, Tallied>) {
     for row in rows.iter_mut().filter(|r| r.err == 0) {
-        if let Some(errnos) = tally.remove(&(row.cgroup_id, row.key)) {
-            row.errnos = errnos;
+        if let Some(tallied) = tally.remove(&(row.cgroup_id, row.key)) {
+            row.errnos = tallied.errnos;
+            row.denied += tallied.denied;
         }
     }
 }
