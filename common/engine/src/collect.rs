@@ -248,6 +248,9 @@ fn size_maps(open: &mut OpenSyscallsSkel, mode: Mode, sizing: Sizing) -> Result<
             .set_max_entries(1)
             .context("sizing the counter array")?;
     }
+    // With the slot arrays the hashes see only 32-bit calls, cgroups past
+    // the last index and failures: entries on demand, not preallocated.
+    let on_demand = mode.uses_cgroup_slots();
     let mut maps = None;
     for (map, keys) in [
         (&mut open.maps.keyed0, counts),
@@ -257,11 +260,19 @@ fn size_maps(open: &mut OpenSyscallsSkel, mode: Mode, sizing: Sizing) -> Result<
         (&mut open.maps.hists0, hists),
         (&mut open.maps.hists1, hists),
     ] {
-        let got = kernel::mapsize::size_hash(map, keys, sizing)?;
+        let mut got = kernel::mapsize::size_hash(map, keys, sizing)?;
+        if let (true, Some(size)) = (on_demand, got.as_mut()) {
+            map.set_map_flags(map.map_flags() | NO_PREALLOC)
+                .context("allocating the fallback hashes on demand")?;
+            size.preallocated = false;
+        }
         maps = MapSize::combine(maps, got);
     }
     Ok(maps)
 }
+
+/// BPF_F_NO_PREALLOC.
+const NO_PREALLOC: u32 = 1;
 
 /// Attaches what the mode loaded: the cleanup hook (kernels without task
 /// storage), the entry hook, then the exit hook, so every exit counted
