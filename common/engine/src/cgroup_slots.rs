@@ -120,12 +120,12 @@ impl CgroupSlots {
             };
             rows.extend(counts.iter().enumerate().filter(|(_, &n)| n > 0).map(row));
         }
-        self.free_retired(maps.free)?;
+        self.free_retired(maps)?;
         Ok(rows)
     }
 
     /// Retired indices one drain nearer to free; the free ones go back.
-    fn free_retired(&mut self, free: &impl MapCore) -> Result<()> {
+    fn free_retired(&mut self, maps: &Maps<'_, impl MapCore>) -> Result<()> {
         for r in &mut self.retiring {
             r.drains_left = r.drains_left.saturating_sub(1);
         }
@@ -133,7 +133,9 @@ impl CgroupSlots {
             self.retiring.drain(..).partition(|r| r.drains_left == 0);
         self.retiring = waiting;
         for r in done {
-            push(free, r.index)?;
+            // Again: a first sight racing with forget() may have set it.
+            clear_owner(maps.owner, r.index)?;
+            push(maps.free, r.index)?;
         }
         Ok(())
     }
@@ -154,9 +156,7 @@ impl CgroupSlots {
             };
             // Not found: another CPU's race already removed it.
             let _ = maps.index.delete(as_bytes(&id));
-            maps.owner
-                .update(as_bytes(&index), as_bytes(&0u64), MapFlags::ANY)
-                .context("clearing a cgroup index's owner")?;
+            clear_owner(maps.owner, index)?;
             self.retiring.push(Retiring {
                 index,
                 cgroup_id: id,
@@ -195,6 +195,12 @@ fn take_ns(ns: &impl MapCore, key: u32, native_slots: u32) -> Result<Vec<u64>> {
     }
     zero_percpu::<u32, syscall_cgroup_ns>(ns, &key)?;
     Ok(totals)
+}
+
+fn clear_owner(owner: &impl MapCore, index: u32) -> Result<()> {
+    owner
+        .update(as_bytes(&index), as_bytes(&0u64), MapFlags::ANY)
+        .context("clearing a cgroup index's owner")
 }
 
 fn push(free: &impl MapCore, index: u32) -> Result<()> {
