@@ -4,8 +4,9 @@ every system call, against empty programs on the same hooks, in one run.
 
 A getppid loop runs in a fresh cgroup while each configuration is attached
 in turn; rounds interleave the configurations so drift on a shared VM hits
-them alike. Per configuration and round: the median of 3 loops, paired with
-that round's untraced loop ("added ns"); then one more loop with the
+them alike. Per configuration and round: the fastest of 3 loops, minus the
+fastest of 3 untraced loops run right before it ("added ns"; other work on
+the machine only ever adds); then one more loop with the
 kernel's BPF statistics on, for the ns per run of the configuration's own
 programs (found through its process's descriptors). Ratios divide added ns
 by the floor's added ns of the same round; the table shows their median and
@@ -15,7 +16,8 @@ Usage: bench/run floor [--rounds N] [--calls N] [--quick] [--only REGEX]
                        [--baseline DIR] [--no-save]
   --baseline DIR: also run DIR/contrace-exporter (an earlier build) as
                   "before" rows.
-Writes bench/results/floor-DATE.md and floor-DATE.tsv unless --no-save.
+Writes bench/results/floor-DATE.md and floor-DATE.tsv (DATE with the time:
+runs are kept side by side) unless --no-save.
 Needs root; builds the release binaries it runs.
 """
 import argparse
@@ -183,19 +185,18 @@ def measure(args, rows, cg):
     samples = {}
     failed = {}
     for r in range(args.rounds):
-        base = None
         floors = {}
         for name, cmd, marker, settle, floor in rows:
             if name in failed:
                 continue
             try:
+                # Paired: the untraced loop right before each configuration.
+                base = best_of_3(cg, args.calls)
                 if cmd is None:
-                    ns = statistics.median(loop_ns(cg, args.calls) for _ in range(3))
-                    base = ns
-                    samples.setdefault(name, []).append((ns, 0.0, None, {}))
+                    samples.setdefault(name, []).append((base, 0.0, None, {}))
                     continue
                 with Tracer(cmd, marker, settle) as t:
-                    ns = statistics.median(loop_ns(cg, args.calls) for _ in range(3))
+                    ns = best_of_3(cg, args.calls)
                     runs = per_run_ns(t.proc.pid, cg, args.calls)
             except (RuntimeError, subprocess.CalledProcessError, OSError) as err:
                 failed[name] = str(err).splitlines()[0][:160] if str(err) else repr(err)
@@ -208,6 +209,11 @@ def measure(args, rows, cg):
             samples.setdefault(name, []).append((ns, added, ratio, runs))
         print(f"bench: round {r + 1}/{args.rounds} done", file=sys.stderr)
     return samples, failed
+
+
+def best_of_3(cg, calls):
+    """The fastest of 3 loops: other work on the machine only ever adds."""
+    return min(loop_ns(cg, calls) for _ in range(3))
 
 
 def per_run_ns(pid, cg, calls):
@@ -245,7 +251,8 @@ def table(rows, samples, failed, args):
     head = (
         f"Measured {time.strftime('%Y-%m-%d %H:%M %Z')} on {uname.nodename.split('.')[0]}: kernel "
         f"{uname.release}, {os.cpu_count()} CPUs; getppid loop of {args.calls} calls, "
-        f"{args.rounds} interleaved rounds of 3 loops; median (min..max) over rounds."
+        f"{args.rounds} interleaved rounds; per round the fastest of 3 loops, paired with the fastest of 3 "
+        f"untraced loops just before; median (min..max) over rounds."
     )
     md = [head, "",
           "| configuration | ns/call | added ns | / floor (same round) | floor | goal | ns per program run (bpf_stats) |",
@@ -333,7 +340,7 @@ def main():
     if not args.no_save:
         out = os.path.join(ROOT, "bench", "results")
         os.makedirs(out, exist_ok=True)
-        stamp = time.strftime("%Y-%m-%d")
+        stamp = time.strftime("%Y-%m-%dT%H%M")
         with open(os.path.join(out, f"floor-{stamp}.md"), "w") as f:
             f.write(md + "\n")
         with open(os.path.join(out, f"floor-{stamp}.tsv"), "w") as f:
