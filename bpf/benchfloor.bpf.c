@@ -18,3 +18,186 @@ int BPF_PROG(floor_exit, struct pt_regs *regs, long ret)
 {
 	return 0;
 }
+
+/*
+ * Prototypes of the exporter's common path (a successful call of a host
+ * process counted per (cgroup, syscall)), one per way of finding the
+ * counters, so bench/ can weigh them against the floor above with
+ * bpf_stats. Each runs alone on sys_exit; failures (not measured: getppid
+ * never fails) would go to a separate errno map in every variant.
+ */
+#define PROTO_SLOTS 512
+#define PROTO_CGROUPS 256
+
+struct proto_key {
+	u64 cgroup_id;
+	u32 slot;
+	s32 err;
+};
+
+struct proto_counts {
+	u64 count, errors, denied, total_ns, max_ns;
+};
+
+/* (a) per-CPU hash keyed (cgroup, slot, errno): the engine's keyed mode. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 16384);
+	__type(key, struct proto_key);
+	__type(value, struct proto_counts);
+} proto_keyed SEC(".maps");
+
+/* (b..d) a per-CPU slot array per cgroup index. */
+struct proto_slots {
+	u64 count[PROTO_SLOTS];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PROTO_CGROUPS);
+	__type(key, u32);
+	__type(value, struct proto_slots);
+} proto_by_index SEC(".maps");
+
+/* (b) cgroup local storage: the cgroup's index (6.2+). */
+struct proto_index {
+	u64 cgroup_id;
+	u32 index;
+	u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_CGRP_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct proto_index);
+} proto_cgrp_index SEC(".maps");
+
+/* (c) task local storage caching (cgroup id, index), checked per call. */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct proto_index);
+} proto_task_index SEC(".maps");
+
+/* (d) and behind (c): a hash cgroup id -> index. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PROTO_CGROUPS);
+	__type(key, u64);
+	__type(value, u32);
+} proto_id_index SEC(".maps");
+
+u32 proto_next_index = 0;
+const struct proto_counts proto_zero = {};
+
+/* Racy across CPUs (a prototype: only the first call of a cgroup pays it). */
+static __always_inline u32 proto_new_index(void)
+{
+	u32 index = proto_next_index++;
+
+	return index % (PROTO_CGROUPS - 1) + 1;
+}
+
+static __always_inline void proto_count(u32 index, u64 nr)
+{
+	struct proto_slots *s = bpf_map_lookup_elem(&proto_by_index, &index);
+
+	if (s) {
+		nr &= PROTO_SLOTS - 1;
+		s->count[nr]++;
+	}
+}
+
+static __always_inline u32 proto_index_of(u64 id)
+{
+	u32 *found = bpf_map_lookup_elem(&proto_id_index, &id);
+	u32 index;
+
+	if (found)
+		return *found;
+	index = proto_new_index();
+	bpf_map_update_elem(&proto_id_index, &id, &index, BPF_NOEXIST);
+	return index;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(proto_hash, struct pt_regs *regs, long ret)
+{
+	struct task_struct *task;
+	struct proto_key key = {};
+	struct proto_counts *c;
+	u64 nr = regs->orig_ax;
+
+	if (nr >= PROTO_SLOTS)
+		return 0;
+	task = bpf_get_current_task_btf();
+	key.cgroup_id = task->cgroups->dfl_cgrp->kn->id;
+	key.slot = nr;
+	c = bpf_map_lookup_elem(&proto_keyed, &key);
+	if (!c) {
+		bpf_map_update_elem(&proto_keyed, &key, &proto_zero, BPF_NOEXIST);
+		c = bpf_map_lookup_elem(&proto_keyed, &key);
+		if (!c)
+			return 0;
+	}
+	c->count++;
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(proto_cgrp_storage, struct pt_regs *regs, long ret)
+{
+	struct task_struct *task;
+	struct proto_index *ix;
+	u64 nr = regs->orig_ax;
+
+	if (nr >= PROTO_SLOTS)
+		return 0;
+	task = bpf_get_current_task_btf();
+	ix = bpf_cgrp_storage_get(&proto_cgrp_index, task->cgroups->dfl_cgrp, 0,
+				  BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!ix)
+		return 0;
+	if (!ix->index)
+		ix->index = proto_new_index();
+	proto_count(ix->index, nr);
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(proto_task_storage, struct pt_regs *regs, long ret)
+{
+	struct task_struct *task;
+	struct proto_index *ix;
+	u64 nr = regs->orig_ax, id;
+
+	if (nr >= PROTO_SLOTS)
+		return 0;
+	task = bpf_get_current_task_btf();
+	ix = bpf_task_storage_get(&proto_task_index, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!ix)
+		return 0;
+	id = task->cgroups->dfl_cgrp->kn->id;
+	if (ix->cgroup_id != id) {
+		ix->cgroup_id = id;
+		ix->index = proto_index_of(id);
+	}
+	proto_count(ix->index, nr);
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(proto_index_hash, struct pt_regs *regs, long ret)
+{
+	struct task_struct *task;
+	u64 nr = regs->orig_ax;
+
+	if (nr >= PROTO_SLOTS)
+		return 0;
+	task = bpf_get_current_task_btf();
+	proto_count(proto_index_of(task->cgroups->dfl_cgrp->kn->id), nr);
+	return 0;
+}

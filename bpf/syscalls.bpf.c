@@ -28,9 +28,19 @@
  *    it costs no syscalls that would show up in the counts;
  *  - keyed by cgroup, process or errno: per-CPU hash of (cgroup, slot or
  *    tgid, errno), unused parts 0;
+ *  - every cgroup, count-only (the exporter, `cgroup_slots`): a per-CPU
+ *    array of native slots per cgroup index, the index found once per task
+ *    and cgroup (task storage caches it; a cgroup id -> index hash behind
+ *    it, and alone on kernels without task storage); indices come from a
+ *    queue userspace fills and refills as cgroups go. 32-bit calls, and
+ *    cgroups beyond the indices, go to the hash below;
  *  - the errno tally: per-CPU hash of (cgroup, slot, errno), failures only;
  *  - histograms: per-CPU hash of log2 buckets, keyed as the counts without
  *    errno.
+ *
+ * Namespace changes (`ns_events`, the exporter): the exit program also
+ * makes unsharesnoop's events for unshare, setns and namespace-creating
+ * clones (namespace_events.h), so a syscall pays one program run.
  *
  * Interval reports lose nothing: see aggregate.h.
  */
@@ -41,6 +51,7 @@
 #include "aggregate.h"
 #include "syscall_slots.h"
 #include "syscalls.h"
+#include "namespace_events.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -62,6 +73,9 @@ const volatile bool use_hash = false;       /* any of the three below */
 const volatile bool by_process = false;
 const volatile bool by_cgroup = false;
 const volatile bool by_errno = false;
+const volatile bool cgroup_slots = false; /* per-cgroup slot arrays (count-only, by cgroup) */
+const volatile u32 cgroup_indices = 1;    /* indices 1..cgroup_indices-1 exist */
+const volatile bool ns_events = false;    /* namespace-change events at exit */
 
 /* Slots userspace names for this kernel's tables (native, 32-bit). */
 const volatile u32 slot_exit = 60;
@@ -101,6 +115,55 @@ SYSCALLS_HASH(struct syscall_errno_key, u64, 16384) errnos0 SEC(".maps");
 SYSCALLS_HASH(struct syscall_errno_key, u64, 16384) errnos1 SEC(".maps");
 SYSCALLS_HASH(struct syscall_key, struct syscall_hist, 4096) hists0 SEC(".maps");
 SYSCALLS_HASH(struct syscall_key, struct syscall_hist, 4096) hists1 SEC(".maps");
+
+/* Per-cgroup slot arrays: entry index * 2 + epoch, native slots only;
+ * time in the calls beside them when timed. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, u32);
+	__type(value, struct syscall_cgroup_ns);
+} cgroup_ns_by_index SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, u32);
+	__type(value, struct syscall_cgroup_slots);
+} cgroup_slots_by_index SEC(".maps");
+
+/* cgroup id -> index (0: none); indices free for new cgroups. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, u64);
+	__type(value, u32);
+} cgroup_index SEC(".maps");
+
+/* index -> the cgroup id it counts (0: free or retiring). Task caches
+ * are checked against it, so an index userspace takes back is never
+ * written for a cgroup it no longer belongs to. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, u64);
+} cgroup_owner SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_QUEUE);
+	__uint(max_entries, 1);
+	__type(value, u32);
+} free_cgroup_indices SEC(".maps");
+
+/* Count-only: the task's cgroup and its index, as last seen by this
+ * program (with the entry hook they live in the call's record instead). */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct task_cgroup);
+} task_cgroups SEC(".maps");
 
 #include "program_sync.h"
 
@@ -189,9 +252,13 @@ static __always_inline void add_hist(u32 ep, struct syscall_key *key, u64 delta)
 	h->slots[slot]++;
 }
 
-static __always_inline void tally_errno(u32 ep, u64 cgroup_id, u32 slot, long ret)
+/* One failure (or with @flags SYSCALLS_ERR_DENIED, one denied call) in
+ * the errno tally. */
+static __always_inline void tally_errno(u32 ep, u64 cgroup_id, u32 slot, long ret, u32 flags)
 {
-	struct syscall_errno_key key = { .cgroup_id = cgroup_id, .slot = slot, .err = -ret };
+	struct syscall_errno_key key = {
+		.cgroup_id = cgroup_id, .slot = slot, .err = (u32)-ret | flags
+	};
 	u64 *n = lookup_or_init(ep ? (void *)&errnos1 : (void *)&errnos0, &key, &zero_count);
 
 	if (n)
@@ -224,6 +291,95 @@ static __always_inline struct syscall_counts *counters(u32 ep, struct task_struc
 	return &k->c;
 }
 
+static __always_inline bool index_owned_by(u32 index, u64 id)
+{
+	u64 *owner = bpf_map_lookup_elem(&cgroup_owner, &index);
+
+	return owner && *owner == id;
+}
+
+/* The index of cgroup @id, taken from the free queue on first sight; 0
+ * when none is left (the call is then counted in the hash). */
+static __always_inline u32 cgroup_index_of(u64 id)
+{
+	u64 *owner;
+	u32 *found = bpf_map_lookup_elem(&cgroup_index, &id);
+	u32 index = 0;
+
+	if (found)
+		return *found;
+	if (bpf_map_pop_elem(&free_cgroup_indices, &index) || !index)
+		return 0;
+	if (bpf_map_update_elem(&cgroup_index, &id, &index, BPF_NOEXIST)) {
+		/* Another CPU named it first (or the hash is full): hand back. */
+		bpf_map_push_elem(&free_cgroup_indices, &index, 0);
+		found = bpf_map_lookup_elem(&cgroup_index, &id);
+		return found ? *found : 0;
+	}
+	owner = bpf_map_lookup_elem(&cgroup_owner, &index);
+	if (owner)
+		*owner = id;
+	return index;
+}
+
+/* The index of @task's cgroup (@id): cached per task (in @tc, the call's
+ * record, or else in task storage where the kernel has it), checked
+ * against the id and the index's owner on every call (tasks move). */
+static __always_inline u32 task_cgroup_index(struct task_struct *task, u64 id,
+					     struct task_cgroup *tc)
+{
+	u32 index;
+
+	if (!tc && !task_storage)
+		return cgroup_index_of(id);
+	if (!tc)
+		tc = bpf_task_storage_get(&task_cgroups, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (tc && tc->cgroup_id == id && index_owned_by(tc->index, id))
+		return tc->index;
+	index = cgroup_index_of(id);
+	if (tc && index) {
+		tc->cgroup_id = id;
+		tc->index = index;
+	}
+	return index;
+}
+
+/* By cgroup, a native call: one increment in the cgroup's slot array (and
+ * @delta ns beside it when timed); the errno tally only on failure or
+ * denial (errors and denied calls are derived from it). @tc: the thread's
+ * cached cgroup, NULL to use task storage. False when the cgroup has no
+ * index: the caller counts it in the hash. */
+static __always_inline bool count_in_cgroup_slots(struct task_struct *task, u32 slot, long ret,
+						  u64 delta, bool denied, struct task_cgroup *tc)
+{
+	u64 id = task_cgroup_id(task);
+	u32 index = task_cgroup_index(task, id, tc);
+	struct syscall_cgroup_slots *s;
+	struct syscall_cgroup_ns *t;
+	u32 ep = epoch & 1;
+	u32 entry;
+
+	if (!index || index >= cgroup_indices)
+		return false;
+	entry = index * 2 + ep;
+	s = bpf_map_lookup_elem(&cgroup_slots_by_index, &entry);
+	if (!s)
+		return false;
+	barrier_var(slot);
+	slot &= SYSCALL_NATIVE_SLOTS - 1;
+	s->count[slot]++;
+	if (measure_time) {
+		t = bpf_map_lookup_elem(&cgroup_ns_by_index, &entry);
+		if (t)
+			t->ns[slot] += delta;
+	}
+	if (denied)
+		tally_errno(ep, id, slot, is_error(ret) ? ret : 0, SYSCALLS_ERR_DENIED);
+	else if (is_error(ret))
+		tally_errno(ep, id, slot, ret, 0);
+	return true;
+}
+
 /* Counts one call in @slot: @delta ns (0 when not timed), result @ret,
  * @denied when seccomp stopped it before entry. */
 static __always_inline void account(struct task_struct *task, u32 slot, u64 delta, long ret,
@@ -249,7 +405,7 @@ static __always_inline void account(struct task_struct *task, u32 slot, u64 delt
 		if (!is_restart(ret))
 			c->errors++;
 		if (tally_errnos)
-			tally_errno(ep, key.cgroup_id, slot, ret);
+			tally_errno(ep, key.cgroup_id, slot, ret, 0);
 	}
 	if (histogram && !denied) {
 		key.err = 0;
@@ -295,6 +451,7 @@ static __always_inline void exit_tracked(u64 nr, long ret)
 	struct task_struct *task = current_task();
 	bool numbered = nr < SYSCALL_NATIVE_SLOTS;
 	bool denied = false;
+	struct task_cgroup *tc = 0;
 	u64 elapsed = 0;
 	u32 slot = 0;
 
@@ -314,7 +471,7 @@ static __always_inline void exit_tracked(u64 nr, long ret)
 		 * interrupted context's, not a result of this call. */
 		ret = 0;
 	}
-	switch (syscall_start_take(task, &slot, !numbered, &elapsed)) {
+	switch (syscall_start_take(task, &slot, !numbered, &elapsed, &tc)) {
 	case EXIT_ENTERED:
 		break;
 	case EXIT_SKIPPED:
@@ -326,8 +483,12 @@ static __always_inline void exit_tracked(u64 nr, long ret)
 	default:
 		return;
 	}
-	if (ret_wanted(ret))
-		account(task, slot, elapsed, ret, denied);
+	if (!ret_wanted(ret))
+		return;
+	if (cgroup_slots && slot < SYSCALL_NATIVE_SLOTS &&
+	    count_in_cgroup_slots(task, slot, ret, elapsed, denied, tc))
+		return;
+	account(task, slot, elapsed, ret, denied);
 }
 
 /* Count-only: everything from the registers, the task only when needed. */
@@ -366,8 +527,12 @@ static __always_inline void exit_only(struct pt_regs *regs, u64 nr, long ret)
 		/* The clone family's second return, in the child. */
 		return;
 	}
-	if (syscall_wanted(slot))
-		account(task, slot, 0, ret, false);
+	if (!syscall_wanted(slot))
+		return;
+	if (cgroup_slots && slot < SYSCALL_NATIVE_SLOTS &&
+	    count_in_cgroup_slots(task, slot, ret, 0, false, 0))
+		return;
+	account(task, slot, 0, ret, false);
 }
 
 SEC("tp_btf/sys_exit")
@@ -375,6 +540,8 @@ int BPF_PROG(syscalls_exit, struct pt_regs *regs, long ret)
 {
 	u64 nr = syscall_nr(regs);
 
+	if (ns_events)
+		ns_change_at_exit(regs, nr, ret);
 	if (track_entry)
 		exit_tracked(nr, ret);
 	else

@@ -41,6 +41,21 @@ struct syscall_errno_key {
 	__u32 err;
 };
 
+/* One cgroup's native calls in one epoch (per CPU, the exporter's common
+ * path): u32 is enough between two drains. */
+struct syscall_cgroup_slots {
+	__u32 count[SYSCALLS_NR_SLOTS / 2];
+};
+
+/* Time in one cgroup's native calls in one epoch (timed, per CPU). */
+struct syscall_cgroup_ns {
+	__u64 ns[SYSCALLS_NR_SLOTS / 2];
+};
+
+/* In the errno tally's err: a call a seccomp filter denied (its errno, or
+ * 0, below the flag). Only with the per-cgroup slot arrays. */
+#define SYSCALLS_ERR_DENIED 0x80000000U
+
 struct syscall_hist {
 	__u64 slots[SYSCALLS_HIST_SLOTS];
 };
@@ -52,6 +67,7 @@ _Static_assert(sizeof(struct syscall_counts) == 40, "syscall_counts layout");
 _Static_assert(sizeof(struct syscall_keyed) == 56, "syscall_keyed layout");
 _Static_assert(sizeof(struct syscall_key) == 16, "syscall_key layout");
 _Static_assert(sizeof(struct syscall_errno_key) == 16, "syscall_errno_key layout");
+_Static_assert(sizeof(struct syscall_cgroup_slots) == 2 * SYSCALLS_NR_SLOTS, "cgroup slots layout");
 _Static_assert(sizeof(struct syscall_hist) == 8 * SYSCALLS_HIST_SLOTS, "syscall_hist layout");
 
 #endif /* __SYSCALLS_H */

@@ -15,10 +15,20 @@
 
 #include "thread_state.h"
 
+/* The thread's cgroup and its counter index, as last seen (the engine's
+ * per-cgroup slot arrays): kept beside the call in flight, so an exit
+ * fetches one per-thread record, not two. */
+struct task_cgroup {
+	u64 cgroup_id;
+	u32 index;
+	u32 pad;
+};
+
 struct syscall_start {
 	u64 ts;	  /* bpf_ktime_get_ns() at entry (1 when not timed); 0: none in flight */
 	u32 slot; /* counter slot of the call entered */
 	u32 pad;
+	struct task_cgroup cg;
 };
 
 THREAD_STATE(starts, struct syscall_start, 32768)
@@ -55,7 +65,8 @@ enum syscall_exit_kind {
  * *@elapsed are the entry's. */
 static __always_inline enum syscall_exit_kind syscall_start_take(struct task_struct *task,
 								 u32 *slot, bool any_slot,
-								 u64 *elapsed)
+								 u64 *elapsed,
+								 struct task_cgroup **cg)
 {
 	struct syscall_start *st = starts_get(task, false);
 	u64 ts;
@@ -66,6 +77,7 @@ static __always_inline enum syscall_exit_kind syscall_start_take(struct task_str
 			__sync_fetch_and_add(&dropped, 1);
 		return EXIT_UNKNOWN;
 	}
+	*cg = &st->cg;
 	ts = st->ts;
 	st->ts = 0;
 	/* A record of another call is stale (its exit was not counted, e.g.

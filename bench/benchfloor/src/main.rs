@@ -19,6 +19,27 @@ enum Hooks {
     EnterExit,
     /// tp_btf sys_exit only (syscount count-only)
     Exit,
+    /// Prototype: per-CPU hash keyed (cgroup, syscall, errno) on sys_exit
+    ProtoHash,
+    /// Prototype: cgroup local storage -> index -> per-CPU slot array
+    ProtoCgrpStorage,
+    /// Prototype: task local storage caching (cgroup, index) -> slot array
+    ProtoTaskStorage,
+    /// Prototype: hash cgroup id -> index -> per-CPU slot array
+    ProtoIndexHash,
+}
+
+impl Hooks {
+    /// The one sys_exit program of this choice.
+    fn exit_program(self) -> &'static str {
+        match self {
+            Hooks::EnterExit | Hooks::Exit => "floor_exit",
+            Hooks::ProtoHash => "proto_hash",
+            Hooks::ProtoCgrpStorage => "proto_cgrp_storage",
+            Hooks::ProtoTaskStorage => "proto_task_storage",
+            Hooks::ProtoIndexHash => "proto_index_hash",
+        }
+    }
 }
 
 /// Empty programs on the syscall tracepoints: the benchmark floor.
@@ -39,13 +60,29 @@ fn main() -> ExitCode {
 fn run(args: Args) -> Result<ExitCode> {
     kernel::preflight::check("benchfloor", kernel::features::Needs::default())?;
     let mut object = MaybeUninit::uninit();
-    let open = skel::BenchfloorSkelBuilder::default().open(&mut object)?;
-    let skel = open.load().context("loading empty programs")?;
-    let _exit = skel
-        .progs
-        .floor_exit
-        .attach()
-        .context("attaching sys_exit")?;
+    let mut open = skel::BenchfloorSkelBuilder::default().open(&mut object)?;
+    let wanted = args.hooks.exit_program();
+    for mut prog in open.open_object_mut().progs_mut() {
+        let name = prog.name().to_string_lossy().into_owned();
+        let keep =
+            name == wanted || (name == "floor_enter" && matches!(args.hooks, Hooks::EnterExit));
+        prog.set_autoload(keep);
+    }
+    // Only this kernel's map types: cgroup storage is 6.2+.
+    open.maps
+        .proto_cgrp_index
+        .set_autocreate(matches!(args.hooks, Hooks::ProtoCgrpStorage))
+        .context("configuring the prototype maps")?;
+    let skel = open.load().context("loading the floor programs")?;
+    let progs = &skel.progs;
+    let exit = match args.hooks {
+        Hooks::EnterExit | Hooks::Exit => &progs.floor_exit,
+        Hooks::ProtoHash => &progs.proto_hash,
+        Hooks::ProtoCgrpStorage => &progs.proto_cgrp_storage,
+        Hooks::ProtoTaskStorage => &progs.proto_task_storage,
+        Hooks::ProtoIndexHash => &progs.proto_index_hash,
+    };
+    let _exit = exit.attach().context("attaching sys_exit")?;
     let _enter = match args.hooks {
         Hooks::EnterExit => Some(
             skel.progs
@@ -53,7 +90,7 @@ fn run(args: Args) -> Result<ExitCode> {
                 .attach()
                 .context("attaching sys_enter")?,
         ),
-        Hooks::Exit => None,
+        _ => None,
     };
     cli::output::status("Empty programs attached. Ctrl-C to stop");
     let mut run_loop = cli::runloop::RunLoop::new(None, None);

@@ -12,14 +12,19 @@ use kernel::mapsize::{MapSize, Sizing};
 use kernel::syscalls::Call;
 use libbpf_rs::{Link, MapCore, OpenObject};
 
+use crate::cgroup_slots::{self, CgroupSlots};
 use crate::mode::{mask_child_returns, mask_syscalls, Filters, Mode, NamedSlots};
+use crate::namespaces::{NamespaceRing, NO_RING_BYTES, RING_BYTES};
 use crate::rows::{Counts, HistKey, Key, Row, HIST_SLOTS};
 
 #[allow(clippy::all, non_camel_case_types, dead_code, unused_imports)]
-mod skel {
+pub(crate) mod skel {
     include!(concat!(env!("OUT_DIR"), "/syscalls.skel.rs"));
 }
-use skel::types::{syscall_counts, syscall_errno_key, syscall_hist, syscall_key, syscall_keyed};
+use skel::types::{
+    syscall_cgroup_ns, syscall_cgroup_slots, syscall_counts, syscall_errno_key, syscall_hist,
+    syscall_key, syscall_keyed,
+};
 use skel::{OpenSyscallsSkel, SyscallsSkel, SyscallsSkelBuilder};
 
 // SAFETY: generated #[repr(C)] structs of integers and integer arrays only,
@@ -33,6 +38,10 @@ unsafe impl Pod for syscall_key {}
 unsafe impl Pod for syscall_errno_key {}
 // SAFETY: as above (an array of u64).
 unsafe impl Pod for syscall_hist {}
+// SAFETY: as above (an array of u32).
+unsafe impl Pod for syscall_cgroup_slots {}
+// SAFETY: as above (an array of u64).
+unsafe impl Pod for syscall_cgroup_ns {}
 
 const _: () = assert!(std::mem::size_of::<syscall_hist>() == HIST_SLOTS * 8);
 
@@ -50,6 +59,11 @@ pub struct Collector<'obj> {
     maps: Option<MapSize>,
     /// When the previous drain closed its half (or the programs attached).
     last_flip: Instant,
+    /// The per-cgroup slot arrays, when the mode uses them.
+    cgroup_slots: Option<CgroupSlots>,
+    /// Namespace-change records, when the mode makes them.
+    namespaces: Option<NamespaceRing>,
+    lost: DropCounter,
 }
 
 /// Adds one CPU's counters to a running total.
@@ -74,14 +88,25 @@ impl<'obj> Collector<'obj> {
     ) -> Result<Self> {
         let mut nr_slots = 0;
         let mut maps = None;
+        let cpus = libbpf_rs::num_possible_cpus().context("counting possible CPUs")? as u64;
+        let indices = cgroup_slots::indices_for(sizing, cpus, mode.timed);
         let skel =
             kernel::bpf::open_and_load(SyscallsSkelBuilder::default(), open_object, |open| {
                 nr_slots = EpochSlots::<syscall_counts>::size_for_all_cpus(&mut open.maps.counts)?;
                 configure(open, filters, mode, nr_slots / 2)?;
+                configure_exporter_paths(open, mode, indices)?;
                 maps = size_maps(open, mode, sizing)?;
                 Ok(())
             })?;
         let slots = EpochSlots::new(&skel.maps.counts, nr_slots)?;
+        let cgroup_slots = mode.uses_cgroup_slots().then(|| CgroupSlots::new(indices));
+        if let Some(cgroup_slots) = &cgroup_slots {
+            cgroup_slots.fill(&skel.maps.free_cgroup_indices)?;
+        }
+        let namespaces = match mode.namespaces {
+            true => Some(NamespaceRing::new(&skel.maps.events)?),
+            false => None,
+        };
         let links = attach(&skel, mode)?;
         Ok(Self {
             links,
@@ -92,6 +117,9 @@ impl<'obj> Collector<'obj> {
             drops: DropCounter::default(),
             maps,
             last_flip: Instant::now(),
+            cgroup_slots,
+            namespaces,
+            lost: DropCounter::default(),
         })
     }
 
@@ -141,7 +169,7 @@ fn configure(
     rodata.measure_time = mode.timed || mode.histogram;
     rodata.histogram = mode.histogram;
     rodata.hist_unit_ns = if mode.millis { 1_000_000 } else { 1_000 };
-    rodata.tally_errnos = mode.errno_tally;
+    rodata.tally_errnos = mode.tallies_errnos();
     rodata.exits_at_entry = mode.exits_at_entry;
     rodata.use_hash = mode.hashed();
     rodata.by_process = mode.by_process;
@@ -167,19 +195,62 @@ fn configure(
     Ok(())
 }
 
+/// The exporter's paths: per-cgroup slot arrays with `indices` indices
+/// (their task cache only where the kernel has task storage) and the
+/// namespace-change records; the maps of a path not taken shrink to
+/// nothing.
+fn configure_exporter_paths(open: &mut OpenSyscallsSkel, mode: Mode, indices: u32) -> Result<()> {
+    let rodata = kernel::bpf::mapped(open.maps.rodata_data.as_deref_mut(), ".rodata")?;
+    let slots = mode.uses_cgroup_slots();
+    rodata.cgroup_slots = slots;
+    rodata.cgroup_indices = if slots { indices } else { 1 };
+    rodata.ns_events = mode.namespaces;
+    let entries = if slots { indices } else { 1 };
+    let sizing = "sizing the per-cgroup slot arrays";
+    let maps = &mut open.maps;
+    maps.cgroup_slots_by_index
+        .set_max_entries(entries * 2)
+        .context(sizing)?;
+    let timed = if slots && mode.timed { entries } else { 1 };
+    maps.cgroup_ns_by_index
+        .set_max_entries(timed * 2)
+        .context(sizing)?;
+    maps.cgroup_index.set_max_entries(entries).context(sizing)?;
+    maps.cgroup_owner.set_max_entries(entries).context(sizing)?;
+    maps.free_cgroup_indices
+        .set_max_entries(entries)
+        .context(sizing)?;
+    maps.task_cgroups
+        .set_autocreate(slots && kernel::features::effective_features().task_storage)
+        .context(sizing)?;
+    let ring = if mode.namespaces {
+        RING_BYTES
+    } else {
+        NO_RING_BYTES
+    };
+    let events = "sizing the namespace event maps";
+    maps.events.set_max_entries(ring).context(events)?;
+    maps.watched_ns.set_max_entries(1).context(events)?;
+    maps.uncertain.set_max_entries(1).context(events)?;
+    Ok(())
+}
+
 /// Sizes the hashes the mode uses and shrinks the rest (and the array,
 /// when counts are keyed) to nothing.
 fn size_maps(open: &mut OpenSyscallsSkel, mode: Mode, sizing: Sizing) -> Result<Option<MapSize>> {
     let keys = mode.keys();
     let counts = mode.hashed().then_some(keys);
     let hists = mode.histogram.then_some(keys);
-    let errnos = mode.errno_tally.then_some(keys);
+    let errnos = mode.tallies_errnos().then_some(keys);
     if mode.hashed() {
         open.maps
             .counts
             .set_max_entries(1)
             .context("sizing the counter array")?;
     }
+    // With the slot arrays the hashes see only 32-bit calls, cgroups past
+    // the last index and failures: entries on demand, not preallocated.
+    let on_demand = mode.uses_cgroup_slots();
     let mut maps = None;
     for (map, keys) in [
         (&mut open.maps.keyed0, counts),
@@ -189,11 +260,19 @@ fn size_maps(open: &mut OpenSyscallsSkel, mode: Mode, sizing: Sizing) -> Result<
         (&mut open.maps.hists0, hists),
         (&mut open.maps.hists1, hists),
     ] {
-        let got = kernel::mapsize::size_hash(map, keys, sizing)?;
+        let mut got = kernel::mapsize::size_hash(map, keys, sizing)?;
+        if let (true, Some(size)) = (on_demand, got.as_mut()) {
+            map.set_map_flags(map.map_flags() | NO_PREALLOC)
+                .context("allocating the fallback hashes on demand")?;
+            size.preallocated = false;
+        }
         maps = MapSize::combine(maps, got);
     }
     Ok(maps)
 }
+
+/// BPF_F_NO_PREALLOC.
+const NO_PREALLOC: u32 = 1;
 
 /// Attaches what the mode loaded: the cleanup hook (kernels without task
 /// storage), the entry hook, then the exit hook, so every exit counted
@@ -223,6 +302,7 @@ impl Aggregator for Collector<'_> {
         let maps = &mut self.skel.maps;
         let bss = kernel::bpf::mapped(maps.bss_data.as_deref_mut(), ".bss")?;
         let dropped = self.drops.delta(&bss.dropped);
+        let lost = self.lost.delta(&bss.lost);
         let old = flip_epoch(&mut bss.epoch, &maps.sync_outer, &maps.sync_inner)?;
         let now = Instant::now();
         let covered = now.duration_since(std::mem::replace(&mut self.last_flip, now));
@@ -231,6 +311,7 @@ impl Aggregator for Collector<'_> {
             data,
             health: Health {
                 dropped,
+                lost,
                 covered,
                 ..Health::default()
             },
@@ -253,7 +334,13 @@ impl Collector<'_> {
             mode: self.mode,
         };
         let mut rows = if self.mode.hashed() {
-            drain_keyed(pick(&maps.keyed0, &maps.keyed1), shape)?
+            let mut rows = drain_keyed(pick(&maps.keyed0, &maps.keyed1), shape)?;
+            if let Some(cgroup_slots) = &mut self.cgroup_slots {
+                let timed = self.mode.timed;
+                let arrays = cgroup_slots.drain(&slot_maps(maps), old, self.native_slots, timed)?;
+                rows = merge_rows(rows, arrays);
+            }
+            rows
         } else {
             self.slots
                 .drain(old, |s| s.count > 0, merge)?
@@ -261,9 +348,12 @@ impl Collector<'_> {
                 .map(|(slot, s)| shape.row((0, slot), &s))
                 .collect()
         };
-        if self.mode.errno_tally {
+        if self.mode.tallies_errnos() {
             let tally = drain_errnos(pick(&maps.errnos0, &maps.errnos1), shape)?;
             join_errnos(&mut rows, tally);
+        }
+        if self.cgroup_slots.is_some() {
+            errors_from_tally(&mut rows);
         }
         let hists = if self.mode.histogram {
             drain_hists(pick(&maps.hists0, &maps.hists1), shape)?
@@ -271,6 +361,67 @@ impl Collector<'_> {
             HashMap::new()
         };
         Ok(Counts { rows, hists })
+    }
+}
+
+impl Collector<'_> {
+    /// Namespace-change records (`struct unsharesnoop_event`) made since
+    /// the previous call; none unless the mode makes them. Ring-buffer
+    /// overflows are counted in the drains' `health.lost`.
+    pub fn namespace_records(&mut self) -> Result<Vec<Vec<u8>>> {
+        match &mut self.namespaces {
+            Some(ring) => ring.take(),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// Takes back the per-cgroup slot arrays of removed cgroups (no-op
+    /// unless the mode uses them); their last counts still come with the
+    /// next drains. A cgroup wrongly called removed only moves to a new
+    /// index: the program checks each task's cached index against its owner.
+    pub fn forget_cgroups(&mut self, ids: &[u64]) -> Result<()> {
+        match &mut self.cgroup_slots {
+            Some(cgroup_slots) => cgroup_slots.forget(&slot_maps(&self.skel.maps), ids),
+            None => Ok(()),
+        }
+    }
+}
+
+fn slot_maps<'a>(maps: &'a skel::SyscallsMaps<'_>) -> cgroup_slots::Maps<'a, libbpf_rs::Map<'a>> {
+    cgroup_slots::Maps {
+        index: &maps.cgroup_index,
+        owner: &maps.cgroup_owner,
+        slots: &maps.cgroup_slots_by_index,
+        ns: &maps.cgroup_ns_by_index,
+        free: &maps.free_cgroup_indices,
+    }
+}
+
+/// Rows of the hash and of the slot arrays as one row per key (a cgroup
+/// without an index, e.g. past the last one, is counted in the hash).
+fn merge_rows(hashed: Vec<Row>, arrays: Vec<Row>) -> Vec<Row> {
+    let mut by_key: HashMap<HistKey, Row> = HashMap::new();
+    for row in hashed.into_iter().chain(arrays) {
+        match by_key.entry((row.cgroup_id, row.key)) {
+            std::collections::hash_map::Entry::Occupied(mut e) => e.get_mut().add(&row),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(row);
+            }
+        }
+    }
+    by_key.into_values().collect()
+}
+
+/// With the slot arrays, failures are counted only in the errno tally:
+/// errors are the tally's failures a process saw (not restart codes).
+fn errors_from_tally(rows: &mut [Row]) {
+    for row in rows {
+        row.errors = row
+            .errnos
+            .iter()
+            .filter(|(&errno, _)| !kernel::errno::is_restart(errno))
+            .map(|(_, &n)| n)
+            .sum();
     }
 }
 
@@ -336,29 +487,46 @@ fn drain_keyed(map: &impl MapCore, shape: Shape) -> Result<Vec<Row>> {
     Ok(rows)
 }
 
+/// What the errno tally holds per (cgroup, syscall).
+#[derive(Default)]
+struct Tallied {
+    errnos: BTreeMap<i32, u64>,
+    /// Calls a seccomp filter denied (with the per-cgroup slot arrays).
+    denied: u64,
+}
+
+/// In a tally key's errno: a denied call (bpf/syscalls.h).
+const ERR_DENIED: u32 = 0x8000_0000;
+
 /// The old errno tally, emptied after reading: per (cgroup, syscall), the
-/// failed calls of each errno.
-fn drain_errnos(map: &impl MapCore, shape: Shape) -> Result<HashMap<HistKey, BTreeMap<i32, u64>>> {
-    let mut out: HashMap<HistKey, BTreeMap<i32, u64>> = HashMap::new();
+/// failed calls of each errno, and the denied calls.
+fn drain_errnos(map: &impl MapCore, shape: Shape) -> Result<HashMap<HistKey, Tallied>> {
+    let mut out: HashMap<HistKey, Tallied> = HashMap::new();
     for (key, per_cpu) in drain_percpu_hash::<syscall_errno_key, u64>(map)? {
         let n: u64 = per_cpu.iter().sum();
         if n == 0 {
             continue;
         }
-        let at = (shape.cgroup(key.cgroup_id), shape.key(key.slot));
-        *out.entry(at)
-            .or_default()
-            .entry(key.err as i32)
-            .or_default() += n;
+        let at = out
+            .entry((shape.cgroup(key.cgroup_id), shape.key(key.slot)))
+            .or_default();
+        if key.err & ERR_DENIED != 0 {
+            at.denied += n;
+        }
+        let errno = (key.err & !ERR_DENIED) as i32;
+        if errno != 0 {
+            *at.errnos.entry(errno).or_default() += n;
+        }
     }
     Ok(out)
 }
 
 /// Gives each row its errno tally (by errno, the row of the successes).
-fn join_errnos(rows: &mut [Row], mut tally: HashMap<HistKey, BTreeMap<i32, u64>>) {
+fn join_errnos(rows: &mut [Row], mut tally: HashMap<HistKey, Tallied>) {
     for row in rows.iter_mut().filter(|r| r.err == 0) {
-        if let Some(errnos) = tally.remove(&(row.cgroup_id, row.key)) {
-            row.errnos = errnos;
+        if let Some(tallied) = tally.remove(&(row.cgroup_id, row.key)) {
+            row.errnos = tallied.errnos;
+            row.denied += tallied.denied;
         }
     }
 }

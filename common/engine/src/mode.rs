@@ -31,6 +31,16 @@ pub struct Mode {
     pub millis: bool,
     /// Count the calls that never return (exit, exit_group) at entry.
     pub exits_at_entry: bool,
+    /// By cgroup: native calls go to a per-CPU slot array per cgroup
+    /// (found once per task; time beside it when timed), failures and
+    /// denied calls to the errno tally, from which errors and denied
+    /// calls are derived. The cheapest exact key for every cgroup of a
+    /// host (the exporter); no longest call (`max_ns`). Ignored where it
+    /// does not apply (see [`Mode::uses_cgroup_slots`]).
+    pub cgroup_slots: bool,
+    /// Namespace changes (unshare, setns, namespace-creating clones) as
+    /// unsharesnoop's events, made by the same exit program.
+    pub namespaces: bool,
 }
 
 impl Mode {
@@ -42,6 +52,18 @@ impl Mode {
     /// The entry hook is attached: calls that never entered are told apart.
     pub fn tracks_entry(&self) -> bool {
         self.timed || self.denied || self.histogram || self.exits_at_entry
+    }
+
+    /// The per-cgroup slot arrays are used: asked for, keyed by cgroup
+    /// alone (no process or errno in the key), no histogram.
+    pub fn uses_cgroup_slots(&self) -> bool {
+        self.cgroup_slots && self.by_cgroup && !self.by_process && !self.by_errno && !self.histogram
+    }
+
+    /// Failures are tallied per errno (asked for, or what the per-cgroup
+    /// slot arrays derive errors from).
+    pub fn tallies_errnos(&self) -> bool {
+        self.errno_tally || self.uses_cgroup_slots()
     }
 
     /// What the hashes are keyed by, for sizing them from the host.

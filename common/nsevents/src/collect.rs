@@ -104,6 +104,13 @@ const MARK_COMPAT: u32 = 1;
 const MARK_DENIED: u32 = 2;
 const MARK_ENTERING: u32 = 4;
 
+/// Decodes one kernel record as the ring buffer hands it (`struct
+/// unsharesnoop_event`, also made by the syscall engine for the exporter);
+/// `None` for a short record or an unknown call.
+pub fn decode_record(bytes: &[u8]) -> Option<Event> {
+    decode(&kernel::bpf::from_bytes::<unsharesnoop_event>(bytes)?)
+}
+
 fn decode(raw: &unsharesnoop_event) -> Option<Event> {
     Some(Event {
         ts_ns: raw.ts_ns,

@@ -500,3 +500,72 @@ root_test!(
         assert_eq!(done.code, Some(0), "{}", done.stderr);
     }
 );
+
+root_test!(
+    bpf_stats_serve_the_exporters_own_cost_one_program_per_hook,
+    {
+        assert!(require_prometheus(), "Prometheus is needed");
+        let cg = TestCgroup::new("exp-bpfstats");
+        let exporter = Exporter::start(&["--bpf-stats", "--no-block"]);
+        let prom = Prometheus::start(&[&exporter.addr.to_string()]).expect("start prometheus");
+        prom.wait_targets_up(WAIT)
+            .unwrap_or_else(|e| panic!("{e:#}\n{}", prom.log()));
+        // One program per hook: counts and namespace changes share sys_exit;
+        // the other program names cgroups when they are made.
+        let progs = contrace_tests::bpf::programs_linked_by(exporter.tool.pid());
+        assert_eq!(progs.len(), 2, "{progs:?}");
+        run_workload(
+            Some(&cg.path),
+            &["getppid", "4321", "openfail", "9", "unshare", "0x04000000"],
+        );
+        let rc = cg.rel();
+        let expect = |expr: String, want: f64| expect_value(&prom, &expr, want);
+        expect(
+            q("contrace_syscalls_total", &rc, ",syscall=\"getppid\""),
+            4321.0,
+        );
+        expect(
+            q("contrace_syscall_errors_total", &rc, ",syscall=\"openat\""),
+            9.0,
+        );
+        expect(
+            q("contrace_syscall_errno_total", &rc, ",errno=\"ENOENT\""),
+            9.0,
+        );
+        expect(
+            q(
+                "contrace_namespace_changes_total",
+                &rc,
+                ",call=\"unshare\",kind=\"uts\"",
+            ),
+            1.0,
+        );
+        // Every call of the host ran the exit program: at least the workload's.
+        let runs = r#"contrace_exporter_bpf_runs_total{program="syscalls_exit"}"#;
+        let seconds = r#"contrace_exporter_bpf_run_seconds_total{program="syscalls_exit"}"#;
+        let deadline = std::time::Instant::now() + WAIT;
+        loop {
+            let n = prom.query_value(runs).unwrap().unwrap_or(0.0);
+            let s = prom.query_value(seconds).unwrap().unwrap_or(0.0);
+            if n >= 4321.0 && s > 0.0 {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{runs} = {n}, {seconds} = {s}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        // No other program of the exporter runs on the syscall hooks.
+        let mut names = prom
+            .query("contrace_exporter_bpf_runs_total")
+            .unwrap()
+            .into_iter()
+            .map(|s| s.labels["program"].clone())
+            .collect::<Vec<_>>();
+        names.sort();
+        assert_eq!(names, ["cgroup_mkdir", "syscalls_exit"], "{names:?}");
+        let done = exporter.tool.signal(nix::sys::signal::Signal::SIGTERM);
+        assert_eq!(done.code, Some(0), "{}", done.stderr);
+    }
+);

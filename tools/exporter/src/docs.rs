@@ -7,10 +7,12 @@ use cli::docs::{Entry, Example, Page, Section, Table};
 pub const PAGE: Page = Page {
     description: "\
 One process per node that keeps the contrace collectors attached and serves their \
-counts per cgroup and container to Prometheus: the syscall engine keyed per \
-(cgroup, syscall, errno) on the syscall exit hook alone (the cheapest exact \
-always-on setting; `--latency` or `--denied` add the entry hook), unsharesnoop's for namespace \
-changes, and conbiograph's per-cgroup block I/O. Every drained \
+counts per cgroup and container to Prometheus: the syscall engine on the \
+syscall exit hook alone (the cheapest exact always-on setting; `--latency` or \
+`--denied` add the entry hook), counting per (cgroup, syscall) with failures \
+tallied per errno and making unsharesnoop's namespace-change events in the same \
+program (one program per hook), and conbiograph's per-cgroup block I/O on its \
+own hooks. `--bpf-stats` also serves the programs' own run count and time. Every drained \
 delta is added to totals in userspace: counters are exact and never go down.\n\n\
 `/metrics` drains the kernel maps first (fresh values) and answers in OpenMetrics \
 when asked, else the Prometheus text format; `/healthz` answers 200 once the \
@@ -57,6 +59,12 @@ programs are attached, 503 before; it needs no credentials.",
                 name: "contrace_exporter_series, _cgroups, _dropped_total, _lost_total",
                 meaning: "Series and cgroups served now; events not recorded (full \
                           maps, cgroups over --max-series); events lost (ring buffer).",
+            },
+            Entry {
+                name: "contrace_exporter_bpf_runs_total{program,id}, _bpf_run_seconds_total",
+                meaning: "With --bpf-stats: runs of each of the exporter's BPF programs \
+                          and the time spent in them, from the kernel's BPF statistics \
+                          (on only while the exporter runs with the flag).",
             },
         ],
     }],

@@ -17,11 +17,11 @@ use anyhow::{anyhow, Context, Result};
 use cli::runloop::{Stop, StopHandle};
 use libbpf_rs::OpenObject;
 
+use crate::bpf_stats::{self, StatsEnabled};
 use crate::identity::{HostPaths, Labeler, Paths};
 use crate::labels::CgroupLabel;
 use crate::sources::block::Block;
-use crate::sources::namespaces::Namespaces;
-use crate::sources::syscalls::Syscalls;
+use crate::sources::syscalls::{Syscalls, Wanted};
 use crate::sources::{Deltas, Source};
 use crate::store::Store;
 
@@ -55,6 +55,8 @@ pub struct Config {
     pub sizing: kernel::mapsize::Sizing,
     /// Where container names are looked up.
     pub names: ::identity::container::Sources,
+    /// Read the programs' run count and time into the store on each drain.
+    pub bpf_stats: bool,
 }
 
 /// Asks the drainer for a drain and waits for it (at most [`SCRAPE_WAIT`]).
@@ -116,28 +118,44 @@ impl Drainer {
 }
 
 /// The collectors of this configuration, loaded and attached.
+/// The syscall engine makes the counts and the namespace changes in one
+/// program per hook; block I/O keeps its own hooks.
 fn start_sources<'obj>(
     config: &Config,
     syscalls: &'obj mut MaybeUninit<OpenObject>,
-    namespaces: &'obj mut MaybeUninit<OpenObject>,
     block: &'obj mut MaybeUninit<OpenObject>,
 ) -> Result<Vec<Box<dyn Source + 'obj>>> {
     let mut sources: Vec<Box<dyn Source + 'obj>> = Vec::new();
+    let wanted = Wanted {
+        latency: config.latency,
+        denied: config.denied,
+        namespaces: config.namespaces,
+    };
     sources.push(Box::new(
-        Syscalls::start(syscalls, config.latency, config.denied, config.sizing)
-            .context("starting the syscall counters")?,
+        Syscalls::start(syscalls, wanted, config.sizing)
+            .context("starting the syscall and namespace-change counters")?,
     ));
-    if config.namespaces {
-        sources.push(Box::new(
-            Namespaces::start(namespaces).context("starting the namespace-change counters")?,
-        ));
-    }
     if config.block {
         sources.push(Box::new(
             Block::start(block).context("starting the block I/O counters")?,
         ));
     }
     Ok(sources)
+}
+
+/// What runs while the exporter does: the BPF statistics switched on (with
+/// `--bpf-stats`, before the programs load), the sources, the labeler.
+type Started<'obj> = (Option<StatsEnabled>, Vec<Box<dyn Source + 'obj>>, Labeler);
+
+fn start_all<'obj>(
+    config: &Config,
+    syscalls: &'obj mut MaybeUninit<OpenObject>,
+    block: &'obj mut MaybeUninit<OpenObject>,
+) -> Result<Started<'obj>> {
+    let stats = config.bpf_stats.then(bpf_stats::enable).transpose()?;
+    let sources = start_sources(config, syscalls, block)?;
+    let labeler = Labeler::start(&config.cgroup_root, config.names.clone())?;
+    Ok((stats, sources, labeler))
 }
 
 fn run(
@@ -148,19 +166,9 @@ fn run(
     started: &Sender<Result<()>>,
 ) -> Result<()> {
     let mut syscalls_object = MaybeUninit::uninit();
-    let mut namespaces_object = MaybeUninit::uninit();
     let mut block_object = MaybeUninit::uninit();
-    let sources = start_sources(
-        config,
-        &mut syscalls_object,
-        &mut namespaces_object,
-        &mut block_object,
-    )
-    .and_then(|sources| {
-        let labeler = Labeler::start(&config.cgroup_root, config.names.clone())?;
-        Ok((sources, labeler))
-    });
-    let (mut sources, labeler) = match sources {
+    let sources = start_all(config, &mut syscalls_object, &mut block_object);
+    let (_stats, mut sources, labeler) = match sources {
         Ok(started) => started,
         Err(e) => {
             let _ = started.send(Err(e));
@@ -194,11 +202,19 @@ fn run(
             break;
         }
         drain(&mut sources, store, &mut names, false)?;
+        if config.bpf_stats {
+            lock(store).programs = bpf_stats::read_own()?;
+        }
         for reply in waiting {
             let _ = reply.send(());
         }
         if Instant::now() >= next_sweep {
-            sweep(store, &mut names);
+            let removed = sweep(store, &mut names);
+            for source in sources.iter_mut() {
+                source
+                    .forget(&removed)
+                    .with_context(|| format!("forgetting removed cgroups in {}", source.name()))?;
+            }
             next_sweep = Instant::now() + SWEEP_PERIOD;
         }
     }
@@ -263,7 +279,8 @@ fn drain<P: Paths>(
 
 /// Marks removed cgroups and forgets those past their grace period; asks
 /// again for the names of young containers the runtimes had not named yet.
-fn sweep<P: Paths>(store: &Mutex<Store>, names: &mut Names<P>) {
+/// Returns the cgroups found removed.
+fn sweep<P: Paths>(store: &Mutex<Store>, names: &mut Names<P>) -> Vec<u64> {
     let now = Instant::now();
     for (id, path) in lock(store).unnamed(now) {
         names.labeler.ask(id, &path);
@@ -281,6 +298,7 @@ fn sweep<P: Paths>(store: &Mutex<Store>, names: &mut Names<P>) {
         // SAFETY: malloc_trim only releases free memory of the allocator.
         unsafe { libc::malloc_trim(0) };
     }
+    removed
 }
 
 fn lock(store: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {

@@ -16,6 +16,7 @@
 //! signal) come from the command-line layer.
 
 mod auth;
+mod bpf_stats;
 pub mod docs;
 mod drain;
 mod identity;
@@ -79,6 +80,8 @@ pub struct Config {
     /// Also ask the runtimes' APIs over their sockets for names
     /// (`--runtime-api`); otherwise only files are read.
     pub runtime_api: bool,
+    /// Serve the BPF programs' run count and time (`--bpf-stats`).
+    pub bpf_stats: bool,
     /// libbpf's log.
     pub verbose: bool,
 }
@@ -263,6 +266,7 @@ fn drain_config(config: &Config, cgroup_root: PathBuf) -> drain::Config {
         interval: config.drain_interval,
         sizing: config.sizing,
         names: config.name_sources(),
+        bpf_stats: config.bpf_stats,
     }
 }
 

@@ -79,6 +79,12 @@ struct Args {
     /// that.
     #[arg(long)]
     runtime_api: bool,
+    /// Also serve the exporter's own kernel-side cost: run count and run
+    /// time of each of its BPF programs (contrace_exporter_bpf_*), from the
+    /// kernel's BPF statistics, switched on only while the exporter runs
+    /// with this flag (each program run then also pays two clock reads).
+    #[arg(long)]
+    bpf_stats: bool,
     #[command(flatten)]
     maps: cli::args::MapArgs,
     /// Show libbpf's log.
@@ -128,6 +134,7 @@ impl Args {
             block: !self.no_block,
             sizing: self.maps.sizing(),
             runtime_api: self.runtime_api,
+            bpf_stats: self.bpf_stats,
             verbose: self.verbose,
         }
     }

@@ -17,6 +17,7 @@ use prometheus_client::registry::Registry;
 
 use kernel::syscalls::Call;
 
+use crate::bpf_stats::ProgramStats;
 use crate::sources::{BlockDelta, SyscallDelta};
 use crate::store::{CgroupSeries, Slot, Store};
 
@@ -95,6 +96,7 @@ impl Collector for StoreCollector {
         }
         encode_namespaces(&mut encoder, &cgroups)?;
         encode_block(&mut encoder, &cgroups)?;
+        encode_programs(&mut encoder, &store)?;
         encode_own(&mut encoder, &store)
     }
 }
@@ -240,6 +242,39 @@ fn encode_block(encoder: &mut DescriptorEncoder, cgroups: &[&CgroupSeries]) -> E
 }
 
 /// The exporter's own gauges and counters.
+/// With `--bpf-stats`: each BPF program's runs and time, by program name.
+fn encode_programs(encoder: &mut DescriptorEncoder, store: &Store) -> Encoded {
+    if store.programs.is_empty() {
+        return Ok(());
+    }
+    let program_labels = |p: &ProgramStats| [("program", p.name.clone()), ("id", p.id.to_string())];
+    family(
+        encoder,
+        "contrace_exporter_bpf_runs",
+        "Runs of each of the exporter's BPF programs since it loaded them (kernel BPF statistics)",
+        MetricType::Counter,
+        |mut m| {
+            for p in &store.programs {
+                ConstCounter::new(p.run_count).encode(m.encode_family(&program_labels(p))?)?;
+            }
+            Ok(())
+        },
+    )?;
+    family(
+        encoder,
+        "contrace_exporter_bpf_run_seconds",
+        "Time spent in each of the exporter's BPF programs since it loaded them (kernel BPF statistics)",
+        MetricType::Counter,
+        |mut m| {
+            for p in &store.programs {
+                let seconds = p.run_time_ns as f64 / 1e9;
+                ConstCounter::new(seconds).encode(m.encode_family(&program_labels(p))?)?;
+            }
+            Ok(())
+        },
+    )
+}
+
 fn encode_own(encoder: &mut DescriptorEncoder, store: &Store) -> Encoded {
     family(
         encoder,

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use kernel::collector::Health;
 use kernel::syscalls::Call;
 
+use crate::bpf_stats::ProgramStats;
 use crate::labels::{CgroupLabel, ContainerLabels};
 use crate::sources::{BlockDelta, CgroupDelta, Deltas, SyscallDelta};
 
@@ -174,6 +175,8 @@ pub struct Store {
     pub dropped: u64,
     /// Events that found a ring buffer full.
     pub lost: u64,
+    /// The exporter's BPF programs' run statistics (`--bpf-stats`).
+    pub programs: Vec<ProgramStats>,
 }
 
 impl Store {
@@ -185,6 +188,7 @@ impl Store {
             series: 0,
             dropped: 0,
             lost: 0,
+            programs: Vec::new(),
         }
     }
 

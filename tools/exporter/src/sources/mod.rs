@@ -69,7 +69,7 @@ impl Deltas {
     }
 }
 
-/// One tool's collector as the exporter drives it.
+/// One collector as the exporter drives it.
 pub trait Source {
     /// Short name for messages (`syscalls`, `namespaces`, `block`).
     fn name(&self) -> &'static str;
@@ -81,4 +81,9 @@ pub trait Source {
     /// Detaches the programs, then adds what is left: nothing can be
     /// counted after this.
     fn finish(&mut self, out: &mut Deltas) -> Result<()>;
+
+    /// These cgroups are gone: kernel state kept per cgroup may go too.
+    fn forget(&mut self, _cgroups: &[u64]) -> Result<()> {
+        Ok(())
+    }
 }

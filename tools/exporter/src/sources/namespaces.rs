@@ -1,54 +1,11 @@
-//! Namespace changes from unsharesnoop's collector: its events, counted per
-//! (cgroup, call, namespace kind). Only calls that succeeded change
-//! anything, so only those are traced.
+//! Namespace changes: unsharesnoop's events (made by the syscall engine's
+//! exit program, decoded by common/nsevents, as unsharesnoop decodes them), counted per (cgroup, call,
+//! namespace kind). Only calls that succeeded change anything, so only
+//! those are made.
 
-use std::mem::MaybeUninit;
-use std::time::Duration;
+use nsevents::{Call, Event};
 
-use ::identity::target::Target;
-use anyhow::Result;
-use kernel::collector::{EventSource, Health};
-use libbpf_rs::OpenObject;
-use nsevents::{Call, Collector, Config, Event};
-
-use super::{Deltas, Source};
-
-/// Ring buffer: namespace changes are rare; 256 KiB holds ~1 700 events
-/// between two reads of the reader thread (every 50 ms at most).
-const BUFFER_BYTES: u32 = 256 * 1024;
-
-pub struct Namespaces<'obj> {
-    collector: Collector<'obj>,
-    /// The collector's totals at the previous drain.
-    seen: Health,
-}
-
-impl<'obj> Namespaces<'obj> {
-    /// Loads and attaches unsharesnoop's exit hook (unshare, setns, clone,
-    /// clone3 recognised by number) for every cgroup of the host.
-    pub fn start(object: &'obj mut MaybeUninit<OpenObject>) -> Result<Self> {
-        let target = Target::host();
-        let config = Config {
-            calls: &[Call::Unshare, Call::Setns, Call::Clone],
-            target: &target,
-            include_failed: false,
-            buffer_bytes: BUFFER_BYTES,
-            // Counts need no namespaces from before the call: one hook.
-            exit_only: true,
-        };
-        Ok(Self {
-            collector: Collector::start(object, &config)?,
-            seen: Health::default(),
-        })
-    }
-
-    fn add_health(&mut self, out: &mut Deltas) {
-        let now = self.collector.health();
-        out.health.lost += now.lost.saturating_sub(self.seen.lost);
-        out.health.untraced += now.untraced.saturating_sub(self.seen.untraced);
-        self.seen = now;
-    }
-}
+use super::Deltas;
 
 /// The namespace kinds a successful call changed: the CLONE_NEW* flags it
 /// passed, or for setns the namespaces it joined.
@@ -66,38 +23,12 @@ pub fn kinds(ev: &Event) -> Vec<&'static str> {
     }
 }
 
-fn add(events: &[Event], out: &mut Deltas) {
+pub fn add(events: &[Event], out: &mut Deltas) {
     for ev in events.iter().filter(|ev| ev.ret >= 0) {
         let delta = out.cgroup(ev.cgroup_id);
         for kind in kinds(ev) {
             *delta.namespaces.entry((ev.call.name(), kind)).or_default() += 1;
         }
-    }
-}
-
-impl Source for Namespaces<'_> {
-    fn name(&self) -> &'static str {
-        "namespaces"
-    }
-
-    fn drain(&mut self, out: &mut Deltas) -> Result<()> {
-        // Every batch the reader thread has handed over by now.
-        loop {
-            let events = self.collector.poll(Duration::ZERO)?;
-            if events.is_empty() {
-                break;
-            }
-            add(&events, out);
-        }
-        self.add_health(out);
-        Ok(())
-    }
-
-    fn finish(&mut self, out: &mut Deltas) -> Result<()> {
-        let events = self.collector.finish()?;
-        add(&events, out);
-        self.add_health(out);
-        Ok(())
     }
 }
 

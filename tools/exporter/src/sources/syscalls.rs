@@ -1,12 +1,15 @@
-//! Syscall counts from the syscall engine, keyed per (cgroup, syscall,
-//! errno) in the kernel.
+//! Syscall counts from the syscall engine, per (cgroup, syscall), with the
+//! failures per errno, and the namespace changes, all from one exit program.
 //!
 //! Default: the exit hook alone (the cheapest exact way: the number comes
 //! from the saved registers, the errno from the return value, and a call a
-//! seccomp filter denied still exits). With latency, syscount's timed mode
-//! adds the entry hook and time per call; the entry hook also tells the
-//! calls seccomp denied (an exit without an entry), asked for alone with
-//! `--denied`.
+//! seccomp filter denied still exits). Every cgroup's native calls go to a
+//! per-CPU slot array of its own (`Mode::cgroup_slots`), failures to the
+//! errno tally; the same program makes unsharesnoop's namespace-change
+//! records, so a syscall pays one program run. With latency, the timed
+//! mode adds the entry hook and time per call; the entry hook also tells
+//! the calls seccomp denied (an exit without an entry), asked for alone
+//! with `--denied`.
 
 use std::mem::MaybeUninit;
 
@@ -17,10 +20,19 @@ use kernel::collector::Aggregator;
 use kernel::mapsize::Sizing;
 use libbpf_rs::OpenObject;
 
-use super::{Deltas, Source, SyscallDelta};
+use super::{namespaces, Deltas, Source, SyscallDelta};
 
 pub struct Syscalls<'obj> {
     collector: Collector<'obj>,
+}
+
+/// What the exporter asks of the engine.
+#[derive(Clone, Copy, Debug)]
+pub struct Wanted {
+    pub latency: bool,
+    pub denied: bool,
+    /// Namespace changes, made by the same exit program.
+    pub namespaces: bool,
 }
 
 impl<'obj> Syscalls<'obj> {
@@ -28,23 +40,35 @@ impl<'obj> Syscalls<'obj> {
     /// its hashes sized by `sizing` (`--max-entries`, or from the host).
     pub fn start(
         object: &'obj mut MaybeUninit<OpenObject>,
-        latency: bool,
-        denied: bool,
+        wanted: Wanted,
         sizing: Sizing,
     ) -> Result<Self> {
         let target = Target::host();
         let filters = Filters::all(&target);
         let mode = Mode {
             by_cgroup: true,
-            by_errno: true,
-            timed: latency,
-            latency,
-            denied,
+            errno_tally: true,
+            cgroup_slots: true,
+            namespaces: wanted.namespaces,
+            timed: wanted.latency,
+            latency: wanted.latency,
+            denied: wanted.denied,
             ..Mode::default()
         };
         Ok(Self {
             collector: Collector::start(object, &filters, mode, sizing)?,
         })
+    }
+
+    /// The namespace changes recorded since the previous call.
+    fn add_namespaces(&mut self, out: &mut Deltas) -> Result<()> {
+        let records = self.collector.namespace_records()?;
+        let events: Vec<_> = records
+            .iter()
+            .filter_map(|r| nsevents::collect::decode_record(r))
+            .collect();
+        namespaces::add(&events, out);
+        Ok(())
     }
 }
 
@@ -63,8 +87,12 @@ fn add(counts: &Counts, out: &mut Deltas) {
             denied: row.denied,
             ns: row.total_ns,
         });
+        // By errno (a row per errno) or tallied (per row).
         if row.err != 0 {
             *delta.errnos.entry(row.err).or_default() += row.count;
+        }
+        for (&errno, &n) in &row.errnos {
+            *delta.errnos.entry(errno).or_default() += n;
         }
     }
 }
@@ -78,14 +106,18 @@ impl Source for Syscalls<'_> {
         let sample = self.collector.drain()?;
         add(&sample.data, out);
         out.health.add(&sample.health);
-        Ok(())
+        self.add_namespaces(out)
     }
 
     fn finish(&mut self, out: &mut Deltas) -> Result<()> {
         let sample = self.collector.finish()?;
         add(&sample.data, out);
         out.health.add(&sample.health);
-        Ok(())
+        self.add_namespaces(out)
+    }
+
+    fn forget(&mut self, cgroups: &[u64]) -> Result<()> {
+        self.collector.forget_cgroups(cgroups)
     }
 }
 
@@ -141,5 +173,30 @@ mod tests {
         assert_eq!(cg.errnos[&1], 3);
         assert_eq!(cg.errnos[&512], 4, "ERESTARTSYS is named");
         assert_eq!(cg.syscalls[&Call::native(0)].errors, 0, "but no error");
+    }
+
+    #[test]
+    fn tallied_errnos_count_per_errno() {
+        // As the engine gives rows with the errno tally (cgroup slots).
+        let mut row = Row {
+            cgroup_id: Some(3),
+            key: Key::Syscall(Call::native(257)),
+            count: 10,
+            errors: 4,
+            ..Row::default()
+        };
+        row.errnos.insert(2, 4);
+        row.errnos.insert(512, 1);
+        let counts = Counts {
+            rows: vec![row],
+            ..Counts::default()
+        };
+        let mut out = Deltas::default();
+        add(&counts, &mut out);
+        let cg = &out.cgroups[&3];
+        let openat = &cg.syscalls[&Call::native(257)];
+        assert_eq!((openat.calls, openat.errors), (10, 4));
+        assert_eq!(cg.errnos[&2], 4);
+        assert_eq!(cg.errnos[&512], 1);
     }
 }

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Which key is cheapest on the exporter's common path? Prototypes of the
+# per-call lookup (bpf/benchfloor.bpf.c, proto_*), each alone on sys_exit,
+# weighed against the empty exit program in one interleaved run:
+#   - kernel side: ns per program run from bpf_stats (run_time_ns/run_cnt);
+#   - user side: ns added to a getppid loop (paired with the same round's
+#     untraced loop).
+#
+#   sudo bench/keys.sh [ROUNDS] [CALLS]   (defaults: 5 rounds, 1000000 calls)
+#
+# Prints a Markdown table (median and min..max over rounds).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+export PATH="$HOME/.cargo/bin:$PATH"
+
+ROUNDS=${1:-5} CALLS=${2:-1000000}
+[ "$(id -u)" = 0 ] || { echo "bench/keys.sh: run as root (BPF)" >&2; exit 2; }
+PROFILE_DIR=${BENCH_PROFILE_DIR:-release}
+REL=${CARGO_TARGET_DIR:-target}/$PROFILE_DIR
+if [ "$PROFILE_DIR" = release ]; then
+    cargo build --release --quiet -p benchfloor -p contrace-tests --bin benchfloor --bin workload >&2
+fi
+
+cg2=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
+CG=$cg2/contrace-bench-keys-$$
+TOOL_PID=
+STATS_WAS=$(sysctl -n kernel.bpf_stats_enabled)
+cleanup() {
+    [ -n "$TOOL_PID" ] && { kill -INT "$TOOL_PID" 2>/dev/null; wait "$TOOL_PID" 2>/dev/null || true; }
+    sysctl -qw kernel.bpf_stats_enabled="$STATS_WAS"
+    rmdir "$CG" 2>/dev/null || true
+}
+trap cleanup EXIT
+mkdir "$CG"
+
+VARIANTS=(exit proto-hash proto-cgrp-storage proto-task-storage proto-index-hash)
+
+loop_ns() {
+    "$REL/workload" --cgroup "$CG" --no-wait bench-getppid "$CALLS" | awk '/^ns_per_call/ { print $2 }'
+}
+# ns per run of the attached sys_exit program named $1, since it loaded.
+prog_ns() {
+    bpftool prog show --json | python3 -c '
+import json, sys
+for p in json.load(sys.stdin):
+    if p.get("name", "").startswith(sys.argv[1][:15]) and p.get("run_cnt"):
+        print("%.1f" % (p["run_time_ns"] / p["run_cnt"]))
+        break
+else:
+    print("nan")' "$1"
+}
+prog_name() { case $1 in exit) echo floor_exit ;; *) echo "${1//-/_}" ;; esac; }
+
+sysctl -qw kernel.bpf_stats_enabled=1
+declare -A ADDED RUN
+for r in $(seq "$ROUNDS"); do
+    base=$(for _ in 1 2 3; do loop_ns; done | median)
+    for v in "${VARIANTS[@]}"; do
+        "$REL/benchfloor" --hooks "$v" >/dev/null 2>&1 &
+        TOOL_PID=$!
+        for _ in $(seq 100); do
+            bpftool prog show --json | grep -q "\"$(prog_name "$v" | cut -c1-15)" && break
+            sleep 0.1
+        done
+        ns=$(for _ in 1 2 3; do loop_ns; done | median)
+        RUN[$v]+="$(prog_ns "$(prog_name "$v")") "
+        kill -INT "$TOOL_PID"; wait "$TOOL_PID" || true; TOOL_PID=
+        ADDED[$v]+="$(awk -v a="$ns" -v b="$base" 'BEGIN { print a - b }') "
+    done
+    echo "bench: round $r/$ROUNDS done" >&2
+done
+
+stats() { # "v1 v2 ...": median (min..max)
+    tr ' ' '\n' <<<"$1" | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END {
+        m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+        printf "%.0f (%.0f..%.0f)", m, v[1], v[NR] }'
+}
+med() { tr ' ' '\n' <<<"$1" | grep -v '^$' | median; }
+floor=$(med "${ADDED[exit]}")
+echo "Measured $(date +%F) on $(uname -n): kernel $(uname -r), $(nproc) CPUs; getppid loop of $CALLS calls, $ROUNDS interleaved rounds of 3 loops."
+echo
+echo "| sys_exit program | ns per run (bpf_stats) | added ns per call | / floor |"
+echo "|---|---:|---:|---:|"
+for v in "${VARIANTS[@]}"; do
+    a=$(med "${ADDED[$v]}")
+    printf '| %s | %s | %s | %s |\n' "$(prog_name "$v")" "$(stats "${RUN[$v]}")" "$(stats "${ADDED[$v]}")" \
+        "$(awk -v a="$a" -v b="$floor" 'BEGIN { if (b > 0) printf "%.2fx", a / b }')"
+done
