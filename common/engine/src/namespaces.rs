@@ -1,7 +1,8 @@
 //! Namespace-change records made by the engine's exit program
 //! ([`Mode::namespaces`](crate::Mode)): unsharesnoop's event records
 //! (`struct unsharesnoop_event`), taken from the ring buffer when the
-//! engine is drained. Decoding them is common/nsevents' (one decoder, unsharesnoop's too).
+//! engine is drained. common/nsevents decodes them (one decoder, the
+//! one unsharesnoop uses).
 
 use std::sync::{Arc, Mutex};
 

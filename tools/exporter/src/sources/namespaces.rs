@@ -1,7 +1,7 @@
-//! Namespace changes: unsharesnoop's events (made by the syscall engine's
-//! exit program, decoded by common/nsevents, as unsharesnoop decodes them), counted per (cgroup, call,
-//! namespace kind). Only calls that succeeded change anything, so only
-//! those are made.
+//! Namespace changes: unsharesnoop's events, made by the syscall engine's
+//! exit program and decoded by common/nsevents (unsharesnoop's decoder),
+//! counted per (cgroup, call, namespace kind). Only calls that succeeded
+//! change anything, so only those are made.
 
 use nsevents::{Call, Event};
 
