@@ -293,7 +293,7 @@ def table(rows, samples, failed, args):
 def build():
     subprocess.run(
         ["cargo", "build", "--release", "--quiet", "-p", "contrace-exporter", "-p", "syscount", "-p", "constat",
-         "-p", "benchfloor", "-p", "contrace-tests", "--bin", "contrace-exporter", "--bin", "syscount",
+         "-p", "benchfloor", "-p", "contrace-workload", "--bin", "contrace-exporter", "--bin", "syscount",
          "--bin", "constat", "--bin", "benchfloor", "--bin", "workload"],
         cwd=ROOT, check=True)
 

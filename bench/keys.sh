@@ -19,7 +19,7 @@ ROUNDS=${1:-5} CALLS=${2:-1000000}
 PROFILE_DIR=${BENCH_PROFILE_DIR:-release}
 REL=${CARGO_TARGET_DIR:-target}/$PROFILE_DIR
 if [ "$PROFILE_DIR" = release ]; then
-    cargo build --release --quiet -p benchfloor -p contrace-tests --bin benchfloor --bin workload >&2
+    cargo build --release --quiet -p benchfloor -p contrace-workload --bin benchfloor --bin workload >&2
 fi
 
 cg2=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
