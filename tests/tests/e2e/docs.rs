@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use contrace_tests::prometheus::free_local_port;
+use contrace_tests::exporter::{Exporter, Series, WAIT};
 use contrace_tests::*;
 use serde_json::Value;
 
@@ -403,26 +403,12 @@ root_test!(every_column_and_json_field_is_documented, {
 
 // ---- the exporter --------------------------------------------------------
 
-/// The metric names of one scrape (`name{labels} value` lines) and the
-/// label names.
-fn scrape(addr: &str) -> (BTreeSet<String>, BTreeSet<String>) {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(20)))
-        .proxy(None)
-        .build()
-        .into();
-    let url = format!("http://{addr}/metrics");
-    let body = agent
-        .get(&url)
-        .call()
-        .unwrap_or_else(|e| panic!("GET {url}: {e}"))
-        .body_mut()
-        .with_config()
-        .limit(256 << 20)
-        .read_to_string()
-        .expect("body");
-    metric_names(&body)
+/// The metric names and the label names of some series.
+fn names_of(series: &[Series]) -> (BTreeSet<String>, BTreeSet<String>) {
+    let ours = || series.iter().filter(|s| s.name.starts_with("contrace_"));
+    let names = ours().map(|s| s.name.clone()).collect();
+    let labels = ours().flat_map(|s| s.labels.keys().cloned()).collect();
+    (names, labels)
 }
 
 fn metric_names(exposition: &str) -> (BTreeSet<String>, BTreeSet<String>) {
@@ -466,11 +452,22 @@ fn metric_documented(name: &str, section: &str) -> bool {
 root_test!(the_exporters_metrics_are_documented_and_in_its_example, {
     let cg = TestCgroup::new("docs-exporter");
     let _work = ExampleWorkload::start(&cg);
-    let addr = free_local_port().expect("free port").to_string();
-    let exporter = Tool::start("contrace-exporter", &["--listen", &addr, "--latency"]);
-    std::thread::sleep(Duration::from_secs(2));
-    let (names, labels) = scrape(&addr);
+    let (shown, _) = metric_names(&read("examples/contrace-exporter.txt"));
+    // Judged once the workload has made every metric the example shows
+    // (its loop makes each within a round), or after the wait, whichever
+    // comes first: the differences are then reported below.
+    let exporter = Exporter::start(&["--latency"]);
+    let deadline = std::time::Instant::now() + scaled(WAIT);
+    let served = loop {
+        let series = exporter.scrape();
+        let (names, _) = names_of(&series);
+        if shown.is_subset(&names) || std::time::Instant::now() > deadline {
+            break series;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
     drop(exporter);
+    let (names, labels) = names_of(&served);
     let sections = man_sections("contrace-exporter");
     let metrics = sections
         .iter()
@@ -491,7 +488,6 @@ root_test!(the_exporters_metrics_are_documented_and_in_its_example, {
             problems.push(format!("label {label} not documented"));
         }
     }
-    let (shown, _) = metric_names(&read("examples/contrace-exporter.txt"));
     for name in shown.difference(&names) {
         problems.push(format!(
             "examples/contrace-exporter.txt shows {name}, no longer served"
