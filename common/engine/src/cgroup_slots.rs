@@ -12,8 +12,8 @@ use kernel::mapsize::{Sizing, PREALLOC_BUDGET};
 use kernel::syscalls::Call;
 use libbpf_rs::{MapCore, MapFlags};
 
-use crate::collect::skel::types::{syscall_cgroup_ns, syscall_cgroup_slots};
 use crate::rows::{Key, Row};
+use crate::skel::types::{syscall_cgroup_ns, syscall_cgroup_slots};
 
 /// Indices when the host's cgroups are not known, and the most ever given.
 const MIN_INDICES: u32 = 64;

@@ -17,15 +17,11 @@ use crate::mode::{mask_child_returns, mask_syscalls, Filters, Mode, NamedSlots};
 use crate::namespaces::{NamespaceRing, NO_RING_BYTES, RING_BYTES};
 use crate::rows::{Counts, HistKey, Key, Row, HIST_SLOTS};
 
-#[allow(clippy::all, non_camel_case_types, dead_code, unused_imports)]
-pub(crate) mod skel {
-    include!(concat!(env!("OUT_DIR"), "/syscalls.skel.rs"));
-}
-use skel::types::{
+use crate::skel::types::{
     syscall_cgroup_ns, syscall_cgroup_slots, syscall_counts, syscall_errno_key, syscall_hist,
     syscall_key, syscall_keyed,
 };
-use skel::{OpenSyscallsSkel, SyscallsSkel, SyscallsSkelBuilder};
+use crate::skel::{OpenSyscallsSkel, SyscallsSkel, SyscallsSkelBuilder};
 
 // SAFETY: generated #[repr(C)] structs of integers and integer arrays only,
 // whose fields fill them (bpf/syscalls.h asserts the sizes): no padding.
@@ -387,7 +383,9 @@ impl Collector<'_> {
     }
 }
 
-fn slot_maps<'a>(maps: &'a skel::SyscallsMaps<'_>) -> cgroup_slots::Maps<'a, libbpf_rs::Map<'a>> {
+fn slot_maps<'a>(
+    maps: &'a crate::skel::SyscallsMaps<'_>,
+) -> cgroup_slots::Maps<'a, libbpf_rs::Map<'a>> {
     cgroup_slots::Maps {
         index: &maps.cgroup_index,
         owner: &maps.cgroup_owner,

@@ -22,6 +22,7 @@ mod collect;
 mod mode;
 mod namespaces;
 mod rows;
+mod skel;
 
 pub use collect::Collector;
 pub use mode::{Filters, Mode};
