@@ -5,7 +5,8 @@ every system call, against empty programs on the same hooks, in one run.
 A getppid loop runs in a fresh cgroup while each configuration is attached
 in turn; rounds interleave the configurations so drift on a shared VM hits
 them alike. Per configuration and round: the fastest of 3 loops, minus the
-fastest of 3 untraced loops run right before it ("added ns"; other work on
+fastest of 3 untraced loops run right before it, the loop alone on the last
+CPU and the tracers on the others ("added ns"; other work on
 the machine only ever adds); then one more loop with the
 kernel's BPF statistics on, for the ns per run of the configuration's own
 programs (found through its process's descriptors). Ratios divide added ns
@@ -47,9 +48,23 @@ def cgroup2_root():
     return min(paths, key=len)
 
 
+def cpu_split():
+    """(CPU of the timed loop, CPUs of everything else): the loop alone on
+    the last CPU, so the tracers' own threads and this script never share
+    its CPU or make it migrate (one CPU: no split)."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        return cpus[0], set(cpus)
+    return cpus[-1], set(cpus[:-1])
+
+
+LOOP_CPU, OTHER_CPUS = cpu_split()
+
+
 def loop_ns(cg, calls):
     cmd = [os.path.join(REL, "workload"), "--cgroup", cg, "--no-wait", "bench-getppid", str(calls)]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True,
+                         preexec_fn=lambda: os.sched_setaffinity(0, {LOOP_CPU})).stdout
     for line in out.splitlines():
         if line.startswith("ns_per_call"):
             return float(line.split()[1])
@@ -164,7 +179,8 @@ def configs(cg, other, port, baseline):
         ("libbpf-tools syscount -L -c CG", [LBT_SYSCOUNT, "-L", "-c", cg], None, 0.3, "enter+exit"),
     ]
     # The exporter's per-call lookup, each way alone on sys_exit (prototypes).
-    for proto in ("proto-hash", "proto-cgrp-storage", "proto-task-storage", "proto-index-hash"):
+    for proto in ("proto-hash", "proto-cgrp-storage", "proto-task-storage", "proto-index-hash",
+                  "proto-percpu-cache"):
         rows.append((f"key: {proto}", [B("benchfloor"), "--hooks", proto], marker, 0, "exit"))
     return rows
 
@@ -252,7 +268,8 @@ def table(rows, samples, failed, args):
         f"Measured {time.strftime('%Y-%m-%d %H:%M %Z')} on {uname.nodename.split('.')[0]}: kernel "
         f"{uname.release}, {os.cpu_count()} CPUs; getppid loop of {args.calls} calls, "
         f"{args.rounds} interleaved rounds; per round the fastest of 3 loops, paired with the fastest of 3 "
-        f"untraced loops just before; median (min..max) over rounds."
+        f"untraced loops just before; the loop pinned to CPU {LOOP_CPU}, the tracers to the others; "
+        f"median (min..max) over rounds."
     )
     md = [head, "",
           "| configuration | ns/call | added ns | / floor (same round) | floor | goal | ns per program run (bpf_stats) |",
@@ -313,6 +330,8 @@ def main():
         sys.exit("bench: needs root (BPF)")
     if PROFILE == "release":
         build()
+    # Tracers started from here inherit this; the loop moves to LOOP_CPU.
+    os.sched_setaffinity(0, OTHER_CPUS)
     root = cgroup2_root()
     cg = os.path.join(root, f"contrace-bench-floor-{os.getpid()}")
     other = cg + "-other"

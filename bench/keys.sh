@@ -34,7 +34,7 @@ cleanup() {
 trap cleanup EXIT
 mkdir "$CG"
 
-VARIANTS=(exit proto-hash proto-cgrp-storage proto-task-storage proto-index-hash)
+VARIANTS=(exit proto-hash proto-cgrp-storage proto-task-storage proto-index-hash proto-percpu-cache)
 
 loop_ns() {
     "$REL/workload" --cgroup "$CG" --no-wait bench-getppid "$CALLS" | awk '/^ns_per_call/ { print $2 }'

@@ -201,3 +201,37 @@ int BPF_PROG(proto_index_hash, struct pt_regs *regs, long ret)
 	proto_count(proto_index_of(task->cgroups->dfl_cgrp->kn->id), nr);
 	return 0;
 }
+
+/* (e) a per-CPU cache of (cgroup id, index) at the id's low bits: an
+ * inlined array lookup instead of a storage helper call. */
+#define PROTO_CACHE_SLOTS 256
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PROTO_CACHE_SLOTS);
+	__type(key, u32);
+	__type(value, struct proto_index);
+} proto_index_cache SEC(".maps");
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(proto_percpu_cache, struct pt_regs *regs, long ret)
+{
+	struct task_struct *task;
+	struct proto_index *ix;
+	u64 nr = regs->orig_ax, id;
+	u32 slot;
+
+	if (nr >= PROTO_SLOTS)
+		return 0;
+	task = bpf_get_current_task_btf();
+	id = task->cgroups->dfl_cgrp->kn->id;
+	slot = (u32)id & (PROTO_CACHE_SLOTS - 1);
+	ix = bpf_map_lookup_elem(&proto_index_cache, &slot);
+	if (!ix)
+		return 0;
+	if (ix->cgroup_id != id) {
+		ix->cgroup_id = id;
+		ix->index = proto_index_of(id);
+	}
+	proto_count(ix->index, nr);
+	return 0;
+}

@@ -5,7 +5,7 @@
 #
 # Runs in the guest (busybox sh, started by tests/vm/init) and on the host
 # (`scripts/vmtest --kernel host`). Environment:
-#   BIN      directory with constat, syscount, unsharesnoop, conbiograph, workload
+#   BIN      directory with constat, syscount, unsharesnoop, conbiograph, contrace-exporter, workload
 #   OUT      where each run's files go (one directory per run)
 #   CGROOT   the cgroup2 mount
 #   SCRATCH  a directory on a real block device (ext4), for conbiograph
@@ -252,6 +252,24 @@ for mode in count latency histogram; do
         finish
     fi
 done
+# Host-wide: every cgroup keyed in the kernel (constat with the entry hook,
+# syscount count-only); the inner cgroup's row is judged, the outsider's
+# calls land in a row of their own.
+for mode in constat syscount; do
+    case $mode in
+    constat) cmd="constat" ;;
+    syscount) cmd="syscount --by-cgroup" ;;
+    esac
+    # shellcheck disable=SC2086 # the tool and its one flag
+    if begin "hostwide-$mode" $cmd --syscall getppid,openat -o json; then
+        meta "getppid=$GETPPID_N"
+        meta "openfail=$OPENFAIL_K"
+        meta "cgroup=${INNER#"$CGROOT"}"
+        work inner "$INNER" getppid $GETPPID_N openfail $OPENFAIL_K
+        work outsider "$OUTSIDE" getppid $OUTSIDER_GETPPID
+        finish
+    fi
+done
 
 # 3. unsharesnoop: every event of a burst, or counted lost; ends on SIGINT.
 # A resident task in the target from the start, in the host's namespaces:
@@ -328,6 +346,25 @@ for spec in periods:500:2 partial:300:1; do
         meta "full=$((secs * 1000 / ms))"
         meta "partial_ms=$((secs * 1000 % ms))"
         end_by_itself "$secs"
+    fi
+done
+# 5. contrace-exporter: every cgroup at once, counts, errors and namespace
+# changes in one sys_exit program (its per-cgroup counter arrays, the index
+# found through a per-CPU cache), scraped over HTTP after the work (a scrape
+# drains first).
+for mode in default latency; do
+    flags=""
+    [ "$mode" = latency ] && flags=--latency
+    # shellcheck disable=SC2086 # no flag, or one
+    if begin "exporter-$mode" contrace-exporter --listen 127.0.0.1:9808 --no-block \
+        --syscalls getppid,openat $flags; then
+        meta "getppid=$GETPPID_N"
+        meta "openfail=$OPENFAIL_K"
+        meta "cgroup=${INNER#"$CGROOT"}"
+        work inner "$INNER" getppid $GETPPID_N openfail $OPENFAIL_K unshare 0x04000000
+        busybox wget -q -O "$RUN/metrics" http://127.0.0.1:9808/metrics
+        meta "scrape_rc=$?"
+        finish
     fi
 done
 sync

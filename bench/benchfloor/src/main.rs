@@ -27,6 +27,8 @@ enum Hooks {
     ProtoTaskStorage,
     /// Prototype: hash cgroup id -> index -> per-CPU slot array
     ProtoIndexHash,
+    /// Prototype: per-CPU cache of (cgroup, index) -> slot array
+    ProtoPercpuCache,
 }
 
 impl Hooks {
@@ -38,6 +40,7 @@ impl Hooks {
             Hooks::ProtoCgrpStorage => "proto_cgrp_storage",
             Hooks::ProtoTaskStorage => "proto_task_storage",
             Hooks::ProtoIndexHash => "proto_index_hash",
+            Hooks::ProtoPercpuCache => "proto_percpu_cache",
         }
     }
 }
@@ -81,6 +84,7 @@ fn run(args: Args) -> Result<ExitCode> {
         Hooks::ProtoCgrpStorage => &progs.proto_cgrp_storage,
         Hooks::ProtoTaskStorage => &progs.proto_task_storage,
         Hooks::ProtoIndexHash => &progs.proto_index_hash,
+        Hooks::ProtoPercpuCache => &progs.proto_percpu_cache,
     };
     let _exit = exit.attach().context("attaching sys_exit")?;
     let _enter = match args.hooks {

@@ -192,7 +192,7 @@ fn configure(
 }
 
 /// The exporter's paths: per-cgroup slot arrays with `indices` indices
-/// (their task cache only where the kernel has task storage) and the
+/// (and the per-CPU cache of their indices) and the
 /// namespace-change records; the maps of a path not taken shrink to
 /// nothing.
 fn configure_exporter_paths(open: &mut OpenSyscallsSkel, mode: Mode, indices: u32) -> Result<()> {
@@ -216,9 +216,9 @@ fn configure_exporter_paths(open: &mut OpenSyscallsSkel, mode: Mode, indices: u3
     maps.free_cgroup_indices
         .set_max_entries(entries)
         .context(sizing)?;
-    maps.task_cgroups
-        .set_autocreate(slots && kernel::features::effective_features().task_storage)
-        .context(sizing)?;
+    if !slots {
+        maps.cgroup_cache.set_max_entries(1).context(sizing)?;
+    }
     let ring = if mode.namespaces {
         RING_BYTES
     } else {

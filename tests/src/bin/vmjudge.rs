@@ -88,6 +88,8 @@ const CHECKS: &[(&str, Judge)] = &[
     ("syscount-count", syscount_counts),
     ("syscount-latency", syscount_counts),
     ("syscount-histogram", syscount_histogram),
+    ("hostwide-constat", hostwide_constat),
+    ("hostwide-syscount", hostwide_syscount),
     ("unsharesnoop-burst", unsharesnoop_burst),
     ("unsharesnoop-small", unsharesnoop_small),
     ("conbiograph-direct-write", conbiograph_direct_write),
@@ -96,6 +98,8 @@ const CHECKS: &[(&str, Judge)] = &[
     ("conbiograph-sync", conbiograph_sync),
     ("conbiograph-periods", conbiograph_fixed_run),
     ("conbiograph-partial", conbiograph_fixed_run),
+    ("exporter-default", exporter_counts),
+    ("exporter-latency", exporter_counts),
 ];
 
 /// One check over its runs (several rounds for some): passes when every
@@ -453,6 +457,104 @@ fn syscount_counts(run: &Run) -> Result<String, String> {
             "getppid {getppid}/{n} (descendant in, sibling's {} out)",
             run.truth("outsider_getppid")?
         ),
+    )
+}
+
+/// The rows of cgroup `cg` in a host-wide final report's list `list`.
+fn cgroup_rows(run: &Run, list: &str) -> Result<(Vec<Value>, String), String> {
+    let report = final_report(run)?;
+    let cg = run.flag("cgroup").ok_or("meta has no cgroup")?.to_string();
+    let rows = report[list]
+        .as_array()
+        .ok_or(format!("the final report has no {list}"))?
+        .iter()
+        .filter(|r| r["cgroup"] == cg.as_str())
+        .cloned()
+        .collect();
+    Ok((rows, cg))
+}
+
+/// constat host-wide: the inner cgroup's row holds its getppid and failed
+/// openat calls exactly (the outsider's in a row of its own).
+fn hostwide_constat(run: &Run) -> Result<String, String> {
+    let (rows, cg) = cgroup_rows(run, "cgroups")?;
+    let (n, k) = (run.truth("getppid")?, run.truth("openfail")?);
+    let count: u64 = rows.iter().map(|r| num(r, "count")).sum();
+    let errors: u64 = rows.iter().map(|r| num(r, "errors")).sum();
+    verdict(
+        rows.len() == 1 && count == n + k && errors == k,
+        format!(
+            "{cg}: {} row(s), calls {count}/{}, errors {errors}/{k}",
+            rows.len(),
+            n + k
+        ),
+    )
+}
+
+/// syscount --by-cgroup: the inner cgroup's getppid and openat rows.
+fn hostwide_syscount(run: &Run) -> Result<String, String> {
+    let (rows, cg) = cgroup_rows(run, "rows")?;
+    let (n, k) = (run.truth("getppid")?, run.truth("openfail")?);
+    let of = |name: &str| -> u64 {
+        rows.iter()
+            .filter(|r| r["syscall"] == name)
+            .map(|r| num(r, "count"))
+            .sum()
+    };
+    let (getppid, openat) = (of("getppid"), of("openat"));
+    verdict(
+        getppid == n && openat == k,
+        format!("{cg}: getppid {getppid}/{n}, openat {openat}/{k}"),
+    )
+}
+
+/// The value of the exporter's series `name{cgroup="CG",<labels>}` in a
+/// scrape (the text format, one series a line); 0 when not served.
+fn served(scrape: &str, name: &str, cgroup: &str, labels: &str) -> u64 {
+    let want = format!("cgroup=\"{cgroup}\"");
+    scrape
+        .lines()
+        .filter(|l| l.starts_with(&format!("{name}{{")))
+        .filter(|l| l.contains(&want) && l.contains(labels))
+        .filter_map(|l| l.rsplit_once(' ')?.1.parse::<f64>().ok())
+        .map(|v| v as u64)
+        .sum()
+}
+
+/// One scrape after the work: the workload's cgroup's getppid calls,
+/// openat failures and its one new UTS namespace, exactly.
+fn exporter_counts(run: &Run) -> Result<String, String> {
+    if run.flag("scrape_rc") != Some("0") {
+        return Err(format!(
+            "the scrape failed (rc {:?})",
+            run.flag("scrape_rc")
+        ));
+    }
+    let scrape = std::fs::read_to_string(run.dir.join("metrics"))
+        .map_err(|e| format!("the scrape's file: {e}"))?;
+    let cg = run.flag("cgroup").ok_or("meta has no cgroup")?;
+    let (n, k) = (run.truth("getppid")?, run.truth("openfail")?);
+    let getppid = served(
+        &scrape,
+        "contrace_syscalls_total",
+        cg,
+        "syscall=\"getppid\"",
+    );
+    let failed = served(
+        &scrape,
+        "contrace_syscall_errors_total",
+        cg,
+        "syscall=\"openat\"",
+    );
+    let uts = served(
+        &scrape,
+        "contrace_namespace_changes_total",
+        cg,
+        "call=\"unshare\",kind=\"uts\"",
+    );
+    verdict(
+        getppid == n && failed == k && uts == 1,
+        format!("{cg}: getppid {getppid}/{n}, openat failed {failed}/{k}, unshare uts {uts}/1"),
     )
 }
 
