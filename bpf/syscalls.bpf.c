@@ -29,10 +29,10 @@
  *  - keyed by cgroup, process or errno: per-CPU hash of (cgroup, slot or
  *    tgid, errno), unused parts 0;
  *  - every cgroup, count-only (the exporter, `cgroup_slots`): a per-CPU
- *    array of native slots per cgroup index, the index found in a per-CPU
- *    cache of recent cgroups (a cgroup id -> index hash behind it); indices
- *    come from a queue userspace fills and refills as cgroups go. 32-bit
- *    calls, and
+ *    array of native slots per cgroup index, the index cached per task
+ *    (task storage; a per-CPU cache of recent cgroups on kernels without
+ *    it) with a cgroup id -> index hash behind it; indices come from a
+ *    queue userspace fills and refills as cgroups go. 32-bit calls, and
  *    cgroups beyond the indices, go to the hash below;
  *  - the errno tally: per-CPU hash of (cgroup, slot, errno), failures only;
  *  - histograms: per-CPU hash of log2 buckets, keyed as the counts without
@@ -156,13 +156,20 @@ struct {
 	__type(value, u32);
 } free_cgroup_indices SEC(".maps");
 
-/* Count-only: recently seen cgroups and their indices, per CPU, at the
- * slot of the id's low bits (ids are handed out in sequence, so the
- * cgroups alive at once rarely share a slot). A plain inlined array
- * lookup, where task storage costs a helper call per syscall; entries are
- * checked against the index's owner on every use, so a stale or torn
- * entry (a program preempted on this CPU mid-write) only costs a lookup
- * in cgroup_index. With the entry hook the call's record holds it. */
+/* Count-only: the task's cgroup and its index, as last seen by this
+ * program (with the entry hook they live in the call's record instead). */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct task_cgroup);
+} task_cgroups SEC(".maps");
+
+/* The same, on kernels without task storage (5.10): recently seen cgroups
+ * per CPU, at the slot of the id's low bits (ids are handed out in
+ * sequence, so cgroups alive at once rarely share a slot). An entry torn
+ * by a program preempted on this CPU fails the owner check below and only
+ * costs a lookup in cgroup_index. */
 #define CGROUP_CACHE_SLOTS 256
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -328,16 +335,27 @@ static __always_inline u32 cgroup_index_of(u64 id)
 	return index;
 }
 
-/* The index of cgroup @id: cached in @tc (the call's record) or else in
- * this CPU's cgroup_cache, checked against the id and the index's owner
- * on every call (tasks move, indices are taken back). */
-static __always_inline u32 cached_cgroup_index(u64 id, struct task_cgroup *tc)
+/* The cache of @task's cgroup and its index: task storage, or this CPU's
+ * cgroup_cache where the kernel has none. */
+static __always_inline struct task_cgroup *task_cgroup_cache(struct task_struct *task, u64 id)
 {
 	u32 slot = (u32)id & (CGROUP_CACHE_SLOTS - 1);
+
+	if (task_storage)
+		return bpf_task_storage_get(&task_cgroups, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	return bpf_map_lookup_elem(&cgroup_cache, &slot);
+}
+
+/* The index of @task's cgroup (@id): cached in @tc (the call's record) or
+ * else in task_cgroup_cache(), checked against the id and the index's
+ * owner on every call (tasks move, indices are taken back). */
+static __always_inline u32 cached_cgroup_index(struct task_struct *task, u64 id,
+					       struct task_cgroup *tc)
+{
 	u32 index;
 
 	if (!tc)
-		tc = bpf_map_lookup_elem(&cgroup_cache, &slot);
+		tc = task_cgroup_cache(task, id);
 	if (tc && tc->cgroup_id == id && index_owned_by(tc->index, id))
 		return tc->index;
 	index = cgroup_index_of(id);
@@ -351,13 +369,13 @@ static __always_inline u32 cached_cgroup_index(u64 id, struct task_cgroup *tc)
 /* By cgroup, a native call: one increment in the cgroup's slot array (and
  * @delta ns beside it when timed); the errno tally only on failure or
  * denial (errors and denied calls are derived from it). @tc: the thread's
- * cached cgroup, NULL to use this CPU's cache. False when the cgroup has no
+ * cached cgroup, NULL to use task_cgroup_cache(). False when the cgroup has no
  * index: the caller counts it in the hash. */
 static __always_inline bool count_in_cgroup_slots(struct task_struct *task, u32 slot, long ret,
 						  u64 delta, bool denied, struct task_cgroup *tc)
 {
 	u64 id = task_cgroup_id(task);
-	u32 index = cached_cgroup_index(id, tc);
+	u32 index = cached_cgroup_index(task, id, tc);
 	struct syscall_cgroup_slots *s;
 	struct syscall_cgroup_ns *t;
 	u32 ep = epoch & 1;

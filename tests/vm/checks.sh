@@ -350,8 +350,8 @@ for spec in periods:500:2 partial:300:1; do
 done
 # 5. contrace-exporter: every cgroup at once, counts, errors and namespace
 # changes in one sys_exit program (its per-cgroup counter arrays, the index
-# found through a per-CPU cache), scraped over HTTP after the work (a scrape
-# drains first).
+# cached in task storage or, on 5.10, per CPU), scraped over HTTP after the
+# work (a scrape drains first).
 for mode in default latency; do
     flags=""
     [ "$mode" = latency ] && flags=--latency

@@ -192,9 +192,9 @@ fn configure(
 }
 
 /// The exporter's paths: per-cgroup slot arrays with `indices` indices
-/// (and the per-CPU cache of their indices) and the
-/// namespace-change records; the maps of a path not taken shrink to
-/// nothing.
+/// (a task's index cached in task storage, or per CPU where the kernel has
+/// none) and the namespace-change records; the maps of a path not taken
+/// shrink to nothing.
 fn configure_exporter_paths(open: &mut OpenSyscallsSkel, mode: Mode, indices: u32) -> Result<()> {
     let rodata = kernel::bpf::mapped(open.maps.rodata_data.as_deref_mut(), ".rodata")?;
     let slots = mode.uses_cgroup_slots();
@@ -216,7 +216,11 @@ fn configure_exporter_paths(open: &mut OpenSyscallsSkel, mode: Mode, indices: u3
     maps.free_cgroup_indices
         .set_max_entries(entries)
         .context(sizing)?;
-    if !slots {
+    let task_storage = kernel::features::effective_features().task_storage;
+    maps.task_cgroups
+        .set_autocreate(slots && task_storage)
+        .context(sizing)?;
+    if !slots || task_storage {
         maps.cgroup_cache.set_max_entries(1).context(sizing)?;
     }
     let ring = if mode.namespaces {
