@@ -21,11 +21,17 @@ pub struct Exporter {
 
 impl Exporter {
     pub fn start(extra: &[&str]) -> Self {
+        Self::start_env(extra, &[])
+    }
+
+    /// [`Exporter::start`] with extra environment variables (for example
+    /// the old kernels' paths, [`crate::KERNEL_PATHS`]).
+    pub fn start_env(extra: &[&str], env: &[(&str, &str)]) -> Self {
         let addr = free_local_port().expect("free port");
         let listen = addr.to_string();
         let mut args = vec!["--listen", &listen];
         args.extend_from_slice(extra);
-        let tool = Tool::start("contrace-exporter", &args);
+        let tool = Tool::start_env("contrace-exporter", &args, env);
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(20)))

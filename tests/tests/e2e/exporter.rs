@@ -280,6 +280,59 @@ root_test!(alone a_thousand_cgroups_exact_with_flat_memory, {
     );
 });
 
+// Both kernel paths (this kernel's task storage; 5.10's per-CPU cache of
+// 256 slots, forced). One process pinned to one CPU moves through more
+// cgroups than the cache has slots: its cached cgroup goes stale at every
+// move and cgroup ids share slots; every cgroup's calls and failures are
+// still its own.
+root_test!(every_kernel_path_counts_each_cgroup_exactly, {
+    const N: usize = 300;
+    for env in KERNEL_PATHS {
+        let exporter = Exporter::start_env(&["--no-block", "--syscalls", "getppid,openat"], env);
+        let parent = TestCgroup::new("exp-paths");
+        let mut expected = Vec::new();
+        let mut actions = vec!["pin".to_string(), "0".to_string()];
+        for i in 0..N {
+            let dir = parent.child(&format!("c{i:03}"));
+            let (calls, fails) = (i % 7 + 1, i % 3);
+            let join = ["join".to_string(), dir.display().to_string()];
+            let work = [
+                "getppid",
+                &calls.to_string(),
+                "openfail",
+                &fails.to_string(),
+            ]
+            .map(String::from);
+            actions.extend(join.into_iter().chain(work));
+            let rc = format!("/{}", dir.strip_prefix(cgroup2_root()).unwrap().display());
+            expected.push((rc, calls as f64, fails as f64));
+        }
+        let first = parent.path.join("c000");
+        let mut args = vec!["--no-wait"];
+        args.extend(actions.iter().map(String::as_str));
+        run_workload(Some(&first), &args);
+        let (last, n, _) = expected.last().cloned().unwrap();
+        let series = exporter.scrape_until("the last cgroup's calls", |series| {
+            value(
+                series,
+                "contrace_syscalls_total",
+                &last,
+                &[("syscall", "getppid")],
+            ) == Some(n)
+        });
+        for (rc, calls, fails) in &expected {
+            let got = |name, syscall| value(&series, name, rc, &[("syscall", syscall)]);
+            assert_eq!(
+                got("contrace_syscalls_total", "getppid"),
+                Some(*calls),
+                "{rc} {env:?}"
+            );
+            let failed = got("contrace_syscall_errors_total", "openat").unwrap_or(0.0);
+            assert_eq!(failed, *fails, "{rc} openat failures {env:?}");
+        }
+    }
+});
+
 root_test!(slow_and_hung_clients_block_neither_scrapes_nor_drains, {
     let cg = TestCgroup::new("exp-slow");
     let exporter = Exporter::start(&[]);

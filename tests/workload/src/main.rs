@@ -9,6 +9,8 @@
 //!
 //! Actions:
 //!   getppid N              N getppid(2) calls
+//!   join DIR               move this process into cgroup DIR (mid-run)
+//!   pin CPU                run on CPU CPU only (sched_setaffinity)
 //!   openfail K             K openat(2) of a missing path (ENOENT)
 //!   nanosleep M MS         M nanosleep(2) calls of MS milliseconds
 //!   unshare FLAGS          one unshare(2) (hex or decimal flags); prints ret
@@ -438,6 +440,32 @@ fn main() {
                 for _ in 0..num(a1, "count") {
                     // SAFETY: getppid has no arguments and cannot fail.
                     unsafe { libc::syscall(libc::SYS_getppid) };
+                }
+                2
+            }
+            "join" => {
+                let dir = a1.unwrap_or_else(|| die("join needs a cgroup dir".into()));
+                std::fs::write(
+                    std::path::Path::new(dir).join("cgroup.procs"),
+                    std::process::id().to_string(),
+                )
+                .unwrap_or_else(|e| die(format!("joining {dir}: {e}")));
+                2
+            }
+            "pin" => {
+                let cpu = num(a1, "cpu") as usize;
+                // SAFETY: a zeroed cpu_set_t is a valid empty set; CPU_SET
+                // and sched_setaffinity get a pointer to it and its size.
+                let ok = unsafe {
+                    let mut set: libc::cpu_set_t = std::mem::zeroed();
+                    libc::CPU_SET(cpu, &mut set);
+                    libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) == 0
+                };
+                if !ok {
+                    die(format!(
+                        "pinning to CPU {cpu}: {}",
+                        std::io::Error::last_os_error()
+                    ));
                 }
                 2
             }
