@@ -5,9 +5,9 @@ every system call, against empty programs on the same hooks, in one run.
 A getppid loop runs in a fresh cgroup while each configuration is attached
 in turn; rounds interleave the configurations so drift on a shared VM hits
 them alike. Per configuration and round: the fastest of 3 loops, minus the
-fastest of 3 untraced loops run right before it, the loop alone on the last
-CPU and the tracers on the others ("added ns"; other work on
-the machine only ever adds); then one more loop with the
+fastest of 3 untraced loops run right before it ("added ns"; other work on
+the machine only ever adds), the loop pinned to the last CPU and the
+tracers and this script to the others; then one more loop with the
 kernel's BPF statistics on, for the ns per run of the configuration's own
 programs (found through its process's descriptors). Ratios divide added ns
 by the floor's added ns of the same round; the table shows their median and
@@ -49,12 +49,13 @@ def cgroup2_root():
 
 
 def cpu_split():
-    """(CPU of the timed loop, CPUs of everything else): the loop alone on
-    the last CPU, so the tracers' own threads and this script never share
-    its CPU or make it migrate (one CPU: no split)."""
+    """(CPU of the timed loop, CPUs of the tracers and this script): the
+    loop on the last CPU, which the tracers' own threads never share or
+    make it migrate from (other work on the host still may); one CPU: no
+    split, (None, all)."""
     cpus = sorted(os.sched_getaffinity(0))
     if len(cpus) < 2:
-        return cpus[0], set(cpus)
+        return None, set(cpus)
     return cpus[-1], set(cpus[:-1])
 
 
@@ -62,9 +63,11 @@ LOOP_CPU, OTHER_CPUS = cpu_split()
 
 
 def loop_ns(cg, calls):
-    cmd = [os.path.join(REL, "workload"), "--cgroup", cg, "--no-wait", "bench-getppid", str(calls)]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True,
-                         preexec_fn=lambda: os.sched_setaffinity(0, {LOOP_CPU})).stdout
+    # Pinned by the workload itself once in the cgroup: joining a cgroup
+    # can reset the affinity (cpuset, kernels before 6.2).
+    pin = [] if LOOP_CPU is None else ["pin", str(LOOP_CPU)]
+    cmd = [os.path.join(REL, "workload"), "--cgroup", cg, "--no-wait", *pin, "bench-getppid", str(calls)]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     for line in out.splitlines():
         if line.startswith("ns_per_call"):
             return float(line.split()[1])
@@ -262,14 +265,22 @@ def spread(xs, fmt):
     return f"{fmt(statistics.median(xs))} ({fmt(min(xs))}..{fmt(max(xs))})"
 
 
+def revision():
+    """The commit measured (and "+changes" when the tree differs from it)."""
+    git = lambda *a: subprocess.run(["git", "-C", ROOT, *a], capture_output=True, text=True).stdout.strip()
+    rev = git("rev-parse", "--short", "HEAD") or "unknown"
+    return rev + ("+changes" if git("status", "--porcelain", "--untracked-files=no") else "")
+
+
 def table(rows, samples, failed, args):
     uname = os.uname()
+    pinning = ("not pinned (one CPU)" if LOOP_CPU is None
+               else f"the loop pinned to CPU {LOOP_CPU}, the tracers to the others")
     head = (
         f"Measured {time.strftime('%Y-%m-%d %H:%M %Z')} on {uname.nodename.split('.')[0]}: kernel "
         f"{uname.release}, {os.cpu_count()} CPUs; getppid loop of {args.calls} calls, "
         f"{args.rounds} interleaved rounds; per round the fastest of 3 loops, paired with the fastest of 3 "
-        f"untraced loops just before; the loop pinned to CPU {LOOP_CPU}, the tracers to the others; "
-        f"median (min..max) over rounds."
+        f"untraced loops just before; {pinning}; median (min..max) over rounds; code {revision()}."
     )
     md = [head, "",
           "| configuration | ns/call | added ns | / floor (same round) | floor | goal | ns per program run (bpf_stats) |",

@@ -8,7 +8,8 @@
 #
 #   sudo bench/keys.sh [ROUNDS] [CALLS]   (defaults: 5 rounds, 1000000 calls)
 #
-# Prints a Markdown table (median and min..max over rounds).
+# Prints a Markdown table (median and min..max over rounds) and keeps it in
+# bench/results/keys-DATE.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -36,8 +37,16 @@ mkdir "$CG"
 
 VARIANTS=(exit proto-hash proto-cgrp-storage proto-task-storage proto-index-hash proto-percpu-cache)
 
+# The loop on the last CPU (pinned once in its cgroup), the programs' own
+# process on the others, as bench/floor.py does.
+CPUS=$(nproc)
+PIN=() OTHERS=()
+if [ "$CPUS" -gt 1 ]; then
+    PIN=(pin $((CPUS - 1)))
+    OTHERS=(taskset -c "0-$((CPUS - 2))")
+fi
 loop_ns() {
-    "$REL/workload" --cgroup "$CG" --no-wait bench-getppid "$CALLS" | awk '/^ns_per_call/ { print $2 }'
+    "$REL/workload" --cgroup "$CG" --no-wait "${PIN[@]}" bench-getppid "$CALLS" | awk '/^ns_per_call/ { print $2 }'
 }
 # ns per run of the attached sys_exit program named $1, since it loaded.
 prog_ns() {
@@ -57,7 +66,7 @@ declare -A ADDED RUN
 for r in $(seq "$ROUNDS"); do
     base=$(for _ in 1 2 3; do loop_ns; done | median)
     for v in "${VARIANTS[@]}"; do
-        "$REL/benchfloor" --hooks "$v" >/dev/null 2>&1 &
+        "${OTHERS[@]}" "$REL/benchfloor" --hooks "$v" >/dev/null 2>&1 &
         TOOL_PID=$!
         for _ in $(seq 100); do
             bpftool prog show --json | grep -q "\"$(prog_name "$v" | cut -c1-15)" && break
@@ -78,12 +87,18 @@ stats() { # "v1 v2 ...": median (min..max)
 }
 med() { tr ' ' '\n' <<<"$1" | grep -v '^$' | median; }
 floor=$(med "${ADDED[exit]}")
-echo "Measured $(date +%F) on $(uname -n): kernel $(uname -r), $(nproc) CPUs; getppid loop of $CALLS calls, $ROUNDS interleaved rounds of 3 loops."
-echo
-echo "| sys_exit program | ns per run (bpf_stats) | added ns per call | / floor |"
-echo "|---|---:|---:|---:|"
-for v in "${VARIANTS[@]}"; do
-    a=$(med "${ADDED[$v]}")
-    printf '| %s | %s | %s | %s |\n' "$(prog_name "$v")" "$(stats "${RUN[$v]}")" "$(stats "${ADDED[$v]}")" \
-        "$(awk -v a="$a" -v b="$floor" 'BEGIN { if (b > 0) printf "%.2fx", a / b }')"
-done
+rev=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+[ -z "$(git status --porcelain --untracked-files=no 2>/dev/null)" ] || rev+="+changes"
+out=bench/results/keys-$(date +%FT%H%M).md
+{
+    echo "Measured $(date '+%F %H:%M %Z') on $(uname -n): kernel $(uname -r), $CPUS CPUs; getppid loop of $CALLS calls (pinned to the last CPU when there are two or more), $ROUNDS interleaved rounds of 3 loops; statistics on throughout; code $rev."
+    echo
+    echo "| sys_exit program | ns per run (bpf_stats) | added ns per call | / floor |"
+    echo "|---|---:|---:|---:|"
+    for v in "${VARIANTS[@]}"; do
+        a=$(med "${ADDED[$v]}")
+        printf '| %s | %s | %s | %s |\n' "$(prog_name "$v")" "$(stats "${RUN[$v]}")" "$(stats "${ADDED[$v]}")" \
+            "$(awk -v a="$a" -v b="$floor" 'BEGIN { if (b > 0) printf "%.2fx", a / b }')"
+    done
+} | tee "$out"
+echo "bench: kept in $out" >&2

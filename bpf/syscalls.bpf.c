@@ -166,10 +166,10 @@ struct {
 } task_cgroups SEC(".maps");
 
 /* The same, on kernels without task storage (5.10): recently seen cgroups
- * per CPU, at the slot of the id's low bits (ids are handed out in
- * sequence, so cgroups alive at once rarely share a slot). An entry torn
- * by a program preempted on this CPU fails the owner check below and only
- * costs a lookup in cgroup_index. */
+ * per CPU, at the slot of the id's low bits. Cgroups sharing a slot evict
+ * each other (a lookup in cgroup_index each time), which costs time, not
+ * exactness: an entry is used only when its id and its index's owner are
+ * this cgroup (the index read once), so a stale entry only costs a lookup. */
 #define CGROUP_CACHE_SLOTS 256
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -356,8 +356,12 @@ static __always_inline u32 cached_cgroup_index(struct task_struct *task, u64 id,
 
 	if (!tc)
 		tc = task_cgroup_cache(task, id);
-	if (tc && tc->cgroup_id == id && index_owned_by(tc->index, id))
-		return tc->index;
+	if (tc && tc->cgroup_id == id) {
+		/* Read once: the index checked is the index used. */
+		index = tc->index;
+		if (index_owned_by(index, id))
+			return index;
+	}
 	index = cgroup_index_of(id);
 	if (tc && index) {
 		tc->cgroup_id = id;

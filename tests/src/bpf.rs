@@ -68,3 +68,35 @@ pub fn program_loaded(id: u64) -> bool {
     }
     false
 }
+
+/// A BPF map as its descriptor's fdinfo shows it (no name there).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MapShape {
+    pub map_type: u32,
+    pub max_entries: u32,
+    pub value_size: u32,
+}
+
+/// BPF_MAP_TYPE_PERCPU_ARRAY and BPF_MAP_TYPE_TASK_STORAGE.
+pub const MAP_PERCPU_ARRAY: u32 = 6;
+pub const MAP_TASK_STORAGE: u32 = 29;
+
+/// The maps a process holds through its fds.
+pub fn maps_held_by(pid: u32) -> Vec<MapShape> {
+    let field = |info: &str, name: &str| -> Option<u32> {
+        info.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().parse().ok())
+    };
+    fd_infos(pid)
+        .iter()
+        .filter(|i| i.contains("map_id:"))
+        .filter_map(|i| {
+            Some(MapShape {
+                map_type: field(i, "map_type:")?,
+                max_entries: field(i, "max_entries:")?,
+                value_size: field(i, "value_size:")?,
+            })
+        })
+        .collect()
+}

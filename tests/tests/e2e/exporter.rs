@@ -11,7 +11,9 @@ use std::net::{TcpListener, TcpStream};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use contrace_tests::bpf::{program_loaded, programs_linked_by};
+use contrace_tests::bpf::{
+    maps_held_by, program_loaded, programs_linked_by, MAP_PERCPU_ARRAY, MAP_TASK_STORAGE,
+};
 use contrace_tests::exporter::{parse, value, Exporter, Fence, Series, WAIT};
 use contrace_tests::*;
 
@@ -281,44 +283,47 @@ root_test!(alone a_thousand_cgroups_exact_with_flat_memory, {
 });
 
 // Both kernel paths (this kernel's task storage; 5.10's per-CPU cache of
-// 256 slots, forced). One process pinned to one CPU moves through more
-// cgroups than the cache has slots: its cached cgroup goes stale at every
-// move and cgroup ids share slots; every cgroup's calls and failures are
-// still its own.
-root_test!(every_kernel_path_counts_each_cgroup_exactly, {
+// 256 slots, forced), each checked to be the one loaded. The cgroups exist
+// before the exporter starts, so each gets a counter array (indices are
+// sized from the host's cgroups) and is found through the cache. One
+// process pinned to one CPU moves through more cgroups than the cache has
+// slots: its cached cgroup goes stale at every move and cgroups share
+// slots; every cgroup's calls and failures are still its own.
+root_test!(alone every_kernel_path_counts_each_cgroup_exactly, {
     const N: usize = 300;
     for env in KERNEL_PATHS {
-        let exporter = Exporter::start_env(&["--no-block", "--syscalls", "getppid,openat"], env);
         let parent = TestCgroup::new("exp-paths");
+        let dirs: Vec<_> = (0..N).map(|i| parent.child(&format!("c{i:03}"))).collect();
+        let exporter = Exporter::start_env(&["--no-block", "--syscalls", "getppid,openat"], env);
+        let fallback = !env.is_empty();
+        let maps = maps_held_by(exporter.tool.pid());
+        let cache = maps.iter().any(|m| {
+            (m.map_type, m.max_entries, m.value_size) == (MAP_PERCPU_ARRAY, 256, 16)
+        });
+        let storage = maps.iter().any(|m| m.map_type == MAP_TASK_STORAGE);
+        assert_eq!(
+            (cache, storage),
+            (fallback, !fallback),
+            "per-CPU cache, task storage: {env:?} {maps:?}"
+        );
+        let cpu = first_allowed_cpu();
+        let mut actions = vec!["pin".to_string(), cpu.to_string()];
         let mut expected = Vec::new();
-        let mut actions = vec!["pin".to_string(), "0".to_string()];
-        for i in 0..N {
-            let dir = parent.child(&format!("c{i:03}"));
+        for (i, dir) in dirs.iter().enumerate() {
             let (calls, fails) = (i % 7 + 1, i % 3);
             let join = ["join".to_string(), dir.display().to_string()];
-            let work = [
-                "getppid",
-                &calls.to_string(),
-                "openfail",
-                &fails.to_string(),
-            ]
-            .map(String::from);
+            let work = ["getppid", &calls.to_string(), "openfail", &fails.to_string()]
+                .map(String::from);
             actions.extend(join.into_iter().chain(work));
             let rc = format!("/{}", dir.strip_prefix(cgroup2_root()).unwrap().display());
             expected.push((rc, calls as f64, fails as f64));
         }
-        let first = parent.path.join("c000");
         let mut args = vec!["--no-wait"];
         args.extend(actions.iter().map(String::as_str));
-        run_workload(Some(&first), &args);
+        run_workload(Some(&dirs[0]), &args);
         let (last, n, _) = expected.last().cloned().unwrap();
         let series = exporter.scrape_until("the last cgroup's calls", |series| {
-            value(
-                series,
-                "contrace_syscalls_total",
-                &last,
-                &[("syscall", "getppid")],
-            ) == Some(n)
+            value(series, "contrace_syscalls_total", &last, &[("syscall", "getppid")]) == Some(n)
         });
         for (rc, calls, fails) in &expected {
             let got = |name, syscall| value(&series, name, rc, &[("syscall", syscall)]);
@@ -332,6 +337,21 @@ root_test!(every_kernel_path_counts_each_cgroup_exactly, {
         }
     }
 });
+
+/// The lowest CPU this process may run on.
+fn first_allowed_cpu() -> usize {
+    // SAFETY: a zeroed cpu_set_t is valid; sched_getaffinity fills it.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        assert_eq!(
+            libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set),
+            0
+        );
+        (0..libc::CPU_SETSIZE as usize)
+            .find(|&c| libc::CPU_ISSET(c, &set))
+            .expect("an allowed CPU")
+    }
+}
 
 root_test!(slow_and_hung_clients_block_neither_scrapes_nor_drains, {
     let cg = TestCgroup::new("exp-slow");
