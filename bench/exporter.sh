@@ -9,14 +9,17 @@
 #
 # A getppid loop (the workload's bench-getppid) runs in a fresh cgroup while
 # each configuration is attached in turn; rounds interleave the
-# configurations so drift on a shared VM hits them alike. Each number is the
-# median over rounds of the median of 3 loops; "added" is paired with the
-# same round's untraced loop. Ratios divide added ns by added ns.
+# configurations so drift on a shared VM hits them alike. The loop is pinned
+# to the last CPU once in its cgroup, the tracers to the others (as
+# bench/floor.py does). Per configuration and round: the fastest of 3 loops
+# (other work on the machine only ever adds), minus the fastest of 3
+# untraced loops run right before it ("added"); each number is the median
+# over rounds. Ratios divide added ns by added ns.
 #
-# The exporter traces every cgroup of the node, keyed per (cgroup, syscall,
-# errno); syscount/constat -c CG trace one cgroup. `syscount --by-cgroup
-# --errno` (whole host) is the exporter's exact kernel configuration run by
-# the on-demand tool, so the two should match.
+# The exporter traces every cgroup of the node: a per-cgroup array of
+# counters per CPU, the errno hash only on failure; syscount/constat -c CG
+# trace one cgroup. `syscount --by-cgroup --errno` (whole host) counts the
+# same things in the on-demand tool's (cgroup, syscall, errno) hash.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -53,6 +56,7 @@ CONFIGS=(
     "floor: empty tp_btf enter+exit|$REL/benchfloor --hooks enter-exit"
     "contrace-exporter (default)|$REL/contrace-exporter --listen 127.0.0.1:PORT"
     "contrace-exporter --no-namespaces|$REL/contrace-exporter --no-namespaces --listen 127.0.0.1:PORT"
+    "contrace-exporter --denied|$REL/contrace-exporter --denied --listen 127.0.0.1:PORT"
     "contrace-exporter --latency|$REL/contrace-exporter --latency --listen 127.0.0.1:PORT"
     "syscount --by-cgroup --errno (host)|$REL/syscount --by-cgroup --errno"
     "syscount -c CG|$REL/syscount -c CG"
@@ -69,16 +73,22 @@ if [ -n "${ONLY:-}" ]; then
     CONFIGS=("${kept[@]}")
 fi
 
+CPUS=$(nproc)
+PIN=() OTHERS=()
+if [ "$CPUS" -gt 1 ]; then
+    PIN=(pin $((CPUS - 1)))
+    OTHERS=(taskset -c "0-$((CPUS - 2))")
+fi
 loop_ns() {
-    "$REL/workload" --cgroup "$CG" --no-wait bench-getppid "$CALLS" | awk '/^ns_per_call/ { print $2 }'
+    "$REL/workload" --cgroup "$CG" --no-wait "${PIN[@]}" bench-getppid "$CALLS" | awk '/^ns_per_call/ { print $2 }'
 }
-median3() { for _ in 1 2 3; do loop_ns; done | median; }
+fastest3() { for _ in 1 2 3; do loop_ns; done | sort -g | head -n 1; }
 
 start_tool() { # command
     local cmd=${1//CG/$CG}
     cmd=${cmd//PORT/$port}
     # shellcheck disable=SC2086
-    $cmd >/dev/null 2>"$LOG" &
+    "${OTHERS[@]}" $cmd >/dev/null 2>"$LOG" &
     TOOL_PID=$!
     for _ in $(seq 600); do
         grep -q Ctrl-C "$LOG" 2>/dev/null && return 0
@@ -96,15 +106,15 @@ stop_tool() {
 
 declare -A NS ADDED
 for r in $(seq "$ROUNDS"); do
-    base=
     for entry in "${CONFIGS[@]}"; do
         name=${entry%%|*} cmd=${entry#*|}
+        # Paired: the untraced loop right before each configuration.
+        base=$(fastest3)
         if [ "$cmd" = - ]; then
-            ns=$(median3)
-            base=$ns
+            ns=$base
         else
             start_tool "$cmd"
-            ns=$(median3)
+            ns=$(fastest3)
             stop_tool
         fi
         NS[$name]+="$ns "
@@ -123,7 +133,9 @@ sc=$(added_of "syscount -c CG")
 scl=$(added_of "syscount -L -c CG")
 cs=$(added_of "constat -c CG")
 
-echo "Measured $(date +%F) on $(uname -n): kernel $(uname -r), $(nproc) CPUs; getppid loop of $CALLS calls, median of $ROUNDS interleaved rounds of 3 loops."
+rev=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+[ -z "$(git status --porcelain --untracked-files=no 2>/dev/null)" ] || rev+="+changes"
+echo "Measured $(date '+%F %H:%M %Z') on $(uname -n): kernel $(uname -r), $CPUS CPUs; getppid loop of $CALLS calls (pinned to the last CPU when there are two or more), median of $ROUNDS interleaved rounds of the fastest of 3 loops; code $rev."
 echo
 echo "| configuration | ns/call | added ns | ratios (added / added) |"
 echo "|---|---:|---:|---|"
@@ -135,6 +147,8 @@ for entry in "${CONFIGS[@]}"; do
     case "$name" in
     "contrace-exporter (default)")
         ratios="$(ratio "$added" "$floor1" "floor (exit)"), $(ratio "$added" "$host" "syscount --by-cgroup --errno"), $(ratio "$added" "$sc" "syscount -c"), $(ratio "$added" "$cs" "constat")" ;;
+    "contrace-exporter --denied")
+        ratios="$(ratio "$added" "$floor2" "floor (enter+exit)")" ;;
     "contrace-exporter --latency")
         ratios="$(ratio "$added" "$floor2" "floor (enter+exit)"), $(ratio "$added" "$scl" "syscount -L -c"), $(ratio "$added" "$cs" "constat")" ;;
     "contrace-exporter --no-namespaces")
