@@ -73,14 +73,9 @@ if [ -n "${ONLY:-}" ]; then
     CONFIGS=("${kept[@]}")
 fi
 
-CPUS=$(nproc)
-PIN=() OTHERS=()
-if [ "$CPUS" -gt 1 ]; then
-    PIN=(pin $((CPUS - 1)))
-    OTHERS=(taskset -c "0-$((CPUS - 2))")
-fi
+bench_pinning
 loop_ns() {
-    "$REL/workload" --cgroup "$CG" --no-wait "${PIN[@]}" bench-getppid "$CALLS" | awk '/^ns_per_call/ { print $2 }'
+    "$REL/workload" --cgroup "$CG" --no-wait "${LOOP_PIN[@]}" bench-getppid "$CALLS" | awk '/^ns_per_call/ { print $2 }'
 }
 fastest3() { for _ in 1 2 3; do loop_ns; done | sort -g | head -n 1; }
 
@@ -88,7 +83,7 @@ start_tool() { # command
     local cmd=${1//CG/$CG}
     cmd=${cmd//PORT/$port}
     # shellcheck disable=SC2086
-    "${OTHERS[@]}" $cmd >/dev/null 2>"$LOG" &
+    "${TRACER_CPUS[@]}" $cmd >/dev/null 2>"$LOG" &
     TOOL_PID=$!
     for _ in $(seq 600); do
         grep -q Ctrl-C "$LOG" 2>/dev/null && return 0
@@ -133,9 +128,8 @@ sc=$(added_of "syscount -c CG")
 scl=$(added_of "syscount -L -c CG")
 cs=$(added_of "constat -c CG")
 
-rev=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-[ -z "$(git status --porcelain --untracked-files=no 2>/dev/null)" ] || rev+="+changes"
-echo "Measured $(date '+%F %H:%M %Z') on $(uname -n): kernel $(uname -r), $CPUS CPUs; getppid loop of $CALLS calls (pinned to the last CPU when there are two or more), median of $ROUNDS interleaved rounds of the fastest of 3 loops; code $rev."
+rev=$(code_revision)
+echo "Measured $(date '+%F %H:%M %Z') on $(uname -n): kernel $(uname -r), $(nproc) CPUs; getppid loop of $CALLS calls (pinned to the last CPU when there are two or more), median of $ROUNDS interleaved rounds of the fastest of 3 loops; code $rev."
 echo
 echo "| configuration | ns/call | added ns | ratios (added / added) |"
 echo "|---|---:|---:|---|"

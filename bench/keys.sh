@@ -39,14 +39,9 @@ VARIANTS=(exit proto-hash proto-cgrp-storage proto-task-storage proto-index-hash
 
 # The loop on the last CPU (pinned once in its cgroup), the programs' own
 # process on the others, as bench/floor.py does.
-CPUS=$(nproc)
-PIN=() OTHERS=()
-if [ "$CPUS" -gt 1 ]; then
-    PIN=(pin $((CPUS - 1)))
-    OTHERS=(taskset -c "0-$((CPUS - 2))")
-fi
+bench_pinning
 loop_ns() {
-    "$REL/workload" --cgroup "$CG" --no-wait "${PIN[@]}" bench-getppid "$CALLS" | awk '/^ns_per_call/ { print $2 }'
+    "$REL/workload" --cgroup "$CG" --no-wait "${LOOP_PIN[@]}" bench-getppid "$CALLS" | awk '/^ns_per_call/ { print $2 }'
 }
 # ns per run of the attached sys_exit program named $1, since it loaded.
 prog_ns() {
@@ -66,7 +61,7 @@ declare -A ADDED RUN
 for r in $(seq "$ROUNDS"); do
     base=$(for _ in 1 2 3; do loop_ns; done | median)
     for v in "${VARIANTS[@]}"; do
-        "${OTHERS[@]}" "$REL/benchfloor" --hooks "$v" >/dev/null 2>&1 &
+        "${TRACER_CPUS[@]}" "$REL/benchfloor" --hooks "$v" >/dev/null 2>&1 &
         TOOL_PID=$!
         for _ in $(seq 100); do
             bpftool prog show --json | grep -q "\"$(prog_name "$v" | cut -c1-15)" && break
@@ -87,11 +82,10 @@ stats() { # "v1 v2 ...": median (min..max)
 }
 med() { tr ' ' '\n' <<<"$1" | grep -v '^$' | median; }
 floor=$(med "${ADDED[exit]}")
-rev=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-[ -z "$(git status --porcelain --untracked-files=no 2>/dev/null)" ] || rev+="+changes"
+rev=$(code_revision)
 out=bench/results/keys-$(date +%FT%H%M).md
 {
-    echo "Measured $(date '+%F %H:%M %Z') on $(uname -n): kernel $(uname -r), $CPUS CPUs; getppid loop of $CALLS calls (pinned to the last CPU when there are two or more), $ROUNDS interleaved rounds of 3 loops; statistics on throughout; code $rev."
+    echo "Measured $(date '+%F %H:%M %Z') on $(uname -n): kernel $(uname -r), $(nproc) CPUs; getppid loop of $CALLS calls (pinned to the last CPU when there are two or more), $ROUNDS interleaved rounds of 3 loops; statistics on throughout; code $rev."
     echo
     echo "| sys_exit program | ns per run (bpf_stats) | added ns per call | / floor |"
     echo "|---|---:|---:|---:|"

@@ -339,10 +339,11 @@ static __always_inline u32 cgroup_index_of(u64 id)
  * cgroup_cache where the kernel has none. */
 static __always_inline struct task_cgroup *task_cgroup_cache(struct task_struct *task, u64 id)
 {
-	u32 slot = (u32)id & (CGROUP_CACHE_SLOTS - 1);
+	u32 slot;
 
 	if (task_storage)
 		return bpf_task_storage_get(&task_cgroups, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	slot = (u32)id & (CGROUP_CACHE_SLOTS - 1);
 	return bpf_map_lookup_elem(&cgroup_cache, &slot);
 }
 

@@ -48,3 +48,26 @@ median() {
     sort -g | awk '{ v[NR] = $1 }
         END { if (NR == 0) print ""; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
+
+# bench_pinning: sets LOOP_PIN (the workload's "pin CPU" action: the timed
+# loop on the last CPU, pinned once in its cgroup) and TRACER_CPUS (a taskset
+# prefix keeping tracers on the other CPUs); both empty with one CPU. As
+# bench/floor.py does.
+bench_pinning() {
+    local cpus
+    cpus=$(nproc)
+    LOOP_PIN=() TRACER_CPUS=()
+    if [ "$cpus" -gt 1 ]; then
+        LOOP_PIN=(pin $((cpus - 1)))
+        TRACER_CPUS=(taskset -c "0-$((cpus - 2))")
+    fi
+}
+
+# code_revision: the commit a benchmark measured, "+changes" when the
+# tracked files differ from it.
+code_revision() {
+    local rev
+    rev=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+    [ -z "$(git status --porcelain --untracked-files=no 2>/dev/null)" ] || rev+="+changes"
+    echo "$rev"
+}

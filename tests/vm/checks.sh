@@ -352,7 +352,16 @@ done
 # 5. contrace-exporter: every cgroup at once, counts, errors and namespace
 # changes in one sys_exit program (its per-cgroup counter arrays, the index
 # cached in task storage or, on 5.10, per CPU), scraped over HTTP after the
-# work (a scrape drains first).
+# work until the work is served (a scrape waits for a drain only so long,
+# and emulation is slow), for at most WORK_TIMEOUT s; the last scrape is
+# judged.
+# served FILE CGROUP N: FILE shows CGROUP's N getppid and its UTS change.
+served() {
+    awk -v cg="cgroup=\"$2\"" -v n="$3" '
+        index($0, cg) && /^contrace_syscalls_total\{/ && /syscall="getppid"/ && $NF == n { calls = 1 }
+        index($0, cg) && /^contrace_namespace_changes_total\{/ && /kind="uts"/ && $NF == 1 { uts = 1 }
+        END { exit !(calls && uts) }' "$1"
+}
 for mode in default latency; do
     flags=""
     [ "$mode" = latency ] && flags=--latency
@@ -363,8 +372,17 @@ for mode in default latency; do
         meta "openfail=$OPENFAIL_K"
         meta "cgroup=${INNER#"$CGROOT"}"
         work inner "$INNER" getppid $GETPPID_N openfail $OPENFAIL_K unshare 0x04000000
-        busybox wget -q -O "$RUN/metrics" http://127.0.0.1:9808/metrics
-        meta "scrape_rc=$?"
+        tries=0
+        while :; do
+            busybox wget -q -O "$RUN/metrics" http://127.0.0.1:9808/metrics
+            rc=$?
+            tries=$((tries + 1))
+            [ $rc -eq 0 ] && served "$RUN/metrics" "${INNER#"$CGROOT"}" $GETPPID_N && break
+            [ $tries -ge "$WORK_TIMEOUT" ] && break
+            sleep 1
+        done
+        meta "scrape_rc=$rc"
+        meta "scrapes=$tries"
         finish
     fi
 done

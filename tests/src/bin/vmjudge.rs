@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
+use contrace_tests::exporter::{parse, value};
 use serde_json::Value;
 
 /// Lines of a failing tool's stderr shown under its FAIL line.
@@ -474,8 +475,8 @@ fn cgroup_rows(run: &Run, list: &str) -> Result<(Vec<Value>, String), String> {
     Ok((rows, cg))
 }
 
-/// constat host-wide: the inner cgroup's row holds its getppid and failed
-/// openat calls exactly (the outsider's in a row of its own).
+/// constat host-wide: the inner cgroup's one row holds exactly its getppid
+/// and failed openat calls (so none of the outsider's).
 fn hostwide_constat(run: &Run) -> Result<String, String> {
     let (rows, cg) = cgroup_rows(run, "cgroups")?;
     let (n, k) = (run.truth("getppid")?, run.truth("openfail")?);
@@ -508,21 +509,9 @@ fn hostwide_syscount(run: &Run) -> Result<String, String> {
     )
 }
 
-/// The value of the exporter's series `name{cgroup="CG",<labels>}` in a
-/// scrape (the text format, one series a line); 0 when not served.
-fn served(scrape: &str, name: &str, cgroup: &str, labels: &str) -> u64 {
-    let want = format!("cgroup=\"{cgroup}\"");
-    scrape
-        .lines()
-        .filter(|l| l.starts_with(&format!("{name}{{")))
-        .filter(|l| l.contains(&want) && l.contains(labels))
-        .filter_map(|l| l.rsplit_once(' ')?.1.parse::<f64>().ok())
-        .map(|v| v as u64)
-        .sum()
-}
-
-/// One scrape after the work: the workload's cgroup's getppid calls,
-/// openat failures and its one new UTS namespace, exactly.
+/// The scrape after the work was served (checks.sh polls for it): the
+/// workload's cgroup's getppid calls, openat failures and its one new UTS
+/// namespace, exactly.
 fn exporter_counts(run: &Run) -> Result<String, String> {
     if run.flag("scrape_rc") != Some("0") {
         return Err(format!(
@@ -534,23 +523,14 @@ fn exporter_counts(run: &Run) -> Result<String, String> {
         .map_err(|e| format!("the scrape's file: {e}"))?;
     let cg = run.flag("cgroup").ok_or("meta has no cgroup")?;
     let (n, k) = (run.truth("getppid")?, run.truth("openfail")?);
-    let getppid = served(
-        &scrape,
-        "contrace_syscalls_total",
-        cg,
-        "syscall=\"getppid\"",
-    );
-    let failed = served(
-        &scrape,
-        "contrace_syscall_errors_total",
-        cg,
-        "syscall=\"openat\"",
-    );
+    let series = parse(&scrape);
+    let served =
+        |name, labels: &[(&str, &str)]| value(&series, name, cg, labels).unwrap_or(0.0) as u64;
+    let getppid = served("contrace_syscalls_total", &[("syscall", "getppid")]);
+    let failed = served("contrace_syscall_errors_total", &[("syscall", "openat")]);
     let uts = served(
-        &scrape,
         "contrace_namespace_changes_total",
-        cg,
-        "call=\"unshare\",kind=\"uts\"",
+        &[("call", "unshare"), ("kind", "uts")],
     );
     verdict(
         getppid == n && failed == k && uts == 1,

@@ -340,17 +340,10 @@ root_test!(alone every_kernel_path_counts_each_cgroup_exactly, {
 
 /// The lowest CPU this process may run on.
 fn first_allowed_cpu() -> usize {
-    // SAFETY: a zeroed cpu_set_t is valid; sched_getaffinity fills it.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        assert_eq!(
-            libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set),
-            0
-        );
-        (0..libc::CPU_SETSIZE as usize)
-            .find(|&c| libc::CPU_ISSET(c, &set))
-            .expect("an allowed CPU")
-    }
+    let set = nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(0)).expect("affinity");
+    (0..nix::sched::CpuSet::count())
+        .find(|&c| set.is_set(c).unwrap_or(false))
+        .expect("an allowed CPU")
 }
 
 root_test!(slow_and_hung_clients_block_neither_scrapes_nor_drains, {

@@ -59,6 +59,13 @@ fn die(msg: String) -> ! {
     std::process::exit(3)
 }
 
+/// Moves this process into cgroup `dir` (its path as given).
+fn join_cgroup(dir: impl AsRef<std::ffi::OsStr>) {
+    let dir = std::path::Path::new(dir.as_ref());
+    std::fs::write(dir.join("cgroup.procs"), std::process::id().to_string())
+        .unwrap_or_else(|e| die(format!("joining {}: {e}", dir.display())));
+}
+
 fn num(text: Option<&String>, what: &str) -> u64 {
     let text = text.unwrap_or_else(|| die(format!("missing {what}")));
     let parsed = match text.strip_prefix("0x") {
@@ -398,12 +405,10 @@ fn main() {
     while i < args.len() && args[i].starts_with("--") {
         match args[i].as_str() {
             "--cgroup" => {
-                let dir = std::path::Path::new(
+                join_cgroup(
                     raw.get(i + 1)
                         .unwrap_or_else(|| die("--cgroup needs a dir".into())),
                 );
-                std::fs::write(dir.join("cgroup.procs"), std::process::id().to_string())
-                    .unwrap_or_else(|e| die(format!("joining {}: {e}", dir.display())));
                 i += 2;
             }
             "--comm" => {
@@ -444,16 +449,14 @@ fn main() {
                 2
             }
             "join" => {
-                let dir = a1.unwrap_or_else(|| die("join needs a cgroup dir".into()));
-                std::fs::write(
-                    std::path::Path::new(dir).join("cgroup.procs"),
-                    std::process::id().to_string(),
-                )
-                .unwrap_or_else(|e| die(format!("joining {dir}: {e}")));
+                join_cgroup(a1.unwrap_or_else(|| die("join needs a cgroup dir".into())));
                 2
             }
             "pin" => {
                 let cpu = num(a1, "cpu") as usize;
+                if cpu >= libc::CPU_SETSIZE as usize {
+                    die(format!("no CPU {cpu}"));
+                }
                 // SAFETY: a zeroed cpu_set_t is a valid empty set; CPU_SET
                 // and sched_setaffinity get a pointer to it and its size.
                 let ok = unsafe {
