@@ -386,5 +386,39 @@ for mode in default latency; do
         finish
     fi
 done
+# 6. Every other mode loads, attaches and ends cleanly: each is its own
+# configuration of a BPF program (.rodata), so its own verifier run, and an
+# older verifier may refuse one the others pass (6.1 refused the exporter's
+# default once). A little work runs while each is attached.
+i=0
+while IFS= read -r mode; do
+    [ -n "$mode" ] || continue
+    i=$((i + 1))
+    # shellcheck disable=SC2086 # a tool and its flags, split on purpose
+    if begin "modes-load.$i" $mode; then
+        work inner "$INNER" getppid 10 openfail 2
+        finish
+    fi
+done <<MODES
+constat -P
+constat -c $TARGET -P
+constat -c $TARGET --errno
+constat -c $TARGET --histogram
+constat -p 1
+syscount -P
+syscount -c $TARGET -x
+syscount -c $TARGET -e ENOENT
+syscount -c $TARGET --errno
+syscount -c $TARGET --denied
+syscount -L --by-cgroup
+syscount --histogram --by-cgroup
+syscount -p 1
+unsharesnoop
+unsharesnoop --all
+unsharesnoop -p 1
+contrace-exporter --listen 127.0.0.1:9808
+contrace-exporter --listen 127.0.0.1:9808 --denied
+contrace-exporter --listen 127.0.0.1:9808 --no-namespaces --latency
+MODES
 sync
 say "checks done"

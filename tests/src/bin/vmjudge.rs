@@ -101,6 +101,7 @@ const CHECKS: &[(&str, Judge)] = &[
     ("conbiograph-partial", conbiograph_fixed_run),
     ("exporter-default", exporter_counts),
     ("exporter-latency", exporter_counts),
+    ("modes-load", loads),
 ];
 
 /// One check over its runs (several rounds for some): passes when every
@@ -536,6 +537,13 @@ fn exporter_counts(run: &Run) -> Result<String, String> {
         getppid == n && failed == k && uts == 1,
         format!("{cg}: getppid {getppid}/{n}, openat failed {failed}/{k}, unshare uts {uts}/1"),
     )
+}
+
+/// A mode that attached and ended cleanly (what `Run::judge` checks
+/// before any judge): its command line.
+fn loads(run: &Run) -> Result<String, String> {
+    let cmd = std::fs::read_to_string(run.dir.join("cmd")).map_err(|e| format!("cmd: {e}"))?;
+    Ok(cmd.trim().to_string())
 }
 
 fn syscount_histogram(run: &Run) -> Result<String, String> {
