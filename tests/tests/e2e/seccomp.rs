@@ -95,7 +95,19 @@ fn denied_rows(rows: &[&Value]) -> Vec<(String, u64, String)> {
 }
 
 fn read_json(path: &Path) -> Value {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| {
+        // What was written instead (a profile under another name?).
+        let beside: Vec<String> = path
+            .parent()
+            .and_then(|d| std::fs::read_dir(d).ok())
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        panic!("{}: {e}; beside it: {beside:?}", path.display())
+    });
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}: {text}", path.display()))
 }
 
