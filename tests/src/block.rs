@@ -6,10 +6,12 @@
 //!   tmpfs makes none below it (no bio of the backing file charged to the
 //!   cgroup a second time where cgroup writeback is on).
 //! - The file system's metadata (bitmaps, inode tables, directories) is read
-//!   into the page cache once, right after mounting: a test's file creation
-//!   then reads nothing from the device, so exact byte counts do not depend
-//!   on what the machine happened to have cached (a fresh machine reads a
-//!   cold bitmap block, a warm one does not).
+//!   into the page cache right after mounting and locked there for the
+//!   directory's life: a test's file creation and lookups then read nothing
+//!   from the device, so exact byte counts do not depend on what the machine
+//!   happened to have cached (a fresh machine reads a cold bitmap block, a
+//!   warm one does not) nor on reclaim while the test runs (a busy machine
+//!   evicts pages read once; in-memory inodes are dropped and read again).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -33,6 +35,8 @@ pub struct BlockDir {
     tmpfs: Option<PathBuf>,
     loopdev: Option<String>,
     mounted: bool,
+    /// The device's page cache, mapped and locked (unmapped first on drop).
+    metadata: Option<LockedCache>,
 }
 
 /// Runs a command that must succeed; its trimmed stdout.
@@ -66,6 +70,7 @@ impl BlockDir {
             tmpfs: None,
             loopdev: None,
             mounted: false,
+            metadata: None,
         };
         dir.set_up();
         dir
@@ -98,15 +103,21 @@ impl BlockDir {
                 path_arg(&image),
             ],
         );
-        // Kernels with loop as a module (VM guests) may not have loaded it.
-        let _ = Command::new("modprobe").arg("loop").status();
+        // Kernels with loop as a module (VM guests) may not have loaded it;
+        // where it is built in there is no module to find (and no message).
+        if !Path::new("/dev/loop-control").exists() {
+            let _ = Command::new("modprobe")
+                .arg("loop")
+                .stderr(std::process::Stdio::null())
+                .status();
+        }
         let loopdev = run("losetup", &["--find", "--show", path_arg(&image)]);
         self.loopdev = Some(loopdev.clone());
         self.device = loopdev.trim_start_matches("/dev/").to_string();
         std::fs::create_dir(&self.path).expect("mkdir mount point");
         run("mount", &[&loopdev, path_arg(&self.path)]);
         self.mounted = true;
-        warm_metadata(&loopdev);
+        self.metadata = Some(LockedCache::new(&loopdev));
     }
 
     pub fn file(&self, name: &str) -> String {
@@ -114,26 +125,64 @@ impl BlockDir {
     }
 }
 
-/// Reads the whole device through its page cache, where ext4 keeps its
-/// metadata blocks: every later metadata lookup is a cache hit. (After the
-/// mount: mounting sets the device's block size, which drops its cache.)
-fn warm_metadata(loopdev: &str) {
-    use std::io::Read;
-    let mut device = std::fs::File::open(loopdev).expect("open the loop device");
-    // Large reads: a quarter of a second for the whole image.
-    let mut buf = vec![0u8; 4 * MIB as usize];
-    let mut read = 0u64;
-    loop {
-        match device.read(&mut buf).expect("read the loop device") {
-            0 => break,
-            n => read += n as u64,
-        }
+/// The whole device's page cache, where ext4 keeps its metadata blocks,
+/// mapped and locked: every metadata lookup is a cache hit for as long as
+/// this lives. (Made after the mount: mounting sets the device's block
+/// size, which drops its cache.)
+struct LockedCache {
+    addr: std::ptr::NonNull<libc::c_void>,
+}
+
+impl LockedCache {
+    fn new(loopdev: &str) -> Self {
+        use std::os::fd::AsRawFd;
+        let device = std::fs::File::open(loopdev).expect("open the loop device");
+        let len = IMAGE_SIZE as usize;
+        // SAFETY: a fresh shared read-only mapping of an open descriptor;
+        // the result is checked before use.
+        let addr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ,
+                libc::MAP_SHARED,
+                device.as_raw_fd(),
+                0,
+            )
+        };
+        assert_ne!(
+            addr,
+            libc::MAP_FAILED,
+            "{loopdev}: mmap: {}",
+            std::io::Error::last_os_error()
+        );
+        let cache = Self {
+            addr: std::ptr::NonNull::new(addr).expect("mmap gave a non-null address"),
+        };
+        // SAFETY: the range is exactly the mapping made above. mlock reads
+        // in every page (root: no RLIMIT_MEMLOCK with CAP_IPC_LOCK).
+        let locked = unsafe { libc::mlock(addr, len) };
+        assert_eq!(
+            locked,
+            0,
+            "{loopdev}: mlock {len} bytes: {}",
+            std::io::Error::last_os_error()
+        );
+        cache
     }
-    assert_eq!(read, IMAGE_SIZE, "{loopdev}: read {read} bytes");
+}
+
+impl Drop for LockedCache {
+    fn drop(&mut self) {
+        // SAFETY: the mapping made in `new`, unmapped once; munmap unlocks.
+        unsafe { libc::munmap(self.addr.as_ptr(), IMAGE_SIZE as usize) };
+    }
 }
 
 impl Drop for BlockDir {
     fn drop(&mut self) {
+        // Unlocked before the device goes.
+        self.metadata = None;
         if self.mounted {
             let _ = Command::new("umount").arg(&self.path).status();
         }
