@@ -705,3 +705,125 @@ root_test!(
         }
     }
 );
+
+/// A daemon that answers an empty list until `hang` is set, then accepts
+/// connections and never answers them (a daemon waiting on a lock, as
+/// podman's API does while `podman run` starts a container). Connections
+/// it holds are closed when it is dropped.
+struct HungDaemon {
+    path: PathBuf,
+    hang: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<usize>>,
+}
+
+impl HungDaemon {
+    fn start(path: PathBuf) -> Self {
+        use std::io::{Read, Write};
+        use std::sync::atomic::Ordering;
+        let listener = std::os::unix::net::UnixListener::bind(&path).expect("bind the fake daemon");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let hang = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (h, s) = (hang.clone(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            let mut held = Vec::new();
+            while !s.load(Ordering::Acquire) {
+                let Ok((mut conn, _)) = listener.accept() else {
+                    std::thread::sleep(Duration::from_millis(10));
+                    continue;
+                };
+                if h.load(Ordering::Acquire) {
+                    held.push(conn);
+                    continue;
+                }
+                conn.set_nonblocking(false).ok();
+                let mut request = [0u8; 4096];
+                let _ = conn.read(&mut request);
+                let _ = conn.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
+                      Content-Length: 2\r\nConnection: close\r\n\r\n[]",
+                );
+            }
+            held.len()
+        });
+        Self {
+            path,
+            hang,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// Stops answering; the connections held so far, once it is stopped.
+    fn hang(&self) {
+        self.hang.store(true, std::sync::atomic::Ordering::Release);
+    }
+
+    fn stop(&mut self) -> usize {
+        self.stop.store(true, std::sync::atomic::Ordering::Release);
+        let held = self.thread.take().map_or(0, |t| t.join().unwrap_or(0));
+        let _ = std::fs::remove_file(&self.path);
+        held
+    }
+}
+
+impl Drop for HungDaemon {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+// Names at birth never wait on a daemon: a container is named from what its
+// runtime wrote on disk (before its cgroup was made) while the daemon's API
+// hangs, as podman's does while `podman run --rm` holds its lock for the
+// short life of a container (the cause of a container recorded by its
+// cgroup path alone).
+root_test!(a_container_is_named_at_birth_while_its_daemon_hangs, {
+    use std::os::unix::fs::MetadataExt;
+    for (engine, runtime) in [
+        (Engine::Docker, Runtime::Docker),
+        (Engine::Podman, Runtime::Podman),
+    ] {
+        assert!(engine.available(), "{} is not running", engine.cli());
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut daemon = HungDaemon::start(dir.path().join("engine.sock"));
+        let sources = Sources {
+            engine_sockets: vec![(daemon.path.clone(), runtime)],
+            containerd_socket: None,
+            cri_sockets: Vec::new(),
+            request_timeout: Duration::from_secs(3600),
+            ..Sources::default()
+        };
+        let root = cgroup2_root();
+        let births = identity::resolver::births::Births::start_with(&root, sources)
+            .expect("start the births watcher");
+        daemon.hang();
+        let container = Container::start(engine, "birth-hang");
+        let cgroup = container.cgroup();
+        let id = std::fs::metadata(root.join(cgroup.trim_start_matches('/')))
+            .expect("the container's cgroup")
+            .ino();
+        let deadline = Instant::now() + scaled(WAIT);
+        let named = loop {
+            let sight = births.get(id);
+            let name = sight
+                .as_ref()
+                .and_then(|s| s.container.as_ref()?.name.clone());
+            if name.is_some() || Instant::now() > deadline {
+                break (sight, name);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        // Held connections closed first: the watcher is never left waiting.
+        let held = daemon.stop();
+        drop(births);
+        assert_eq!(
+            named.1.as_deref(),
+            Some(container.name()),
+            "{}: {cgroup} seen as {:?} ({held} daemon queries left hanging)",
+            engine.cli(),
+            named.0
+        );
+    }
+});

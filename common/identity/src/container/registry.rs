@@ -373,6 +373,42 @@ impl Registry {
             .map(str::to_string)
     }
 
+    /// Learns the container of `rel_cgroup_path` from what its runtime
+    /// wrote on disk, asking no daemon: docker's `config.v2.json`,
+    /// podman's `containers.json`, containerd's task bundles. Each is
+    /// written before the container's cgroup is made, and reading it waits
+    /// on no daemon's lock (podman's API waits for the lock `podman run`
+    /// holds while it starts the container, and `--rm` holds it again until
+    /// the container is gone). What it finds is kept until the next refresh.
+    pub fn learn_from_disk(&mut self, rel_cgroup_path: &str) {
+        let Some(r) = layout::info_from_path(rel_cgroup_path) else {
+            return;
+        };
+        if self.known.get(&r.id).is_some_and(|k| k.name.is_some()) {
+            return;
+        }
+        let found = match r.runtime {
+            Runtime::Docker => {
+                let file = self.sources.docker_state.join(&r.id).join("config.v2.json");
+                std::fs::read_to_string(file)
+                    .map(|text| state::parse_docker_config(&text).into_iter().collect())
+            }
+            Runtime::Podman => state::read_podman_state(&self.sources.podman_state),
+            Runtime::Containerd | Runtime::Unknown => {
+                state::read_containerd_tasks(&self.sources.containerd_tasks)
+            }
+            Runtime::CriO | Runtime::Runc => return,
+        };
+        // Unreadable (not there, being rewritten): the daemons are asked next.
+        let ours = found.into_iter().flatten().filter(|info| info.id == r.id);
+        for info in ours {
+            self.known
+                .entry(info.id.clone())
+                .and_modify(|k| k.merge(&info))
+                .or_insert(info);
+        }
+    }
+
     /// Asks every source again (daemons first, then on-disk state where
     /// the daemon did not answer).
     pub fn refresh(&mut self) {
@@ -610,4 +646,59 @@ fn read_state(
         }
     };
     SourceReport { what, status }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DOCKER_ID: &str = "b42845850f7e30e7b95adc6ad0b1f421fa22a54c496484cbeaa8754123800ce0";
+    const PODMAN_ID: &str = "a1f168bebc9d5d52a780ae2bb3e8eee8db69fcf146a796d00e186d15b836b334";
+
+    /// Docker's and podman's state in a directory of its own; every daemon
+    /// socket points at nothing.
+    fn on_disk() -> (tempfile::TempDir, Sources) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let docker = dir.path().join("containers");
+        std::fs::create_dir_all(docker.join(DOCKER_ID)).expect("mkdir");
+        std::fs::write(
+            docker.join(DOCKER_ID).join("config.v2.json"),
+            include_str!("fixtures/docker-config.v2.json"),
+        )
+        .expect("write docker state");
+        let podman = dir.path().join("containers.json");
+        std::fs::write(&podman, include_str!("fixtures/podman-containers.json"))
+            .expect("write podman state");
+        let mut sources = Sources::none();
+        sources.docker_state = docker;
+        sources.podman_state = podman;
+        (dir, sources)
+    }
+
+    #[test]
+    fn a_new_container_is_named_from_disk_without_asking_a_daemon() {
+        let (_dir, sources) = on_disk();
+        let mut registry = Registry::with_sources(Path::new("/sys/fs/cgroup"), sources);
+        // As if a refresh had just run: identify must not refresh again.
+        registry.last_refresh = Some(Instant::now());
+        for (path, name) in [
+            (
+                format!("/system.slice/docker-{DOCKER_ID}.scope"),
+                "contrace-probe-d",
+            ),
+            (
+                format!("/machine.slice/libpod-{PODMAN_ID}.scope"),
+                "contrace-probe-p",
+            ),
+        ] {
+            assert_eq!(registry.identify(&path).and_then(|c| c.name), None);
+            registry.learn_from_disk(&path);
+            let info = registry.identify(&path).expect("a container path");
+            assert_eq!(info.name.as_deref(), Some(name), "{path}");
+        }
+        assert!(registry.reports().is_empty(), "no source was asked");
+        // Not a container's cgroup: nothing to learn, nothing read.
+        registry.learn_from_disk("/user.slice");
+        assert_eq!(registry.known.len(), 2);
+    }
 }

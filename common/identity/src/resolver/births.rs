@@ -6,8 +6,10 @@
 //! container a path is stays here, in userspace.
 //!
 //! A `docker run --rm` whose workload lasts 50 ms is named this way: the
-//! runtime lists a container from its creation, before its cgroup is made,
-//! and removes it only after its process has exited.
+//! runtime writes a container's state on disk at its creation, before its
+//! cgroup is made, and removes it only after its process has exited; that
+//! state is read first, the daemons (whose answer may wait on a lock the
+//! starting container holds) only for what it does not name.
 
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
@@ -24,7 +26,7 @@ use anyhow::{anyhow, Context, Result};
 use libbpf_rs::skel::Skel;
 use libbpf_rs::{OpenObject, RingBuffer, RingBufferBuilder};
 
-use crate::container::{info_from_path, ContainerInfo, Registry, Sources};
+use crate::container::{ContainerInfo, Registry, Sources};
 use kernel::bpf::Pod;
 
 #[allow(clippy::all, non_camel_case_types, dead_code, unused_imports)]
@@ -241,19 +243,25 @@ impl Namer {
         }
     }
 
-    /// New cgroups: their paths at once; their containers after one fresh
-    /// runtime query (the runtime lists a container before making its cgroup).
+    /// New cgroups: their paths at once; their containers from what the
+    /// runtimes wrote on disk (before the cgroup was made), then, for those
+    /// still unnamed, from one fresh query of the daemons.
     fn born(&mut self, born: Vec<(u64, String)>) {
         let now = Instant::now();
-        let containers = born.iter().any(|(_, p)| info_from_path(p).is_some());
-        if (containers || !self.waiting.is_empty()) && self.refresh_due() {
+        self.waiting
+            .extend(born.into_iter().map(|(id, path)| (id, path, now)));
+        let mut unnamed = Vec::new();
+        for (id, path, since) in std::mem::take(&mut self.waiting) {
+            self.registry.learn_from_disk(&path);
+            match self.registry.identify(&path) {
+                Some(c) if c.name.is_none() => unnamed.push((id, path, since)),
+                container => self.keep(id, path, container),
+            }
+        }
+        if !unnamed.is_empty() && self.refresh_due() {
             self.refresh();
         }
-        for (id, path) in born {
-            self.waiting.push((id, path, now));
-        }
-        let waiting = std::mem::take(&mut self.waiting);
-        for (id, path, since) in waiting {
+        for (id, path, since) in unnamed {
             let container = self.registry.identify(&path);
             let unnamed = container.as_ref().is_some_and(|c| c.name.is_none());
             if unnamed && since.elapsed() < PATIENCE {
