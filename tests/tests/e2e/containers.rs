@@ -779,8 +779,56 @@ impl Drop for HungDaemon {
 // hangs, as podman's does while `podman run --rm` holds its lock for the
 // short life of a container (the cause of a container recorded by its
 // cgroup path alone).
-root_test!(a_container_is_named_at_birth_while_its_daemon_hangs, {
+/// Names at birth with every daemon of `sources` replaced by one that hangs
+/// once the watcher has started: `start` makes the container and returns
+/// (what keeps it alive, its cgroup relative to the mount, its name); the
+/// name the watcher gave it, and what it saw, after at most WAIT.
+fn named_at_birth_while_daemons_hang<T>(
+    sources: impl FnOnce(PathBuf) -> Sources,
+    start: impl FnOnce() -> (T, String, String),
+) {
     use std::os::unix::fs::MetadataExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut daemon = HungDaemon::start(dir.path().join("daemon.sock"));
+    let mut sources = sources(daemon.path.clone());
+    sources.request_timeout = Duration::from_secs(3600);
+    let root = cgroup2_root();
+    let births = identity::resolver::births::Births::start_with(&root, sources)
+        .expect("start the births watcher");
+    daemon.hang();
+    let (_alive, cgroup, want) = start();
+    let id = std::fs::metadata(root.join(cgroup.trim_start_matches('/')))
+        .expect("the container's cgroup")
+        .ino();
+    let deadline = Instant::now() + scaled(WAIT);
+    let (sight, name) = loop {
+        let sight = births.get(id);
+        let name = sight
+            .as_ref()
+            .and_then(|s| s.container.as_ref()?.name.clone());
+        if name.is_some() || Instant::now() > deadline {
+            break (sight, name);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    // Held connections closed first: the watcher is never left waiting.
+    let held = daemon.stop();
+    drop(births);
+    assert_eq!(
+        name.as_deref(),
+        Some(want.as_str()),
+        "{cgroup} seen as {sight:?} ({held} daemon queries left hanging)"
+    );
+}
+
+// Names at birth never wait on a daemon: a container is named from what its
+// runtime wrote on disk (before its cgroup was made) while the daemon's API
+// hangs, as podman's does while `podman run --rm` holds its lock for the
+// short life of a container (the cause of a container recorded by its
+// cgroup path alone). Docker and podman; then a Kubernetes pod's container
+// made through containerd's CRI, named from its task bundle while
+// containerd's API is not reachable (a gRPC client gives up at connect).
+root_test!(a_container_is_named_at_birth_while_its_daemon_hangs, {
     for (engine, runtime) in [
         (Engine::Docker, Runtime::Docker),
         (Engine::Podman, Runtime::Podman),
@@ -788,44 +836,39 @@ root_test!(a_container_is_named_at_birth_while_its_daemon_hangs, {
         if !engine.available() {
             continue;
         }
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut daemon = HungDaemon::start(dir.path().join("engine.sock"));
-        let sources = Sources {
-            engine_sockets: vec![(daemon.path.clone(), runtime)],
-            containerd_socket: None,
-            cri_sockets: Vec::new(),
-            request_timeout: Duration::from_secs(3600),
-            ..Sources::default()
-        };
-        let root = cgroup2_root();
-        let births = identity::resolver::births::Births::start_with(&root, sources)
-            .expect("start the births watcher");
-        daemon.hang();
-        let container = Container::start(engine, "birth-hang");
-        let cgroup = container.cgroup();
-        let id = std::fs::metadata(root.join(cgroup.trim_start_matches('/')))
-            .expect("the container's cgroup")
-            .ino();
-        let deadline = Instant::now() + scaled(WAIT);
-        let named = loop {
-            let sight = births.get(id);
-            let name = sight
-                .as_ref()
-                .and_then(|s| s.container.as_ref()?.name.clone());
-            if name.is_some() || Instant::now() > deadline {
-                break (sight, name);
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        };
-        // Held connections closed first: the watcher is never left waiting.
-        let held = daemon.stop();
-        drop(births);
-        assert_eq!(
-            named.1.as_deref(),
-            Some(container.name()),
-            "{}: {cgroup} seen as {:?} ({held} daemon queries left hanging)",
-            engine.cli(),
-            named.0
+        named_at_birth_while_daemons_hang(
+            |socket| Sources {
+                engine_sockets: vec![(socket, runtime)],
+                containerd_socket: None,
+                cri_sockets: Vec::new(),
+                ..Sources::default()
+            },
+            || {
+                let c = Container::start(engine, "birth-hang");
+                let (cgroup, name) = (c.cgroup(), c.name().to_string());
+                (c, cgroup, name)
+            },
         );
     }
+    if !CriPod::available() {
+        return;
+    }
+    named_at_birth_while_daemons_hang(
+        |socket| Sources {
+            engine_sockets: Vec::new(),
+            containerd_socket: Some(socket.clone()),
+            cri_sockets: vec![(socket, Runtime::Containerd)],
+            ..Sources::default()
+        },
+        || {
+            let uid = format!(
+                "b1a7{:04x}-0000-4000-8000-{:012x}",
+                std::process::id() & 0xffff,
+                2
+            );
+            let pod = CriPod::start("contrace-test", &unique_name("birth"), &uid, "app");
+            let cgroup = format!("/kubepods/besteffort/pod{uid}/{}", pod.container_id);
+            (pod, cgroup, "app".to_string())
+        },
+    );
 });

@@ -395,7 +395,7 @@ impl Registry {
             }
             Runtime::Podman => state::read_podman_state(&self.sources.podman_state),
             Runtime::Containerd | Runtime::Unknown => {
-                state::read_containerd_tasks(&self.sources.containerd_tasks)
+                state::read_containerd_tasks(&self.sources.containerd_tasks, Some(&r.id))
             }
             Runtime::CriO | Runtime::Runc => return,
         };
@@ -499,7 +499,7 @@ impl Registry {
             format!("containerd tasks {}", tasks.display()),
             kube_answered,
             tasks,
-            || state::read_containerd_tasks(tasks),
+            || state::read_containerd_tasks(tasks, None),
             &mut got.found,
         ));
     }

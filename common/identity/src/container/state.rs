@@ -148,23 +148,30 @@ pub(super) fn parse_containerd_bundle(id: &str, text: &str) -> Option<ContainerI
 
 /// Running containerd containers, from the task bundles under `root`
 /// (`<root>/<namespace>/<id>/config.json`; docker's `moby` namespace is
-/// docker's own state's business).
-pub(super) fn read_containerd_tasks(root: &Path) -> io::Result<Vec<ContainerInfo>> {
+/// docker's own state's business); with `only`, that container's bundle alone.
+pub(super) fn read_containerd_tasks(
+    root: &Path,
+    only: Option<&str>,
+) -> io::Result<Vec<ContainerInfo>> {
     let mut found = Vec::new();
     for namespace in fs::read_dir(root)?.flatten() {
         if namespace.file_name() == "moby" {
             continue;
         }
-        for task in fs::read_dir(namespace.path())
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
-            let name = task.file_name();
-            let Some(id) = name.to_str() else { continue };
+        let ids: Vec<String> = match only {
+            Some(id) => vec![id.to_string()],
+            None => fs::read_dir(namespace.path())
+                .into_iter()
+                .flatten()
+                .flatten()
+                .filter_map(|task| task.file_name().to_str().map(str::to_string))
+                .collect(),
+        };
+        for id in ids {
             // A task ending under us loses its bundle: skip it.
-            if let Ok(text) = fs::read_to_string(task.path().join("config.json")) {
-                found.extend(parse_containerd_bundle(id, &text));
+            let bundle = namespace.path().join(&id).join("config.json");
+            if let Ok(text) = fs::read_to_string(bundle) {
+                found.extend(parse_containerd_bundle(&id, &text));
             }
         }
     }
@@ -345,6 +352,33 @@ mod tests {
         );
         assert!(parse_containerd_bundle("ab", r#"{"ociVersion": "1.0.2"}"#).is_none());
         assert!(parse_containerd_bundle("ab", "{").is_none());
+    }
+
+    #[test]
+    fn containerd_task_bundles_all_or_one() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let bundle = |ns: &str, id: &str, name: &str| {
+            let dir = root.path().join(ns).join(id);
+            fs::create_dir_all(&dir).expect("mkdir");
+            let spec = format!(r#"{{"annotations": {{"nerdctl/name": "{name}"}}}}"#);
+            fs::write(dir.join("config.json"), spec).expect("write bundle");
+        };
+        bundle("default", "aa", "one");
+        bundle("k8s.io", "bb", "two");
+        bundle("moby", "cc", "docker's");
+        let names = |only| {
+            let mut n: Vec<String> = read_containerd_tasks(root.path(), only)
+                .expect("read")
+                .into_iter()
+                .filter_map(|c| c.name)
+                .collect();
+            n.sort();
+            n
+        };
+        assert_eq!(names(None), ["one", "two"]);
+        assert_eq!(names(Some("bb")), ["two"]);
+        assert_eq!(names(Some("cc")), Vec::<String>::new());
+        assert_eq!(names(Some("dd")), Vec::<String>::new());
     }
 
     #[test]

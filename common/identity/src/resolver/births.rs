@@ -206,6 +206,13 @@ fn parse(bytes: &[u8]) -> Option<(u64, String)> {
     Some((b.id, String::from_utf8_lossy(&path).into_owned()))
 }
 
+/// Named: a pod's sandbox never is, and is asked about for PATIENCE (the
+/// pod it shows may come from an earlier answer, so a pod alone does not
+/// tell a sandbox from a container not named yet).
+fn is_named(c: &ContainerInfo) -> bool {
+    c.name.is_some()
+}
+
 /// Turns paths into names: the runtimes, asked as soon as a container's
 /// cgroup is made, and again (a few times) while they do not name it yet.
 struct Namer {
@@ -254,7 +261,7 @@ impl Namer {
         for (id, path, since) in std::mem::take(&mut self.waiting) {
             self.registry.learn_from_disk(&path);
             match self.registry.identify(&path) {
-                Some(c) if c.name.is_none() => unnamed.push((id, path, since)),
+                Some(c) if !is_named(&c) => unnamed.push((id, path, since)),
                 container => self.keep(id, path, container),
             }
         }
@@ -263,7 +270,7 @@ impl Namer {
         }
         for (id, path, since) in unnamed {
             let container = self.registry.identify(&path);
-            let unnamed = container.as_ref().is_some_and(|c| c.name.is_none());
+            let unnamed = container.as_ref().is_some_and(|c| !is_named(c));
             if unnamed && since.elapsed() < PATIENCE {
                 self.waiting.push((id, path.clone(), since));
             }
