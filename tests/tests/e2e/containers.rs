@@ -827,7 +827,9 @@ fn named_at_birth_while_daemons_hang<T>(
 // short life of a container (the cause of a container recorded by its
 // cgroup path alone). Docker and podman; then a Kubernetes pod's container
 // made through containerd's CRI, named from its task bundle while
-// containerd's API is not reachable (a gRPC client gives up at connect).
+// containerd's API hangs: the pod's sandbox, which nothing names, is asked
+// about on a thread of its own, and the container born after it is named
+// all the same.
 root_test!(a_container_is_named_at_birth_while_its_daemon_hangs, {
     for (engine, runtime) in [
         (Engine::Docker, Runtime::Docker),

@@ -68,6 +68,23 @@ impl Default for Sources {
 }
 
 impl Sources {
+    /// The same on-disk state, no daemon.
+    pub fn disk_only(&self) -> Self {
+        Self {
+            engine_sockets: Vec::new(),
+            containerd_socket: None,
+            cri_sockets: Vec::new(),
+            ..self.clone()
+        }
+    }
+
+    /// Whether any daemon is named (whether or not its socket is there).
+    pub fn has_daemons(&self) -> bool {
+        !self.engine_sockets.is_empty()
+            || self.containerd_socket.is_some()
+            || !self.cri_sockets.is_empty()
+    }
+
     /// No daemon and no state: only the cgroup naming.
     pub fn none() -> Self {
         Self {

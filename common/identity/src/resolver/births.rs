@@ -1,15 +1,17 @@
 //! Cgroups named when they are made. A small BPF program on
 //! `tp_btf/cgroup_mkdir` (bpf/cgroup_births.bpf.c) reports each new
-//! cgroup2 directory's id and path; a thread of its own names it then,
-//! asking the runtimes while the container still exists, and keeps the
-//! name after the cgroup is gone. BPF knows ids and paths only: which
-//! container a path is stays here, in userspace.
+//! cgroup2 directory's id and path; a thread of its own names it then from
+//! what the runtimes wrote on disk, and keeps the name after the cgroup is
+//! gone. BPF knows ids and paths only: which container a path is stays
+//! here, in userspace.
 //!
 //! A `docker run --rm` whose workload lasts 50 ms is named this way: the
 //! runtime writes a container's state on disk at its creation, before its
-//! cgroup is made, and removes it only after its process has exited; that
-//! state is read first, the daemons (whose answer may wait on a lock the
-//! starting container holds) only for what it does not name.
+//! cgroup is made, and removes it only after its process has exited. The
+//! daemons' APIs are asked on another thread, only for containers the disk
+//! does not name (a runtime that keeps no state where it is looked for), so
+//! a daemon that is slow to answer (podman's API waits for the lock a
+//! starting container holds) never holds up the naming of the next birth.
 
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
@@ -17,7 +19,7 @@ use std::mem::MaybeUninit;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, SyncSender};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -99,9 +101,10 @@ impl Births {
         let seen = Shared::default();
         let stop = Arc::new(AtomicBool::new(false));
         let (ready_tx, ready) = mpsc::sync_channel(1);
+        let ask = Asker::start(root, Arc::clone(&seen), sources.clone())?;
         let thread = {
             let (seen, stop) = (Arc::clone(&seen), Arc::clone(&stop));
-            let namer = Namer::new(root, seen, sources);
+            let namer = Namer::new(root, seen, sources.disk_only(), ask);
             std::thread::Builder::new()
                 .name("cgroup-births".into())
                 .spawn(move || watch(namer, stop, ready_tx))
@@ -213,79 +216,125 @@ fn is_named(c: &ContainerInfo) -> bool {
     c.name.is_some()
 }
 
-/// Turns paths into names: the runtimes, asked as soon as a container's
-/// cgroup is made, and again (a few times) while they do not name it yet.
+fn keep(seen: &Shared, id: u64, path: String, container: Option<ContainerInfo>) {
+    let mut seen = seen.lock().unwrap_or_else(PoisonError::into_inner);
+    seen.keep(id, FirstSight { path, container });
+}
+
+/// A container cgroup the disk did not name: (id, path, born).
+type Unnamed = (u64, String, Instant);
+
+/// Turns paths into names from what the runtimes wrote on disk (a registry
+/// that asks no daemon); hands what it cannot name to the asker.
 struct Namer {
     root: PathBuf,
     seen: Shared,
     registry: Registry,
-    last_refresh: Option<Instant>,
-    /// Containers the runtimes did not name yet: (id, path, born).
-    waiting: Vec<(u64, String, Instant)>,
+    ask: Option<Sender<Unnamed>>,
 }
 
 impl Namer {
-    fn new(root: &Path, seen: Shared, sources: Sources) -> Self {
+    fn new(root: &Path, seen: Shared, disk: Sources, ask: Option<Sender<Unnamed>>) -> Self {
         Self {
             root: root.to_path_buf(),
+            seen,
+            registry: Registry::with_sources(root, disk),
+            ask,
+        }
+    }
+
+    /// Every cgroup there now.
+    fn name_existing(&mut self) {
+        self.registry.refresh();
+        let tree = crate::cgroup::CgroupNames::new(self.root.clone());
+        let now = Instant::now();
+        for (id, path) in tree.all() {
+            self.name(id, path, now);
+        }
+    }
+
+    /// New cgroups: named at once from their runtime's state on disk.
+    fn born(&mut self, born: Vec<(u64, String)>) {
+        let now = Instant::now();
+        for (id, path) in born {
+            self.registry.learn_from_disk(&path);
+            self.name(id, path, now);
+        }
+    }
+
+    fn name(&mut self, id: u64, path: String, since: Instant) {
+        let container = self.registry.identify(&path);
+        if container.as_ref().is_some_and(|c| !is_named(c)) {
+            if let Some(ask) = &self.ask {
+                // The asker only ends after this thread.
+                let _ = ask.send((id, path.clone(), since));
+            }
+        }
+        keep(&self.seen, id, path, container);
+    }
+}
+
+/// Asks the daemons about containers the disk did not name, on a thread
+/// of its own, as soon as they are born and again (a few times) while the
+/// daemons do not name them yet. It ends when the naming thread does (its
+/// last query first, which may take up to the sources' request timeout).
+struct Asker {
+    seen: Shared,
+    registry: Registry,
+    last_refresh: Option<Instant>,
+    waiting: Vec<Unnamed>,
+}
+
+impl Asker {
+    /// `None` when `sources` name no daemon: nothing to ask.
+    fn start(root: &Path, seen: Shared, sources: Sources) -> Result<Option<Sender<Unnamed>>> {
+        if !sources.has_daemons() {
+            return Ok(None);
+        }
+        let (ask, asked) = mpsc::channel();
+        let mut asker = Self {
             seen,
             registry: Registry::with_sources(root, sources),
             last_refresh: None,
             waiting: Vec::new(),
+        };
+        std::thread::Builder::new()
+            .name("cgroup-runtimes".into())
+            .spawn(move || asker.run(&asked))
+            .context("starting the runtime query thread")?;
+        Ok(Some(ask))
+    }
+
+    fn run(&mut self, asked: &Receiver<Unnamed>) {
+        loop {
+            match asked.recv_timeout(POLL) {
+                Ok(unnamed) => self.waiting.push(unnamed),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return,
+            }
+            self.waiting.extend(asked.try_iter());
+            if !self.waiting.is_empty() && self.refresh_due() {
+                self.registry.refresh();
+                self.last_refresh = Some(Instant::now());
+                self.name_waiting();
+            }
         }
     }
 
-    fn keep(&self, id: u64, path: String, container: Option<ContainerInfo>) {
-        let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
-        seen.keep(id, FirstSight { path, container });
-    }
-
-    /// Every cgroup there now, with one runtime query for them all.
-    fn name_existing(&mut self) {
-        self.refresh();
-        let tree = crate::cgroup::CgroupNames::new(self.root.clone());
-        for (id, path) in tree.all() {
-            let container = self.registry.identify(&path);
-            self.keep(id, path, container);
-        }
-    }
-
-    /// New cgroups: their paths at once; their containers from what the
-    /// runtimes wrote on disk (before the cgroup was made), then, for those
-    /// still unnamed, from one fresh query of the daemons.
-    fn born(&mut self, born: Vec<(u64, String)>) {
-        let now = Instant::now();
-        self.waiting
-            .extend(born.into_iter().map(|(id, path)| (id, path, now)));
-        let mut unnamed = Vec::new();
+    fn name_waiting(&mut self) {
         for (id, path, since) in std::mem::take(&mut self.waiting) {
-            self.registry.learn_from_disk(&path);
-            match self.registry.identify(&path) {
-                Some(c) if !is_named(&c) => unnamed.push((id, path, since)),
-                container => self.keep(id, path, container),
-            }
-        }
-        if !unnamed.is_empty() && self.refresh_due() {
-            self.refresh();
-        }
-        for (id, path, since) in unnamed {
             let container = self.registry.identify(&path);
-            let unnamed = container.as_ref().is_some_and(|c| !is_named(c));
-            if unnamed && since.elapsed() < PATIENCE {
-                self.waiting.push((id, path.clone(), since));
+            if container.as_ref().is_some_and(is_named) {
+                keep(&self.seen, id, path, container);
+            } else if since.elapsed() < PATIENCE {
+                self.waiting.push((id, path, since));
             }
-            self.keep(id, path, container);
         }
     }
 
     fn refresh_due(&self) -> bool {
         self.last_refresh
             .is_none_or(|t| t.elapsed() >= REFRESH_EVERY)
-    }
-
-    fn refresh(&mut self) {
-        self.registry.refresh();
-        self.last_refresh = Some(Instant::now());
     }
 }
 
