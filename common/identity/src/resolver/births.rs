@@ -243,13 +243,16 @@ impl Namer {
         }
     }
 
-    /// Every cgroup there now.
+    /// Every cgroup there now. What the disk does not name is asked about
+    /// once (as if born PATIENCE ago): a daemon lists what exists, so asking
+    /// again only repeats the answer for each pod's sandbox.
     fn name_existing(&mut self) {
         self.registry.refresh();
         let tree = crate::cgroup::CgroupNames::new(self.root.clone());
         let now = Instant::now();
+        let long_ago = now.checked_sub(PATIENCE).unwrap_or(now);
         for (id, path) in tree.all() {
-            self.name(id, path, now);
+            self.name(id, path, long_ago);
         }
     }
 
