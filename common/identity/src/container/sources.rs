@@ -18,7 +18,8 @@ pub struct Sources {
     pub cri_sockets: Vec<(PathBuf, Runtime)>,
     /// docker's `containers/<id>/config.v2.json` directory.
     pub docker_state: PathBuf,
-    /// podman's (c/storage) `containers.json`.
+    /// podman's (c/storage) storage root, whose `<driver>-containers/`
+    /// hold `containers.json` (or one such file).
     pub podman_state: PathBuf,
     /// containerd's task bundles (`<namespace>/<id>/config.json`).
     pub containerd_tasks: PathBuf,
@@ -54,9 +55,7 @@ impl Default for Sources {
                 // not listed twice here.
             ],
             docker_state: PathBuf::from("/var/lib/docker/containers"),
-            podman_state: PathBuf::from(
-                "/var/lib/containers/storage/overlay-containers/containers.json",
-            ),
+            podman_state: PathBuf::from("/var/lib/containers/storage"),
             containerd_tasks: PathBuf::from("/run/containerd/io.containerd.runtime.v2.task"),
             kubelet_logs: PathBuf::from("/var/log"),
             runc_roots: vec![PathBuf::from("/run/runc")],

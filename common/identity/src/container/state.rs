@@ -117,8 +117,27 @@ pub(super) fn parse_podman_state(text: &str) -> Vec<ContainerInfo> {
         .collect()
 }
 
-pub(super) fn read_podman_state(file: &Path) -> io::Result<Vec<ContainerInfo>> {
-    Ok(parse_podman_state(&fs::read_to_string(file)?))
+/// podman's containers from `path`: a `containers.json`, or a storage root
+/// (`/var/lib/containers/storage`) whose every `<driver>-containers/`
+/// holds one (overlay, vfs, btrfs...).
+pub(super) fn read_podman_state(path: &Path) -> io::Result<Vec<ContainerInfo>> {
+    if !path.is_dir() {
+        return Ok(parse_podman_state(&fs::read_to_string(path)?));
+    }
+    let mut found = Vec::new();
+    for entry in fs::read_dir(path)?.flatten() {
+        let by_driver = entry
+            .file_name()
+            .to_str()
+            .is_some_and(|n| n.ends_with("-containers"));
+        // A driver's directory without containers yet has no file.
+        if let Ok(text) = fs::read_to_string(entry.path().join("containers.json")) {
+            if by_driver {
+                found.extend(parse_podman_state(&text));
+            }
+        }
+    }
+    Ok(found)
 }
 
 #[derive(Deserialize)]
@@ -317,6 +336,30 @@ mod tests {
             Some("localhost/contrace-busybox:test")
         );
         assert!(parse_podman_state("garbage").is_empty());
+    }
+
+    #[test]
+    fn podman_state_from_a_file_or_every_driver_of_a_storage_root() {
+        let root = tempfile::tempdir().expect("tempdir");
+        for driver in ["overlay", "vfs"] {
+            let dir = root.path().join(format!("{driver}-containers"));
+            fs::create_dir_all(&dir).expect("mkdir");
+            let id = if driver == "vfs" { "bb" } else { "aa" };
+            let json = format!(r#"[{{"id": "{id}", "names": ["{driver}-one"], "metadata": ""}}]"#);
+            fs::write(dir.join("containers.json"), json).expect("write");
+        }
+        fs::create_dir_all(root.path().join("overlay-images")).expect("mkdir");
+        fs::create_dir_all(root.path().join("btrfs-containers")).expect("mkdir");
+        let mut names: Vec<String> = read_podman_state(root.path())
+            .expect("read the root")
+            .into_iter()
+            .filter_map(|c| c.name)
+            .collect();
+        names.sort();
+        assert_eq!(names, ["overlay-one", "vfs-one"]);
+        let file = root.path().join("vfs-containers/containers.json");
+        let one = read_podman_state(&file).expect("read the file");
+        assert_eq!(one[0].name.as_deref(), Some("vfs-one"));
     }
 
     #[test]
