@@ -388,11 +388,11 @@ impl Registry {
             return;
         }
         let found = match r.runtime {
-            Runtime::Docker => {
-                let file = self.sources.docker_state.join(&r.id).join("config.v2.json");
-                std::fs::read_to_string(file)
-                    .map(|text| state::parse_docker_config(&text).into_iter().collect())
-            }
+            Runtime::Docker => Ok(
+                state::read_docker_container(&self.sources.docker_state, &r.id)
+                    .into_iter()
+                    .collect(),
+            ),
             Runtime::Podman => state::read_podman_state(&self.sources.podman_state),
             Runtime::Containerd | Runtime::Unknown => {
                 state::read_containerd_tasks(&self.sources.containerd_tasks, Some(&r.id))

@@ -77,15 +77,18 @@ pub(super) fn read_docker_state(dir: &Path) -> io::Result<Vec<ContainerInfo>> {
     for entry in fs::read_dir(dir)?.flatten() {
         let name = entry.file_name();
         let Some(id) = name.to_str() else { continue };
-        if !is_hex(id) {
-            continue;
-        }
-        // A container being removed may lose its file under us: skip it.
-        if let Ok(text) = fs::read_to_string(entry.path().join("config.v2.json")) {
-            found.extend(parse_docker_config(&text));
+        if is_hex(id) {
+            found.extend(read_docker_container(dir, id));
         }
     }
     Ok(found)
+}
+
+/// Container `id` in docker's state directory; `None` when its file is not
+/// there or not readable (a container being removed may lose it under us).
+pub(super) fn read_docker_container(dir: &Path, id: &str) -> Option<ContainerInfo> {
+    let text = fs::read_to_string(dir.join(id).join("config.v2.json")).ok()?;
+    parse_docker_config(&text)
 }
 
 #[derive(Deserialize)]
@@ -125,16 +128,15 @@ pub(super) fn read_podman_state(path: &Path) -> io::Result<Vec<ContainerInfo>> {
         return Ok(parse_podman_state(&fs::read_to_string(path)?));
     }
     let mut found = Vec::new();
-    for entry in fs::read_dir(path)?.flatten() {
-        let by_driver = entry
-            .file_name()
+    let drivers = fs::read_dir(path)?.flatten().filter(|e| {
+        e.file_name()
             .to_str()
-            .is_some_and(|n| n.ends_with("-containers"));
+            .is_some_and(|n| n.ends_with("-containers"))
+    });
+    for driver in drivers {
         // A driver's directory without containers yet has no file.
-        if let Ok(text) = fs::read_to_string(entry.path().join("containers.json")) {
-            if by_driver {
-                found.extend(parse_podman_state(&text));
-            }
+        if let Ok(text) = fs::read_to_string(driver.path().join("containers.json")) {
+            found.extend(parse_podman_state(&text));
         }
     }
     Ok(found)

@@ -82,7 +82,9 @@ impl Seen {
 
 type Shared = Arc<Mutex<Seen>>;
 
-/// The watcher: its thread runs until this is dropped.
+/// The watcher: its naming thread runs until this is dropped (and is
+/// joined); the thread asking the daemons, where `Sources` name any, ends
+/// after it, once its query in flight returns.
 pub struct Births {
     seen: Shared,
     stop: Arc<AtomicBool>,
