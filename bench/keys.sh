@@ -35,7 +35,7 @@ cleanup() {
 trap cleanup EXIT
 mkdir "$CG"
 
-VARIANTS=(exit proto-hash proto-cgrp-storage proto-task-storage proto-index-hash proto-percpu-cache)
+VARIANTS=(${KEYS_VARIANTS:-exit proto-hash proto-cgrp-storage proto-task-storage proto-task-cset proto-index-hash proto-percpu-cache})
 
 # The loop on the last CPU (pinned once in its cgroup), the programs' own
 # process on the others, as bench/floor.py does.

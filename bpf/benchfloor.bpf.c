@@ -82,6 +82,22 @@ struct {
 	__type(value, struct proto_index);
 } proto_task_index SEC(".maps");
 
+/* (f) as (c), but keyed by the task's css_set pointer: one load instead of
+ * the four to the cgroup id (exact only with moves invalidating the cache,
+ * as a cgroup_attach_task hook would). */
+struct proto_cset_index {
+	u64 cset;
+	u32 index;
+	u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct proto_cset_index);
+} proto_task_cset_index SEC(".maps");
+
 /* (d) and behind (c): a hash cgroup id -> index. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -190,6 +206,28 @@ int BPF_PROG(proto_task_storage, struct pt_regs *regs, long ret)
 }
 
 SEC("tp_btf/sys_exit")
+int BPF_PROG(proto_task_cset, struct pt_regs *regs, long ret)
+{
+	struct task_struct *task;
+	struct proto_cset_index *ix;
+	u64 nr = regs->orig_ax, cset;
+
+	if (nr >= PROTO_SLOTS)
+		return 0;
+	task = bpf_get_current_task_btf();
+	ix = bpf_task_storage_get(&proto_task_cset_index, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!ix)
+		return 0;
+	cset = (u64)task->cgroups;
+	if (ix->cset != cset) {
+		ix->cset = cset;
+		ix->index = proto_index_of(task->cgroups->dfl_cgrp->kn->id);
+	}
+	proto_count(ix->index, nr);
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
 int BPF_PROG(proto_index_hash, struct pt_regs *regs, long ret)
 {
 	struct task_struct *task;
@@ -228,6 +266,38 @@ int BPF_PROG(proto_percpu_cache, struct pt_regs *regs, long ret)
 	ix = bpf_map_lookup_elem(&proto_index_cache, &slot);
 	if (!ix)
 		return 0;
+	if (ix->cgroup_id != id) {
+		ix->cgroup_id = id;
+		ix->index = proto_index_of(id);
+	}
+	proto_count(ix->index, nr);
+	return 0;
+}
+
+/* (g) one entry per CPU: the last cgroup counted on this CPU and its index
+ * (its address does not wait for the cgroup id, unlike (e)). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, struct proto_index);
+} proto_last_cgroup SEC(".maps");
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(proto_percpu_last, struct pt_regs *regs, long ret)
+{
+	struct task_struct *task;
+	struct proto_index *ix;
+	u64 nr = regs->orig_ax, id;
+	u32 zero = 0;
+
+	if (nr >= PROTO_SLOTS)
+		return 0;
+	task = bpf_get_current_task_btf();
+	ix = bpf_map_lookup_elem(&proto_last_cgroup, &zero);
+	if (!ix)
+		return 0;
+	id = task->cgroups->dfl_cgrp->kn->id;
 	if (ix->cgroup_id != id) {
 		ix->cgroup_id = id;
 		ix->index = proto_index_of(id);

@@ -29,9 +29,9 @@
  *  - keyed by cgroup, process or errno: per-CPU hash of (cgroup, slot or
  *    tgid, errno), unused parts 0;
  *  - every cgroup, count-only (the exporter, `cgroup_slots`): a per-CPU
- *    array of native slots per cgroup index, the index cached per task
- *    (task storage; a per-CPU cache of recent cgroups on kernels without
- *    it) with a cgroup id -> index hash behind it; indices come from a
+ *    array of native slots per cgroup index, the index of the cgroup last
+ *    counted cached per CPU (per thread with the entry hook) with a
+ *    cgroup id -> index hash behind it; indices come from a
  *    queue userspace fills and refills as cgroups go. 32-bit calls, and
  *    cgroups beyond the indices, go to the hash below;
  *  - the errno tally: per-CPU hash of (cgroup, slot, errno), failures only;
@@ -156,27 +156,18 @@ struct {
 	__type(value, u32);
 } free_cgroup_indices SEC(".maps");
 
-/* Count-only: the task's cgroup and its index, as last seen by this
- * program (with the entry hook they live in the call's record instead). */
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct task_cgroup);
-} task_cgroups SEC(".maps");
-
-/* The same, on kernels without task storage (5.10): recently seen cgroups
- * per CPU, at the slot of the id's low bits. Cgroups sharing a slot evict
- * each other (a lookup in cgroup_index each time), which costs time, not
- * exactness: an entry is used only when its id and its index's owner are
- * this cgroup (the index read once), so a stale entry only costs a lookup. */
-#define CGROUP_CACHE_SLOTS 256
+/* Count-only: the cgroup whose call this CPU counted last and its index.
+ * Its address is known before the cgroup id is read (one entry, not a slot
+ * by the id's bits), and no helper is called: a task storage cache cost
+ * more (docs/benchmarks.md). A CPU that switches to a task of another
+ * cgroup looks the index up once, at that task's next call. (With the
+ * entry hook the thread's record keeps its own.) */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, CGROUP_CACHE_SLOTS);
+	__uint(max_entries, 1);
 	__type(key, u32);
 	__type(value, struct task_cgroup);
-} cgroup_cache SEC(".maps");
+} last_cgroup SEC(".maps");
 
 #include "program_sync.h"
 
@@ -335,28 +326,16 @@ static __always_inline u32 cgroup_index_of(u64 id)
 	return index;
 }
 
-/* The cache of @task's cgroup and its index: task storage, or this CPU's
- * cgroup_cache where the kernel has none. */
-static __always_inline struct task_cgroup *task_cgroup_cache(struct task_struct *task, u64 id)
+/* The index of cgroup @id: cached in @tc (the call's record) or else in
+ * this CPU's last_cgroup, checked against the id and the index's owner on
+ * every call (tasks move, CPUs switch tasks, indices are taken back; a
+ * record torn by a preempted writer fails the owner check). */
+static __always_inline u32 cached_cgroup_index(u64 id, struct task_cgroup *tc)
 {
-	u32 slot;
-
-	if (task_storage)
-		return bpf_task_storage_get(&task_cgroups, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	slot = (u32)id & (CGROUP_CACHE_SLOTS - 1);
-	return bpf_map_lookup_elem(&cgroup_cache, &slot);
-}
-
-/* The index of @task's cgroup (@id): cached in @tc (the call's record) or
- * else in task_cgroup_cache(), checked against the id and the index's
- * owner on every call (tasks move, indices are taken back). */
-static __always_inline u32 cached_cgroup_index(struct task_struct *task, u64 id,
-					       struct task_cgroup *tc)
-{
-	u32 index;
+	u32 zero = 0, index;
 
 	if (!tc)
-		tc = task_cgroup_cache(task, id);
+		tc = bpf_map_lookup_elem(&last_cgroup, &zero);
 	if (tc && tc->cgroup_id == id) {
 		/* Read once: the index checked is the index used. */
 		index = tc->index;
@@ -374,13 +353,13 @@ static __always_inline u32 cached_cgroup_index(struct task_struct *task, u64 id,
 /* By cgroup, a native call: one increment in the cgroup's slot array (and
  * @delta ns beside it when timed); the errno tally only on failure or
  * denial (errors and denied calls are derived from it). @tc: the thread's
- * cached cgroup, NULL to use task_cgroup_cache(). False when the cgroup has no
+ * cached cgroup, NULL to use this CPU's last_cgroup. False when the cgroup has no
  * index: the caller counts it in the hash. */
 static __always_inline bool count_in_cgroup_slots(struct task_struct *task, u32 slot, long ret,
 						  u64 delta, bool denied, struct task_cgroup *tc)
 {
 	u64 id = task_cgroup_id(task);
-	u32 index = cached_cgroup_index(task, id, tc);
+	u32 index = cached_cgroup_index(id, tc);
 	struct syscall_cgroup_slots *s;
 	struct syscall_cgroup_ns *t;
 	u32 ep = epoch & 1;
@@ -518,6 +497,18 @@ static __always_inline void exit_tracked(u64 nr, long ret)
 	account(task, slot, elapsed, ret, denied);
 }
 
+/* rt_sigreturn's slot: the only call that clears its own number. */
+static __always_inline u32 sigreturn_slot(bool compat)
+{
+	return compat ? slot_rt_sigreturn32 : slot_rt_sigreturn;
+}
+
+/* The clone family's second return, in the child: not a call. */
+static __always_inline bool child_return(u32 slot, long ret)
+{
+	return ret == 0 && slot_in(child_return_mask, slot);
+}
+
 /* Count-only: everything from the registers, the task only when needed. */
 static __always_inline void exit_only(struct pt_regs *regs, u64 nr, long ret)
 {
@@ -550,18 +541,36 @@ static __always_inline void exit_only(struct pt_regs *regs, u64 nr, long ret)
 		/* Not `task ?: current_task()`: older verifiers (6.1) do not
 		 * know the task pointer is never NULL and walk a NULL task into
 		 * the counters; a branch on .rodata they prune. */
-		bool compat = compat_syscalls &&
-			      task_in_compat_syscall(need_task ? task : current_task());
-
-		slot = compat ? slot_rt_sigreturn32 : slot_rt_sigreturn;
-	} else if (ret == 0 && slot_in(child_return_mask, slot)) {
-		/* The clone family's second return, in the child. */
+		slot = sigreturn_slot(compat_syscalls &&
+				      task_in_compat_syscall(need_task ? task : current_task()));
+	} else if (child_return(slot, ret)) {
 		return;
 	}
 	if (!syscall_wanted(slot))
 		return;
-	if (cgroup_slots && slot < SYSCALL_NATIVE_SLOTS &&
-	    count_in_cgroup_slots(task, slot, ret, 0, false, 0))
+	account(task, slot, 0, ret, false);
+}
+
+/* Count-only for every cgroup of the host (the exporter): no filter to
+ * test (Collector::start refuses filters with the slot arrays), and the
+ * task always at hand for its cgroup. */
+static __always_inline void exit_every_cgroup(u64 nr, long ret)
+{
+	struct task_struct *task = current_task();
+	u32 slot;
+
+	if (nr < SYSCALL_NATIVE_SLOTS) {
+		slot = syscall_slot(task, nr);
+		if (child_return(slot, ret))
+			return;
+	} else if (nr == (u64)-1) {
+		/* rt_sigreturn: as in exit_only(). */
+		slot = sigreturn_slot(task_in_compat_syscall(task));
+		ret = 0;
+	} else {
+		return;
+	}
+	if (slot < SYSCALL_NATIVE_SLOTS && count_in_cgroup_slots(task, slot, ret, 0, false, 0))
 		return;
 	account(task, slot, 0, ret, false);
 }
@@ -575,6 +584,8 @@ int BPF_PROG(syscalls_exit, struct pt_regs *regs, long ret)
 		ns_change_at_exit(regs, nr, ret);
 	if (track_entry)
 		exit_tracked(nr, ret);
+	else if (cgroup_slots)
+		exit_every_cgroup(nr, ret);
 	else
 		exit_only(regs, nr, ret);
 	return 0;

@@ -77,8 +77,7 @@ pub struct MapShape {
     pub value_size: u32,
 }
 
-/// BPF_MAP_TYPE_PERCPU_ARRAY and BPF_MAP_TYPE_TASK_STORAGE.
-pub const MAP_PERCPU_ARRAY: u32 = 6;
+/// BPF_MAP_TYPE_TASK_STORAGE.
 pub const MAP_TASK_STORAGE: u32 = 29;
 
 /// The maps a process holds through its fds.

@@ -25,10 +25,14 @@ enum Hooks {
     ProtoCgrpStorage,
     /// Prototype: task local storage caching (cgroup, index) -> slot array
     ProtoTaskStorage,
+    /// Prototype: task local storage caching (css_set, index) -> slot array
+    ProtoTaskCset,
     /// Prototype: hash cgroup id -> index -> per-CPU slot array
     ProtoIndexHash,
     /// Prototype: per-CPU cache of (cgroup, index) -> slot array
     ProtoPercpuCache,
+    /// Prototype: the last (cgroup, index) of this CPU -> slot array
+    ProtoPercpuLast,
 }
 
 impl Hooks {
@@ -39,8 +43,10 @@ impl Hooks {
             Hooks::ProtoHash => "proto_hash",
             Hooks::ProtoCgrpStorage => "proto_cgrp_storage",
             Hooks::ProtoTaskStorage => "proto_task_storage",
+            Hooks::ProtoTaskCset => "proto_task_cset",
             Hooks::ProtoIndexHash => "proto_index_hash",
             Hooks::ProtoPercpuCache => "proto_percpu_cache",
+            Hooks::ProtoPercpuLast => "proto_percpu_last",
         }
     }
 }
@@ -83,8 +89,10 @@ fn run(args: Args) -> Result<ExitCode> {
         Hooks::ProtoHash => &progs.proto_hash,
         Hooks::ProtoCgrpStorage => &progs.proto_cgrp_storage,
         Hooks::ProtoTaskStorage => &progs.proto_task_storage,
+        Hooks::ProtoTaskCset => &progs.proto_task_cset,
         Hooks::ProtoIndexHash => &progs.proto_index_hash,
         Hooks::ProtoPercpuCache => &progs.proto_percpu_cache,
+        Hooks::ProtoPercpuLast => &progs.proto_percpu_last,
     };
     let _exit = exit.attach().context("attaching sys_exit")?;
     let _enter = match args.hooks {

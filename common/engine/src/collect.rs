@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::mem::MaybeUninit;
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::{ensure, Context, Result};
 use kernel::bpf::{drain_percpu_hash, flip_epoch, DropCounter, Pod};
 use kernel::collector::{Aggregator, Health, Sample};
 use kernel::mapped::EpochSlots;
@@ -82,6 +82,11 @@ impl<'obj> Collector<'obj> {
         mode: Mode,
         sizing: Sizing,
     ) -> Result<Self> {
+        // The slot arrays' exit path tests no filter (syscalls.bpf.c).
+        ensure!(
+            !mode.uses_cgroup_slots() || filters.is_everything(),
+            "the per-cgroup slot arrays count every call of the host: no target or filter with them"
+        );
         let mut nr_slots = 0;
         let mut maps = None;
         let cpus = libbpf_rs::num_possible_cpus().context("counting possible CPUs")? as u64;
@@ -192,8 +197,8 @@ fn configure(
 }
 
 /// The exporter's paths: per-cgroup slot arrays with `indices` indices
-/// (a task's index cached in task storage, or per CPU where the kernel has
-/// none) and the namespace-change records; the maps of a path not taken
+/// (the index of the cgroup each CPU counted last cached per CPU) and the
+/// namespace-change records; the maps of a path not taken
 /// shrink to nothing.
 fn configure_exporter_paths(open: &mut OpenSyscallsSkel, mode: Mode, indices: u32) -> Result<()> {
     let rodata = kernel::bpf::mapped(open.maps.rodata_data.as_deref_mut(), ".rodata")?;
@@ -216,13 +221,6 @@ fn configure_exporter_paths(open: &mut OpenSyscallsSkel, mode: Mode, indices: u3
     maps.free_cgroup_indices
         .set_max_entries(entries)
         .context(sizing)?;
-    let task_storage = kernel::features::effective_features().task_storage;
-    maps.task_cgroups
-        .set_autocreate(slots && task_storage)
-        .context(sizing)?;
-    if !slots || task_storage {
-        maps.cgroup_cache.set_max_entries(1).context(sizing)?;
-    }
     let ring = if mode.namespaces {
         RING_BYTES
     } else {

@@ -100,6 +100,11 @@ impl<'a> Filters<'a> {
             syscalls: None,
         }
     }
+
+    /// Every call of every process of the host: nothing to filter.
+    pub fn is_everything(&self) -> bool {
+        self.target.is_host() && !self.failures && self.errno.is_none() && self.syscalls.is_none()
+    }
 }
 
 /// Sets bit `slot` of a slot mask.

@@ -11,9 +11,7 @@ use std::net::{TcpListener, TcpStream};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use contrace_tests::bpf::{
-    maps_held_by, program_loaded, programs_linked_by, MAP_PERCPU_ARRAY, MAP_TASK_STORAGE,
-};
+use contrace_tests::bpf::{maps_held_by, program_loaded, programs_linked_by, MAP_TASK_STORAGE};
 use contrace_tests::exporter::{parse, value, Exporter, Fence, Series, WAIT};
 use contrace_tests::*;
 
@@ -282,30 +280,32 @@ root_test!(alone a_thousand_cgroups_exact_with_flat_memory, {
     );
 });
 
-// Both kernel paths (this kernel's task storage; 5.10's per-CPU cache of
-// 256 slots, forced), each checked to be the one loaded. The cgroups exist
+// Every way the exporter finds a cgroup's counters, each checked to be the
+// one loaded: count-only, the cgroup each CPU counted last (no per-thread
+// state); with the entry hook (--denied), the thread's record, in task
+// storage or, as on 5.10 (forced), a thread-id hash. The cgroups exist
 // before the exporter starts, so each gets a counter array (indices are
-// sized from the host's cgroups) and is found through the cache. One
-// process pinned to one CPU moves through more cgroups than the cache has
-// slots: its cached cgroup goes stale at every move and cgroups share
-// slots; every cgroup's calls and failures are still its own.
+// sized from the host's cgroups). One process pinned to one CPU moves
+// through them all: the cached cgroup goes stale at every move; every
+// cgroup's calls and failures are still its own.
 root_test!(alone every_kernel_path_counts_each_cgroup_exactly, {
     const N: usize = 300;
-    for env in KERNEL_PATHS {
+    /// Exporter flags, environment, and whether task storage is held.
+    type Path = (&'static [&'static str], &'static [(&'static str, &'static str)], bool);
+    const PATHS: [Path; 3] = [
+        (&[], KERNEL_PATHS[0], false),
+        (&["--denied"], KERNEL_PATHS[0], true),
+        (&["--denied"], KERNEL_PATHS[1], false),
+    ];
+    for (extra, env, task_storage) in PATHS {
         let parent = TestCgroup::new("exp-paths");
         let dirs: Vec<_> = (0..N).map(|i| parent.child(&format!("c{i:03}"))).collect();
-        let exporter = Exporter::start_env(&["--no-block", "--syscalls", "getppid,openat"], env);
-        let fallback = !env.is_empty();
+        let mut flags = vec!["--no-block", "--syscalls", "getppid,openat"];
+        flags.extend_from_slice(extra);
+        let exporter = Exporter::start_env(&flags, env);
         let maps = maps_held_by(exporter.tool.pid());
-        let cache = maps.iter().any(|m| {
-            (m.map_type, m.max_entries, m.value_size) == (MAP_PERCPU_ARRAY, 256, 16)
-        });
         let storage = maps.iter().any(|m| m.map_type == MAP_TASK_STORAGE);
-        assert_eq!(
-            (cache, storage),
-            (fallback, !fallback),
-            "per-CPU cache, task storage: {env:?} {maps:?}"
-        );
+        assert_eq!(storage, task_storage, "task storage: {extra:?} {env:?} {maps:?}");
         let cpu = first_allowed_cpu();
         let mut actions = vec!["pin".to_string(), cpu.to_string()];
         let mut expected = Vec::new();
@@ -330,10 +330,10 @@ root_test!(alone every_kernel_path_counts_each_cgroup_exactly, {
             assert_eq!(
                 got("contrace_syscalls_total", "getppid"),
                 Some(*calls),
-                "{rc} {env:?}"
+                "{rc} {extra:?} {env:?}"
             );
             let failed = got("contrace_syscall_errors_total", "openat").unwrap_or(0.0);
-            assert_eq!(failed, *fails, "{rc} openat failures {env:?}");
+            assert_eq!(failed, *fails, "{rc} openat failures {extra:?} {env:?}");
         }
     }
 });
