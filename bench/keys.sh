@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Which key is cheapest on the exporter's common path? Prototypes of the
 # per-call lookup (bpf/benchfloor.bpf.c, proto_*), each alone on sys_exit,
-# weighed against the empty exit program in one interleaved run:
+# weighed against the empty exit program in one interleaved run; and of the
+# entry hook's per-thread record (proto-start-*: enter+exit, weighed against
+# both empty programs). KEYS_VARIANTS="exit proto-..." picks some.
 #   - kernel side: ns per program run from bpf_stats (run_time_ns/run_cnt);
 #   - user side: ns added to a getppid loop (paired with the same round's
 #     untraced loop).
@@ -25,17 +27,20 @@ fi
 
 cg2=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
 CG=$cg2/contrace-bench-keys-$$
+TOOL_LOG=$(mktemp)
 TOOL_PID=
 STATS_WAS=$(sysctl -n kernel.bpf_stats_enabled)
 cleanup() {
     [ -n "$TOOL_PID" ] && { kill -INT "$TOOL_PID" 2>/dev/null; wait "$TOOL_PID" 2>/dev/null || true; }
     sysctl -qw kernel.bpf_stats_enabled="$STATS_WAS"
     rmdir "$CG" 2>/dev/null || true
+    rm -f "$TOOL_LOG"
 }
 trap cleanup EXIT
 mkdir "$CG"
 
-VARIANTS=(${KEYS_VARIANTS:-exit proto-hash proto-cgrp-storage proto-task-storage proto-task-cset proto-index-hash proto-percpu-cache})
+VARIANTS=(${KEYS_VARIANTS:-exit proto-hash proto-cgrp-storage proto-task-storage proto-task-cset proto-index-hash
+    proto-percpu-cache proto-percpu-last enter-exit proto-start-storage proto-start-timed proto-start-percpu proto-start-unguarded})
 
 # The loop on the last CPU (pinned once in its cgroup), the programs' own
 # process on the others, as bench/floor.py does.
@@ -43,30 +48,32 @@ bench_pinning
 loop_ns() {
     "$REL/workload" --cgroup "$CG" --no-wait "${LOOP_PIN[@]}" bench-getppid "$CALLS" | awk '/^ns_per_call/ { print $2 }'
 }
-# ns per run of the attached sys_exit program named $1, since it loaded.
+# ns per run of the attached programs named $1 (kernel names keep 15
+# characters: an enter+exit pair shares them), summed, since they loaded.
 prog_ns() {
     bpftool prog show --json | python3 -c '
 import json, sys
-for p in json.load(sys.stdin):
-    if p.get("name", "").startswith(sys.argv[1][:15]) and p.get("run_cnt"):
-        print("%.1f" % (p["run_time_ns"] / p["run_cnt"]))
-        break
-else:
-    print("nan")' "$1"
+runs = [p["run_time_ns"] / p["run_cnt"] for p in json.load(sys.stdin)
+        if p.get("name", "").startswith(sys.argv[1][:15]) and p.get("run_cnt")]
+print("%.1f" % sum(runs) if runs else "nan")' "$1"
 }
-prog_name() { case $1 in exit) echo floor_exit ;; *) echo "${1//-/_}" ;; esac; }
+prog_name() { case $1 in exit) echo floor_exit ;; enter-exit) echo floor_ ;; *) echo "${1//-/_}" ;; esac; }
+# Enter+exit variants weigh against both empty programs.
+floor_of() { case $1 in enter-exit | proto-start-*) echo enter-exit ;; *) echo exit ;; esac; }
 
 sysctl -qw kernel.bpf_stats_enabled=1
 declare -A ADDED RUN
 for r in $(seq "$ROUNDS"); do
     base=$(for _ in 1 2 3; do loop_ns; done | median)
     for v in "${VARIANTS[@]}"; do
-        "${TRACER_CPUS[@]}" "$REL/benchfloor" --hooks "$v" >/dev/null 2>&1 &
+        "${TRACER_CPUS[@]}" "$REL/benchfloor" --hooks "$v" >/dev/null 2>"$TOOL_LOG" &
         TOOL_PID=$!
+        # Timed only once every program is attached (it says so).
         for _ in $(seq 100); do
-            bpftool prog show --json | grep -q "\"$(prog_name "$v" | cut -c1-15)" && break
+            grep -q attached "$TOOL_LOG" && break
             sleep 0.1
         done
+        grep -q attached "$TOOL_LOG" || { cat "$TOOL_LOG" >&2; exit 1; }
         ns=$(for _ in 1 2 3; do loop_ns; done | median)
         RUN[$v]+="$(prog_ns "$(prog_name "$v")") "
         kill -INT "$TOOL_PID"; wait "$TOOL_PID" || true; TOOL_PID=
@@ -81,18 +88,19 @@ stats() { # "v1 v2 ...": median (min..max)
         printf "%.0f (%.0f..%.0f)", m, v[1], v[NR] }'
 }
 med() { tr ' ' '\n' <<<"$1" | grep -v '^$' | median; }
-floor=$(med "${ADDED[exit]}")
+
 rev=$(code_revision)
 out=bench/results/keys-$(date +%FT%H%M).md
 {
     echo "Measured $(date '+%F %H:%M %Z') on $(uname -n): kernel $(uname -r), $(nproc) CPUs; getppid loop of $CALLS calls (pinned to the last CPU when there are two or more), $ROUNDS interleaved rounds of 3 loops; statistics on throughout; code $rev."
     echo
-    echo "| sys_exit program | ns per run (bpf_stats) | added ns per call | / floor |"
+    echo "| variant (benchfloor --hooks) | ns per run (bpf_stats; enter+exit summed) | added ns per call | / floor |"
     echo "|---|---:|---:|---:|"
     for v in "${VARIANTS[@]}"; do
-        a=$(med "${ADDED[$v]}")
-        printf '| %s | %s | %s | %s |\n' "$(prog_name "$v")" "$(stats "${RUN[$v]}")" "$(stats "${ADDED[$v]}")" \
-            "$(awk -v a="$a" -v b="$floor" 'BEGIN { if (b > 0) printf "%.2fx", a / b }')"
+        a=$(med "${ADDED[$v]}") f=$(floor_of "$v")
+        floor=$(med "${ADDED[$f]:-}")
+        printf '| %s | %s | %s | %s |\n' "$v" "$(stats "${RUN[$v]}")" "$(stats "${ADDED[$v]}")" \
+            "$(awk -v a="$a" -v b="${floor:-0}" -v f="$f" 'BEGIN { if (b > 0) printf "%.2fx (%s)", a / b, f }')"
     done
 } | tee "$out"
 echo "bench: kept in $out" >&2

@@ -305,3 +305,174 @@ int BPF_PROG(proto_percpu_last, struct pt_regs *regs, long ret)
 	proto_count(ix->index, nr);
 	return 0;
 }
+
+/*
+ * The entry hook's per-thread record (--denied, constat): (h) in task
+ * storage, as the engine keeps it, against (i) one in-flight record per
+ * CPU tagged with its task (a context switch would spill it to task
+ * storage: not built here), written with preemption disabled so no other
+ * task's program runs halfway through it; (j) the same without that.
+ */
+extern void bpf_preempt_disable(void) __weak __ksym;
+extern void bpf_preempt_enable(void) __weak __ksym;
+
+struct proto_start {
+	u64 ts;
+	u32 slot;
+	u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct proto_start);
+} proto_starts SEC(".maps");
+
+struct proto_inflight {
+	u64 task;
+	u64 ts;
+	u32 slot;
+	u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, struct proto_inflight);
+} proto_inflight SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, struct proto_counts);
+} proto_time SEC(".maps");
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(proto_start_storage_enter, struct pt_regs *regs, long id)
+{
+	struct proto_start *st;
+
+	if ((u64)id >= PROTO_SLOTS)
+		return 0;
+	st = bpf_task_storage_get(&proto_starts, bpf_get_current_task_btf(), 0,
+				  BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (st) {
+		st->slot = id;
+		st->ts = 1;
+	}
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(proto_start_storage_exit, struct pt_regs *regs, long ret)
+{
+	struct proto_start *st = bpf_task_storage_get(&proto_starts, bpf_get_current_task_btf(), 0, 0);
+
+	if (st && st->ts) {
+		st->ts = 0;
+		proto_count(1, st->slot);
+	}
+	return 0;
+}
+
+static __always_inline void proto_inflight_enter(long id, bool guarded)
+{
+	u64 task = (u64)bpf_get_current_task_btf();
+	struct proto_inflight *rec;
+	u32 zero = 0;
+
+	if ((u64)id >= PROTO_SLOTS)
+		return;
+	if (guarded)
+		bpf_preempt_disable();
+	rec = bpf_map_lookup_elem(&proto_inflight, &zero);
+	if (rec) {
+		rec->slot = id;
+		rec->ts = 1;
+		rec->task = task;
+	}
+	if (guarded)
+		bpf_preempt_enable();
+}
+
+static __always_inline void proto_inflight_exit(bool guarded)
+{
+	u64 task = (u64)bpf_get_current_task_btf();
+	struct proto_inflight *rec;
+	u32 zero = 0;
+
+	if (guarded)
+		bpf_preempt_disable();
+	rec = bpf_map_lookup_elem(&proto_inflight, &zero);
+	if (rec && rec->task == task && rec->ts) {
+		rec->ts = 0;
+		proto_count(1, rec->slot);
+	}
+	if (guarded)
+		bpf_preempt_enable();
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(proto_start_percpu_enter, struct pt_regs *regs, long id)
+{
+	proto_inflight_enter(id, true);
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(proto_start_percpu_exit, struct pt_regs *regs, long ret)
+{
+	proto_inflight_exit(true);
+	return 0;
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(proto_start_unguarded_enter, struct pt_regs *regs, long id)
+{
+	proto_inflight_enter(id, false);
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(proto_start_unguarded_exit, struct pt_regs *regs, long ret)
+{
+	proto_inflight_exit(false);
+	return 0;
+}
+
+/* (k) as (h), timed: a clock read at entry and at exit (constat, --latency). */
+SEC("tp_btf/sys_enter")
+int BPF_PROG(proto_start_timed_enter, struct pt_regs *regs, long id)
+{
+	struct proto_start *st;
+
+	if ((u64)id >= PROTO_SLOTS)
+		return 0;
+	st = bpf_task_storage_get(&proto_starts, bpf_get_current_task_btf(), 0,
+				  BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (st) {
+		st->slot = id;
+		st->ts = bpf_ktime_get_ns();
+	}
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(proto_start_timed_exit, struct pt_regs *regs, long ret)
+{
+	struct proto_start *st = bpf_task_storage_get(&proto_starts, bpf_get_current_task_btf(), 0, 0);
+	struct proto_counts *c;
+	u32 zero = 0;
+
+	if (st && st->ts) {
+		c = bpf_map_lookup_elem(&proto_time, &zero);
+		if (c)
+			c->total_ns += bpf_ktime_get_ns() - st->ts;
+		st->ts = 0;
+		proto_count(1, st->slot);
+	}
+	return 0;
+}

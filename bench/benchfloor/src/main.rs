@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Parser, ValueEnum};
-use libbpf_rs::skel::{OpenSkel, SkelBuilder};
+use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
 
 #[allow(clippy::all, non_camel_case_types, dead_code, unused_imports)]
 mod skel {
@@ -33,6 +33,14 @@ enum Hooks {
     ProtoPercpuCache,
     /// Prototype: the last (cgroup, index) of this CPU -> slot array
     ProtoPercpuLast,
+    /// Prototype, enter+exit: the call in flight in task storage
+    ProtoStartStorage,
+    /// Prototype, enter+exit: the call in flight in task storage, timed
+    ProtoStartTimed,
+    /// Prototype, enter+exit: the call in flight per CPU, preemption off
+    ProtoStartPercpu,
+    /// Prototype, enter+exit: the call in flight per CPU, unguarded
+    ProtoStartUnguarded,
 }
 
 impl Hooks {
@@ -47,6 +55,22 @@ impl Hooks {
             Hooks::ProtoIndexHash => "proto_index_hash",
             Hooks::ProtoPercpuCache => "proto_percpu_cache",
             Hooks::ProtoPercpuLast => "proto_percpu_last",
+            Hooks::ProtoStartStorage => "proto_start_storage_exit",
+            Hooks::ProtoStartTimed => "proto_start_timed_exit",
+            Hooks::ProtoStartPercpu => "proto_start_percpu_exit",
+            Hooks::ProtoStartUnguarded => "proto_start_unguarded_exit",
+        }
+    }
+
+    /// The sys_enter program of this choice, if it has one.
+    fn enter_program(self) -> Option<&'static str> {
+        match self {
+            Hooks::EnterExit => Some("floor_enter"),
+            Hooks::ProtoStartStorage => Some("proto_start_storage_enter"),
+            Hooks::ProtoStartTimed => Some("proto_start_timed_enter"),
+            Hooks::ProtoStartPercpu => Some("proto_start_percpu_enter"),
+            Hooks::ProtoStartUnguarded => Some("proto_start_unguarded_enter"),
+            _ => None,
         }
     }
 }
@@ -70,40 +94,24 @@ fn run(args: Args) -> Result<ExitCode> {
     kernel::preflight::check("benchfloor", kernel::features::Needs::default())?;
     let mut object = MaybeUninit::uninit();
     let mut open = skel::BenchfloorSkelBuilder::default().open(&mut object)?;
-    let wanted = args.hooks.exit_program();
+    let (exit, enter) = (args.hooks.exit_program(), args.hooks.enter_program());
     for mut prog in open.open_object_mut().progs_mut() {
         let name = prog.name().to_string_lossy().into_owned();
-        let keep =
-            name == wanted || (name == "floor_enter" && matches!(args.hooks, Hooks::EnterExit));
-        prog.set_autoload(keep);
+        prog.set_autoload(name == exit || Some(name.as_str()) == enter);
     }
     // Only this kernel's map types: cgroup storage is 6.2+.
     open.maps
         .proto_cgrp_index
         .set_autocreate(matches!(args.hooks, Hooks::ProtoCgrpStorage))
         .context("configuring the prototype maps")?;
-    let skel = open.load().context("loading the floor programs")?;
-    let progs = &skel.progs;
-    let exit = match args.hooks {
-        Hooks::EnterExit | Hooks::Exit => &progs.floor_exit,
-        Hooks::ProtoHash => &progs.proto_hash,
-        Hooks::ProtoCgrpStorage => &progs.proto_cgrp_storage,
-        Hooks::ProtoTaskStorage => &progs.proto_task_storage,
-        Hooks::ProtoTaskCset => &progs.proto_task_cset,
-        Hooks::ProtoIndexHash => &progs.proto_index_hash,
-        Hooks::ProtoPercpuCache => &progs.proto_percpu_cache,
-        Hooks::ProtoPercpuLast => &progs.proto_percpu_last,
-    };
-    let _exit = exit.attach().context("attaching sys_exit")?;
-    let _enter = match args.hooks {
-        Hooks::EnterExit => Some(
-            skel.progs
-                .floor_enter
-                .attach()
-                .context("attaching sys_enter")?,
-        ),
-        _ => None,
-    };
+    let mut skel = open.load().context("loading the floor programs")?;
+    let mut links = Vec::new();
+    for prog in skel.object_mut().progs_mut() {
+        let name = prog.name().to_string_lossy().into_owned();
+        if name == exit || Some(name.as_str()) == enter {
+            links.push(prog.attach().with_context(|| format!("attaching {name}"))?);
+        }
+    }
     cli::output::status("Empty programs attached. Ctrl-C to stop");
     let mut run_loop = cli::runloop::RunLoop::new(None, None);
     cli::signals::stop_on_signals(run_loop.handle())?;
