@@ -40,7 +40,7 @@ trap cleanup EXIT
 mkdir "$CG"
 
 VARIANTS=(${KEYS_VARIANTS:-exit proto-hash proto-cgrp-storage proto-task-storage proto-task-cset proto-index-hash
-    proto-percpu-cache proto-percpu-last enter-exit proto-start-storage proto-start-timed proto-start-percpu proto-start-unguarded})
+    proto-percpu-cache proto-percpu-last proto-last-helper proto-target-in enter-exit proto-target-out proto-start-storage proto-start-timed proto-start-percpu proto-start-unguarded})
 
 # The loop on the last CPU (pinned once in its cgroup), the programs' own
 # process on the others, as bench/floor.py does.
@@ -59,7 +59,7 @@ print("%.1f" % sum(runs) if runs else "nan")' "$1"
 }
 prog_name() { case $1 in exit) echo floor_exit ;; enter-exit) echo floor_ ;; *) echo "${1//-/_}" ;; esac; }
 # Enter+exit variants weigh against both empty programs.
-floor_of() { case $1 in enter-exit | proto-start-*) echo enter-exit ;; *) echo exit ;; esac; }
+floor_of() { case $1 in enter-exit | proto-start-* | proto-target-out) echo enter-exit ;; *) echo exit ;; esac; }
 
 sysctl -qw kernel.bpf_stats_enabled=1
 declare -A ADDED RUN

@@ -476,3 +476,66 @@ int BPF_PROG(proto_start_timed_exit, struct pt_regs *regs, long ret)
 	}
 	return 0;
 }
+
+/* (l) One cgroup (syscount -c): the task's cgroup id compared with the
+ * target's, then one array increment. No id matches 0: "in" counts every
+ * call (the work of a call inside the target), "out" (on both hooks, as
+ * constat) leaves at the compare (what a process outside pays). */
+const volatile u64 proto_target_cgid = 0;
+
+static __always_inline u64 proto_cgroup_id(void)
+{
+	return bpf_get_current_task_btf()->cgroups->dfl_cgrp->kn->id;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(proto_target_in, struct pt_regs *regs, long ret)
+{
+	u64 nr = regs->orig_ax;
+
+	if (nr >= PROTO_SLOTS || proto_cgroup_id() == proto_target_cgid)
+		return 0;
+	proto_count(1, nr);
+	return 0;
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(proto_target_out_enter, struct pt_regs *regs, long id)
+{
+	if (proto_cgroup_id() != proto_target_cgid)
+		return 0;
+	proto_count(1, id);
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(proto_target_out_exit, struct pt_regs *regs, long ret)
+{
+	if (proto_cgroup_id() != proto_target_cgid)
+		return 0;
+	proto_count(1, regs->orig_ax);
+	return 0;
+}
+
+/* (m) as (g), the cgroup id from bpf_get_current_cgroup_id(): one helper
+ * call where (g) walks four BTF pointers (each load checked by the JIT). */
+SEC("tp_btf/sys_exit")
+int BPF_PROG(proto_last_helper, struct pt_regs *regs, long ret)
+{
+	struct proto_index *ix;
+	u64 nr = regs->orig_ax, id;
+	u32 zero = 0;
+
+	if (nr >= PROTO_SLOTS)
+		return 0;
+	ix = bpf_map_lookup_elem(&proto_last_cgroup, &zero);
+	if (!ix)
+		return 0;
+	id = bpf_get_current_cgroup_id();
+	if (ix->cgroup_id != id) {
+		ix->cgroup_id = id;
+		ix->index = proto_index_of(id);
+	}
+	proto_count(ix->index, nr);
+	return 0;
+}

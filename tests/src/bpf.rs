@@ -75,6 +75,8 @@ pub struct MapShape {
     pub map_type: u32,
     pub max_entries: u32,
     pub value_size: u32,
+    /// The kernel's count of the map's memory (bytes).
+    pub memlock: u64,
 }
 
 /// BPF_MAP_TYPE_TASK_STORAGE.
@@ -82,11 +84,11 @@ pub const MAP_TASK_STORAGE: u32 = 29;
 
 /// The maps a process holds through its fds.
 pub fn maps_held_by(pid: u32) -> Vec<MapShape> {
-    let field = |info: &str, name: &str| -> Option<u32> {
+    fn field<T: std::str::FromStr>(info: &str, name: &str) -> Option<T> {
         info.lines()
             .find_map(|l| l.strip_prefix(name))
             .and_then(|v| v.trim().parse().ok())
-    };
+    }
     fd_infos(pid)
         .iter()
         .filter(|i| i.contains("map_id:"))
@@ -95,6 +97,7 @@ pub fn maps_held_by(pid: u32) -> Vec<MapShape> {
                 map_type: field(i, "map_type:")?,
                 max_entries: field(i, "max_entries:")?,
                 value_size: field(i, "value_size:")?,
+                memlock: field(i, "memlock:")?,
             })
         })
         .collect()

@@ -33,6 +33,12 @@ enum Hooks {
     ProtoPercpuCache,
     /// Prototype: the last (cgroup, index) of this CPU -> slot array
     ProtoPercpuLast,
+    /// Prototype: as proto-percpu-last, the id from bpf_get_current_cgroup_id
+    ProtoLastHelper,
+    /// Prototype: one cgroup's calls counted (its id compared, one increment)
+    ProtoTargetIn,
+    /// Prototype, enter+exit: a call outside the one cgroup (the compare alone)
+    ProtoTargetOut,
     /// Prototype, enter+exit: the call in flight in task storage
     ProtoStartStorage,
     /// Prototype, enter+exit: the call in flight in task storage, timed
@@ -55,6 +61,9 @@ impl Hooks {
             Hooks::ProtoIndexHash => "proto_index_hash",
             Hooks::ProtoPercpuCache => "proto_percpu_cache",
             Hooks::ProtoPercpuLast => "proto_percpu_last",
+            Hooks::ProtoLastHelper => "proto_last_helper",
+            Hooks::ProtoTargetIn => "proto_target_in",
+            Hooks::ProtoTargetOut => "proto_target_out_exit",
             Hooks::ProtoStartStorage => "proto_start_storage_exit",
             Hooks::ProtoStartTimed => "proto_start_timed_exit",
             Hooks::ProtoStartPercpu => "proto_start_percpu_exit",
@@ -66,6 +75,7 @@ impl Hooks {
     fn enter_program(self) -> Option<&'static str> {
         match self {
             Hooks::EnterExit => Some("floor_enter"),
+            Hooks::ProtoTargetOut => Some("proto_target_out_enter"),
             Hooks::ProtoStartStorage => Some("proto_start_storage_enter"),
             Hooks::ProtoStartTimed => Some("proto_start_timed_enter"),
             Hooks::ProtoStartPercpu => Some("proto_start_percpu_enter"),

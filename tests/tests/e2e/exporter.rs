@@ -15,6 +15,11 @@ use contrace_tests::bpf::{maps_held_by, program_loaded, programs_linked_by, MAP_
 use contrace_tests::exporter::{parse, value, Exporter, Fence, Series, WAIT};
 use contrace_tests::*;
 
+/// The kernel memory the exporter's maps may take, as docs/contrace-exporter.md
+/// states it: the per-cgroup slot arrays within 64 MiB over all CPUs, the
+/// rest (hashes filled on demand, the event ring, block I/O) within 16 MiB.
+const MAP_BUDGET: u64 = 80 << 20;
+
 root_test!(metric_names_and_labels_follow_the_contract, {
     let cg = TestCgroup::new("exp-contract");
     let exporter = Exporter::start(&[]);
@@ -278,6 +283,10 @@ root_test!(alone a_thousand_cgroups_exact_with_flat_memory, {
         after < before + 4 * 1024,
         "RSS grew {before} -> {after} KiB"
     );
+    assert!(after < 64 * 1024, "RSS {after} KiB with {N} cgroups");
+    let maps: u64 = maps_held_by(exporter.tool.pid()).iter().map(|m| m.memlock).sum();
+    eprintln!("kernel map memory with {N} cgroups: {} KiB", maps / 1024);
+    assert!(maps < MAP_BUDGET, "{maps} bytes of maps");
 });
 
 // Every way the exporter finds a cgroup's counters, each checked to be the
