@@ -189,7 +189,7 @@ static __always_inline bool slot_in(const volatile u64 *mask, u32 slot)
 
 static __always_inline bool syscall_wanted(u32 slot)
 {
-	return !filter_syscalls || slot_in(syscall_mask, slot);
+	return !SETTING(filter_syscalls) || slot_in(syscall_mask, slot);
 }
 
 /* -4095..-1 is the kernel's error range; mmap addresses are never there. */
@@ -207,9 +207,9 @@ static __always_inline bool is_restart(long ret)
 
 static __always_inline bool ret_wanted(long ret)
 {
-	if (filter_failed && (!is_error(ret) || is_restart(ret)))
+	if (SETTING(filter_failed) && (!is_error(ret) || is_restart(ret)))
 		return false;
-	if (filter_errno && ret != -(long)filter_errno)
+	if (SETTING(filter_errno) && ret != -(long)(s32)SETTING(filter_errno))
 		return false;
 	return true;
 }
@@ -224,7 +224,7 @@ static __always_inline void copy_comm(char dst[SYSCALLS_COMM_LEN], struct task_s
 {
 	struct task_struct *leader = KREAD(task, group_leader);
 
-	if (task_btf) {
+	if (SETTING(task_btf)) {
 		const u64 *src = (const u64 *)leader->comm;
 		u64 *out = (u64 *)dst;
 
@@ -277,20 +277,20 @@ static __always_inline struct syscall_counts *counters(u32 ep, struct task_struc
 {
 	struct syscall_keyed *k;
 
-	if (!use_hash) {
+	if (!SETTING(use_hash)) {
 		u32 idx = epoch_slot(ep, slot, SYSCALLS_NR_SLOTS);
 
 		return bpf_map_lookup_elem(&counts, &idx);
 	}
-	if (by_cgroup)
+	if (SETTING(by_cgroup))
 		key->cgroup_id = task_cgroup_id(task);
-	key->id = by_process ? (u32)KREAD(task, tgid) : slot;
-	if (by_errno && is_error(ret))
+	key->id = SETTING(by_process) ? (u32)KREAD(task, tgid) : slot;
+	if (SETTING(by_errno) && is_error(ret))
 		key->err = -ret;
 	k = lookup_or_init(ep ? (void *)&keyed1 : (void *)&keyed0, key, (void *)&zero_keyed);
 	if (!k)
 		return NULL;
-	if (by_process)
+	if (SETTING(by_process))
 		copy_comm(k->comm, task);
 	return &k->c;
 }
@@ -365,7 +365,7 @@ static __always_inline bool count_in_cgroup_slots(struct task_struct *task, u32 
 	u32 ep = epoch & 1;
 	u32 entry;
 
-	if (!index || index >= cgroup_indices)
+	if (!index || index >= SETTING(cgroup_indices))
 		return false;
 	entry = index * 2 + ep;
 	s = bpf_map_lookup_elem(&cgroup_slots_by_index, &entry);
@@ -374,7 +374,7 @@ static __always_inline bool count_in_cgroup_slots(struct task_struct *task, u32 
 	barrier_var(slot);
 	slot &= SYSCALL_NATIVE_SLOTS - 1;
 	s->count[slot]++;
-	if (measure_time) {
+	if (SETTING(measure_time)) {
 		t = bpf_map_lookup_elem(&cgroup_ns_by_index, &entry);
 		if (t)
 			t->ns[slot] += delta;
@@ -402,7 +402,7 @@ static __always_inline void account(struct task_struct *task, u32 slot, u64 delt
 	c->count++;
 	if (denied)
 		c->denied++;
-	if (measure_time) {
+	if (SETTING(measure_time)) {
 		c->total_ns += delta;
 		if (delta > c->max_ns)
 			c->max_ns = delta;
@@ -410,12 +410,12 @@ static __always_inline void account(struct task_struct *task, u32 slot, u64 delt
 	if (is_error(ret)) {
 		if (!is_restart(ret))
 			c->errors++;
-		if (tally_errnos)
+		if (SETTING(tally_errnos))
 			tally_errno(ep, key.cgroup_id, slot, ret, 0);
 	}
-	if (histogram && !denied) {
+	if (SETTING(histogram) && !denied) {
 		key.err = 0;
-		key.id = use_hash ? key.id : slot;
+		key.id = SETTING(use_hash) ? key.id : slot;
 		add_hist(ep, &key, delta);
 	}
 }
@@ -441,11 +441,11 @@ int BPF_PROG(syscalls_enter, struct pt_regs *regs, long id)
 	slot = syscall_slot(task, id);
 	if (!syscall_wanted(slot))
 		return 0;
-	if (exits_at_entry && never_returns(slot)) {
+	if (SETTING(exits_at_entry) && never_returns(slot)) {
 		account(task, slot, 0, 0, false);
 		return 0;
 	}
-	if (!syscall_start_record(task, slot, measure_time))
+	if (!syscall_start_record(task, slot, SETTING(measure_time)))
 		__sync_fetch_and_add(&dropped, 1);
 	return 0;
 }
@@ -491,7 +491,7 @@ static __always_inline void exit_tracked(u64 nr, long ret)
 	}
 	if (!ret_wanted(ret))
 		return;
-	if (cgroup_slots && slot < SYSCALL_NATIVE_SLOTS &&
+	if (SETTING(cgroup_slots) && slot < SYSCALL_NATIVE_SLOTS &&
 	    count_in_cgroup_slots(task, slot, ret, elapsed, denied, tc))
 		return;
 	account(task, slot, elapsed, ret, denied);
@@ -526,13 +526,13 @@ static __always_inline void exit_only(struct pt_regs *regs, u64 nr, long ret)
 	if (!ret_wanted(ret))
 		return;
 	slot = nr;
-	if (need_task) {
+	if (SETTING(need_task)) {
 		task = current_task();
 		if (!task_in_target(task))
 			return;
 		if (numbered)
 			slot = syscall_slot(task, nr);
-	} else if (numbered && compat_syscalls && !regs_native_syscall(regs)) {
+	} else if (numbered && SETTING(compat_syscalls) && !regs_native_syscall(regs)) {
 		/* Every process: fetch the task (a helper call) only when the
 		 * registers do not already say "native". */
 		slot = syscall_slot(current_task(), nr);
@@ -541,8 +541,8 @@ static __always_inline void exit_only(struct pt_regs *regs, u64 nr, long ret)
 		/* Not `task ?: current_task()`: older verifiers (6.1) do not
 		 * know the task pointer is never NULL and walk a NULL task into
 		 * the counters; a branch on .rodata they prune. */
-		slot = sigreturn_slot(compat_syscalls &&
-				      task_in_compat_syscall(need_task ? task : current_task()));
+		slot = sigreturn_slot(SETTING(compat_syscalls) &&
+				      task_in_compat_syscall(SETTING(need_task) ? task : current_task()));
 	} else if (child_return(slot, ret)) {
 		return;
 	}
@@ -580,11 +580,11 @@ int BPF_PROG(syscalls_exit, struct pt_regs *regs, long ret)
 {
 	u64 nr = syscall_nr(regs);
 
-	if (ns_events)
+	if (SETTING(ns_events))
 		ns_change_at_exit(regs, nr, ret);
-	if (track_entry)
+	if (SETTING(track_entry))
 		exit_tracked(nr, ret);
-	else if (cgroup_slots)
+	else if (SETTING(cgroup_slots))
 		exit_every_cgroup(nr, ret);
 	else
 		exit_only(regs, nr, ret);

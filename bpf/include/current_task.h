@@ -19,13 +19,14 @@
 
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
+#include "settings.h"
 
 const volatile bool task_btf = true;         /* bpf_get_current_task_btf() exists */
 const volatile bool compat_syscalls = false; /* the kernel runs 32-bit syscalls */
 
 static __always_inline struct task_struct *current_task(void)
 {
-	if (task_btf)
+	if (SETTING(task_btf))
 		return bpf_get_current_task_btf();
 	return (struct task_struct *)bpf_get_current_task();
 }
@@ -41,12 +42,12 @@ static __always_inline struct task_struct *current_task(void)
 	(s, __VA_ARGS__)
 
 /* src->a->b->...: plain loads through BTF pointers, CO-RE probe reads otherwise. */
-#define KREAD(src, ...) (task_btf ? CT_ARROW(src, __VA_ARGS__) : BPF_CORE_READ(src, __VA_ARGS__))
+#define KREAD(src, ...) (SETTING(task_btf) ? CT_ARROW(src, __VA_ARGS__) : BPF_CORE_READ(src, __VA_ARGS__))
 
 /* Copies @size bytes at @field (an array inside *src) into @dst. */
 #define KREAD_ARRAY(dst, size, src, field)                                             \
 	do {                                                                           \
-		if (task_btf)                                                          \
+		if (SETTING(task_btf))                                                 \
 			__builtin_memcpy(dst, (src)->field, size);                     \
 		else                                                                   \
 			bpf_core_read(dst, size, &(src)->field);                       \
@@ -62,7 +63,7 @@ static __always_inline struct task_struct *current_task(void)
 static __always_inline bool task_in_compat_syscall(struct task_struct *task)
 {
 #if defined(__TARGET_ARCH_x86)
-	if (!compat_syscalls)
+	if (!SETTING(compat_syscalls))
 		return false;
 	/* thread_info.status since 4.9; thread_struct.status before. */
 	if (bpf_core_field_exists(task->thread_info.status))

@@ -287,7 +287,7 @@ static __always_inline void submit(struct unsharesnoop_event *from, struct task_
 	e->ret = ret;
 	__builtin_memset(e->ns_after, 0, sizeof(e->ns_after));
 	read_ns(task, e->ns_after);
-	if (task_btf) {
+	if (SETTING(task_btf)) {
 		/* Two loads through the BTF pointer instead of a helper call. The
 		 * kernel keeps comm NUL-terminated. */
 		u64 *comm = (u64 *)e->comm;

@@ -62,24 +62,24 @@ static __always_inline bool task_in_target(struct task_struct *task)
 	struct cgroup *cg;
 	int diff;
 
-	if (target_tgid && KREAD(task, tgid) != target_tgid)
+	if (SETTING(target_tgid) && KREAD(task, tgid) != SETTING(target_tgid))
 		return false;
-	if (!filter_cgroup)
+	if (!SETTING(filter_cgroup))
 		return true;
 	cg = KREAD(task, cgroups, dfl_cgrp);
-	if (filter_exact)
-		return KREAD(cg, kn, id) == target_cgid;
-	diff = KREAD(cg, level) - (int)target_level;
+	if (SETTING(filter_exact))
+		return KREAD(cg, kn, id) == SETTING(target_cgid);
+	diff = KREAD(cg, level) - (int)SETTING(target_level);
 	if (diff < 0)
 		return false;
 	if (diff > CONTRACE_MAX_CGROUP_WALK)
-		return cgroup_ancestor_id(cg, target_level) == target_cgid;
+		return cgroup_ancestor_id(cg, SETTING(target_level)) == SETTING(target_cgid);
 	for (int i = 0; i < CONTRACE_MAX_CGROUP_WALK; i++) {
 		if (i >= diff)
 			break;
 		cg = KREAD(cg, self.parent, cgroup);
 	}
-	return KREAD(cg, kn, id) == target_cgid;
+	return KREAD(cg, kn, id) == SETTING(target_cgid);
 }
 
 #endif /* __CONTRACE_TARGET_FILTER_H */

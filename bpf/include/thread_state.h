@@ -21,6 +21,8 @@
 #ifndef __CONTRACE_THREAD_STATE_H
 #define __CONTRACE_THREAD_STATE_H
 
+#include "settings.h"
+
 const volatile bool task_storage = true; /* BPF_MAP_TYPE_TASK_STORAGE exists */
 
 #define THREAD_STATE(name, value_type, hash_entries)                                  \
@@ -46,7 +48,7 @@ const volatile bool task_storage = true; /* BPF_MAP_TYPE_TASK_STORAGE exists */
 		u32 tid;                                                              \
 		value_type *st;                                                       \
                                                                                       \
-		if (task_storage)                                                     \
+		if (SETTING(task_storage))                                            \
 			return bpf_task_storage_get(&name, task, 0,                   \
 						    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0); \
 		tid = (u32)bpf_get_current_pid_tgid();                                \
