@@ -181,10 +181,16 @@ def configs(cg, other, port, baseline):
         ("constat -c OTHER (loop outside)", [B("constat"), "-c", other], marker, 0, "enter+exit"),
         ("libbpf-tools syscount -L -c CG", [LBT_SYSCOUNT, "-L", "-c", cg], None, 0.3, "enter+exit"),
     ]
-    # The exporter's per-call lookup, each way alone on sys_exit (prototypes).
-    for proto in ("proto-hash", "proto-cgrp-storage", "proto-task-storage", "proto-index-hash",
-                  "proto-percpu-cache"):
-        rows.append((f"key: {proto}", [B("benchfloor"), "--hooks", proto], marker, 0, "exit"))
+    # Prototypes (bpf/benchfloor.bpf.c): the least work of each path, so a
+    # row can be read against what its own kind of program costs here. The
+    # exporter's lookup (the way kept, the way before); one cgroup's count
+    # (syscount -c) and a process outside it (constat -c); the entry hook's
+    # per-thread record, untimed (--denied) and timed (--latency, constat).
+    for proto, floor in (("proto-percpu-last", "exit"), ("proto-task-storage", "exit"),
+                         ("proto-target-in", "exit"), ("proto-target-out", "enter+exit"),
+                         ("proto-start-storage", "enter+exit"),
+                         ("proto-start-timed", "enter+exit")):
+        rows.append((f"prototype: {proto}", [B("benchfloor"), "--hooks", proto], marker, 0, floor))
     return rows
 
 
