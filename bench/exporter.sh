@@ -14,7 +14,8 @@
 # bench/floor.py does). Per configuration and round: the fastest of 3 loops
 # (other work on the machine only ever adds), minus the fastest of 3
 # untraced loops run right before it ("added"); each number is the median
-# over rounds. Ratios divide added ns by added ns.
+# over rounds. Ratios divide added ns by added ns of the same round, then
+# take the median over rounds (with the spread), as bench/floor.py does.
 #
 # The exporter traces every cgroup of the node: a per-cgroup array of
 # counters per CPU, the errno hash only on failure; syscount/constat -c CG
@@ -120,18 +121,26 @@ done
 
 med() { tr ' ' '\n' <<<"$1" | { grep -v '^$' || true; } | median; }
 added_of() { med "${ADDED[$1]:-}"; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx %s", a / b, "'"$3"'" }'; }
-floor1=$(added_of "floor: empty tp_btf exit only")
-floor2=$(added_of "floor: empty tp_btf enter+exit")
-host=$(added_of "syscount --by-cgroup --errno (host)")
-sc=$(added_of "syscount -c CG")
-scl=$(added_of "syscount -L -c CG")
-cs=$(added_of "constat -c CG")
+# $1's added ns divided by $2's in the same round: median (min..max) over
+# rounds, so drift between rounds on a shared machine cancels.
+ratio() { # name base label
+    local a=${ADDED[$1]:-} b=${ADDED[$2]:-}
+    [ -n "$b" ] || return 0
+    awk -v a="$a" -v b="$b" -v label="$3" 'BEGIN {
+        n = split(a, x, " "); split(b, y, " "); k = 0
+        for (i = 1; i <= n; i++) if (y[i] > 0) r[++k] = x[i] / y[i]
+        if (!k) exit
+        for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (r[j] < r[i]) { t = r[i]; r[i] = r[j]; r[j] = t }
+        m = k % 2 ? r[(k + 1) / 2] : (r[k / 2] + r[k / 2 + 1]) / 2
+        printf "%.2fx (%.2f..%.2f) %s", m, r[1], r[k], label }'
+}
+F1="floor: empty tp_btf exit only" F2="floor: empty tp_btf enter+exit"
+HOST="syscount --by-cgroup --errno (host)" SC="syscount -c CG" SCL="syscount -L -c CG" CS="constat -c CG"
 
 rev=$(code_revision)
 echo "Measured $(date '+%F %H:%M %Z') on $(uname -n): kernel $(uname -r), $(nproc) CPUs; getppid loop of $CALLS calls (pinned to the last CPU when there are two or more), median of $ROUNDS interleaved rounds of the fastest of 3 loops; code $rev."
 echo
-echo "| configuration | ns/call | added ns | ratios (added / added) |"
+echo "| configuration | ns/call | added ns | ratios (added / added in the same round: median (min..max) over rounds) |"
 echo "|---|---:|---:|---|"
 for entry in "${CONFIGS[@]}"; do
     name=${entry%%|*}
@@ -139,16 +148,16 @@ for entry in "${CONFIGS[@]}"; do
     added=$(added_of "$name")
     ratios=""
     case "$name" in
-    "contrace-exporter (default)")
-        ratios="$(ratio "$added" "$floor1" "floor (exit)"), $(ratio "$added" "$host" "syscount --by-cgroup --errno"), $(ratio "$added" "$sc" "syscount -c"), $(ratio "$added" "$cs" "constat")" ;;
+    "contrace-exporter (default)" | "contrace-exporter --no-namespaces")
+        ratios="$(ratio "$name" "$F1" "floor (exit)"), $(ratio "$name" "$HOST" "syscount --by-cgroup --errno"), $(ratio "$name" "$SC" "syscount -c"), $(ratio "$name" "$CS" "constat")" ;;
     "contrace-exporter --denied")
-        ratios="$(ratio "$added" "$floor2" "floor (enter+exit)")" ;;
+        ratios="$(ratio "$name" "$F2" "floor (enter+exit)")" ;;
     "contrace-exporter --latency")
-        ratios="$(ratio "$added" "$floor2" "floor (enter+exit)"), $(ratio "$added" "$scl" "syscount -L -c"), $(ratio "$added" "$cs" "constat")" ;;
-    "contrace-exporter --no-namespaces")
-        ratios="$(ratio "$added" "$floor1" "floor (exit)"), $(ratio "$added" "$host" "syscount --by-cgroup --errno"), $(ratio "$added" "$sc" "syscount -c"), $(ratio "$added" "$cs" "constat")" ;;
-    "syscount --by-cgroup --errno (host)" | "syscount -c CG") ratios="$(ratio "$added" "$floor1" "floor (exit)")" ;;
-    "syscount -L -c CG" | "constat -c CG") ratios="$(ratio "$added" "$floor2" "floor (enter+exit)")" ;;
+        ratios="$(ratio "$name" "$F2" "floor (enter+exit)"), $(ratio "$name" "$SCL" "syscount -L -c"), $(ratio "$name" "$CS" "constat")" ;;
+    "$HOST" | "$SC") ratios="$(ratio "$name" "$F1" "floor (exit)")" ;;
+    "$SCL" | "$CS") ratios="$(ratio "$name" "$F2" "floor (enter+exit)")" ;;
     esac
+    # Peers left out by ONLY leave empty parts.
+    ratios=$(sed -E 's/(, )+/, /g; s/^, //; s/, $//' <<<"$ratios")
     printf '| %s | %.0f | %+.0f | %s |\n' "$name" "$ns" "$added" "$ratios"
 done
