@@ -30,8 +30,8 @@
  *    tgid, errno), unused parts 0;
  *  - every cgroup, count-only (the exporter, `cgroup_slots`): a per-CPU
  *    array of native slots per cgroup index, the index of the cgroup last
- *    counted cached per CPU (per thread with the entry hook) with a
- *    cgroup id -> index hash behind it; indices come from a
+ *    counted cached per CPU, then per task (per thread with the entry
+ *    hook), with a cgroup id -> index hash behind them; indices come from a
  *    queue userspace fills and refills as cgroups go. 32-bit calls, and
  *    cgroups beyond the indices, go to the hash below;
  *  - the errno tally: per-CPU hash of (cgroup, slot, errno), failures only;
@@ -140,7 +140,7 @@ struct {
 	__type(value, u32);
 } cgroup_index SEC(".maps");
 
-/* index -> the cgroup id it counts (0: free or retiring). Task caches
+/* index -> the cgroup id it counts (0: free or retiring). Cached indices
  * are checked against it, so an index userspace takes back is never
  * written for a cgroup it no longer belongs to. */
 struct {
@@ -156,18 +156,26 @@ struct {
 	__type(value, u32);
 } free_cgroup_indices SEC(".maps");
 
-/* Count-only: the cgroup whose call this CPU counted last and its index.
- * Its address is known before the cgroup id is read (one entry, not a slot
- * by the id's bits), and no helper is called: a task storage cache cost
- * more (docs/benchmarks.md). A CPU that switches to a task of another
- * cgroup looks the index up once, at that task's next call. (With the
- * entry hook the thread's record keeps its own.) */
+/* Count-only, first: the cgroup whose call this CPU counted last and its
+ * index. Its address is known before the cgroup id is read and no helper is
+ * called: cheaper than task storage (docs/benchmarks.md). (With the entry
+ * hook the thread's record keeps its own.) */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, u32);
 	__type(value, struct task_cgroup);
 } last_cgroup SEC(".maps");
+
+/* Count-only, then: the task's own cgroup and index (5.11+), for a CPU that
+ * switches between tasks of different cgroups, where the CPU's last cgroup
+ * misses at each switch. */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct task_cgroup);
+} task_cgroups SEC(".maps");
 
 #include "program_sync.h"
 
@@ -326,40 +334,70 @@ static __always_inline u32 cgroup_index_of(u64 id)
 	return index;
 }
 
-/* The index of cgroup @id: cached in @tc (the call's record) or else in
- * this CPU's last_cgroup, checked against the id and the index's owner on
- * every call (tasks move, CPUs switch tasks, indices are taken back; a
- * record torn by a preempted writer fails the owner check). */
-static __always_inline u32 cached_cgroup_index(u64 id, struct task_cgroup *tc)
+/* The index cached in @tc if it is still cgroup @id's, else 0: tasks move,
+ * CPUs switch tasks, indices are taken back (and a record torn by a
+ * preempted writer fails the owner check). */
+static __always_inline u32 index_cached_in(struct task_cgroup *tc, u64 id)
 {
-	u32 zero = 0, index;
+	u32 index;
 
-	if (!tc)
-		tc = bpf_map_lookup_elem(&last_cgroup, &zero);
-	if (tc && tc->cgroup_id == id) {
-		/* Read once: the index checked is the index used. */
-		index = tc->index;
-		if (index_owned_by(index, id))
-			return index;
-	}
-	index = cgroup_index_of(id);
+	if (!tc || tc->cgroup_id != id)
+		return 0;
+	/* Read once: the index checked is the index used. */
+	index = tc->index;
+	return index_owned_by(index, id) ? index : 0;
+}
+
+static __always_inline void cache_index(struct task_cgroup *tc, u64 id, u32 index)
+{
 	if (tc && index) {
 		tc->cgroup_id = id;
 		tc->index = index;
 	}
+}
+
+/* The index of @task's cgroup @id: cached in @tc (the call's record), or
+ * else in this CPU's last cgroup, then in the task's storage, then the
+ * id -> index hash (taking a free index on first sight). */
+static __always_inline u32 cached_cgroup_index(struct task_struct *task, u64 id,
+					       struct task_cgroup *tc)
+{
+	struct task_cgroup *last;
+	u32 zero = 0, index;
+
+	if (tc) {
+		index = index_cached_in(tc, id);
+		if (!index) {
+			index = cgroup_index_of(id);
+			cache_index(tc, id, index);
+		}
+		return index;
+	}
+	last = bpf_map_lookup_elem(&last_cgroup, &zero);
+	index = index_cached_in(last, id);
+	if (index)
+		return index;
+	if (SETTING(task_storage))
+		tc = bpf_task_storage_get(&task_cgroups, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	index = index_cached_in(tc, id);
+	if (!index) {
+		index = cgroup_index_of(id);
+		cache_index(tc, id, index);
+	}
+	cache_index(last, id, index);
 	return index;
 }
 
 /* By cgroup, a native call: one increment in the cgroup's slot array (and
  * @delta ns beside it when timed); the errno tally only on failure or
  * denial (errors and denied calls are derived from it). @tc: the thread's
- * cached cgroup, NULL to use this CPU's last_cgroup. False when the cgroup has no
+ * cached cgroup, NULL for the count-only caches. False when the cgroup has no
  * index: the caller counts it in the hash. */
 static __always_inline bool count_in_cgroup_slots(struct task_struct *task, u32 slot, long ret,
 						  u64 delta, bool denied, struct task_cgroup *tc)
 {
 	u64 id = task_cgroup_id(task);
-	u32 index = cached_cgroup_index(id, tc);
+	u32 index = cached_cgroup_index(task, id, tc);
 	struct syscall_cgroup_slots *s;
 	struct syscall_cgroup_ns *t;
 	u32 ep = epoch & 1;

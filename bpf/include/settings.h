@@ -21,13 +21,19 @@
 		__setting;                                                             \
 	})
 
-/* The value of setting @var (1, 4 or 8 bytes) as a u64: the load zero-
- * extends, and a cast to a narrower type would cost masking instructions
- * (signed settings: cast at the use). */
+/* The value of .rodata setting @var (1, 4 or 8 bytes; not an array) as a
+ * u64: the load zero-extends, and a cast to a narrower type would cost
+ * masking instructions (signed settings: cast at the use). Only for
+ * settings: a variable the programs write would have its reads merged
+ * across the writes. */
 #define SETTING(var)                                                                   \
-	__builtin_choose_expr(sizeof(var) == 1, __SETTING_LOAD(var, "u8"),             \
-			      __builtin_choose_expr(sizeof(var) == 4,                  \
-						    __SETTING_LOAD(var, "u32"),        \
-						    __SETTING_LOAD(var, "u64")))
+	({                                                                             \
+		_Static_assert(sizeof(var) == 1 || sizeof(var) == 4 || sizeof(var) == 8, \
+			       "SETTING(): a 1, 4 or 8-byte .rodata setting");          \
+		__builtin_choose_expr(sizeof(var) == 1, __SETTING_LOAD(var, "u8"),     \
+				      __builtin_choose_expr(sizeof(var) == 4,          \
+							    __SETTING_LOAD(var, "u32"), \
+							    __SETTING_LOAD(var, "u64"))); \
+	})
 
 #endif /* __CONTRACE_SETTINGS_H */

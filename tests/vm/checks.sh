@@ -351,7 +351,7 @@ for spec in periods:500:2 partial:300:1; do
 done
 # 5. contrace-exporter: every cgroup at once, counts, errors and namespace
 # changes in one sys_exit program (its per-cgroup counter arrays, the index
-# cached in task storage or, on 5.10, per CPU), scraped over HTTP after the
+# cached per CPU, then in task storage where the kernel has it), scraped over HTTP after the
 # work until the work is served (a scrape waits for a drain only so long,
 # and emulation is slow), for at most WORK_TIMEOUT s; the last scrape is
 # judged.

@@ -197,8 +197,8 @@ fn configure(
 }
 
 /// The exporter's paths: per-cgroup slot arrays with `indices` indices
-/// (the index of the cgroup each CPU counted last cached per CPU) and the
-/// namespace-change records; the maps of a path not taken
+/// (the index cached per CPU, then per task where the kernel has task
+/// storage) and the namespace-change records; the maps of a path not taken
 /// shrink to nothing.
 fn configure_exporter_paths(open: &mut OpenSyscallsSkel, mode: Mode, indices: u32) -> Result<()> {
     let rodata = kernel::bpf::mapped(open.maps.rodata_data.as_deref_mut(), ".rodata")?;
@@ -215,6 +215,9 @@ fn configure_exporter_paths(open: &mut OpenSyscallsSkel, mode: Mode, indices: u3
     let timed = if slots && mode.timed { entries } else { 1 };
     maps.cgroup_ns_by_index
         .set_max_entries(timed * 2)
+        .context(sizing)?;
+    maps.task_cgroups
+        .set_autocreate(slots && kernel::features::effective_features().task_storage)
         .context(sizing)?;
     maps.cgroup_index.set_max_entries(entries).context(sizing)?;
     maps.cgroup_owner.set_max_entries(entries).context(sizing)?;

@@ -32,11 +32,13 @@ pub struct Mode {
     /// Count the calls that never return (exit, exit_group) at entry.
     pub exits_at_entry: bool,
     /// By cgroup: native calls go to a per-CPU slot array per cgroup
-    /// (found once per task; time beside it when timed), failures and
-    /// denied calls to the errno tally, from which errors and denied
-    /// calls are derived. The cheapest exact key for every cgroup of a
-    /// host (the exporter); no longest call (`max_ns`). Ignored where it
-    /// does not apply (see [`Mode::uses_cgroup_slots`]).
+    /// (its index cached per CPU, then per task or in the call's record;
+    /// time beside it when timed), failures and denied calls to the errno
+    /// tally, from which errors and denied calls are derived. The cheapest
+    /// exact key for every cgroup of a host (the exporter); no longest
+    /// call (`max_ns`). Ignored where the keys do not allow it (see
+    /// [`Mode::uses_cgroup_slots`]); `Collector::start` refuses it with a
+    /// target or a filter ([`Filters::is_everything`]).
     pub cgroup_slots: bool,
     /// Namespace changes (unshare, setns, namespace-creating clones) as
     /// unsharesnoop's events, made by the same exit program.
