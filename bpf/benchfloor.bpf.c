@@ -139,6 +139,19 @@ static __always_inline u32 proto_index_of(u64 id)
 	return index;
 }
 
+/* Counts call @nr in the index cached in @ix for cgroup @id (looked up in
+ * the id hash when @ix holds another cgroup). */
+static __always_inline void proto_count_cached(struct proto_index *ix, u64 id, u64 nr)
+{
+	if (!ix)
+		return;
+	if (ix->cgroup_id != id) {
+		ix->cgroup_id = id;
+		ix->index = proto_index_of(id);
+	}
+	proto_count(ix->index, nr);
+}
+
 SEC("tp_btf/sys_exit")
 int BPF_PROG(proto_hash, struct pt_regs *regs, long ret)
 {
@@ -188,20 +201,13 @@ int BPF_PROG(proto_task_storage, struct pt_regs *regs, long ret)
 {
 	struct task_struct *task;
 	struct proto_index *ix;
-	u64 nr = regs->orig_ax, id;
+	u64 nr = regs->orig_ax;
 
 	if (nr >= PROTO_SLOTS)
 		return 0;
 	task = bpf_get_current_task_btf();
 	ix = bpf_task_storage_get(&proto_task_index, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!ix)
-		return 0;
-	id = task->cgroups->dfl_cgrp->kn->id;
-	if (ix->cgroup_id != id) {
-		ix->cgroup_id = id;
-		ix->index = proto_index_of(id);
-	}
-	proto_count(ix->index, nr);
+	proto_count_cached(ix, task->cgroups->dfl_cgrp->kn->id, nr);
 	return 0;
 }
 
@@ -264,13 +270,7 @@ int BPF_PROG(proto_percpu_cache, struct pt_regs *regs, long ret)
 	id = task->cgroups->dfl_cgrp->kn->id;
 	slot = (u32)id & (PROTO_CACHE_SLOTS - 1);
 	ix = bpf_map_lookup_elem(&proto_index_cache, &slot);
-	if (!ix)
-		return 0;
-	if (ix->cgroup_id != id) {
-		ix->cgroup_id = id;
-		ix->index = proto_index_of(id);
-	}
-	proto_count(ix->index, nr);
+	proto_count_cached(ix, id, nr);
 	return 0;
 }
 
@@ -288,21 +288,14 @@ int BPF_PROG(proto_percpu_last, struct pt_regs *regs, long ret)
 {
 	struct task_struct *task;
 	struct proto_index *ix;
-	u64 nr = regs->orig_ax, id;
+	u64 nr = regs->orig_ax;
 	u32 zero = 0;
 
 	if (nr >= PROTO_SLOTS)
 		return 0;
 	task = bpf_get_current_task_btf();
 	ix = bpf_map_lookup_elem(&proto_last_cgroup, &zero);
-	if (!ix)
-		return 0;
-	id = task->cgroups->dfl_cgrp->kn->id;
-	if (ix->cgroup_id != id) {
-		ix->cgroup_id = id;
-		ix->index = proto_index_of(id);
-	}
-	proto_count(ix->index, nr);
+	proto_count_cached(ix, task->cgroups->dfl_cgrp->kn->id, nr);
 	return 0;
 }
 
@@ -350,31 +343,50 @@ struct {
 	__type(value, struct proto_counts);
 } proto_time SEC(".maps");
 
-SEC("tp_btf/sys_enter")
-int BPF_PROG(proto_start_storage_enter, struct pt_regs *regs, long id)
+/* (h) and (k): the record in task storage, taken at exit; @timed: with a
+ * clock read at entry and at exit, the time summed per CPU. */
+static __always_inline void proto_start_enter(long id, bool timed)
 {
 	struct proto_start *st;
 
 	if ((u64)id >= PROTO_SLOTS)
-		return 0;
+		return;
 	st = bpf_task_storage_get(&proto_starts, bpf_get_current_task_btf(), 0,
 				  BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (st) {
 		st->slot = id;
-		st->ts = 1;
+		st->ts = timed ? bpf_ktime_get_ns() : 1;
 	}
+}
+
+static __always_inline void proto_start_exit(bool timed)
+{
+	struct proto_start *st = bpf_task_storage_get(&proto_starts, bpf_get_current_task_btf(), 0, 0);
+	struct proto_counts *c;
+	u32 zero = 0;
+
+	if (!st || !st->ts)
+		return;
+	if (timed) {
+		c = bpf_map_lookup_elem(&proto_time, &zero);
+		if (c)
+			c->total_ns += bpf_ktime_get_ns() - st->ts;
+	}
+	st->ts = 0;
+	proto_count(1, st->slot);
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(proto_start_storage_enter, struct pt_regs *regs, long id)
+{
+	proto_start_enter(id, false);
 	return 0;
 }
 
 SEC("tp_btf/sys_exit")
 int BPF_PROG(proto_start_storage_exit, struct pt_regs *regs, long ret)
 {
-	struct proto_start *st = bpf_task_storage_get(&proto_starts, bpf_get_current_task_btf(), 0, 0);
-
-	if (st && st->ts) {
-		st->ts = 0;
-		proto_count(1, st->slot);
-	}
+	proto_start_exit(false);
 	return 0;
 }
 
@@ -443,37 +455,18 @@ int BPF_PROG(proto_start_unguarded_exit, struct pt_regs *regs, long ret)
 	return 0;
 }
 
-/* (k) as (h), timed: a clock read at entry and at exit (constat, --latency). */
+/* (k) as (h), timed (constat, --latency). */
 SEC("tp_btf/sys_enter")
 int BPF_PROG(proto_start_timed_enter, struct pt_regs *regs, long id)
 {
-	struct proto_start *st;
-
-	if ((u64)id >= PROTO_SLOTS)
-		return 0;
-	st = bpf_task_storage_get(&proto_starts, bpf_get_current_task_btf(), 0,
-				  BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (st) {
-		st->slot = id;
-		st->ts = bpf_ktime_get_ns();
-	}
+	proto_start_enter(id, true);
 	return 0;
 }
 
 SEC("tp_btf/sys_exit")
 int BPF_PROG(proto_start_timed_exit, struct pt_regs *regs, long ret)
 {
-	struct proto_start *st = bpf_task_storage_get(&proto_starts, bpf_get_current_task_btf(), 0, 0);
-	struct proto_counts *c;
-	u32 zero = 0;
-
-	if (st && st->ts) {
-		c = bpf_map_lookup_elem(&proto_time, &zero);
-		if (c)
-			c->total_ns += bpf_ktime_get_ns() - st->ts;
-		st->ts = 0;
-		proto_count(1, st->slot);
-	}
+	proto_start_exit(true);
 	return 0;
 }
 
@@ -523,19 +516,12 @@ SEC("tp_btf/sys_exit")
 int BPF_PROG(proto_last_helper, struct pt_regs *regs, long ret)
 {
 	struct proto_index *ix;
-	u64 nr = regs->orig_ax, id;
+	u64 nr = regs->orig_ax;
 	u32 zero = 0;
 
 	if (nr >= PROTO_SLOTS)
 		return 0;
 	ix = bpf_map_lookup_elem(&proto_last_cgroup, &zero);
-	if (!ix)
-		return 0;
-	id = bpf_get_current_cgroup_id();
-	if (ix->cgroup_id != id) {
-		ix->cgroup_id = id;
-		ix->index = proto_index_of(id);
-	}
-	proto_count(ix->index, nr);
+	proto_count_cached(ix, bpf_get_current_cgroup_id(), nr);
 	return 0;
 }

@@ -356,34 +356,37 @@ static __always_inline void cache_index(struct task_cgroup *tc, u64 id, u32 inde
 	}
 }
 
-/* The index of @task's cgroup @id: cached in @tc (the call's record), or
- * else in this CPU's last cgroup, then in the task's storage, then the
- * id -> index hash (taking a free index on first sight). */
+/* The index of cgroup @id through the cache @tc (may be NULL): the cached
+ * one if valid, else the id -> index hash's (a free index taken on first
+ * sight), then cached in @tc. */
+static __always_inline u32 index_through(struct task_cgroup *tc, u64 id)
+{
+	u32 index = index_cached_in(tc, id);
+
+	if (!index) {
+		index = cgroup_index_of(id);
+		cache_index(tc, id, index);
+	}
+	return index;
+}
+
+/* The index of @task's cgroup @id: through @tc (the call's record), or
+ * else this CPU's last cgroup, then the task's storage, then the hash. */
 static __always_inline u32 cached_cgroup_index(struct task_struct *task, u64 id,
 					       struct task_cgroup *tc)
 {
 	struct task_cgroup *last;
 	u32 zero = 0, index;
 
-	if (tc) {
-		index = index_cached_in(tc, id);
-		if (!index) {
-			index = cgroup_index_of(id);
-			cache_index(tc, id, index);
-		}
-		return index;
-	}
+	if (tc)
+		return index_through(tc, id);
 	last = bpf_map_lookup_elem(&last_cgroup, &zero);
 	index = index_cached_in(last, id);
 	if (index)
 		return index;
 	if (SETTING(task_storage))
 		tc = bpf_task_storage_get(&task_cgroups, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	index = index_cached_in(tc, id);
-	if (!index) {
-		index = cgroup_index_of(id);
-		cache_index(tc, id, index);
-	}
+	index = index_through(tc, id);
 	cache_index(last, id, index);
 	return index;
 }
