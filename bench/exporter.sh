@@ -124,15 +124,11 @@ added_of() { med "${ADDED[$1]:-}"; }
 # $1's added ns divided by $2's in the same round: median (min..max) over
 # rounds, so drift between rounds on a shared machine cancels.
 ratio() { # name base label
-    local a=${ADDED[$1]:-} b=${ADDED[$2]:-}
+    local a=${ADDED[$1]:-} b=${ADDED[$2]:-} r
     [ -n "$b" ] || return 0
-    awk -v a="$a" -v b="$b" -v label="$3" 'BEGIN {
-        n = split(a, x, " "); split(b, y, " "); k = 0
-        for (i = 1; i <= n; i++) if (y[i] > 0) r[++k] = x[i] / y[i]
-        if (!k) exit
-        for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (r[j] < r[i]) { t = r[i]; r[i] = r[j]; r[j] = t }
-        m = k % 2 ? r[(k + 1) / 2] : (r[k / 2] + r[k / 2 + 1]) / 2
-        printf "%.2fx (%.2f..%.2f) %s", m, r[1], r[k], label }'
+    r=$(paste -d ' ' <(tr ' ' '\n' <<<"$a" | grep -v '^$') <(tr ' ' '\n' <<<"$b" | grep -v '^$') |
+        awk '$2 > 0 { print $1 / $2 }' | spread %.2f)
+    [ -z "$r" ] || printf '%s %s' "${r/ /x }" "$3"
 }
 F1="floor: empty tp_btf exit only" F2="floor: empty tp_btf enter+exit"
 HOST="syscount --by-cgroup --errno (host)" SC="syscount -c CG" SCL="syscount -L -c CG" CS="constat -c CG"

@@ -82,11 +82,7 @@ for r in $(seq "$ROUNDS"); do
     echo "bench: round $r/$ROUNDS done" >&2
 done
 
-stats() { # "v1 v2 ...": median (min..max)
-    tr ' ' '\n' <<<"$1" | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END {
-        m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-        printf "%.0f (%.0f..%.0f)", m, v[1], v[NR] }'
-}
+stats() { tr ' ' '\n' <<<"$1" | grep -v '^$' | spread; } # "v1 v2 ...": median (min..max)
 med() { tr ' ' '\n' <<<"$1" | grep -v '^$' | median; }
 
 rev=$(code_revision)

@@ -49,6 +49,14 @@ median() {
         END { if (NR == 0) print ""; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
+# spread [FORMAT]: numbers on stdin, one per line -> "median (min..max)",
+# each printed with FORMAT (default %.0f); nothing when there are none.
+spread() {
+    sort -g | awk -v f="${1:-%.0f}" '{ v[NR] = $1 } END { if (!NR) exit
+        m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+        printf f " (" f ".." f ")", m, v[1], v[NR] }'
+}
+
 # bench_pinning: sets LOOP_PIN (the workload's "pin CPU" action: the timed
 # loop on the last CPU, pinned once in its cgroup) and TRACER_CPUS (a taskset
 # prefix keeping tracers on the other CPUs); both empty with one CPU. As

@@ -303,7 +303,9 @@ root_test!(alone a_thousand_cgroups_exact_with_flat_memory, {
 root_test!(alone every_kernel_path_counts_each_cgroup_exactly, {
     const N: usize = 300;
     let has_storage = kernel::features::features().task_storage;
-    for (extra, env) in [(&[][..], KERNEL_PATHS[0]), (&[], KERNEL_PATHS[1]), (&["--denied"], KERNEL_PATHS[0]), (&["--denied"], KERNEL_PATHS[1])] {
+    // Count-only and with the entry hook, each on both kernel paths.
+    let modes: [&[&str]; 2] = [&[], &["--denied"]];
+    for (extra, env) in modes.into_iter().flat_map(|m| KERNEL_PATHS.map(|env| (m, env))) {
         let task_storage = has_storage && env.is_empty();
         let parent = TestCgroup::new("exp-paths");
         let dirs: Vec<_> = (0..N).map(|i| parent.child(&format!("c{i:03}"))).collect();
